@@ -1,0 +1,185 @@
+"""The Explainer: one forward pass, then every question through the head at once."""
+from __future__ import annotations
+
+from typing import Optional, Sequence, Union
+
+import torch
+from torch import nn
+
+from .capture import ActivationCapture, LastLinearProbe, explaining, find_layer
+from .errors import BadInput, BadModel
+from .gradients import gradient_chunks, linear_head_jacobian, questions_per_chunk
+from .maps import normalise_, upsample
+from .methods import INPUT, METHODS, Method
+from .models import model_checksum
+from .questions import Question, resolve, task_of
+from .results import ExplanationResult
+
+HEADS = ("auto", "linear", "autograd")
+
+
+class Explainer:
+    """Answers "Why P?", "What if not P?", "Why P, rather than Q?" and "Why s, rather than q?".
+
+    For each question with loss J and a method (default Grad-CAM) the map is
+    ``ReLU(sum_k alpha_k A_k)`` with ``alpha_k = GAP(dJ/dA_k)`` at the layer's
+    activation A (N, K, h, w), upsampled bilinearly to the input size and
+    normalised to [0, 1] per map.
+
+    Cost: one forward pass. The trunk before the layer builds no graph, all
+    questions go back through the head in one batched vector-Jacobian product,
+    and a head ``GAP -> linear`` needs no backward pass at all (``head="auto"``
+    detects and verifies it; ``"linear"`` insists on it; ``"autograd"`` never uses it).
+
+    >>> ex = Explainer(model, layer="layer4")
+    >>> res = ex(x, [Why(), Rather()])       # x: (N, C, H, W)
+    >>> res.maps.shape                       # (N, 2, H, W)
+
+    Args:
+        model: any ``nn.Module`` giving logits (N, C) or scores (N,) / (N, 1).
+        layer: dotted module name or the module; not needed by input methods.
+        method: a name in ``METHODS`` or a ``Method``.
+        call: which call of a module that runs several times per forward.
+        head: "auto", "linear" or "autograd" (see above).
+        memory_budget: bytes of gradients held at once; bounds the question chunk.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        layer: Union[str, nn.Module, None] = None,
+        *,
+        method: Union[str, Method] = "gradcam",
+        call: int = 0,
+        head: str = "auto",
+        memory_budget: int = 512 * 2**20,
+    ):
+        if not isinstance(model, nn.Module):
+            raise BadModel(f"model must be a torch.nn.Module; got {type(model).__name__}")
+        if isinstance(method, str):
+            if method not in METHODS:
+                raise BadModel(f"unknown method '{method}'; choose one of: {', '.join(METHODS)}")
+            method = METHODS[method]
+        if head not in HEADS:
+            raise BadModel(f"head must be one of {', '.join(HEADS)}; got '{head}'")
+        if not isinstance(call, int) or call < 0:
+            raise BadModel(f"call must be a non-negative integer (which call of the layer); got {call!r}")
+        self.model = model
+        self.method = method
+        self.call = call
+        self.head = head
+        self.memory_budget = memory_budget
+        if method.source == INPUT:
+            self.layer_name, self.layer = "input", None
+        elif layer is None:
+            raise BadModel(f"method '{method.name}' needs a layer: Explainer(model, layer='layer4'), say")
+        else:
+            self.layer_name, self.layer = find_layer(model, layer)
+        self.model_checksum = model_checksum(model)
+
+    @property
+    def device(self) -> torch.device:
+        tensor = next(self.model.parameters(), None)
+        if tensor is None:
+            tensor = next(self.model.buffers(), None)
+        return tensor.device if tensor is not None else torch.device("cpu")
+
+    def __call__(
+        self,
+        x: torch.Tensor,
+        questions: Union[Question, Sequence[Question]],
+        *,
+        ids: Optional[Sequence[str]] = None,
+        class_names: Sequence[str] = (),
+    ) -> ExplanationResult:
+        """Explain a batch x (N, C, H, W); every question is asked of every input."""
+        x = self._checked_input(x, ids)
+        with explaining(self.model) as was_training, LastLinearProbe(self.model) as probe:
+            if self.layer is None:
+                source = x.detach().clone().requires_grad_(True)
+                outputs = self._forward(source)
+            else:
+                with ActivationCapture(self.layer, self.call, self.layer_name) as capture:
+                    outputs = self._forward(x)
+                source = capture.checked_activation()
+            raw, directions, gradient_path = self._raw_maps(outputs, source, questions, probe)
+        notes = list(directions.notes)
+        if was_training:
+            notes.append("the model was in train mode: explained in eval mode, then restored")
+        return ExplanationResult(
+            maps=normalise_(upsample(raw, x.shape[-2:])),
+            raw=raw,
+            p=directions.p,
+            q=directions.q,
+            kinds=directions.kinds,
+            outputs=outputs.detach().reshape(x.shape[0], -1),
+            task=task_of(outputs),
+            layer=self.layer_name,
+            method=self.method.name,
+            call=self.call,
+            gradient_path=gradient_path,
+            ids=tuple(str(i) for i in ids) if ids is not None else (),
+            notes=tuple(notes),
+            class_names=tuple(class_names),
+            model_checksum=self.model_checksum,
+        )
+
+    def _checked_input(self, x: torch.Tensor, ids: Optional[Sequence[str]]) -> torch.Tensor:
+        if not isinstance(x, torch.Tensor):
+            raise BadInput(
+                f"input must be a torch.Tensor of shape (N, C, H, W); got {type(x).__name__} "
+                "(convert with torch.as_tensor(x, dtype=torch.float32))"
+            )
+        if x.dim() != 4:
+            hint = " (add the batch dimension: x.unsqueeze(0))" if x.dim() == 3 else ""
+            raise BadInput(f"input must have shape (N, C, H, W); got {tuple(x.shape)}{hint}")
+        if not x.is_floating_point():
+            raise BadInput(f"input must be floating point; got {x.dtype} (scale it, e.g. x.float() / 255)")
+        if x.shape[0] == 0 or min(x.shape[-2:]) == 0:
+            raise BadInput(f"input is empty: shape {tuple(x.shape)}")
+        if not torch.isfinite(x).all():
+            raise BadInput(f"input holds {int((~torch.isfinite(x)).sum())} NaN or Inf values; clean or mask them first")
+        if ids is not None and len(ids) != x.shape[0]:
+            raise BadInput(f"{len(ids)} ids for {x.shape[0]} inputs; give one id per input")
+        return x.detach().to(self.device)
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        try:
+            outputs = self.model(x)
+        except RuntimeError as error:
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise BadInput(f"the model cannot run on an input of shape {tuple(x.shape)}: {first_line}") from None
+        if not isinstance(outputs, torch.Tensor) or outputs.dim() not in (1, 2) or outputs.shape[0] != x.shape[0]:
+            what = f"shape {tuple(outputs.shape)}" if isinstance(outputs, torch.Tensor) else type(outputs).__name__
+            raise BadModel(
+                f"model output must be logits (N, C) or scores (N,) for a batch of N = {x.shape[0]}; got {what}"
+            )
+        if not outputs.is_floating_point() or not torch.isfinite(outputs).all():
+            raise BadModel("model output holds NaN or Inf (or is not floating point); check the model and its weights")
+        return outputs
+
+    def _raw_maps(self, outputs, source, questions, probe):
+        """(N, Q, h, w) raw maps, the resolved questions, and the gradient path taken."""
+        where = "the input" if self.layer is None else f"layer '{self.layer_name}'"
+        if not outputs.requires_grad:
+            raise BadModel(
+                f"no gradient path from the model's output to {where}: the output is computed without "
+                "gradients after it (detach, argmax, no_grad?) or does not use it"
+            )
+        y = outputs.reshape(outputs.shape[0], -1)
+        directions = resolve(questions, y.detach())
+        jacobian = None
+        if self.layer is not None and self.head != "autograd":
+            jacobian = linear_head_jacobian(probe, source, y)
+            if jacobian is None and self.head == "linear":
+                raise BadModel(
+                    f"head='linear' was asked, but the head after layer '{self.layer_name}' is not "
+                    "global-average-pool + linear on this input; use head='auto'"
+                )
+        chunk = questions_per_chunk(source, self.memory_budget)
+        raw = torch.empty(
+            (source.shape[0], directions.v.shape[1], *source.shape[-2:]), dtype=source.dtype, device=source.device
+        )
+        for start, grads in gradient_chunks(y, source, directions.v, chunk, where, jacobian):
+            raw[:, start:start + grads.shape[1]] = self.method.raw_maps(grads, source.detach())
+        return raw, directions, "analytic" if jacobian is not None else "autograd"

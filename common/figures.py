@@ -1,0 +1,77 @@
+"""Figures: the input, then one panel per question with its map laid over the input."""
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Optional, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from .questions import CLASS_TASK  # noqa: E402
+from .results import ExplanationResult  # noqa: E402
+from .storage import PathLike, atomic_path  # noqa: E402
+
+
+def displayable(image) -> np.ndarray:
+    """(C, H, W) or (H, W) array -> (H, W) or (H, W, 3) in [0, 1] by min-max, for showing."""
+    array = np.asarray(image.detach().cpu() if isinstance(image, torch.Tensor) else image, dtype=np.float64)
+    if array.ndim == 3:
+        array = array[0] if array.shape[0] == 1 else np.moveaxis(array[:3], 0, -1)
+    low, high = array.min(), array.max()
+    return (array - low) / (high - low) if high > low else np.zeros_like(array)
+
+
+def panel_caption(result: ExplanationResult, index: int, question: int) -> str:
+    """The question, then the probabilities (or scores) it is about."""
+    title = result.title(index, question)
+    if result.task != CLASS_TASK:
+        return title
+    probs = result.probs[index]
+    p, q = int(result.p[index, question]), int(result.q[index, question])
+    detail = f"p({result.name_of(p)})={probs[p]:.2f}"
+    if q >= 0 and q != p:
+        detail += f", p({result.name_of(q)})={probs[q]:.2f}"
+    return f"{title}\n{detail}"
+
+
+def plot_explanation(
+    result: ExplanationResult,
+    images,
+    path: PathLike,
+    *,
+    indices: Sequence[int] = (0,),
+    questions: Optional[Sequence[int]] = None,
+    cmap: str = "jet",
+    alpha: float = 0.5,
+) -> Path:
+    """Save a PNG with one row per input: ``input | map 1 | map 2 | ...``.
+
+    images: what to show for each input of ``result``, (N, C, H, W) or (N, H, W);
+    indices: which inputs (rows); questions: which question columns (default all).
+    """
+    columns = list(range(result.n_questions)) if questions is None else list(questions)
+    rows = list(indices)
+    figure, axes = plt.subplots(len(rows), len(columns) + 1, squeeze=False,
+                                figsize=(3.2 * (len(columns) + 1), 3.9 * len(rows)))
+    for row, index in zip(axes, rows):
+        shown = displayable(images[index])
+        gray = "gray" if shown.ndim == 2 else None
+        row[0].imshow(shown, cmap=gray)
+        row[0].set_title(f"input {result.ids[index]}", fontsize=9)
+        for axis, question in zip(row[1:], columns):
+            axis.imshow(shown, cmap=gray)
+            axis.imshow(result.maps[index, question].detach().cpu().numpy(), cmap=cmap, alpha=alpha, vmin=0, vmax=1)
+            caption = panel_caption(result, index, question)
+            axis.set_title("\n".join(textwrap.fill(line, 34) for line in caption.splitlines()), fontsize=8)
+        for axis in row:
+            axis.set_axis_off()
+    figure.tight_layout()
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, dpi=100, format="png")
+    plt.close(figure)
+    return Path(path)

@@ -1,0 +1,30 @@
+"""From raw maps to maps over the input: upsample, then normalise each map on its own."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def upsample(raw: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Bilinear (align_corners=False) resize of (N, Q, h, w) maps to a new (N, Q, *size) tensor."""
+    if tuple(raw.shape[-2:]) == tuple(size):
+        return raw.clone()
+    return F.interpolate(raw, size=tuple(size), mode="bilinear", align_corners=False)
+
+
+def normalise_(maps: torch.Tensor) -> torch.Tensor:
+    """In place: each (h, w) map of a contiguous tensor to [0, 1] by exactly (m - min) / (max - min).
+
+    No epsilon in the denominator: it would shift maps whose range is tiny. A
+    constant map becomes zeros (its span is taken as infinite: 0 / inf = 0).
+    """
+    flat = maps.view(*maps.shape[:-2], -1)
+    low, high = torch.aminmax(flat, dim=-1, keepdim=True)
+    span = high - low
+    flat.sub_(low).div_(torch.where(span > 0, span, torch.inf))
+    return maps
+
+
+def normalise(maps: torch.Tensor) -> torch.Tensor:
+    """``normalise_`` on a copy."""
+    return normalise_(maps.contiguous().clone())

@@ -1,0 +1,292 @@
+"""Questions asked of a prediction. Each one is a loss J on the model output.
+
+The explanation never needs J itself, only its gradient with respect to the
+output, ``v = dJ/dy``: by the chain rule ``dJ/dA = sum_c v_c dy_c/dA`` for any
+layer A. So every question is a direction in output space, and many questions
+are many directions pushed back through the network in one batched product.
+
+For a classifier with logits y (N, C), softmax p and prediction P = argmax y:
+
+============================  ====================  =======================
+question                      J                     v = dJ/dy
+============================  ====================  =======================
+``Why(P)``                    y_P                   e_P
+``WhatIfNot(P)``              -y_P                  -e_P
+``Rather(Q)``                 CE(y, Q) = -log p_Q   p - e_Q
+``Rather(Q, p=P)``            y_P - y_Q             e_P - e_Q
+============================  ====================  =======================
+
+``Rather(Q)`` is the paper's contrast (Prabhushankar et al., ICIP 2020): its
+gradient ``p - e_Q`` tends to ``e_P - e_Q`` (evidence for P minus evidence for
+Q) as the network grows confident in P. The cross-entropy has no P in it; when a
+person names a P that is not the prediction, rather asks the two-class version
+of the same question, the logit margin ``y_P - y_Q``.
+
+For a regression output s (N,) or (N, 1), a quality score say:
+
+============================  ====================  =======================
+``Why()``                     s                     1
+``WhatIfNot()``               -s                    -1
+``ScoreRather(q)``            (s - q)^2             2 (s - q)
+============================  ====================  =======================
+
+Class arguments take an int (one question), a sequence of ints (one question
+each, shared by the batch) or a 2-D integer tensor of shape (N, k) (k questions
+with per-sample classes). ``ScoreRather`` takes floats the same way.
+"""
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from typing import Sequence, Union
+
+import numpy as np
+import torch
+
+from .errors import BadQuestion
+
+ClassSpec = Union[None, int, Sequence[int], torch.Tensor, np.ndarray]
+ScoreSpec = Union[float, Sequence[float], torch.Tensor, np.ndarray]
+
+CLASS_TASK = "class"
+SCORE_TASK = "score"
+
+
+def task_of(outputs: torch.Tensor) -> str:
+    """``"score"`` for outputs of shape (N,) or (N, 1), ``"class"`` for (N, C>1)."""
+    return SCORE_TASK if outputs.dim() == 1 or outputs.shape[1] == 1 else CLASS_TASK
+
+
+@dataclass(frozen=True)
+class Directions:
+    """The questions of one batch, resolved against the model output.
+
+    v: (N, Q, C) float, dJ/dy of each question; p, q: (N, Q) on the CPU, int64
+    class indices (q = -1 where a question has no contrast) for a classifier,
+    float64 scores (q = NaN where none) for a regression; kinds: one name per
+    question column; notes: remarks a reader of the result should see.
+    """
+
+    v: torch.Tensor
+    p: torch.Tensor
+    q: torch.Tensor
+    kinds: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+
+    @staticmethod
+    def cat(parts: Sequence["Directions"]) -> "Directions":
+        notes = tuple(dict.fromkeys(n for d in parts for n in d.notes))
+        return Directions(
+            v=torch.cat([d.v for d in parts], dim=1),
+            p=torch.cat([d.p for d in parts], dim=1),
+            q=torch.cat([d.q for d in parts], dim=1),
+            kinds=tuple(k for d in parts for k in d.kinds),
+            notes=notes,
+        )
+
+
+class Question(abc.ABC):
+    """A question about a prediction; subclasses turn it into directions."""
+
+    kind: str = ""
+    tasks: tuple[str, ...] = (CLASS_TASK, SCORE_TASK)
+
+    def resolve(self, outputs: torch.Tensor) -> Directions:
+        """Directions for outputs (N, C) of a classifier or (N, 1) of a regression."""
+        task = task_of(outputs)
+        if task not in self.tasks:
+            if task == SCORE_TASK:
+                what, instead = "a regression output (one score per input)", "ScoreRather(q)"
+            else:
+                what, instead = f"a classifier with {outputs.shape[1]} outputs", "Rather(Q)"
+            raise BadQuestion(f"{type(self).__name__} cannot be asked of {what}; use {instead} instead")
+        return self._resolve(outputs.reshape(outputs.shape[0], -1), task)
+
+    @abc.abstractmethod
+    def _resolve(self, outputs: torch.Tensor, task: str) -> Directions:
+        """Directions for outputs already shaped (N, C) (C = 1 for a regression)."""
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if v is not None)
+        return f"{type(self).__name__}({fields})"
+
+
+def _as_columns(spec, n: int, name: str) -> torch.Tensor:
+    """A spec as an (n, k) CPU tensor: scalar -> k = 1, sequence -> k = len, (n, k) tensor as is."""
+    if isinstance(spec, (torch.Tensor, np.ndarray)):
+        values = torch.as_tensor(spec).detach().cpu()
+    else:
+        values = torch.tensor([spec] if np.isscalar(spec) else list(spec))
+    if values.dim() == 2:
+        if values.shape[0] != n:
+            raise BadQuestion(
+                f"{name} has {values.shape[0]} rows for a batch of {n} inputs; give one row per input, shape ({n}, k)"
+            )
+        return values
+    if values.dim() > 2:
+        raise BadQuestion(
+            f"{name} must be a number, a list, or a tensor of shape (N, k); got shape {tuple(values.shape)}"
+        )
+    if values.numel() == 0:
+        raise BadQuestion(f"{name} is empty; give at least one value")
+    return values.reshape(1, -1).expand(n, -1)
+
+
+def _classes(spec: ClassSpec, outputs: torch.Tensor, name: str) -> torch.Tensor:
+    """Class indices (N, k) int64 from a spec, checked against C; None means the prediction (argmax)."""
+    if spec is None:
+        return outputs.argmax(dim=1, keepdim=True).cpu()
+    indices = _as_columns(spec, outputs.shape[0], name)
+    if indices.is_floating_point() or indices.dtype == torch.bool:
+        raise BadQuestion(f"{name} must hold class indices (integers); got {indices.dtype}")
+    n_classes = outputs.shape[1]
+    bad = (indices < 0) | (indices >= n_classes)
+    if bad.any():
+        raise BadQuestion(
+            f"{name}={int(indices[bad][0])} is out of range: the model has {n_classes} classes (0..{n_classes - 1})"
+        )
+    return indices.long()
+
+
+def _one_hot(indices: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """(N, k) indices -> (N, k, C) one-hot rows in like's dtype and device."""
+    onehot = torch.zeros(*indices.shape, like.shape[1], dtype=like.dtype, device=like.device)
+    return onehot.scatter_(2, indices.to(like.device).unsqueeze(2), 1.0)
+
+
+def _no_contrast(shape: torch.Size, task: str) -> torch.Tensor:
+    if task == CLASS_TASK:
+        return torch.full(shape, -1, dtype=torch.long)
+    return torch.full(shape, float("nan"), dtype=torch.float64)
+
+
+class _Observed(Question):
+    """Why P? (sign +1) and What if not P? (sign -1): v = sign * e_P."""
+
+    sign = 1.0
+
+    def __init__(self, p: ClassSpec = None):
+        self.p = p
+
+    def _resolve(self, outputs: torch.Tensor, task: str) -> Directions:
+        n = outputs.shape[0]
+        if task == SCORE_TASK:
+            if self.p not in (None, 0):
+                raise BadQuestion(f"{type(self).__name__}(p={self.p!r}): a regression has one output; leave p out")
+            v = torch.full((n, 1, 1), self.sign, dtype=outputs.dtype, device=outputs.device)
+            p = outputs.detach().double().cpu()
+        else:
+            p = _classes(self.p, outputs, "P")
+            v = self.sign * _one_hot(p, outputs)
+        return Directions(v=v, p=p, q=_no_contrast(p.shape, task), kinds=(self.kind,) * p.shape[1])
+
+
+class Why(_Observed):
+    """Why P? Grad-CAM's question: J = y_P (P defaults to the prediction)."""
+
+    kind = "why"
+
+
+class WhatIfNot(_Observed):
+    """What if not P? The counterfactual: J = -y_P, evidence whose removal would raise P."""
+
+    kind = "whatifnot"
+    sign = -1.0
+
+
+class Rather(Question):
+    """Why P, rather than Q? J = CE(y, Q); with an explicit P, the margin y_P - y_Q.
+
+    ``q=None`` asks about the runner-up class (the best class other than P).
+    ``Q == P`` is allowed: it asks why the network is not more confident in P.
+
+    >>> Rather(3)          # why the prediction, rather than class 3?
+    >>> Rather([3, 5])     # two questions
+    >>> Rather()           # rather than the runner-up
+    >>> Rather.all()       # every class as Q, from one forward pass
+    """
+
+    kind = "rather"
+    tasks = (CLASS_TASK,)
+
+    def __init__(self, q: ClassSpec = None, p: ClassSpec = None, *, every_class: bool = False):
+        self.q = q
+        self.p = p
+        self.every_class = every_class
+
+    @classmethod
+    def all(cls, p: ClassSpec = None) -> "Rather":
+        """Every class as the contrast Q, in class order."""
+        return cls(p=p, every_class=True)
+
+    def __repr__(self) -> str:
+        p = "" if self.p is None else f"p={self.p!r}"
+        return f"Rather.all({p})" if self.every_class else super().__repr__()
+
+    def _resolve(self, outputs: torch.Tensor, task: str) -> Directions:
+        n, n_classes = outputs.shape
+        p_col = _classes(self.p, outputs, "P")
+        if p_col.shape[1] != 1:
+            raise BadQuestion(
+                f"Rather takes one P per input: an int or a tensor of shape ({n}, 1); got {p_col.shape[1]} values"
+            )
+        if self.every_class:
+            q = torch.arange(n_classes).expand(n, -1)
+        elif self.q is None:
+            others = outputs.detach().clone()
+            others.scatter_(1, p_col.to(outputs.device), float("-inf"))
+            q = others.argmax(dim=1, keepdim=True).cpu()
+        else:
+            q = _classes(self.q, outputs, "Q")
+        p = p_col.expand_as(q)
+        if self.p is None:
+            probs = torch.softmax(outputs.detach(), dim=1)
+            v = probs.unsqueeze(1) - _one_hot(q, outputs)
+            kind = self.kind
+        else:
+            v = _one_hot(p, outputs) - _one_hot(q, outputs)
+            kind = "rather_margin"
+        notes = ()
+        if (p == q).any():
+            notes = ("where Q == P the question is 'why not more confidently P?'",)
+        return Directions(v=v, p=p.clone(), q=q.clone(), kinds=(kind,) * q.shape[1], notes=notes)
+
+
+class ScoreRather(Question):
+    """Why the score s, rather than q? J = (s - q)^2, so v = 2 (s - q).
+
+    For one scalar output the map is the Grad-CAM of s scaled by 2|s - q| when
+    s > q, and the counterfactual map (What if not?) scaled likewise when s < q.
+
+    >>> ScoreRather(0.75)
+    >>> ScoreRather([0.5, 0.9])
+    >>> ScoreRather(mos.reshape(-1, 1))   # per-input contrast, e.g. people's scores
+    """
+
+    kind = "score_rather"
+    tasks = (SCORE_TASK,)
+
+    def __init__(self, q: ScoreSpec):
+        self.q = q
+
+    def _resolve(self, outputs: torch.Tensor, task: str) -> Directions:
+        n = outputs.shape[0]
+        q = _as_columns(self.q, n, "q").double()
+        if not torch.isfinite(q).all():
+            raise BadQuestion("the contrast score q must be finite; got NaN or Inf")
+        s = outputs.detach().double().cpu().expand_as(q)
+        v = (2.0 * (s - q)).to(outputs.dtype).to(outputs.device).unsqueeze(2)
+        return Directions(v=v, p=s.clone(), q=q.clone(), kinds=(self.kind,) * q.shape[1])
+
+
+def resolve(questions: "Question | Sequence[Question]", outputs: torch.Tensor) -> Directions:
+    """Resolve one question or a sequence of them (columns in the given order)."""
+    if isinstance(questions, Question):
+        questions = [questions]
+    questions = list(questions)
+    if not questions or not all(isinstance(item, Question) for item in questions):
+        raise BadQuestion(
+            "ask a question: Why(), WhatIfNot(), Rather(Q), Rather.all() or ScoreRather(q), "
+            f"or a list of them; got {questions!r}"
+        )
+    return Directions.cat([item.resolve(outputs) for item in questions])

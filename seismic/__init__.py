@@ -1,0 +1,1 @@
+"""rather.seismic: SEG-Y surveys, synthetic geology, fault and salt classifiers, section explanations."""

@@ -1,0 +1,1 @@
+"""rather.suites: the ``rather`` command, the demo, benchmarks and reports."""

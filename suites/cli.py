@@ -1,0 +1,67 @@
+"""The ``rather`` command.
+
+Exit status: 0 success, 1 failure (an unexpected error; ``--debug`` shows the
+traceback), 2 bad input (one line on stderr saying what, where and what to do).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Optional, Sequence
+
+from rather.common import RatherError, __version__
+
+from . import bench, demo, explain
+
+COMMANDS = (explain, demo, bench)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line and exit with status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog="rather",
+        description="Why P, rather than Q? Contrastive explanations of neural networks as maps over the input.",
+        epilog="Example: rather demo --out demo-out",
+    )
+    parser.add_argument("--version", action="version", version=f"rather {__version__}")
+    commands = parser.add_subparsers(title="commands", dest="command", required=True, parser_class=OneLineParser)
+    for command in COMMANDS:
+        sub = commands.add_parser(
+            command.NAME, help=command.HELP, description=command.HELP, epilog=f"Example: {command.EXAMPLE}",
+            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        )
+        command.add_arguments(sub)
+        sub.add_argument("--debug", action="store_true", help="show the traceback of any error")
+        sub.set_defaults(run=command.run)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args) or 0
+    except RatherError as error:
+        if args.debug:
+            raise
+        print(f"rather {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"rather {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # anything unexpected: one line unless --debug
+        if args.debug:
+            raise
+        first_line = (str(error).strip().splitlines() or [""])[0]
+        print(f"rather {args.command}: failed: {type(error).__name__}: {first_line} (rerun with --debug)",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""``rather explain``: Why P, rather than Q? for a user's model and images."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+
+from rather.common import METHODS, BadInput, BadQuestion, Explainer, Rather, Why, load_model
+from rather.common.figures import plot_explanation
+from rather.common.images import prepare, read_image
+from rather.common.storage import staged_folder
+
+from .summaries import question_records, write_json
+
+NAME = "explain"
+HELP = "explain a model's prediction on images: Why P? and Why P, rather than Q?"
+EXAMPLE = ("rather explain --model torchvision.models:resnet50 --weights resnet50.pth --layer layer4 "
+           "--image cat.jpg --rather-than 281 --out explained")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help="architecture as module:factory (optional for rather's own checkpoints)")
+    parser.add_argument("--weights", required=True, help="state dict (.pt/.pth), read with weights_only=True")
+    parser.add_argument("--layer", help="dotted name of the layer to explain (not needed by input methods)")
+    parser.add_argument("--call", type=int, default=0, help="which call of a layer that runs several times")
+    parser.add_argument("--image", required=True, nargs="+", help="image files (PNG, JPEG, TIFF, .npy)")
+    contrast = parser.add_mutually_exclusive_group()
+    contrast.add_argument("--rather-than", nargs="+", metavar="Q",
+                          help="contrast classes, as indices or class names (default: the runner-up)")
+    contrast.add_argument("--all", action="store_true", help="every class as the contrast")
+    parser.add_argument("--method", default="gradcam", choices=sorted(METHODS), help="how gradients become maps")
+    parser.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), help="resize inputs to H x W")
+    parser.add_argument("--mean", type=float, nargs="+", help="per-channel mean subtracted after scaling to [0, 1]")
+    parser.add_argument("--std", type=float, nargs="+", help="per-channel standard deviation divided by")
+    parser.add_argument("--classes", help="text file with one class name per line")
+    parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda:0")
+    parser.add_argument("--out", required=True, help="output folder (summary.json, explanations.h5, figure.png)")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+
+def class_indices(labels: list[str], class_names: list[str]) -> list[int]:
+    """Contrast classes given as indices or names."""
+    indices = []
+    for label in labels:
+        if label.lstrip("-").isdigit():
+            indices.append(int(label))
+        elif label in class_names:
+            indices.append(class_names.index(label))
+        else:
+            known = f"; known names include {', '.join(class_names[:5])}" if class_names else " (no class names known)"
+            raise BadQuestion(f"--rather-than '{label}' is neither a class index nor a class name{known}")
+    return indices
+
+
+def read_class_names(path: str | None, meta: dict) -> list[str]:
+    if path is None:
+        return list(meta.get("class_names", []))
+    file = Path(path)
+    if not file.is_file():
+        raise BadInput(f"--classes file '{path}' does not exist")
+    return [line.strip() for line in file.read_text().splitlines() if line.strip()]
+
+
+def run(args: argparse.Namespace) -> int:
+    model, meta = load_model(args.model, args.weights, device=args.device)
+    class_names = read_class_names(args.classes, meta)
+    preprocess = meta.get("preprocess", {})
+    size = args.size or preprocess.get("size")
+    mean, std = args.mean or preprocess.get("mean"), args.std or preprocess.get("std")
+    channels = preprocess.get("channels")
+    raw_images = [read_image(path) for path in args.image]
+    inputs = [prepare(image, size, mean, std, channels) for image in raw_images]
+    shapes = {tuple(x.shape) for x in inputs}
+    if len(shapes) > 1:
+        raise BadInput(f"images differ in size {sorted(shapes)}; give --size H W to resize them alike")
+    x = torch.cat(inputs)
+    if args.all:
+        contrast = Rather.all()
+    elif args.rather_than:
+        contrast = Rather(class_indices(args.rather_than, class_names))
+    else:
+        contrast = Rather()
+    explainer = Explainer(model, layer=args.layer, method=args.method, call=args.call)
+    ids = [f"{index:03d}_{Path(path).stem}".replace("/", "_") for index, path in enumerate(args.image)]
+    result = explainer(x, [Why(), contrast], ids=ids, class_names=class_names)
+    summary = {
+        "command": "explain",
+        "version": result.version,
+        "model": args.model or meta.get("factory", ""),
+        "weights": str(args.weights),
+        "model_checksum": result.model_checksum,
+        "layer": result.layer,
+        "method": result.method,
+        "gradient_path": result.gradient_path,
+        "notes": list(result.notes),
+        "images": [
+            {"id": ids[n], "path": str(args.image[n]), "questions": question_records(result, n)}
+            for n in range(len(ids))
+        ],
+        "outputs": {"explanations": "explanations.h5", "figure": "figure.png"},
+    }
+    shown = [torch.from_numpy(image) for image in raw_images]
+    with staged_folder(args.out) as stage:
+        result.save(stage / "explanations.h5")
+        plot_explanation(result, shown, stage / "figure.png", indices=range(len(ids)),
+                         questions=range(min(result.n_questions, 6)))
+        write_json(stage / "summary.json", summary)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        for record in summary["images"]:
+            print(f"{record['id']}: " + "; ".join(q["title"] for q in record["questions"][:3]))
+        print(f"wrote {args.out}/summary.json, explanations.h5, figure.png")
+    return 0

@@ -1,0 +1,121 @@
+"""The ``rather`` command: outputs, summaries and one-line refusals."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from skimage import io
+
+from rather.common import load, save_checkpoint
+from rather.common.networks import SmallCNN
+from rather.suites.cli import main
+
+CLASSES = ["ant", "bee", "cicada"]
+
+
+@pytest.fixture
+def checkpoint(tmp_path):
+    torch.manual_seed(0)
+    model = SmallCNN(num_classes=3, width=4)
+    path = tmp_path / "model.pt"
+    save_checkpoint(path, model, "rather.common.networks:SmallCNN", {"num_classes": 3, "width": 4},
+                    {"class_names": CLASSES, "preprocess": {"size": [32, 32], "channels": 3}})
+    return path
+
+
+@pytest.fixture
+def picture(tmp_path):
+    rng = np.random.default_rng(0)
+    path = tmp_path / "bug.png"
+    io.imsave(path, rng.integers(0, 256, (40, 48, 3), dtype=np.uint8), check_contrast=False)
+    return path
+
+
+def test_explain_writes_summary_store_and_figure(tmp_path, checkpoint, picture, capsys):
+    out = tmp_path / "out"
+    status = main(["explain", "--weights", str(checkpoint), "--layer", "features", "--image", str(picture),
+                   "--rather-than", "cicada", "0", "--out", str(out), "--json"])
+    assert status == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert json.loads(capsys.readouterr().out) == summary
+    assert sorted(p.name for p in out.iterdir()) == ["explanations.h5", "figure.png", "summary.json"]
+    questions = summary["images"][0]["questions"]
+    assert [q["kind"] for q in questions] == ["why", "rather", "rather"]
+    assert [q.get("q_name") for q in questions] == [None, "cicada", "ant"]
+    assert questions[1]["title"] == f"Why {questions[1]['p_name']}, rather than cicada?"
+    result = load(out / "explanations.h5")
+    assert result.maps.shape == (1, 3, 32, 32) and result.class_names == tuple(CLASSES)
+    assert summary["model_checksum"] == result.model_checksum and summary["layer"] == "features"
+
+
+def test_explain_every_contrast_with_an_input_method(tmp_path, checkpoint, picture):
+    status = main(["explain", "--weights", str(checkpoint), "--method", "gradient", "--image", str(picture),
+                   str(picture), "--all", "--out", str(tmp_path / "out")])
+    assert status == 0
+    result = load(tmp_path / "out" / "explanations.h5")
+    assert result.maps.shape == (2, 4, 32, 32) and result.layer == "input"
+    assert result.q[:, 1:].tolist() == [[0, 1, 2]] * 2
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--layer", "features", "--image", "missing.png"], "rather explain: error: image 'missing.png' does not exist"),
+    (["--layer", "featurez", "--image", "{picture}"], "layer 'featurez' not found in SmallCNN; close matches: features"),
+    (["--layer", "features", "--image", "{picture}", "--rather-than", "wasp"],
+     "--rather-than 'wasp' is neither a class index nor a class name; known names include ant, bee, cicada"),
+    (["--layer", "features", "--image", "{picture}", "--rather-than", "7"], "Q=7 is out of range"),
+    (["--layer", "features", "--image", "{picture}", "--std", "0", "1", "1"], "--std must be positive"),
+])
+def test_bad_input_is_one_line_with_status_2_and_no_output(arguments, message, tmp_path, checkpoint, picture, capsys):
+    out = tmp_path / "out"
+    arguments = [a.format(picture=picture) for a in arguments]
+    status = main(["explain", "--weights", str(checkpoint), *arguments, "--out", str(out)])
+    error = capsys.readouterr().err
+    assert status == 2
+    assert message in error and error.count("\n") == 1
+    assert not out.exists()
+
+
+def test_the_installed_command_refuses_without_traceback(tmp_path, picture):
+    torch.save(torch.nn.Linear(2, 2), tmp_path / "pickled.pt")
+    completed = subprocess.run(
+        [sys.executable, "-m", "rather.suites.cli", "explain", "--model", "rather.common.networks:SmallCNN",
+         "--weights", str(tmp_path / "pickled.pt"), "--layer", "features", "--image", str(picture),
+         "--out", str(tmp_path / "out")],
+        capture_output=True, text=True,
+    )
+    assert completed.returncode == 2
+    assert completed.stderr.startswith("rather explain: error: ") and "needs arbitrary code" in completed.stderr
+    assert "Traceback" not in completed.stderr and completed.stderr.count("\n") == 1
+
+
+def test_usage_errors_are_one_line_with_status_2(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["explain", "--out", "x"])
+    assert stop.value.code == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "the following arguments are required" in error
+
+
+def test_help_lists_every_command(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["--help"])
+    assert stop.value.code == 0
+    text = capsys.readouterr().out
+    assert all(command in text for command in ("explain", "demo", "bench"))
+
+
+def test_demo_explains_look_alike_birds(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--train", "96", "--test", "24", "--epochs", "1"]) == 0
+    assert {p.name for p in out.iterdir()} == {"summary.json", "explanations.h5", "figure.png", "model.pt",
+                                                "input.png"}
+    summary = json.loads((out / "summary.json").read_text())
+    evaluation = summary["truth_of_explanations"]
+    assert set(evaluation["energy_share"]) == {"why_a", "why_a_rather_than_b", "why_b_rather_than_a"}
+    assert 0 <= summary["accuracy"] <= 1
+    assert load(out / "explanations.h5").maps.shape == (24, 3, 64, 64)
+    # the demo's checkpoint and input work with `rather explain` as they are
+    assert main(["explain", "--weights", str(out / "model.pt"), "--layer", "features", "--image",
+                 str(out / "input.png"), "--out", str(tmp_path / "again")]) == 0
