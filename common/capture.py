@@ -120,8 +120,8 @@ class ActivationCapture:
 class LastLinearProbe:
     """Records the last ``nn.Linear`` call of a forward: the candidate for an analytic head."""
 
-    def __init__(self, model: nn.Module):
-        self.linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    def __init__(self, model: nn.Module, enabled: bool = True):
+        self.linears = [m for m in model.modules() if isinstance(m, nn.Linear)] if enabled else []
         self.last: Optional[tuple[nn.Linear, torch.Tensor]] = None
         self._handles: list = []
 

@@ -75,7 +75,15 @@ class Explainer:
             raise BadModel(f"method '{method.name}' needs a layer: Explainer(model, layer='layer4'), say")
         else:
             self.layer_name, self.layer = find_layer(model, layer)
-        self.model_checksum = model_checksum(model)
+        self._checksum: tuple[tuple, str] = ((), "")
+
+    @property
+    def model_checksum(self) -> str:
+        """SHA-256 of the state dict, recomputed only when a tensor of it changed (version counters)."""
+        key = tuple((id(t), t._version) for t in self.model.state_dict(keep_vars=True).values())
+        if key != self._checksum[0]:
+            self._checksum = (key, model_checksum(self.model))
+        return self._checksum[1]
 
     @property
     def device(self) -> torch.device:
@@ -94,7 +102,8 @@ class Explainer:
     ) -> ExplanationResult:
         """Explain a batch x (N, C, H, W); every question is asked of every input."""
         x = self._checked_input(x, ids)
-        with explaining(self.model) as was_training, LastLinearProbe(self.model) as probe:
+        probe = LastLinearProbe(self.model, enabled=self.layer is not None and self.head != "autograd")
+        with explaining(self.model) as was_training, probe:
             if self.layer is None:
                 source = x.detach().clone().requires_grad_(True)
                 outputs = self._forward(source)

@@ -19,8 +19,8 @@ def normalise_(maps: torch.Tensor) -> torch.Tensor:
     constant map becomes zeros (its span is taken as infinite: 0 / inf = 0).
     """
     flat = maps.view(*maps.shape[:-2], -1)
-    low, high = torch.aminmax(flat, dim=-1, keepdim=True)
-    span = high - low
+    low = flat.amin(dim=-1, keepdim=True)  # two reductions: several times faster than torch.aminmax here
+    span = flat.amax(dim=-1, keepdim=True) - low
     flat.sub_(low).div_(torch.where(span > 0, span, torch.inf))
     return maps
 

@@ -123,6 +123,15 @@ def test_checkpoint_round_trip_and_factory_spec(tmp_path, resnet, images):
     torch.testing.assert_close(model(images), resnet(images))
 
 
+def test_model_checksum_follows_the_weights(resnet, images):
+    explainer = Explainer(resnet, layer="layer2")
+    before = explainer(images[:1], Why()).model_checksum
+    assert explainer(images[:1], Why()).model_checksum == before
+    with torch.no_grad():
+        resnet.fc.bias.add_(1.0)
+    assert explainer(images[:1], Why()).model_checksum != before
+
+
 def test_checkpoints_that_need_code_are_refused(tmp_path, resnet):
     torch.save(resnet, tmp_path / "whole-model.pt")
     with pytest.raises(BadModel, match=r"needs arbitrary code to unpickle, which rather refuses \(weights_only=True\)"):
