@@ -10,13 +10,15 @@ map's energy falls on them.
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from matplotlib import image
 
-from rather.common import Explainer, Rather, Why, save_checkpoint
+from rather.common import BadInput, Explainer, Rather, Why, save_checkpoint
 from rather.common.figures import plot_explanation
 from rather.common.metrics import energy_share, pointing_game
 from rather.common.networks import SmallCNN
@@ -55,6 +57,9 @@ def swap_masks(labels: np.ndarray, seeds: np.ndarray, partner: np.ndarray, part:
 
 
 def run(args: argparse.Namespace) -> int:
+    for name, least in (("train", 8), ("test", 4), ("epochs", 1)):
+        if getattr(args, name) < least:
+            raise BadInput(f"--{name} must be at least {least}; got {getattr(args, name)}")
     started = time.perf_counter()
     torch.manual_seed(args.seed)
     classes = [CLASS_NAMES.index(name) for pair in PAIRS for name in pair]
@@ -124,15 +129,10 @@ def run(args: argparse.Namespace) -> int:
         result.save(stage / "explanations.h5")
         save_checkpoint(stage / "model.pt", model.cpu(), "rather.common.networks:SmallCNN", kwargs,
                         {"class_names": names, "preprocess": {"size": [SIZE, SIZE], "channels": 3}})
-        from skimage import io
-
-        io.imsave(stage / "input.png", (test.images[showcase].transpose(1, 2, 0) * 255).round().astype(np.uint8),
-                  check_contrast=False)
+        image.imsave(stage / "input.png", (test.images[showcase].transpose(1, 2, 0) * 255).round().astype(np.uint8))
         summary["seconds"] = round(time.perf_counter() - started, 1)
         write_json(stage / "summary.json", summary)
     if args.json:
-        import json
-
         print(json.dumps(summary, indent=2))
     else:
         share = evaluation["energy_share"]

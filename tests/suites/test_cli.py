@@ -98,6 +98,12 @@ def test_usage_errors_are_one_line_with_status_2(capsys):
     assert error.count("\n") == 1 and "the following arguments are required" in error
 
 
+def test_demo_refuses_too_little_data(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path / "demo"), "--train", "0"]) == 2
+    assert capsys.readouterr().err == "rather demo: error: --train must be at least 8; got 0\n"
+    assert not (tmp_path / "demo").exists()
+
+
 def test_help_lists_every_command(capsys):
     with pytest.raises(SystemExit) as stop:
         main(["--help"])
