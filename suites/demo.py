@@ -46,14 +46,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
-def swap_masks(labels: np.ndarray, seeds: np.ndarray, partner: np.ndarray, part: list[str]) -> np.ndarray:
-    """(N, S, S) pixels that change when image i's differing part is drawn as its partner's."""
+QUESTIONS = ("why_a", "why_a_rather_than_b", "why_b_rather_than_a")
+
+
+def swap_masks(labels: np.ndarray, seeds: np.ndarray, partners: np.ndarray) -> torch.Tensor:
+    """(N, S, S) pixels that change when image i's differing part is drawn as its look-alike's."""
     masks = []
-    for label, seed, other, name in zip(labels, seeds, partner, part):
-        image = render(int(label), int(seed), SIZE)[0]
-        swapped = render(int(label), int(seed), SIZE, swap={name: int(other)})[0]
+    for label, seed, partner in zip(labels.tolist(), seeds.tolist(), partners.tolist()):
+        (part,) = differing_parts(label, partner)
+        image = render(label, seed, SIZE)[0]
+        swapped = render(label, seed, SIZE, swap={part: partner})[0]
         masks.append((image != swapped).any(axis=0))
-    return np.stack(masks)
+    return torch.from_numpy(np.stack(masks))
+
+
+def truth_scores(maps: torch.Tensor, masks: torch.Tensor, keep: torch.Tensor) -> dict:
+    """Energy share and pointing game of each question's maps (N, 3, S, S) on the masks, over ``keep``."""
+    shares = energy_share(maps, masks[:, None])[keep]
+    hits = pointing_game(maps, masks[:, None])[keep].double()
+    return {
+        "images": int(keep.sum()),
+        "mark_area": plain(masks[keep].double().mean()),
+        "energy_share": {name: plain(shares[:, j].nanmean()) for j, name in enumerate(QUESTIONS)},
+        "pointing_game": {name: plain(hits[:, j].mean()) for j, name in enumerate(QUESTIONS)},
+    }
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,15 +78,14 @@ def run(args: argparse.Namespace) -> int:
             raise BadInput(f"--{name} must be at least {least}; got {getattr(args, name)}")
     started = time.perf_counter()
     torch.manual_seed(args.seed)
-    classes = [CLASS_NAMES.index(name) for pair in PAIRS for name in pair]
+    classes = np.array([CLASS_NAMES.index(name) for pair in PAIRS for name in pair])
     names = [CLASS_NAMES[c] for c in classes]
-    partner_of = {i: i ^ 1 for i in range(len(classes))}  # pairs sit side by side: 0-1, 2-3
     print(f"[1/4] rendering {args.train} training and {args.test} held-out birds of {len(classes)} classes")
     train = make_set(args.train, seed=args.seed, size=SIZE, classes=classes)
     test = make_set(args.test, seed=args.seed + 10_000, size=SIZE, classes=classes)
-    to_model = {c: i for i, c in enumerate(classes)}
-    train_labels = np.array([to_model[c] for c in train.labels])
-    test_labels = np.array([to_model[c] for c in test.labels])
+    train_labels = np.searchsorted(classes, train.labels)  # the model's class indices
+    test_labels = np.searchsorted(classes, test.labels)
+    partners = test_labels ^ 1  # look-alike pairs sit side by side: 0-1, 2-3
 
     print(f"[2/4] training a small CNN for {args.epochs} epochs")
     kwargs = {"num_classes": len(classes), "width": 16, "pools": 2}
@@ -83,28 +98,16 @@ def run(args: argparse.Namespace) -> int:
     print("[3/4] explaining the held-out birds: Why A? Why A, rather than B? Why B, rather than A?")
     model = model.to(args.device)
     x = torch.from_numpy(test.images)
-    partners = torch.tensor([partner_of[int(label)] for label in test_labels]).reshape(-1, 1)
-    truth = torch.from_numpy(test_labels).reshape(-1, 1)
-    explainer = Explainer(model, layer="features")
+    a, b = torch.from_numpy(test_labels).reshape(-1, 1), torch.from_numpy(partners).reshape(-1, 1)
     ids = [f"test{i:04d}" for i in range(len(x))]
-    result = explainer(x, [Why(), Rather(partners), Rather(truth, p=partners)], ids=ids,
-                       class_names=names).cpu()
-    parts = [differing_parts(int(test.labels[i]), classes[partner_of[int(test_labels[i])]])[0] for i in range(len(x))]
-    masks = torch.from_numpy(swap_masks(test.labels, test.seeds,
-                                        np.array([classes[int(p)] for p in partners[:, 0]]), parts))
+    result = Explainer(model, layer="features")(x, [Why(), Rather(b), Rather(a, p=b)], ids=ids,
+                                                class_names=names).cpu()
     correct = torch.from_numpy(predicted == test_labels)
-    shares = energy_share(result.maps, masks[:, None])[correct]
-    hits = pointing_game(result.maps, masks[:, None])[correct].double()
-    questions = ("why_a", "why_a_rather_than_b", "why_b_rather_than_a")
-    evaluation = {
-        "images": int(correct.sum()),
-        "mark_area": plain(masks[correct].double().mean()),
-        "energy_share": {name: plain(shares[:, j].nanmean()) for j, name in enumerate(questions)},
-        "pointing_game": {name: plain(hits[:, j].mean()) for j, name in enumerate(questions)},
-    }
+    evaluation = truth_scores(result.maps, swap_masks(test.labels, test.seeds, classes[partners]), correct)
 
-    showcase = next((i for i in range(len(x)) if correct[i] and result.probs[i].topk(2).indices[1] == partners[i, 0]),
-                    int(torch.nonzero(correct)[0]) if correct.any() else 0)
+    runner_up_is_partner = result.probs.topk(2).indices[:, 1] == b[:, 0]
+    candidates = torch.nonzero(correct & runner_up_is_partner)[:, 0].tolist() or torch.nonzero(correct)[:, 0].tolist()
+    showcase = candidates[0] if candidates else 0
     print(f"[4/4] writing {args.out}")
     summary = {
         "command": "demo",
