@@ -18,11 +18,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import h5py
 import numpy as np
 import torch
 
 from rather.common import Explainer, Rather, Why
 from rather.common.maps import normalise, upsample
+from rather.common.storage import atomic_path
 
 from .landmass import CLASS_NAMES
 from .patches import Stitcher, extract_patches, patch_grid
@@ -104,3 +106,25 @@ def explain_section(
         stride=stride,
     )
 
+
+
+def save_sections(path, explained: dict[tuple[str, int], SectionExplanation], attributes: dict) -> None:
+    """Write section explanations to HDF5 atomically.
+
+    Layout: root attrs ``format="rather.seismic.sections"``, ``questions``, ``class_names`` and
+    ``attributes``; one group ``/sections/<kind>_<number>`` per section with datasets ``maps``
+    (5, H, W), ``raw`` (5, H, W), ``probabilities`` (4, H, W), ``predicted`` (H, W),
+    ``patch_classes``, ``rows``, ``cols`` and attrs ``kind``, ``number``, ``patch``, ``stride``.
+    """
+    strings = h5py.string_dtype()
+    with atomic_path(path) as temporary, h5py.File(temporary, "w") as store:
+        store.attrs["format"] = "rather.seismic.sections"
+        store.attrs.create("questions", np.array(QUESTIONS, dtype=object), dtype=strings)
+        store.attrs.create("class_names", np.array(CLASS_NAMES, dtype=object), dtype=strings)
+        store.attrs.update(attributes)
+        sections = store.create_group("sections")
+        for (kind, number), section in explained.items():
+            group = sections.create_group(f"{kind}_{number}")
+            for name in ("maps", "raw", "probabilities", "predicted", "patch_classes", "rows", "cols"):
+                group.create_dataset(name, data=getattr(section, name), compression="gzip", shuffle=True)
+            group.attrs.update({"kind": kind, "number": number, "patch": section.patch, "stride": section.stride})

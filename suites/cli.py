@@ -11,9 +11,9 @@ from typing import Optional, Sequence
 
 from rather.common import RatherError, __version__
 
-from . import bench, demo, explain
+from . import bench, demo, explain, seismic_cmd
 
-COMMANDS = (explain, demo, bench)
+COMMANDS = (explain, demo, seismic_cmd, bench)
 
 
 class OneLineParser(argparse.ArgumentParser):

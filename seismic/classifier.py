@@ -1,0 +1,171 @@
+"""The four-class patch classifier (horizon, chaotic, fault, salt dome): data, training, evaluation.
+
+Patches of 99 x 99 samples (LANDMASS-1's size) come from the inline and crossline
+sections of synthetic surveys; each section is scaled to [-1, 1] on its own
+(``patches.scale_to_unit``), as sections of a real survey are when explained. A
+patch's class follows the ``priority`` rule of ``patches.labelled_patches``: a
+fault or salt body filling a few percent of the patch centre claims the patch,
+since those are the thin, rare structures an interpreter asks about. Training draws
+the same number of patches of every class (with replacement for the rare ones) and
+mirrors half of them left-right, which geology allows.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import torch
+from torch import nn
+
+from rather.common import Explainer, Rather, Why
+from rather.common.metrics import energy_share
+from rather.common.networks import SmallCNN
+from rather.common.training import TrainingLog, predict, train_classifier
+
+from .landmass import CLASS_NAMES
+from .patches import extract_patches, labelled_patches, patch_grid, scale_to_unit
+from .synthetic import Survey, SurveyParameters, make_survey
+
+FACTORY = "rather.common.networks:SmallCNN"
+ARCHITECTURE = {"num_classes": len(CLASS_NAMES), "in_channels": 1, "width": 16, "pools": 3}
+LAYER = "features"
+PATCH = 99
+DEFAULT_CHECKPOINT = Path(__file__).with_name("models") / "classifier.pt"
+TRAINING_SURVEY = SurveyParameters(inlines=96, crosslines=96, samples=320, faults=4, salt_domes=1, chaotic_zones=2)
+
+
+@dataclass(frozen=True)
+class Section:
+    """One inline or crossline of a synthetic survey, time down the rows: (samples, traces) each."""
+
+    kind: str
+    number: int
+    amplitude: np.ndarray
+    labels: np.ndarray
+    fault_zone: np.ndarray
+    salt_body: np.ndarray
+
+
+def sections(survey: Survey, every: int = 1) -> Iterator[Section]:
+    """Every ``every``-th inline, then every ``every``-th crossline, amplitudes scaled per section."""
+    for kind, axis, numbers in (("inline", 0, survey.inlines), ("crossline", 1, survey.crosslines)):
+        for index in range(0, len(numbers), every):
+            amplitude, labels, fault_zone, salt_body = (
+                np.take(volume, index, axis=axis).T
+                for volume in (survey.amplitude, survey.labels, survey.fault_zone, survey.salt_body)
+            )
+            yield Section(kind, int(numbers[index]), scale_to_unit(amplitude), labels, fault_zone, salt_body)
+
+
+def survey_patches(survey: Survey, *, stride: int = 16, every: int = 4) -> tuple[np.ndarray, np.ndarray, list]:
+    """All labelled patches of a survey's sections: (N, 99, 99) float32, (N,) int64, and where each came from.
+
+    ``where`` holds (section, rows, cols) per section, so masks can be cut at the same positions.
+    """
+    patches, labels, where = [], [], []
+    for section in sections(survey, every):
+        rows, cols = patch_grid(*section.amplitude.shape, patch=PATCH, stride=stride)
+        section_patches, section_labels = labelled_patches(section.amplitude, section.labels, rows, cols, PATCH,
+                                                           rule="priority")
+        patches.append(section_patches)
+        labels.append(section_labels)
+        where.append((section, rows, cols))
+    return np.concatenate(patches), np.concatenate(labels).astype(np.int64), where
+
+
+def balanced_sample(
+    patches: np.ndarray, labels: np.ndarray, per_class: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``per_class`` patches of every class (with replacement where fewer exist), half mirrored left-right."""
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for label in range(len(CLASS_NAMES)):
+        members = np.flatnonzero(labels == label)
+        if len(members):
+            chosen.append(rng.choice(members, per_class, replace=len(members) < per_class))
+    order = rng.permutation(np.concatenate(chosen))
+    sample = patches[order].copy()
+    mirrored = rng.random(len(order)) < 0.5
+    sample[mirrored] = sample[mirrored][:, :, ::-1]
+    return sample, labels[order]
+
+
+def train(*, seed: int = 0, surveys: int = 3, per_class: int = 1500, epochs: int = 10,
+          progress=print) -> tuple[nn.Module, TrainingLog, dict]:
+    """Train the classifier on patches of ``surveys`` synthetic surveys (seeds seed .. seed + surveys - 1)."""
+    patches, labels = [], []
+    for offset in range(surveys):
+        progress(f"      synthetic survey {offset + 1}/{surveys} (seed {seed + offset})")
+        survey_x, survey_y, _ = survey_patches(make_survey(seed + offset, TRAINING_SURVEY))
+        patches.append(survey_x)
+        labels.append(survey_y)
+    x, y = balanced_sample(np.concatenate(patches), np.concatenate(labels), per_class, seed)
+    available = np.bincount(np.concatenate(labels), minlength=len(CLASS_NAMES))
+    distinct = dict(zip(CLASS_NAMES, available.tolist()))
+    progress(f"      {len(x)} training patches; distinct patches per class: {distinct}")
+    torch.manual_seed(seed)
+    model = SmallCNN(**ARCHITECTURE)
+    log = train_classifier(model, x[:, None], y, epochs=epochs, seed=seed)
+    meta = {"class_names": list(CLASS_NAMES), "layer": LAYER, "patch": PATCH, "seed": seed, "surveys": surveys,
+            "per_class": per_class, "epochs": epochs, "final_training_accuracy": log.accuracy[-1]}
+    return model, log, meta
+
+
+def confusion_matrix(truth: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:
+    """(classes, classes) counts: rows the true class, columns the predicted one."""
+    return np.bincount(truth * classes + predicted, minlength=classes * classes).reshape(classes, classes)
+
+
+def balanced_accuracy(confusion: np.ndarray) -> float:
+    """Mean recall over the classes that occur."""
+    totals = confusion.sum(axis=1)
+    present = totals > 0
+    return float((np.diag(confusion)[present] / totals[present]).mean())
+
+
+def contrast_energy(model: nn.Module, patches: np.ndarray, masks: np.ndarray, label: int,
+                    batch: int = 256) -> dict[str, float]:
+    """Mean share of map energy inside the masks: "Why label?" versus "Why label, rather than horizon?".
+
+    patches: (N, 99, 99), each predicted ``label`` (so P = label, the paper's contrast CE(y, horizon));
+    masks: (N, 99, 99) bool, the true structure.
+    """
+    explainer = Explainer(model, layer=LAYER)
+    horizon = CLASS_NAMES.index("horizon")
+    shares = []
+    for start in range(0, len(patches), batch):
+        x = torch.from_numpy(patches[start:start + batch]).unsqueeze(1)
+        result = explainer(x, [Why(), Rather(horizon)])
+        shares.append(energy_share(result.maps, torch.from_numpy(masks[start:start + batch])[:, None]))
+    values = torch.cat(shares) if shares else torch.empty(0, 2)
+    return {"gradcam": float(values[:, 0].nanmean()), "contrast": float(values[:, 1].nanmean()),
+            "patches": len(patches)}
+
+
+def classification_report(model: nn.Module, patches: np.ndarray, labels: np.ndarray) -> tuple[dict, np.ndarray]:
+    """Balanced accuracy, accuracy and confusion of the model on patches (N, H, W); and its predictions."""
+    predicted = predict(model, patches[:, None]).argmax(1).numpy()
+    confusion = confusion_matrix(labels, predicted, len(CLASS_NAMES))
+    report = {
+        "balanced_accuracy": balanced_accuracy(confusion),
+        "accuracy": float((predicted == labels).mean()),
+        "confusion": confusion.tolist(),
+        "patches": int(len(labels)),
+    }
+    return report, predicted
+
+
+def evaluate(model: nn.Module, survey: Survey, *, stride: int = 16, every: int = 4) -> dict:
+    """Balanced accuracy, confusion matrix and energy shares on one (held-out) survey."""
+    patches, labels, where = survey_patches(survey, stride=stride, every=every)
+    report, predicted = classification_report(model, patches, labels)
+    report["energy_share"] = {}
+    for name, mask_of in (("fault", lambda s: s.fault_zone), ("salt_dome", lambda s: s.salt_body)):
+        label = CLASS_NAMES.index(name)
+        masks = np.concatenate([extract_patches(mask_of(section).astype(np.float32), rows, cols, PATCH) > 0.5
+                                for section, rows, cols in where])
+        chosen = (predicted == label) & (labels == label)
+        report["energy_share"][name] = contrast_energy(model, patches[chosen], masks[chosen], label)
+    return report

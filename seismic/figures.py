@@ -1,0 +1,73 @@
+"""Section figures as interpreters read them: time down, line numbers along the top, maps laid over amplitude."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.colors import ListedColormap  # noqa: E402
+
+from rather.common.storage import PathLike, atomic_path  # noqa: E402
+
+from .landmass import CLASS_NAMES  # noqa: E402
+from .sections import QUESTIONS, SectionExplanation  # noqa: E402
+
+CLASS_COLOURS = ListedColormap(["#4c72b0", "#dd8452", "#c44e52", "#8172b3"])
+
+
+def symmetric_clip(amplitude: np.ndarray, percentile: float = 99.0) -> float:
+    """The colour limit +/- the given percentile of |amplitude| (1 for an all-zero section)."""
+    limit = float(np.percentile(np.abs(amplitude), percentile))
+    return limit if limit > 0 else 1.0
+
+
+def plot_section(
+    explained: SectionExplanation,
+    amplitude: np.ndarray,
+    path: PathLike,
+    *,
+    title: str,
+    traces: np.ndarray,
+    samples: np.ndarray,
+    trace_label: str,
+    cmap: str = "seismic",
+) -> Path:
+    """Save amplitude | predicted class | one panel per question, time increasing downwards.
+
+    amplitude: (H, W) samples x traces; traces: (W,) line numbers along the x axis;
+    samples: (H,) times (ms) or depths.
+    """
+    extent = (traces[0] - 0.5, traces[-1] + 0.5, samples[-1], samples[0])
+    limit = symmetric_clip(amplitude)
+    panels = 2 + len(QUESTIONS)
+    columns = 4
+    rows = -(-panels // columns)
+    aspect = "auto"
+    figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.6 * rows), squeeze=False)
+    flat = axes.ravel()
+    flat[0].imshow(amplitude, cmap=cmap, vmin=-limit, vmax=limit, extent=extent, aspect=aspect)
+    flat[0].set_title(f"{title}: amplitude", fontsize=9)
+    shown = flat[1].imshow(explained.predicted, cmap=CLASS_COLOURS, vmin=-0.5, vmax=len(CLASS_NAMES) - 0.5,
+                           extent=extent, aspect=aspect, interpolation="nearest")
+    colourbar = figure.colorbar(shown, ax=flat[1], ticks=range(len(CLASS_NAMES)), fraction=0.046)
+    colourbar.ax.set_yticklabels(CLASS_NAMES, fontsize=7)
+    flat[1].set_title("predicted class", fontsize=9)
+    for axis, question, answer in zip(flat[2:], QUESTIONS, explained.maps):
+        axis.imshow(amplitude, cmap="gray", vmin=-limit, vmax=limit, extent=extent, aspect=aspect)
+        axis.imshow(answer, cmap="jet", alpha=0.45, vmin=0, vmax=1, extent=extent, aspect=aspect)
+        label = "Why P?" if question == "why" else f"Why P, rather than {question.removeprefix('rather_than_')}?"
+        axis.set_title(label, fontsize=9)
+    for axis in flat[:panels]:
+        axis.set_xlabel(trace_label, fontsize=8)
+        axis.set_ylabel("time (ms)", fontsize=8)
+        axis.tick_params(labelsize=7)
+    for axis in flat[panels:]:
+        axis.set_axis_off()
+    figure.tight_layout()
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, dpi=90, format="png")
+    plt.close(figure)
+    return Path(path)

@@ -1,0 +1,187 @@
+"""``rather seismic``: describe SEG-Y files, make synthetic surveys, train, evaluate and explain sections."""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from rather.common import BadInput, Explainer, load_model, save_checkpoint
+from rather.common.storage import staged_folder
+from rather.seismic import classifier
+from rather.seismic.figures import plot_section
+from rather.seismic.landmass import load_landmass
+from rather.seismic.patches import scale_to_unit
+from rather.seismic.sections import QUESTIONS, explain_section, save_sections
+from rather.seismic.segy import describe, format_description, open_survey, write_attribute
+from rather.seismic.synthetic import SurveyParameters, make_survey, write_survey
+
+from .summaries import write_json
+
+NAME = "seismic"
+HELP = "seismic sections: info, synth, train, evaluate, explain"
+EXAMPLE = "rather seismic synth survey.sgy && rather seismic explain survey.sgy --out explained"
+
+
+def _geometry_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--iline", type=int, default=189, help="byte location of the inline number")
+    parser.add_argument("--xline", type=int, default=193, help="byte location of the crossline number")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    commands = parser.add_subparsers(title="seismic commands", dest="seismic_command", required=True,
+                                     parser_class=type(parser))
+    info = commands.add_parser("info", help="describe a SEG-Y file", description="Describe a SEG-Y file: geometry, "
+                               "line ranges, traces, samples, format, byte order, sorting.")
+    info.add_argument("file")
+    _geometry_options(info)
+    info.add_argument("--unstructured", action="store_true", help="read traces without geometry")
+    info.add_argument("--json", action="store_true", help="print the description as JSON")
+
+    synth = commands.add_parser("synth", help="write a synthetic survey (SEG-Y + labels HDF5)",
+                                description="Write a seeded synthetic 3D survey as SEG-Y, with its labels in HDF5.")
+    synth.add_argument("out", help="output SEG-Y path; labels go to the same stem + .labels.h5")
+    synth.add_argument("--seed", type=int, default=0)
+    defaults = SurveyParameters()
+    for name in ("inlines", "crosslines", "samples", "faults", "salt_domes", "chaotic_zones"):
+        synth.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name))
+
+    train = commands.add_parser("train", help="train the four-class patch classifier on synthetic surveys")
+    train.add_argument("--out", default=str(classifier.DEFAULT_CHECKPOINT), help="checkpoint to write")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--surveys", type=int, default=4, help="synthetic surveys to draw patches from")
+    train.add_argument("--per-class", type=int, default=1000, help="training patches per class")
+    train.add_argument("--epochs", type=int, default=8)
+
+    evaluate = commands.add_parser("evaluate", help="balanced accuracy, confusion and energy shares, held out")
+    evaluate.add_argument("--model", default=str(classifier.DEFAULT_CHECKPOINT), help="classifier checkpoint")
+    evaluate.add_argument("--seed", type=int, default=1000, help="seed of the held-out synthetic survey")
+    evaluate.add_argument("--landmass", help="evaluate on a LANDMASS-1 or -2 copy (class folders of .mat files)")
+    evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    explain = commands.add_parser("explain", help="explain sections of a survey",
+                                  description="Per patch: the prediction, Why P? and Why P, rather than Q? for "
+                                  "every other class, stitched into section maps, SEG-Y attributes and figures.")
+    explain.add_argument("survey", help="SEG-Y file")
+    where = explain.add_mutually_exclusive_group()
+    where.add_argument("--inline", type=int, help="inline number (default: the middle inline)")
+    where.add_argument("--crossline", type=int, help="crossline number")
+    where.add_argument("--all", action="store_true", help="every inline")
+    explain.add_argument("--model", default=str(classifier.DEFAULT_CHECKPOINT), help="classifier checkpoint")
+    explain.add_argument("--stride", type=int, default=10, help="patch stride in samples")
+    explain.add_argument("--out", required=True, help="output folder")
+    explain.add_argument("--device", default="cpu")
+    _geometry_options(explain)
+    explain.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    return {"info": run_info, "synth": run_synth, "train": run_train, "evaluate": run_evaluate,
+            "explain": run_explain}[args.seismic_command](args)
+
+
+def run_info(args: argparse.Namespace) -> int:
+    description = describe(args.file, iline=args.iline, xline=args.xline, ignore_geometry=args.unstructured)
+    print(json.dumps(description, indent=2) if args.json else format_description(description))
+    return 0
+
+
+def run_synth(args: argparse.Namespace) -> int:
+    parameters = SurveyParameters(inlines=args.inlines, crosslines=args.crosslines, samples=args.samples,
+                                  faults=args.faults, salt_domes=args.salt_domes, chaotic_zones=args.chaotic_zones)
+    segy_path, labels_path = write_survey(make_survey(args.seed, parameters), args.out)
+    print(f"wrote {segy_path} and {labels_path}")
+    return 0
+
+
+def run_train(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    print(f"training the seismic classifier (seed {args.seed}, {args.surveys} surveys, "
+          f"{args.per_class} patches per class, {args.epochs} epochs)")
+    model, log, meta = classifier.train(seed=args.seed, surveys=args.surveys, per_class=args.per_class,
+                                        epochs=args.epochs)
+    save_checkpoint(args.out, model, classifier.FACTORY, classifier.ARCHITECTURE, meta)
+    print(f"training accuracy {log.accuracy[-1]:.3f}; wrote {args.out} in {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    model, _ = load_model(weights=args.model)
+    if args.landmass:
+        patch_set = load_landmass(args.landmass)
+        report, _ = classifier.classification_report(model, patch_set.patches, patch_set.labels)
+        report["data"] = f"LANDMASS-{patch_set.version} at {args.landmass}"
+    else:
+        report = classifier.evaluate(model, make_survey(args.seed, classifier.TRAINING_SURVEY))
+        report["data"] = f"held-out synthetic survey (seed {args.seed})"
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"{report['data']}, {report['patches']} patches")
+    print(f"balanced accuracy {report['balanced_accuracy']:.3f} (accuracy {report['accuracy']:.3f})")
+    print("confusion (rows true, columns predicted): " + ", ".join(classifier.CLASS_NAMES))
+    for name, row in zip(classifier.CLASS_NAMES, report["confusion"]):
+        print(f"  {name:>10} " + " ".join(f"{count:6d}" for count in row))
+    for name, shares in report.get("energy_share", {}).items():
+        print(f"energy inside the true {name} ({shares['patches']} patches): "
+              f"Why {name}? {shares['gradcam']:.3f}; Why {name}, rather than horizon? {shares['contrast']:.3f}")
+    return 0
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    if args.stride < 1:
+        raise BadInput(f"--stride must be a positive number of samples; got {args.stride}")
+    model, meta = load_model(weights=args.model, device=args.device)
+    explainer = Explainer(model, layer=meta.get("layer", classifier.LAYER))
+    patch = int(meta.get("patch", classifier.PATCH))
+    explained, figures = {}, []
+    with open_survey(args.survey, iline=args.iline, xline=args.xline) as survey, staged_folder(args.out) as stage:
+        if survey.kind != "3d":
+            raise BadInput(f"{args.survey}: is a {survey.kind} file; explaining lines needs a 3D survey")
+        survey.validate()
+        kind = "crossline" if args.crossline is not None else "inline"
+        if args.all:
+            numbers = survey.inlines.tolist()
+        elif args.crossline is not None:
+            numbers = [args.crossline]
+        else:
+            numbers = [args.inline if args.inline is not None else int(survey.inlines[len(survey.inlines) // 2])]
+        across = survey.crosslines if kind == "inline" else survey.inlines
+        for number in numbers:
+            traces = survey.inline(number) if kind == "inline" else survey.crossline(number)
+            amplitude = scale_to_unit(traces.T)
+            section = explain_section(explainer, amplitude, patch=patch, stride=args.stride)
+            explained[(kind, number)] = section
+            name = f"figure_{kind}_{number}.png"
+            plot_section(section, amplitude, stage / name, title=f"{kind} {number}", traces=across,
+                         samples=survey.samples, trace_label="crossline" if kind == "inline" else "inline")
+            figures.append(name)
+            print(f"{kind} {number}: " + ", ".join(f"{k} {v}" for k, v in section.predicted_counts().items()))
+        for index, question in enumerate(QUESTIONS):
+            write_attribute(args.survey, stage / f"{question}.sgy",
+                            {number: section.maps[index].T for (_, number), section in explained.items()},
+                            iline=args.iline, xline=args.xline, by=kind)
+        save_sections(stage / "explanations.h5", explained,
+                      {"survey": str(args.survey), "model_checksum": explainer.model_checksum})
+        summary = {
+            "command": "seismic explain",
+            "survey": str(args.survey),
+            "model": str(args.model),
+            "model_checksum": explainer.model_checksum,
+            "layer": explainer.layer_name,
+            "questions": list(QUESTIONS),
+            "sections": [
+                {"kind": kind, "number": number, "patch": section.patch, "stride": section.stride,
+                 "predicted_counts": section.predicted_counts(), "figure": figure}
+                for ((kind, number), section), figure in zip(explained.items(), figures)
+            ],
+            "outputs": {"explanations": "explanations.h5",
+                        "segy": {question: f"{question}.sgy" for question in QUESTIONS}},
+        }
+        write_json(stage / "summary.json", summary)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"wrote {Path(args.out)}: summary.json, explanations.h5, {len(QUESTIONS)} SEG-Y attributes, "
+              f"{len(figures)} figure(s)")
+    return 0

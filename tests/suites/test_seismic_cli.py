@@ -1,0 +1,95 @@
+"""``rather seismic``: info, synth, train, evaluate and explain from the command line."""
+import json
+
+import h5py
+import numpy as np
+import pytest
+import segyio
+
+from rather.seismic.patches import patch_grid
+from rather.suites.cli import main
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    """A small synthetic survey and a quickly trained (weak) classifier, shared by the tests."""
+    folder = tmp_path_factory.mktemp("seismic")
+    assert main(["seismic", "synth", str(folder / "survey.sgy"), "--inlines", "60", "--crosslines", "120",
+                 "--samples", "150", "--seed", "3"]) == 0
+    assert main(["seismic", "train", "--out", str(folder / "model.pt"), "--surveys", "1", "--per-class", "16",
+                 "--epochs", "1"]) == 0
+    return folder
+
+
+def test_info_describes_the_survey(workspace, capsys):
+    capsys.readouterr()
+    assert main(["seismic", "info", str(workspace / "survey.sgy"), "--json"]) == 0
+    description = json.loads(capsys.readouterr().out)
+    assert description["kind"] == "3d" and description["traces"] == 60 * 120
+    assert description["inlines"]["count"] == 60 and description["samples"]["count"] == 150
+    assert description["format"]["code"] == 5
+
+
+def test_explain_an_inline_writes_every_output(workspace, capsys):
+    out = workspace / "explained"
+    assert main(["seismic", "explain", str(workspace / "survey.sgy"), "--model", str(workspace / "model.pt"),
+                 "--inline", "102", "--stride", "20", "--out", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out.split("\n", 1)[1])
+    (section,) = summary["sections"]
+    assert section["kind"] == "inline" and section["number"] == 102 and section["patch"] == 99
+    assert set(section["predicted_counts"]) == {"horizon", "chaotic", "fault", "salt_dome"}
+    rows, cols = patch_grid(150, 120, patch=99, stride=20)
+    assert sum(section["predicted_counts"].values()) == len(rows) * len(cols)
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["summary.json", "explanations.h5", "figure_inline_102.png"] + [f"{q}.sgy" for q in summary["questions"]])
+    with segyio.open(str(workspace / "survey.sgy")) as source, segyio.open(str(out / "why.sgy")) as why:
+        assert why.bin[segyio.BinField.Format] == 5 and why.text[0] == source.text[0]
+        assert list(why.ilines) == list(source.ilines) and why.header[7] == source.header[7]
+        volume = segyio.tools.cube(why)
+    with h5py.File(out / "explanations.h5", "r") as store:
+        maps = store["sections/inline_102/maps"][()]
+    np.testing.assert_allclose(volume[2], maps[0].T)  # inline 102 is the third inline
+    assert not np.delete(volume, 2, axis=0).any()
+    assert maps.shape == (5, 150, 120) and 0 <= maps.min() and maps.max() <= 1
+
+
+def test_explain_a_crossline(workspace):
+    out = workspace / "crossline"
+    assert main(["seismic", "explain", str(workspace / "survey.sgy"), "--model", str(workspace / "model.pt"),
+                 "--crossline", "350", "--out", str(out)]) == 0
+    with segyio.open(str(out / "rather_than_fault.sgy")) as attribute:
+        volume = segyio.tools.cube(attribute)
+    assert not np.delete(volume, 50, axis=1).any()
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["explain", "{ws}/missing.sgy", "--out", "{ws}/x"], "missing.sgy"),
+    (["explain", "{ws}/survey.sgy", "--inline", "999", "--out", "{ws}/x"], "inline 999"),
+    (["explain", "{ws}/survey.sgy", "--stride", "0", "--out", "{ws}/x"], "--stride must be a positive"),
+    (["info", "{ws}/model.pt"], "model.pt"),
+])
+def test_bad_input_is_one_line_with_status_2(arguments, message, workspace, capsys):
+    arguments = [a.format(ws=workspace) for a in arguments]
+    if arguments[0] == "explain":
+        arguments += ["--model", str(workspace / "model.pt")]
+    capsys.readouterr()
+    assert main(["seismic", *arguments]) == 2
+    error = capsys.readouterr().err
+    assert message in error and error.count("\n") == 1
+    assert not (workspace / "x").exists()
+
+
+def test_evaluate_on_a_landmass_copy(workspace, tmp_path, capsys):
+    from scipy.io import savemat
+
+    rng = np.random.default_rng(0)
+    for folder in ("Horizon", "Chaotic", "Fault", "Salt Dome"):
+        (tmp_path / folder).mkdir()
+        for index in range(3):
+            savemat(tmp_path / folder / f"patch_{index}.mat", {"img": rng.uniform(-1, 1, (99, 99))})
+    capsys.readouterr()
+    assert main(["seismic", "evaluate", "--model", str(workspace / "model.pt"), "--landmass", str(tmp_path),
+                 "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["patches"] == 12 and np.array(report["confusion"]).sum(axis=1).tolist() == [3, 3, 3, 3]
+    assert report["data"].startswith("LANDMASS-1") and 0 <= report["balanced_accuracy"] <= 1
