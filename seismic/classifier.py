@@ -6,8 +6,8 @@ sections of synthetic surveys; each section is scaled to [-1, 1] on its own
 patch's class follows the ``priority`` rule of ``patches.labelled_patches``: a
 fault or salt body filling a few percent of the patch centre claims the patch,
 since those are the thin, rare structures an interpreter asks about. Training draws
-the same number of patches of every class (with replacement for the rare ones) and
-mirrors half of them left-right, which geology allows.
+the same number of patches of every class (with replacement for the rare ones),
+mirrors half of them left-right and reverses the polarity of half.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from rather.common.networks import SmallCNN
 from rather.common.training import TrainingLog, predict, train_classifier
 
 from .landmass import CLASS_NAMES
-from .patches import extract_patches, labelled_patches, patch_grid, scale_to_unit
+from .patches import class_shares, extract_patches, patch_grid, scale_to_unit
 from .synthetic import Survey, SurveyParameters, make_survey
 
 FACTORY = "rather.common.networks:SmallCNN"
@@ -33,7 +33,12 @@ ARCHITECTURE = {"num_classes": len(CLASS_NAMES), "in_channels": 1, "width": 16, 
 LAYER = "features"
 PATCH = 99
 DEFAULT_CHECKPOINT = Path(__file__).with_name("models") / "classifier.pt"
-TRAINING_SURVEY = SurveyParameters(inlines=96, crosslines=96, samples=320, faults=4, salt_domes=1, chaotic_zones=2)
+SURVEY_KINDS = tuple(
+    SurveyParameters(inlines=96, crosslines=96, samples=320, faults=faults, salt_domes=salt, chaotic_zones=chaotic)
+    for faults, salt, chaotic in ((3, 1, 1), (1, 0, 2), (0, 1, 1))
+)
+"""Training and evaluation surveys cycle through these: faulted, chaotic, salt-rich."""
+HELD_OUT_SURVEYS = 2 * len(SURVEY_KINDS)
 
 
 @dataclass(frozen=True)
@@ -59,26 +64,69 @@ def sections(survey: Survey, every: int = 1) -> Iterator[Section]:
             yield Section(kind, int(numbers[index]), scale_to_unit(amplitude), labels, fault_zone, salt_body)
 
 
-def survey_patches(survey: Survey, *, stride: int = 16, every: int = 4) -> tuple[np.ndarray, np.ndarray, list]:
-    """All labelled patches of a survey's sections: (N, 99, 99) float32, (N,) int64, and where each came from.
+def clear_labels(labels: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """The class of each patch that clearly shows one, else -1 (LANDMASS-like curation).
 
-    ``where`` holds (section, rows, cols) per section, so masks can be cut at the same positions.
+    With shares of each class in the 33 x 33 centre and in the whole patch: fault if fault
+    zones fill >= 8 % of the centre (a fault plane crosses it); else salt dome if salt fills
+    >= 50 % of the centre; else chaotic if chaotic fills >= 50 % of the centre and faults
+    and salt < 3 % of the patch; else horizon if >= 95 % of the patch is layered.
     """
-    patches, labels, where = [], [], []
+    centre = class_shares(labels, rows, cols, PATCH)
+    whole = class_shares(labels, rows, cols, PATCH, region=PATCH)
+    horizon, chaotic, fault, salt = (CLASS_NAMES.index(name) for name in ("horizon", "chaotic", "fault", "salt_dome"))
+    quiet = (whole[:, fault] < 0.03) & (whole[:, salt] < 0.03)
+    return np.select(
+        [centre[:, fault] >= 0.08, centre[:, salt] >= 0.5, (centre[:, chaotic] >= 0.5) & quiet,
+         whole[:, horizon] >= 0.95],
+        [fault, salt, chaotic, horizon],
+        default=-1,
+    ).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class PatchSample:
+    """Clear patches of surveys: amplitudes (N, 99, 99) float32, classes (N,), true fault and salt masks."""
+
+    patches: np.ndarray
+    labels: np.ndarray
+    fault_zone: np.ndarray
+    salt_body: np.ndarray
+
+    @staticmethod
+    def concatenate(samples: list["PatchSample"]) -> "PatchSample":
+        return PatchSample(*(np.concatenate([getattr(s, name) for s in samples])
+                             for name in ("patches", "labels", "fault_zone", "salt_body")))
+
+
+def survey_patches(survey: Survey, *, stride: int = 16, every: int = 4) -> PatchSample:
+    """The clear patches (``clear_labels``) of every ``every``-th inline and crossline, at ``stride``."""
+    samples = []
     for section in sections(survey, every):
         rows, cols = patch_grid(*section.amplitude.shape, patch=PATCH, stride=stride)
-        section_patches, section_labels = labelled_patches(section.amplitude, section.labels, rows, cols, PATCH,
-                                                           rule="priority")
-        patches.append(section_patches)
-        labels.append(section_labels)
-        where.append((section, rows, cols))
-    return np.concatenate(patches), np.concatenate(labels).astype(np.int64), where
+        labels = clear_labels(section.labels, rows, cols)
+        keep = labels >= 0
+        samples.append(PatchSample(
+            extract_patches(section.amplitude, rows, cols, PATCH)[keep], labels[keep],
+            extract_patches(section.fault_zone.astype(np.float32), rows, cols, PATCH)[keep] > 0.5,
+            extract_patches(section.salt_body.astype(np.float32), rows, cols, PATCH)[keep] > 0.5,
+        ))
+    return PatchSample.concatenate(samples)
+
+
+def survey_of(index: int, seed: int) -> Survey:
+    """Synthetic survey number ``index`` of a seed: the kinds of ``SURVEY_KINDS`` in turn."""
+    return make_survey(seed + index, SURVEY_KINDS[index % len(SURVEY_KINDS)])
 
 
 def balanced_sample(
     patches: np.ndarray, labels: np.ndarray, per_class: int, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``per_class`` patches of every class (with replacement where fewer exist), half mirrored left-right."""
+    """``per_class`` patches of every class (with replacement where fewer exist).
+
+    Half are mirrored left-right and, independently, half have their polarity reversed:
+    geology has no preferred lateral direction, and surveys differ in polarity convention.
+    """
     rng = np.random.default_rng(seed)
     chosen = []
     for label in range(len(CLASS_NAMES)):
@@ -89,27 +137,28 @@ def balanced_sample(
     sample = patches[order].copy()
     mirrored = rng.random(len(order)) < 0.5
     sample[mirrored] = sample[mirrored][:, :, ::-1]
+    sample[rng.random(len(order)) < 0.5] *= -1
     return sample, labels[order]
 
 
-def train(*, seed: int = 0, surveys: int = 3, per_class: int = 1500, epochs: int = 10,
+def train(*, seed: int = 0, surveys: int = 18, per_class: int = 1500, epochs: int = 10,
           progress=print) -> tuple[nn.Module, TrainingLog, dict]:
-    """Train the classifier on patches of ``surveys`` synthetic surveys (seeds seed .. seed + surveys - 1)."""
-    patches, labels = [], []
-    for offset in range(surveys):
-        progress(f"      synthetic survey {offset + 1}/{surveys} (seed {seed + offset})")
-        survey_x, survey_y, _ = survey_patches(make_survey(seed + offset, TRAINING_SURVEY))
-        patches.append(survey_x)
-        labels.append(survey_y)
-    x, y = balanced_sample(np.concatenate(patches), np.concatenate(labels), per_class, seed)
-    available = np.bincount(np.concatenate(labels), minlength=len(CLASS_NAMES))
+    """Train the classifier on clear patches of ``surveys`` synthetic surveys (``survey_of(i, seed)``)."""
+    parts = []
+    for index in range(surveys):
+        progress(f"      synthetic survey {index + 1}/{surveys} (seed {seed + index})")
+        parts.append(survey_patches(survey_of(index, seed)))
+    data = PatchSample.concatenate(parts)
+    x, y = balanced_sample(data.patches, data.labels, per_class, seed)
+    available = np.bincount(data.labels, minlength=len(CLASS_NAMES))
     distinct = dict(zip(CLASS_NAMES, available.tolist()))
     progress(f"      {len(x)} training patches; distinct patches per class: {distinct}")
     torch.manual_seed(seed)
     model = SmallCNN(**ARCHITECTURE)
     log = train_classifier(model, x[:, None], y, epochs=epochs, seed=seed)
     meta = {"class_names": list(CLASS_NAMES), "layer": LAYER, "patch": PATCH, "seed": seed, "surveys": surveys,
-            "per_class": per_class, "epochs": epochs, "final_training_accuracy": log.accuracy[-1]}
+            "per_class": per_class, "epochs": epochs, "final_training_accuracy": log.accuracy[-1],
+            "distinct_patches": distinct}
     return model, log, meta
 
 
@@ -157,15 +206,13 @@ def classification_report(model: nn.Module, patches: np.ndarray, labels: np.ndar
     return report, predicted
 
 
-def evaluate(model: nn.Module, survey: Survey, *, stride: int = 16, every: int = 4) -> dict:
-    """Balanced accuracy, confusion matrix and energy shares on one (held-out) survey."""
-    patches, labels, where = survey_patches(survey, stride=stride, every=every)
-    report, predicted = classification_report(model, patches, labels)
+def evaluate(model: nn.Module, seed: int = 1000) -> dict:
+    """Balanced accuracy, confusion and energy shares on ``HELD_OUT_SURVEYS`` surveys from ``seed`` on."""
+    data = PatchSample.concatenate([survey_patches(survey_of(index, seed)) for index in range(HELD_OUT_SURVEYS)])
+    report, predicted = classification_report(model, data.patches, data.labels)
     report["energy_share"] = {}
-    for name, mask_of in (("fault", lambda s: s.fault_zone), ("salt_dome", lambda s: s.salt_body)):
+    for name, masks in (("fault", data.fault_zone), ("salt_dome", data.salt_body)):
         label = CLASS_NAMES.index(name)
-        masks = np.concatenate([extract_patches(mask_of(section).astype(np.float32), rows, cols, PATCH) > 0.5
-                                for section, rows, cols in where])
-        chosen = (predicted == label) & (labels == label)
-        report["energy_share"][name] = contrast_energy(model, patches[chosen], masks[chosen], label)
+        chosen = (predicted == label) & (data.labels == label)
+        report["energy_share"][name] = contrast_energy(model, data.patches[chosen], masks[chosen], label)
     return report

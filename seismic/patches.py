@@ -169,12 +169,33 @@ def labelled_patches(
         centre = patch // 2
         return patches, labels[rows[:, None] + centre, cols[None, :] + centre].reshape(-1)
 
+    if not 0 < min_share <= 1:
+        raise BadInput(f"min_share must be in (0, 1], got {min_share!r}")
+    shares = class_shares(labels, rows, cols, patch, region=region)
+    classes = shares.argmax(axis=1)
+    if rule == "priority":
+        reached = shares[:, PRIORITY] >= min_share
+        claimed = np.asarray(PRIORITY)[reached.argmax(axis=1)]
+        classes = np.where(reached.any(axis=1), claimed, classes)
+    return patches, classes.astype(np.int64)
+
+
+def class_shares(label_section: ArrayLike, rows: ArrayLike, cols: ArrayLike, patch: int = 99, *,
+                 region: int | None = None) -> np.ndarray:
+    """(n, 4) share of each class in a ``region`` x ``region`` square at each patch's centre.
+
+    ``region`` defaults to ``patch // 3`` (33 for 99); ``region=patch`` takes the whole patch.
+    Patches are every (row, col) combination, row-major, as :func:`extract_patches`. Shares
+    come from per-class integral images (summed-area tables): O(H W) memory for any number
+    of patches.
+    """
+    labels = _labels(label_section, np.shape(label_section))
+    rows = _positions(rows, labels.shape[0], patch, "rows")
+    cols = _positions(cols, labels.shape[1], patch, "cols")
     side = max(1, patch // 3) if region is None else region
     if isinstance(side, bool) or not isinstance(side, (int, np.integer)) or not 1 <= side <= patch:
         raise BadInput(f"region must be an integer from 1 to the patch size ({patch}), got {region!r}")
     side = int(side)
-    if not 0 < min_share <= 1:
-        raise BadInput(f"min_share must be in (0, 1], got {min_share!r}")
     # Summed-area table per class: table[k, y, x] = number of class-k samples above and left of (y, x).
     padded = _reflect_pad(labels, patch)
     onehot = padded[None] == np.arange(len(CLASS_NAMES))[:, None, None]
@@ -185,13 +206,8 @@ def labelled_patches(
     counts = (
         table[:, top + side, left + side] - table[:, top, left + side]
         - table[:, top + side, left] + table[:, top, left]
-    ).reshape(len(CLASS_NAMES), -1).T  # (n, classes)
-    classes = counts.argmax(axis=1)
-    if rule == "priority":
-        reached = counts[:, PRIORITY] >= min_share * side * side
-        claimed = np.asarray(PRIORITY)[reached.argmax(axis=1)]
-        classes = np.where(reached.any(axis=1), claimed, classes)
-    return patches, classes.astype(np.int64)
+    ).reshape(len(CLASS_NAMES), -1).T
+    return counts / float(side * side)
 
 
 def stitch(

@@ -49,9 +49,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     train = commands.add_parser("train", help="train the four-class patch classifier on synthetic surveys")
     train.add_argument("--out", default=str(classifier.DEFAULT_CHECKPOINT), help="checkpoint to write")
     train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--surveys", type=int, default=4, help="synthetic surveys to draw patches from")
-    train.add_argument("--per-class", type=int, default=1000, help="training patches per class")
-    train.add_argument("--epochs", type=int, default=8)
+    train.add_argument("--surveys", type=int, default=18, help="synthetic surveys to draw patches from")
+    train.add_argument("--per-class", type=int, default=1500, help="training patches per class")
+    train.add_argument("--epochs", type=int, default=10)
 
     evaluate = commands.add_parser("evaluate", help="balanced accuracy, confusion and energy shares, held out")
     evaluate.add_argument("--model", default=str(classifier.DEFAULT_CHECKPOINT), help="classifier checkpoint")
@@ -112,8 +112,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
         report, _ = classifier.classification_report(model, patch_set.patches, patch_set.labels)
         report["data"] = f"LANDMASS-{patch_set.version} at {args.landmass}"
     else:
-        report = classifier.evaluate(model, make_survey(args.seed, classifier.TRAINING_SURVEY))
-        report["data"] = f"held-out synthetic survey (seed {args.seed})"
+        report = classifier.evaluate(model, args.seed)
+        last = args.seed + classifier.HELD_OUT_SURVEYS - 1
+        report["data"] = (f"{classifier.HELD_OUT_SURVEYS} held-out synthetic surveys (seeds {args.seed}..{last}), "
+                          "clear patches")
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
