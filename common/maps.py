@@ -28,3 +28,21 @@ def normalise_(maps: torch.Tensor) -> torch.Tensor:
 def normalise(maps: torch.Tensor) -> torch.Tensor:
     """``normalise_`` on a copy."""
     return normalise_(maps.contiguous().clone())
+
+
+def interpolation_matrix(size_out: int, size_in: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    """(size_out, size_in) matrix R with R @ v = 1-D linear interpolation of v, as ``upsample`` does.
+
+    align_corners=False: output sample o reads the input at s = (o + 1/2) size_in / size_out - 1/2,
+    clamped to [0, size_in - 1], with weights (1 - frac(s), frac(s)) on its two neighbours. Bilinear
+    resizing of a map m is R_h m R_w^T; the rows of R sum to 1.
+    """
+    source = ((torch.arange(size_out, dtype=torch.float64) + 0.5) * (size_in / size_out) - 0.5).clamp(min=0)
+    low = source.floor().long().clamp(max=size_in - 1)
+    high = (low + 1).clamp(max=size_in - 1)
+    fraction = source - low
+    matrix = torch.zeros(size_out, size_in, dtype=torch.float64)
+    rows = torch.arange(size_out)
+    matrix.index_put_((rows, low), 1 - fraction, accumulate=True)
+    matrix.index_put_((rows, high), fraction, accumulate=True)
+    return matrix.to(dtype)

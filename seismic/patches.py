@@ -308,7 +308,7 @@ class Stitcher:
         if window not in WINDOWS:
             raise BadInput(f"unknown window {window!r}: use one of {', '.join(WINDOWS)}")
         self.shape, self.patch, self.n_cols, self.channels = tuple(shape), patch, len(cols), channels
-        self.taper = torch.from_numpy(_window_1d(window, patch)).to(device)
+        self.taper = torch.from_numpy(window_taper(window, patch)).to(device)
         canvas_height, canvas_width = max(shape[0], patch), max(shape[1], patch)
         self.row_index = (torch.as_tensor(rows)[:, None] + torch.arange(patch)).to(device)  # (rows, a)
         self.col_index = (torch.as_tensor(cols)[:, None] + torch.arange(patch)).reshape(-1).to(device)
@@ -342,7 +342,8 @@ class Stitcher:
         return result[:, :self.shape[0], :self.shape[1]].to(dtype)
 
 
-def _window_1d(window: str, patch: int) -> np.ndarray:
+def window_taper(window: str, patch: int) -> np.ndarray:
+    """The 1-D taper h of a window (the 2-D window is h(a) h(b)): Hann sin^2(pi (k + 1/2) / patch), or ones."""
     if window == "flat":
         return np.ones(patch)
     return np.sin(np.pi * (np.arange(patch) + 0.5) / patch) ** 2

@@ -11,8 +11,9 @@ is then normalised on its own to [0, 1].
 Q?": a different question, so those patches are left out of the stitched "rather
 than Q" map, which is 0 where every covering patch was predicted Q.
 
-The patch rows of a section go through the model a few at a time: memory is bounded
-by ``block_rows`` patch rows plus the section maps, whatever the section's length.
+The patch rows of a section go through the model a few at a time, and the stitching
+never makes a map at the patch's resolution (see ``explain_section``): memory is
+bounded by ``block_rows`` patch rows plus the section maps, whatever the survey.
 """
 from __future__ import annotations
 
@@ -23,11 +24,11 @@ import numpy as np
 import torch
 
 from rather.common import Explainer, Rather, Why
-from rather.common.maps import normalise, upsample
+from rather.common.maps import interpolation_matrix, normalise
 from rather.common.storage import atomic_path
 
 from .landmass import CLASS_NAMES
-from .patches import Stitcher, extract_patches, patch_grid
+from .patches import extract_patches, patch_grid, window_taper
 
 QUESTIONS = ("why",) + tuple(f"rather_than_{name}" for name in CLASS_NAMES)
 """The five section questions, in the order of the maps."""
@@ -60,52 +61,82 @@ class SectionExplanation:
         return {name: int(count) for name, count in zip(CLASS_NAMES, counts)}
 
 
+def placement(positions: np.ndarray, size: int, block: torch.Tensor) -> torch.Tensor:
+    """(size, n k) matrix whose column block p holds ``block`` (patch, k) at rows positions[p] onwards.
+
+    Rows past ``size`` (the reflect padding of a short section) are cropped off.
+    """
+    patch, k = block.shape
+    n = len(positions)
+    matrix = torch.zeros(max(size, patch), n * k, dtype=block.dtype)
+    rows = torch.as_tensor(positions)[:, None, None] + torch.arange(patch)[None, :, None]
+    cols = torch.arange(n)[:, None, None] * k + torch.arange(k)[None, None, :]
+    matrix[rows, cols] = block.expand(n, patch, k)
+    return matrix[:size]
+
+
 def explain_section(
     explainer: Explainer,
     amplitude: np.ndarray,
     *,
     patch: int = 99,
     stride: int = 10,
-    block_rows: int = 4,
+    batch: int = 64,
 ) -> SectionExplanation:
     """Explain a section (H, W) of amplitudes already scaled to [-1, 1] (``patches.scale_to_unit``).
 
-    ``explainer`` wraps the four-class patch classifier (input (N, 1, patch, patch)).
+    ``explainer`` wraps the four-class patch classifier (input (N, 1, patch, patch)); whole
+    patch rows go through it together, about ``batch`` patches at a time (on a CPU, batches
+    beyond a few dozen patches only add memory traffic).
+
+    Upsampling a raw map m (h, w) to the patch is R_h m R_w^T (``interpolation_matrix``), and
+    the Hann window is separable, so the weighted overlap-add of all upsampled maps is
+    ``P_rows M P_cols^T``: M holds the raw maps of all patches side by side (n_rows h,
+    n_cols w), and P places the tapered interpolation matrices at the patch positions
+    (``placement``). Nothing at the patch's resolution is ever made; patch rows are added
+    block by block. The same sums with constant maps give the weights and probabilities.
     """
     height, width = amplitude.shape
     rows, cols = patch_grid(height, width, patch=patch, stride=stride)
-    n_classes = len(CLASS_NAMES)
-    channels = 2 * len(QUESTIONS) + n_classes  # maps, their validity, probabilities
-    device = explainer.device
-    stitcher = Stitcher(rows, cols, (height, width), patch, channels=channels, device=device)
+    taper = torch.from_numpy(window_taper("hann", patch))[:, None]
+    place_rows, place_cols = placement(rows, height, taper), placement(cols, width, taper)
+    questions, n_classes = len(QUESTIONS), len(CLASS_NAMES)
+    total = torch.zeros(questions, height, width, dtype=torch.float64)
+    valid = torch.empty(len(rows), len(cols), questions, dtype=torch.float64)
+    probabilities = torch.empty(len(rows), len(cols), n_classes, dtype=torch.float64)
     patch_classes = np.empty((len(rows), len(cols)), dtype=np.int64)
+    block_rows = max(1, batch // len(cols))
     for first in range(0, len(rows), block_rows):
         block = extract_patches(amplitude, rows[first:first + block_rows], cols, patch)
-        x = torch.from_numpy(block).unsqueeze(1).to(device)
-        result = explainer(x, [Why(), Rather.all()])
+        result = explainer(torch.from_numpy(block).unsqueeze(1).to(explainer.device), [Why(), Rather.all()])
+        k, (h, w) = len(block) // len(cols), result.raw.shape[-2:]
+        if first == 0:
+            spread_rows = placement(rows, height, taper * interpolation_matrix(patch, h))  # (H, n_rows h)
+            spread_cols = placement(cols, width, taper * interpolation_matrix(patch, w))  # (W, n_cols w)
         predicted = result.p[:, 0]
-        valid = torch.ones(len(x), len(QUESTIONS), dtype=torch.float32)
-        valid[:, 1:] = (result.q[:, 1:] != predicted[:, None]).float()
-        raw = upsample(result.raw, (patch, patch)) * valid.to(device)[:, :, None, None]
-        constants = torch.cat([valid.to(device), result.probs.to(device)], dim=1)[:, :, None, None]
-        stitcher.add(torch.cat([raw, constants.expand(-1, -1, patch, patch)], dim=1), first)
-        patch_classes[first:first + block_rows] = predicted.reshape(-1, len(cols)).numpy()
-    stitched = stitcher.result().cpu()
-    sums, validity = stitched[:len(QUESTIONS)], stitched[len(QUESTIONS):2 * len(QUESTIONS)]
-    raw_maps = torch.where(validity > 0, sums / torch.where(validity > 0, validity, 1.0), 0.0)
-    probabilities = stitched[2 * len(QUESTIONS):]
+        answered = torch.ones(len(block), questions, dtype=torch.float64)
+        answered[:, 1:] = (result.q[:, 1:] != predicted[:, None]).double()  # "rather than P" is not asked
+        raw = result.raw.cpu().double() * answered[:, :, None, None]
+        side_by_side = raw.reshape(k, len(cols), questions, h, w).permute(2, 0, 3, 1, 4).reshape(questions, k * h, -1)
+        total += spread_rows[:, first * h:(first + k) * h] @ side_by_side @ spread_cols.T
+        valid[first:first + k] = answered.reshape(k, len(cols), questions)
+        probabilities[first:first + k] = result.probs.cpu().double().reshape(k, len(cols), n_classes)
+        patch_classes[first:first + k] = predicted.reshape(k, len(cols)).numpy()
+    weights = place_rows @ valid.permute(2, 0, 1) @ place_cols.T
+    raw_maps = torch.where(weights > 0, total / torch.where(weights > 0, weights, 1.0), 0.0).float()
+    coverage = place_rows @ torch.ones(len(rows), len(cols), dtype=torch.float64) @ place_cols.T
+    stitched = (place_rows @ probabilities.permute(2, 0, 1) @ place_cols.T / coverage).float()
     return SectionExplanation(
         maps=normalise(raw_maps[None])[0].numpy(),
         raw=raw_maps.numpy(),
-        probabilities=probabilities.numpy(),
-        predicted=probabilities.argmax(0).numpy(),
+        probabilities=stitched.numpy(),
+        predicted=stitched.argmax(0).numpy(),
         patch_classes=patch_classes,
         rows=rows,
         cols=cols,
         patch=patch,
         stride=stride,
     )
-
 
 
 def save_sections(path, explained: dict[tuple[str, int], SectionExplanation], attributes: dict) -> None:

@@ -242,3 +242,13 @@ def test_results_stay_on_the_models_device(resnet, images):
     result = Explainer(resnet, layer="layer2")(images.double().float(), Why())
     assert result.maps.device == next(resnet.parameters()).device
     assert result.maps.dtype == torch.float32
+
+
+@pytest.mark.parametrize("size_in, size_out", [(7, 224), (12, 99), (5, 5), (9, 4)])
+def test_interpolation_matrix_is_the_bilinear_upsampling(size_in, size_out):
+    from rather.common.maps import interpolation_matrix, upsample
+
+    raw = torch.rand(2, 3, size_in, size_in + 2, dtype=torch.float64)
+    rows, cols = interpolation_matrix(size_out, size_in), interpolation_matrix(size_out + 1, size_in + 2)
+    torch.testing.assert_close(rows @ raw @ cols.T, upsample(raw, (size_out, size_out + 1)))
+    torch.testing.assert_close(rows.sum(dim=1), torch.ones(size_out, dtype=torch.float64))

@@ -30,7 +30,7 @@ def test_section_maps_equal_patch_by_patch_overlap_add():
     section[:, 25:] *= 0.1  # four regions of different character
     section[20:] = np.abs(section[20:])
     explainer = Explainer(tiny_classifier(), layer="features")
-    explained = explain_section(explainer, section, patch=PATCH, stride=STRIDE, block_rows=2)
+    explained = explain_section(explainer, section, patch=PATCH, stride=STRIDE, batch=10)
 
     window = hann(PATCH)
     sums = np.zeros((len(QUESTIONS), 40, 50))
