@@ -70,8 +70,13 @@ def plot_explanation(
             axis.set_title("\n".join(textwrap.fill(line, 34) for line in caption.splitlines()), fontsize=8)
         for axis in row:
             axis.set_axis_off()
+    return save_figure(figure, path)
+
+
+def save_figure(figure: plt.Figure, path: PathLike, dpi: int = 100) -> Path:
+    """Lay out, write as PNG atomically, and close ``figure``."""
     figure.tight_layout()
     with atomic_path(path) as temporary:
-        figure.savefig(temporary, dpi=100, format="png")
+        figure.savefig(temporary, dpi=dpi, format="png")
     plt.close(figure)
     return Path(path)

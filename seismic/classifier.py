@@ -35,7 +35,7 @@ PATCH = 99
 DEFAULT_CHECKPOINT = Path(__file__).with_name("models") / "classifier.pt"
 SURVEY_KINDS = tuple(
     SurveyParameters(inlines=96, crosslines=96, samples=320, faults=faults, salt_domes=salt, chaotic_zones=chaotic)
-    for faults, salt, chaotic in ((3, 1, 1), (1, 0, 2), (0, 1, 1))
+    for faults, salt, chaotic in ((3, 1, 1), (1, 0, 3), (0, 1, 1))
 )
 """Training and evaluation surveys cycle through these: faulted, chaotic, salt-rich."""
 HELD_OUT_SURVEYS = 2 * len(SURVEY_KINDS)
@@ -68,16 +68,18 @@ def clear_labels(labels: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.n
     """The class of each patch that clearly shows one, else -1 (LANDMASS-like curation).
 
     With shares of each class in the 33 x 33 centre and in the whole patch: fault if fault
-    zones fill >= 8 % of the centre (a fault plane crosses it); else salt dome if salt fills
-    >= 50 % of the centre; else chaotic if chaotic fills >= 50 % of the centre and faults
-    and salt < 3 % of the patch; else horizon if >= 95 % of the patch is layered.
+    zones fill >= 8 % of the centre (a fault plane crosses it) and chaotic < 3 % of the patch
+    (a fault offsets layers); else salt dome if salt fills >= 50 % of the centre; else
+    chaotic if chaotic fills >= 50 % of the centre and faults and salt < 3 % of the patch;
+    else horizon if >= 95 % of the patch is layered.
     """
     centre = class_shares(labels, rows, cols, PATCH)
     whole = class_shares(labels, rows, cols, PATCH, region=PATCH)
     horizon, chaotic, fault, salt = (CLASS_NAMES.index(name) for name in ("horizon", "chaotic", "fault", "salt_dome"))
     quiet = (whole[:, fault] < 0.03) & (whole[:, salt] < 0.03)
     return np.select(
-        [centre[:, fault] >= 0.08, centre[:, salt] >= 0.5, (centre[:, chaotic] >= 0.5) & quiet,
+        [(centre[:, fault] >= 0.08) & (whole[:, chaotic] < 0.03), centre[:, salt] >= 0.5,
+         (centre[:, chaotic] >= 0.5) & quiet,
          whole[:, horizon] >= 0.95],
         [fault, salt, chaotic, horizon],
         default=-1,

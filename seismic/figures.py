@@ -10,7 +10,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
 
-from rather.common.storage import PathLike, atomic_path  # noqa: E402
+from rather.common.figures import save_figure  # noqa: E402
+from rather.common.storage import PathLike  # noqa: E402
 
 from .landmass import CLASS_NAMES  # noqa: E402
 from .sections import QUESTIONS, SectionExplanation  # noqa: E402
@@ -66,8 +67,4 @@ def plot_section(
         axis.tick_params(labelsize=7)
     for axis in flat[panels:]:
         axis.set_axis_off()
-    figure.tight_layout()
-    with atomic_path(path) as temporary:
-        figure.savefig(temporary, dpi=90, format="png")
-    plt.close(figure)
-    return Path(path)
+    return save_figure(figure, path, dpi=90)

@@ -149,6 +149,12 @@ def run_explain(args: argparse.Namespace) -> int:
         else:
             numbers = [args.inline if args.inline is not None else int(survey.inlines[len(survey.inlines) // 2])]
         across = survey.crosslines if kind == "inline" else survey.inlines
+        smallest = patch // 2 + 1  # reflect padding mirrors real samples only
+        if min(len(across), len(survey.samples)) < smallest:
+            raise BadInput(
+                f"{args.survey}: each {kind} has {len(across)} traces of {len(survey.samples)} samples; the classifier "
+                f"reads {patch} x {patch} patches and needs at least {smallest} of each — explain a larger survey"
+            )
         for number in numbers:
             traces = survey.inline(number) if kind == "inline" else survey.crossline(number)
             amplitude = scale_to_unit(traces.T)

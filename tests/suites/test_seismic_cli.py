@@ -18,6 +18,8 @@ def workspace(tmp_path_factory):
                  "--samples", "150", "--seed", "3"]) == 0
     assert main(["seismic", "train", "--out", str(folder / "model.pt"), "--surveys", "1", "--per-class", "16",
                  "--epochs", "1"]) == 0
+    assert main(["seismic", "synth", str(folder / "narrow.sgy"), "--inlines", "60", "--crosslines", "30",
+                 "--samples", "150"]) == 0
     return folder
 
 
@@ -67,6 +69,7 @@ def test_explain_a_crossline(workspace):
     (["explain", "{ws}/survey.sgy", "--inline", "999", "--out", "{ws}/x"], "inline 999"),
     (["explain", "{ws}/survey.sgy", "--stride", "0", "--out", "{ws}/x"], "--stride must be a positive"),
     (["info", "{ws}/model.pt"], "model.pt"),
+    (["explain", "{ws}/narrow.sgy", "--out", "{ws}/x"], "each inline has 30 traces of 150 samples; the classifier reads"),
 ])
 def test_bad_input_is_one_line_with_status_2(arguments, message, workspace, capsys):
     arguments = [a.format(ws=workspace) for a in arguments]
