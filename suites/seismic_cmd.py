@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -136,6 +137,7 @@ def run_explain(args: argparse.Namespace) -> int:
     model, meta = load_model(weights=args.model, device=args.device)
     explainer = Explainer(model, layer=meta.get("layer", classifier.LAYER))
     patch = int(meta.get("patch", classifier.PATCH))
+    progress = print if not args.json else (lambda message: print(message, file=sys.stderr))
     explained, figures = {}, []
     with open_survey(args.survey, iline=args.iline, xline=args.xline) as survey, staged_folder(args.out) as stage:
         if survey.kind != "3d":
@@ -164,7 +166,7 @@ def run_explain(args: argparse.Namespace) -> int:
             plot_section(section, amplitude, stage / name, title=f"{kind} {number}", traces=across,
                          samples=survey.samples, trace_label="crossline" if kind == "inline" else "inline")
             figures.append(name)
-            print(f"{kind} {number}: " + ", ".join(f"{k} {v}" for k, v in section.predicted_counts().items()))
+            progress(f"{kind} {number}: " + ", ".join(f"{k} {v}" for k, v in section.predicted_counts().items()))
         for index, question in enumerate(QUESTIONS):
             write_attribute(args.survey, stage / f"{question}.sgy",
                             {number: section.maps[index].T for (_, number), section in explained.items()},
