@@ -4,6 +4,7 @@ import subprocess
 import sys
 import sysconfig
 import venv
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,8 @@ def test_wheel_install_imports_from_site_packages(outside):
     pip("wheel", "--no-deps", "--no-build-isolation", "-w", str(wheels), str(REPO))
     python = fresh_environment(outside / "wheel-env")
     (wheel,) = wheels.glob("rather-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        assert "rather/seismic/models/classifier.pt" in archive.namelist()  # the default model ships
     pip("install", "--no-deps", str(wheel), python=python)
     files = imported_files(python, outside)
     assert all("site-packages" in str(path) and REPO not in path.parents for path in files)
