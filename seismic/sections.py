@@ -17,6 +17,7 @@ bounded by ``block_rows`` patch rows plus the section maps, whatever the survey.
 """
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 import h5py
@@ -139,23 +140,37 @@ def explain_section(
     )
 
 
-def save_sections(path, explained: dict[tuple[str, int], SectionExplanation], attributes: dict) -> None:
-    """Write section explanations to HDF5 atomically.
+class SectionStore:
+    """Section explanations written to HDF5 one by one, atomically (the file appears when the store closes).
 
     Layout: root attrs ``format="rather.seismic.sections"``, ``questions``, ``class_names`` and
     ``attributes``; one group ``/sections/<kind>_<number>`` per section with datasets ``maps``
     (5, H, W), ``raw`` (5, H, W), ``probabilities`` (4, H, W), ``predicted`` (H, W),
     ``patch_classes``, ``rows``, ``cols`` and attrs ``kind``, ``number``, ``patch``, ``stride``.
+
+    >>> with SectionStore("explanations.h5", {"survey": "f3.sgy"}) as store:
+    ...     store.add("inline", 120, explain_section(explainer, amplitude))
     """
-    strings = h5py.string_dtype()
-    with atomic_path(path) as temporary, h5py.File(temporary, "w") as store:
-        store.attrs["format"] = "rather.seismic.sections"
-        store.attrs.create("questions", np.array(QUESTIONS, dtype=object), dtype=strings)
-        store.attrs.create("class_names", np.array(CLASS_NAMES, dtype=object), dtype=strings)
-        store.attrs.update(attributes)
-        sections = store.create_group("sections")
-        for (kind, number), section in explained.items():
-            group = sections.create_group(f"{kind}_{number}")
-            for name in ("maps", "raw", "probabilities", "predicted", "patch_classes", "rows", "cols"):
-                group.create_dataset(name, data=getattr(section, name), compression="gzip", shuffle=True)
-            group.attrs.update({"kind": kind, "number": number, "patch": section.patch, "stride": section.stride})
+
+    def __init__(self, path, attributes: dict):
+        self.path, self.attributes = path, attributes
+
+    def __enter__(self) -> "SectionStore":
+        self._stack = ExitStack()  # closes the file, then renames it into place (or removes it on error)
+        self._file = self._stack.enter_context(h5py.File(self._stack.enter_context(atomic_path(self.path)), "w"))
+        strings = h5py.string_dtype()
+        self._file.attrs["format"] = "rather.seismic.sections"
+        self._file.attrs.create("questions", np.array(QUESTIONS, dtype=object), dtype=strings)
+        self._file.attrs.create("class_names", np.array(CLASS_NAMES, dtype=object), dtype=strings)
+        self._file.attrs.update(self.attributes)
+        self._sections = self._file.create_group("sections")
+        return self
+
+    def add(self, kind: str, number: int, section: SectionExplanation) -> None:
+        group = self._sections.create_group(f"{kind}_{number}")
+        for name in ("maps", "raw", "probabilities", "predicted", "patch_classes", "rows", "cols"):
+            group.create_dataset(name, data=getattr(section, name), compression="gzip", shuffle=True)
+        group.attrs.update({"kind": kind, "number": number, "patch": section.patch, "stride": section.stride})
+
+    def __exit__(self, *exc) -> None:
+        self._stack.__exit__(*exc)

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 import os
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Callable, Iterator, Mapping
@@ -360,6 +360,12 @@ class Survey:
         return f"Survey({self.path.name!r}, kind={self.kind!r}, traces={self.trace_count}, samples={len(self.samples)})"
 
     # -- reading
+
+    def trace_positions(self, start: int = 0, stop: Optional[int] = None) -> tuple[np.ndarray, np.ndarray]:
+        """(inline index, crossline index) of the traces start..stop-1 in file order (3D surveys)."""
+        if self.kind != "3d":
+            raise BadInput(f"{self.path.name}: trace positions on a grid need a 3D survey, this is {self.kind}")
+        return np.divmod(self._geometry.cells[start:stop], len(self.crosslines))
 
     def inline(self, number: int) -> np.ndarray:
         """The section along inline ``number``: (n_crosslines, n_samples) float32, crosslines ascending.
@@ -698,25 +704,30 @@ def _section_rows(survey: Survey, sections: Mapping[int, np.ndarray], by: str) -
     return rows
 
 
-def _write_segy(survey: Survey, target: Path, rows: Callable[[int, int], np.ndarray]) -> None:
-    """Copy the source's headers byte for byte, set format 5, and write ``rows`` as IEEE floats."""
+def _write_segy(survey: Survey, targets: Mapping[str, Path],
+                rows: Callable[[int, int], Mapping[str, np.ndarray]]) -> None:
+    """One pass over the source: its headers byte for byte, format 5, and each target's rows as IEEE floats."""
     layout = survey._layout
     n_samples = len(survey.samples)
     order = ">" if layout.endian == "big" else "<"
     source_trace = np.dtype([("header", f"V{TRACE_HEADER_BYTES}"), ("samples", f"V{n_samples * layout.sample_bytes}")])
     target_trace = np.dtype([("header", f"V{TRACE_HEADER_BYTES}"), ("samples", f"{order}f4", (n_samples,))])
     chunk = max(1, CHUNK_BYTES // layout.trace_bytes)
-    with open(survey.path, "rb") as source, open(target, "wb") as out:
+    with open(survey.path, "rb") as source, ExitStack() as files:
+        outputs = {name: files.enter_context(open(path, "wb")) for name, path in targets.items()}
         head = bytearray(source.read(layout.trace0))
         head[3224:3226] = IEEE_FLOAT.to_bytes(2, layout.endian, signed=True)
-        out.write(head)
+        for out in outputs.values():
+            out.write(head)
         for start in range(0, survey.trace_count, chunk):
             stop = min(survey.trace_count, start + chunk)
             block = np.frombuffer(source.read((stop - start) * layout.trace_bytes), dtype=source_trace)
+            values = rows(start, stop)
             traces = np.empty(stop - start, dtype=target_trace)
             traces["header"] = block["header"]
-            traces["samples"] = rows(start, stop)
-            out.write(traces.tobytes())
+            for name, out in outputs.items():
+                traces["samples"] = values[name]
+                out.write(traces.tobytes())
 
 
 def _refuse_overwrite(source: Path, target: Path) -> None:
@@ -756,10 +767,36 @@ def write_attribute(source_path: PathLike, target_path: PathLike, values: Attrib
     source, target = Path(source_path), Path(target_path)
     _refuse_overwrite(source, target)
     with open_survey(source, iline=iline, xline=xline) as survey:
-        if isinstance(values, Mapping):
-            rows = _section_rows(survey, values, by)
-        else:
-            rows = _volume_rows(survey, values)
+        rows = _section_rows(survey, values, by) if isinstance(values, Mapping) else _volume_rows(survey, values)
         with atomic_path(target) as temporary:
-            _write_segy(survey, temporary, rows)
+            _write_segy(survey, {"attribute": temporary}, lambda start, stop: {"attribute": rows(start, stop)})
     return target
+
+
+def write_attributes(survey: Survey, targets: Mapping[str, PathLike],
+                     rows: Callable[[int, int], Mapping[str, np.ndarray]]) -> dict[str, Path]:
+    """Several attribute files in one streamed pass over an open survey; returns {name: path}.
+
+    ``rows(start, stop)`` gives, for every name of ``targets``, the float32 samples
+    (stop - start, n_samples) of traces start..stop-1 in file order
+    (``Survey.trace_positions`` says where they sit). Only one chunk of traces is in
+    memory at a time, so a caller computing values on demand keeps memory bounded.
+    Headers, atomicity and refusals as ``write_attribute``; every file appears only
+    when all are complete.
+
+    >>> with open_survey("f3.sgy") as survey:
+    ...     write_attributes(survey, {"abs": "abs.sgy"}, lambda a, b: {"abs": np.abs(traces(a, b))})
+    """
+    paths = {name: Path(path) for name, path in targets.items()}
+    for path in paths.values():
+        _refuse_overwrite(survey.path, path)
+
+    def checked(start: int, stop: int) -> dict[str, np.ndarray]:
+        values = rows(start, stop)
+        shape = (stop - start, len(survey.samples))
+        return {name: _finite_float32(values[name], survey.path.name, f"attribute '{name}'", shape) for name in paths}
+
+    with ExitStack() as stack:
+        temporaries = {name: stack.enter_context(atomic_path(path)) for name, path in paths.items()}
+        _write_segy(survey, temporaries, checked)
+    return paths

@@ -7,14 +7,16 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from rather.common import BadInput, Explainer, load_model, save_checkpoint
 from rather.common.storage import staged_folder
 from rather.seismic import classifier
 from rather.seismic.figures import plot_section
 from rather.seismic.landmass import load_landmass
 from rather.seismic.patches import scale_to_unit
-from rather.seismic.sections import QUESTIONS, explain_section, save_sections
-from rather.seismic.segy import describe, format_description, open_survey, write_attribute
+from rather.seismic.sections import QUESTIONS, SectionStore, explain_section
+from rather.seismic.segy import describe, format_description, open_survey, write_attributes
 from rather.seismic.synthetic import SurveyParameters, make_survey, write_survey
 
 from .summaries import write_json
@@ -138,60 +140,93 @@ def run_explain(args: argparse.Namespace) -> int:
     explainer = Explainer(model, layer=meta.get("layer", classifier.LAYER))
     patch = int(meta.get("patch", classifier.PATCH))
     progress = print if not args.json else (lambda message: print(message, file=sys.stderr))
-    explained, figures = {}, []
-    with open_survey(args.survey, iline=args.iline, xline=args.xline) as survey, staged_folder(args.out) as stage:
+    with open_survey(args.survey, iline=args.iline, xline=args.xline) as survey:
         if survey.kind != "3d":
             raise BadInput(f"{args.survey}: is a {survey.kind} file; explaining lines needs a 3D survey")
         survey.validate()
         kind = "crossline" if args.crossline is not None else "inline"
+        lines, across = (survey.inlines, survey.crosslines) if kind == "inline" else (survey.crosslines, survey.inlines)
         if args.all:
-            numbers = survey.inlines.tolist()
-        elif args.crossline is not None:
-            numbers = [args.crossline]
+            numbers = lines.tolist()
         else:
-            numbers = [args.inline if args.inline is not None else int(survey.inlines[len(survey.inlines) // 2])]
-        across = survey.crosslines if kind == "inline" else survey.inlines
+            default = int(lines[len(lines) // 2])
+            numbers = [{"inline": args.inline, "crossline": args.crossline}[kind] or default]
+            if numbers[0] not in lines:
+                raise BadInput(f"{args.survey}: {kind} {numbers[0]} is not in the survey "
+                               f"({kind}s {lines[0]}..{lines[-1]}); choose one of its {kind}s")
         smallest = patch // 2 + 1  # reflect padding mirrors real samples only
         if min(len(across), len(survey.samples)) < smallest:
             raise BadInput(
                 f"{args.survey}: each {kind} has {len(across)} traces of {len(survey.samples)} samples; the classifier "
                 f"reads {patch} x {patch} patches and needs at least {smallest} of each — explain a larger survey"
             )
-        for number in numbers:
-            traces = survey.inline(number) if kind == "inline" else survey.crossline(number)
-            amplitude = scale_to_unit(traces.T)
-            section = explain_section(explainer, amplitude, patch=patch, stride=args.stride)
-            explained[(kind, number)] = section
-            name = f"figure_{kind}_{number}.png"
-            plot_section(section, amplitude, stage / name, title=f"{kind} {number}", traces=across,
-                         samples=survey.samples, trace_label="crossline" if kind == "inline" else "inline")
-            figures.append(name)
-            progress(f"{kind} {number}: " + ", ".join(f"{k} {v}" for k, v in section.predicted_counts().items()))
-        for index, question in enumerate(QUESTIONS):
-            write_attribute(args.survey, stage / f"{question}.sgy",
-                            {number: section.maps[index].T for (_, number), section in explained.items()},
-                            iline=args.iline, xline=args.xline, by=kind)
-        save_sections(stage / "explanations.h5", explained,
-                      {"survey": str(args.survey), "model_checksum": explainer.model_checksum})
-        summary = {
-            "command": "seismic explain",
-            "survey": str(args.survey),
-            "model": str(args.model),
-            "model_checksum": explainer.model_checksum,
-            "layer": explainer.layer_name,
-            "questions": list(QUESTIONS),
-            "sections": [
-                {"kind": kind, "number": number, "patch": section.patch, "stride": section.stride,
-                 "predicted_counts": section.predicted_counts(), "figure": figure}
-                for ((kind, number), section), figure in zip(explained.items(), figures)
-            ],
-            "outputs": {"explanations": "explanations.h5",
-                        "segy": {question: f"{question}.sgy" for question in QUESTIONS}},
-        }
-        write_json(stage / "summary.json", summary)
+        with staged_folder(args.out) as stage, SectionStore(
+            stage / "explanations.h5", {"survey": str(args.survey), "model_checksum": explainer.model_checksum}
+        ) as store:
+            sections = []
+
+            def explain_line(number: int) -> np.ndarray:
+                """The section maps (5, traces, samples) of one line; figure and HDF5 group written on the way."""
+                traces = survey.inline(number) if kind == "inline" else survey.crossline(number)
+                amplitude = scale_to_unit(traces.T)
+                section = explain_section(explainer, amplitude, patch=patch, stride=args.stride)
+                figure = f"figure_{kind}_{number}.png"
+                plot_section(section, amplitude, stage / figure, title=f"{kind} {number}", traces=across,
+                             samples=survey.samples, trace_label="crossline" if kind == "inline" else "inline")
+                store.add(kind, number, section)
+                sections.append({"kind": kind, "number": number, "patch": section.patch, "stride": section.stride,
+                                 "predicted_counts": section.predicted_counts(), "figure": figure})
+                progress(f"{kind} {number}: " + ", ".join(f"{k} {v}" for k, v in section.predicted_counts().items()))
+                return section.maps.transpose(0, 2, 1)
+
+            write_attributes(survey, {question: stage / f"{question}.sgy" for question in QUESTIONS},
+                             streamed_sections(survey, kind, numbers, explain_line))
+            summary = {
+                "command": "seismic explain",
+                "survey": str(args.survey),
+                "model": str(args.model),
+                "model_checksum": explainer.model_checksum,
+                "layer": explainer.layer_name,
+                "questions": list(QUESTIONS),
+                "sections": sections,
+                "outputs": {"explanations": "explanations.h5",
+                            "segy": {question: f"{question}.sgy" for question in QUESTIONS}},
+            }
+            write_json(stage / "summary.json", summary)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
         print(f"wrote {Path(args.out)}: summary.json, explanations.h5, {len(QUESTIONS)} SEG-Y attributes, "
-              f"{len(figures)} figure(s)")
+              f"{len(sections)} figure(s)")
     return 0
+
+
+def streamed_sections(survey, kind: str, numbers: list[int], explain_line):
+    """The rows callback of ``write_attributes``: each line explained when its first trace is written.
+
+    A line's maps are dropped once its last trace is written, so a survey sorted along
+    ``kind`` holds one or two sections at a time; across the sorting, every requested
+    line stays until the end of the pass. Other traces are zeros.
+    """
+    position = 0 if kind == "inline" else 1
+    numbers_of = survey.inlines if kind == "inline" else survey.crosslines
+    wanted = np.isin(numbers_of, numbers)
+    line_of_trace = survey.trace_positions()[position]
+    last_trace = np.full(len(numbers_of), -1)
+    np.maximum.at(last_trace, line_of_trace, np.arange(len(line_of_trace)))
+    cache: dict[int, np.ndarray] = {}
+
+    def rows(start: int, stop: int) -> dict[str, np.ndarray]:
+        positions = survey.trace_positions(start, stop)
+        line, trace = positions[position], positions[1 - position]
+        out = np.zeros((len(QUESTIONS), stop - start, len(survey.samples)), dtype=np.float32)
+        for index in np.unique(line[wanted[line]]):
+            if index not in cache:
+                cache[index] = explain_line(int(numbers_of[index]))
+            here = line == index
+            out[:, here] = cache[index][:, trace[here]]
+        for index in [i for i in cache if last_trace[i] < stop]:
+            del cache[index]
+        return dict(zip(QUESTIONS, out))
+
+    return rows

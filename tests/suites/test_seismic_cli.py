@@ -96,3 +96,57 @@ def test_evaluate_on_a_landmass_copy(workspace, tmp_path, capsys):
     report = json.loads(capsys.readouterr().out)
     assert report["patches"] == 12 and np.array(report["confusion"]).sum(axis=1).tolist() == [3, 3, 3, 3]
     assert report["data"].startswith("LANDMASS-1") and 0 <= report["balanced_accuracy"] <= 1
+
+
+def test_explain_all_streams_one_section_at_a_time(tmp_path):
+    import gc
+    import weakref
+
+    from rather.seismic.segy import open_survey, write_attributes
+    from rather.suites.seismic_cmd import QUESTIONS, streamed_sections
+
+    assert main(["seismic", "synth", str(tmp_path / "s.sgy"), "--inlines", "5", "--crosslines", "8",
+                 "--samples", "16"]) == 0
+    alive, most, calls = [], [0], []
+
+    def fake_section(number):  # (5, traces, samples) with values that say where they come from
+        calls.append(number)
+        maps = np.fromfunction(lambda q, t, s: number + q / 10 + t / 100 + s / 10000, (5, 8, 16), dtype=np.float32)
+        alive.append(weakref.ref(maps))
+        return maps
+
+    with open_survey(tmp_path / "s.sgy") as survey:
+        rows = streamed_sections(survey, "inline", survey.inlines.tolist(), fake_section)
+
+        def watched(start, stop):
+            values = rows(start, stop)
+            gc.collect()
+            most[0] = max(most[0], sum(ref() is not None for ref in alive))
+            return values
+
+        import rather.seismic.segy as segy
+        segy.CHUNK_BYTES, saved = 3 * (240 + 16 * 4), segy.CHUNK_BYTES  # three traces per chunk
+        try:
+            write_attributes(survey, {q: tmp_path / f"{q}.sgy" for q in QUESTIONS}, watched)
+        finally:
+            segy.CHUNK_BYTES = saved
+        inlines = survey.inlines.tolist()
+    assert calls == inlines and most[0] <= 2
+    with segyio.open(str(tmp_path / "rather_than_fault.sgy")) as attribute:
+        volume = segyio.tools.cube(attribute)
+    for index, number in enumerate(inlines):
+        np.testing.assert_allclose(volume[index], fake_section(number)[3])
+
+
+def test_explain_all_inlines(workspace, tmp_path):
+    assert main(["seismic", "synth", str(tmp_path / "s.sgy"), "--inlines", "3", "--crosslines", "110",
+                 "--samples", "120"]) == 0
+    out = tmp_path / "all"
+    assert main(["seismic", "explain", str(tmp_path / "s.sgy"), "--model", str(workspace / "model.pt"), "--all",
+                 "--stride", "30", "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert [s["number"] for s in summary["sections"]] == [100, 101, 102]
+    with segyio.open(str(out / "why.sgy")) as why, h5py.File(out / "explanations.h5", "r") as store:
+        volume = segyio.tools.cube(why)
+        for index, number in enumerate((100, 101, 102)):
+            np.testing.assert_allclose(volume[index], store[f"sections/inline_{number}/maps"][0].T)
