@@ -171,6 +171,7 @@ class SectionStore:
         for name in ("maps", "raw", "probabilities", "predicted", "patch_classes", "rows", "cols"):
             group.create_dataset(name, data=getattr(section, name), compression="gzip", shuffle=True)
         group.attrs.update({"kind": kind, "number": number, "patch": section.patch, "stride": section.stride})
+        self._file.flush()  # HDF5 otherwise keeps every section's chunks in memory until the file closes
 
     def __exit__(self, *exc) -> None:
         self._stack.__exit__(*exc)
