@@ -768,9 +768,8 @@ def write_attribute(source_path: PathLike, target_path: PathLike, values: Attrib
     _refuse_overwrite(source, target)
     with open_survey(source, iline=iline, xline=xline) as survey:
         rows = _section_rows(survey, values, by) if isinstance(values, Mapping) else _volume_rows(survey, values)
-        with atomic_path(target) as temporary:
-            _write_segy(survey, {"attribute": temporary}, lambda start, stop: {"attribute": rows(start, stop)})
-    return target
+        written = write_attributes(survey, {"attribute": target}, lambda start, stop: {"attribute": rows(start, stop)})
+    return written["attribute"]
 
 
 def write_attributes(survey: Survey, targets: Mapping[str, PathLike],

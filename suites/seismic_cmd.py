@@ -149,8 +149,8 @@ def run_explain(args: argparse.Namespace) -> int:
         if args.all:
             numbers = lines.tolist()
         else:
-            default = int(lines[len(lines) // 2])
-            numbers = [{"inline": args.inline, "crossline": args.crossline}[kind] or default]
+            chosen = args.inline if kind == "inline" else args.crossline
+            numbers = [int(lines[len(lines) // 2]) if chosen is None else chosen]  # line 0 is a valid number
             if numbers[0] not in lines:
                 raise BadInput(f"{args.survey}: {kind} {numbers[0]} is not in the survey "
                                f"({kind}s {lines[0]}..{lines[-1]}); choose one of its {kind}s")
