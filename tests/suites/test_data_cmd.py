@@ -292,3 +292,11 @@ def test_malformed_manifests_are_refused(change, message):
     change(manifest)
     with pytest.raises(BadInput, match=message):
         validate_manifest(manifest, "tid2013.json")
+
+
+
+@pytest.mark.parametrize("arguments", [["data", "--debug", "check", "kadid10", "."],
+                                       ["data", "check", "kadid10", ".", "--debug"]])
+def test_debug_shows_the_traceback_wherever_it_is_given(arguments):
+    with pytest.raises(BadInput, match="unknown data set"):
+        main(arguments)
