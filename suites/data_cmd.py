@@ -63,5 +63,5 @@ def run_check(args: argparse.Namespace) -> int:
     else:
         print(f"{report.name} at {report.path}: not a valid copy ({plural(len(report.problems), 'problem')}, "
               f"layout {report.layout!r})")
-        print("\n".join(report.problems))
+        print("\n".join(report.problems + ([report.hint] if report.hint else [])))
     return 0 if report.valid else 1

@@ -72,6 +72,15 @@ class Tree:
     def spelled(self, path: tuple[str, ...], folder: bool = False) -> str:
         return self.names[path] + ("/" if folder else "")
 
+    def subtree(self, folder: tuple[str, ...]) -> "Tree":
+        """The tree under one of its top-level folders, without scanning again."""
+        def inside(paths: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ...]:
+            return tuple(path[1:] for path in paths if len(path) > 1 and path[:1] == folder)
+
+        names = {path[1:]: name.split("/", 1)[1] for path, name in self.names.items()
+                 if len(path) > 1 and path[:1] == folder}
+        return Tree(self.root / self.names[folder], inside(self.files), inside(self.folders), names)
+
 
 @dataclass
 class Report:
@@ -84,6 +93,7 @@ class Report:
     checks: int = 0
     satisfied: int = 0
     """Expectations met: the layout a copy resembles most is the one with the most."""
+    hint: str = ""
 
     @property
     def valid(self) -> bool:
@@ -91,7 +101,7 @@ class Report:
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "path": self.path, "valid": self.valid, "layout": self.layout,
-                "checks": self.checks, "problems": list(self.problems)}
+                "checks": self.checks, "problems": list(self.problems), "hint": self.hint}
 
 
 def _normalised(name: str) -> str:
@@ -261,7 +271,8 @@ def check_copy(manifest: dict[str, Any], root: str | os.PathLike) -> Report:
     """Check the copy at ``root`` against each layout of ``manifest``.
 
     The report returned is a valid layout's, else that of the layout the copy resembles
-    most (the most expectations met, then the fewest problems).
+    most (the most expectations met, then the fewest problems). When the copy meets no
+    expectation at all but a folder inside it does, the report's hint names that folder.
     """
     folder = Path(root)
     if not folder.exists():
@@ -270,7 +281,19 @@ def check_copy(manifest: dict[str, Any], root: str | os.PathLike) -> Report:
     if not folder.is_dir():
         raise BadInput(f"{root}: is a file, not a folder; pass the folder that holds the copy of {manifest['name']}")
     tree = Tree.scan(folder)
-    reports = [check_layout(tree, manifest, layout, str(root)) for layout in manifest["layouts"]]
+    report = _best(tree, manifest, str(root))
+    if not report.satisfied:
+        inner = [_best(tree.subtree(sub), manifest, str(folder / tree.names[sub])) for sub in tree.folders
+                 if len(sub) == 1]
+        closer = max(inner, key=lambda candidate: candidate.satisfied, default=report)
+        if closer.satisfied:
+            report.hint = (f"hint: {closer.path} looks like the copy ({closer.satisfied} of {closer.checks} "
+                           "expectations met there); check that folder")
+    return report
+
+
+def _best(tree: Tree, manifest: dict[str, Any], path: str) -> Report:
+    reports = [check_layout(tree, manifest, layout, path) for layout in manifest["layouts"]]
     return min(reports, key=lambda report: (not report.valid, -report.satisfied, len(report.problems)))
 
 

@@ -244,7 +244,8 @@ def test_json_report(tid, tmp_path, capsys):
     capsys.readouterr()
     assert main(["data", "check", str(scaled_manifest(tmp_path, "TID2013", counts)), str(root), "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {"name": "TID2013", "path": str(root), "valid": True,
-                                                   "layout": "published", "checks": 3, "problems": []}
+                                                   "layout": "published", "checks": 3, "problems": [],
+                                                   "hint": ""}
 
 
 @pytest.mark.parametrize("arguments, message", [
@@ -300,3 +301,13 @@ def test_malformed_manifests_are_refused(change, message):
 def test_debug_shows_the_traceback_wherever_it_is_given(arguments):
     with pytest.raises(BadInput, match="unknown data set"):
         main(arguments)
+
+
+def test_a_copy_one_folder_down_is_pointed_at(tmp_path, capsys):
+    files, counts = FIXTURES["LANDMASS-1"]
+    make_tree(tmp_path / "LANDMASS" / "LANDMASS1", files)
+    (tmp_path / "LANDMASS" / "README").touch()
+    status, out = check(str(scaled_manifest(tmp_path, "LANDMASS-1", counts)), tmp_path / "LANDMASS", capsys)
+    assert status == 1 and len(out) == 1 + 8 + 1
+    assert out[-1] == (f"hint: {tmp_path / 'LANDMASS' / 'LANDMASS1'} looks like the copy (8 of 8 expectations met "
+                       "there); check that folder")
