@@ -132,7 +132,10 @@ def all_manifests() -> list[dict[str, Any]]:
 
 def find_manifest(name: str) -> dict[str, Any]:
     """The manifest called ``name`` (case, spaces and punctuation ignored), or that in the JSON file ``name``."""
-    if name.lower().endswith(".json") and Path(name).is_file():
+    if name.lower().endswith(".json"):
+        if not Path(name).is_file():
+            raise BadInput(f"manifest file {name}: does not exist; pass a manifest .json file or a name from "
+                           "`rather data list`")
         return read_manifest(Path(name))
     manifests = all_manifests()
     wanted = _normalised(name)

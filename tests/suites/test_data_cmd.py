@@ -253,9 +253,12 @@ def test_json_report(tid, tmp_path, capsys):
     (["landmass", "{tmp}"], "close matches: LANDMASS-1, LANDMASS-2"),
     (["TID2013", "{tmp}/absent"], "{tmp}/absent: does not exist; pass the folder that holds the copy of TID2013"),
     (["TID2013", "{tmp}/file.txt"], "{tmp}/file.txt: is a file, not a folder"),
+    (["{tmp}/absent.json", "{tmp}"], "manifest file {tmp}/absent.json: does not exist"),
+    (["{tmp}/file.txt.json", "{tmp}"], "cannot be read as JSON"),
 ])
 def test_bad_input_is_one_line_with_status_2(arguments, message, tmp_path, capsys):
     (tmp_path / "file.txt").touch()
+    (tmp_path / "file.txt.json").write_text("{not json")
     capsys.readouterr()
     assert main(["data", "check", *[a.format(tmp=tmp_path) for a in arguments]]) == 2
     captured = capsys.readouterr()
