@@ -1005,3 +1005,24 @@ def write_survey(survey: Survey, segy_path: PathLike, labels_path: PathLike | No
         _write_segy(survey, segy_tmp, labels_path.name)
         _write_labels(survey, labels_tmp, segy_path.name)
     return segy_path, labels_path
+
+
+def read_label_section(path: PathLike, kind: str, number: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One inline or crossline of a labels file written by ``write_survey``: labels, fault zone, salt body.
+
+    Each (samples, traces), time down the rows like a section's amplitudes; only that line is read.
+    """
+    path = Path(path)
+    if kind not in ("inline", "crossline"):
+        raise BadInput(f"read_label_section: kind {kind!r}; use 'inline' or 'crossline'")
+    try:
+        with h5py.File(path, "r") as f:
+            numbers = f["inlines" if kind == "inline" else "crosslines"][:]
+            where = np.flatnonzero(numbers == number)
+            if not len(where):
+                raise BadInput(f"{path}: {kind} {number} is not in the labels ({kind}s {numbers[0]}..{numbers[-1]})")
+            index = (int(where[0]), slice(None)) if kind == "inline" else (slice(None), int(where[0]))
+            return tuple(np.asarray(f[name][index]).T for name in ("labels", "fault_zone", "salt_body"))
+    except (OSError, KeyError) as error:
+        raise BadInput(f"{path}: not a labels file of `rather seismic synth` ({error}); "
+                       "give the .labels.h5 written beside the survey") from None

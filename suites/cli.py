@@ -11,9 +11,9 @@ from typing import Optional, Sequence
 
 from rather.common import RatherError, __version__
 
-from . import bench, data_cmd, demo, explain, seismic_cmd
+from . import bench, data_cmd, demo, explain, seismic_cmd, suite_cmd
 
-COMMANDS = (explain, demo, seismic_cmd, bench, data_cmd)
+COMMANDS = (explain, demo, seismic_cmd, suite_cmd, data_cmd, bench)
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -37,9 +37,23 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         )
         command.add_arguments(sub)
-        sub.add_argument("--debug", action="store_true", help="show the traceback of any error")
+        add_debug_option(sub)
         sub.set_defaults(run=command.run)
     return parser
+
+
+def add_debug_option(parser: argparse.ArgumentParser, nested: bool = False) -> None:
+    """``--debug`` on a command and on each of its sub-commands, so it may follow either.
+
+    A sub-command's copy defaults to SUPPRESS: it sets ``debug`` only when given there,
+    leaving one given before the sub-command in place.
+    """
+    parser.add_argument("--debug", action="store_true", help="show the traceback of any error",
+                        **({"default": argparse.SUPPRESS} if nested else {}))
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in set(action.choices.values()):
+                add_debug_option(sub, nested=True)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -32,9 +32,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        "or the path of a manifest .json file")
     check.add_argument("path", help="the folder that holds the copy (see the manifest's 'root')")
     check.add_argument("--json", action="store_true", help="print the report as JSON")
-    for command in (listing, check):  # --debug after the sub-command too; SUPPRESS keeps one given before it
-        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                             help="show the traceback of any error")
 
 
 def run(args: argparse.Namespace) -> int:

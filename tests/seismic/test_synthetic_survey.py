@@ -245,3 +245,19 @@ def test_write_survey_refuses_bad_surveys_before_writing(small, tmp_path):
     with pytest.raises(BadInput, match="Survey"):
         write_survey(small.amplitude, tmp_path / "a.sgy")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_label_sections_read_back_as_the_survey_holds_them(tmp_path):
+    from rather.seismic.synthetic import read_label_section
+
+    survey = make_survey(3, SurveyParameters(inlines=6, crosslines=7, samples=20))
+    _, labels_path = write_survey(survey, tmp_path / "s.sgy")
+    for kind, axis, numbers in (("inline", 0, survey.inlines), ("crossline", 1, survey.crosslines)):
+        number = int(numbers[2])
+        got = read_label_section(labels_path, kind, number)
+        for array, volume in zip(got, (survey.labels, survey.fault_zone, survey.salt_body)):
+            np.testing.assert_array_equal(array, np.take(volume, 2, axis=axis).T)
+    with pytest.raises(BadInput, match="inline 5 is not in the labels"):
+        read_label_section(labels_path, "inline", 5)
+    with pytest.raises(BadInput, match="not a labels file"):
+        read_label_section(tmp_path / "s.sgy", "inline", int(survey.inlines[0]))

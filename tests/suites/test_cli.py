@@ -8,7 +8,7 @@ import pytest
 import torch
 from skimage import io
 
-from rather.common import load, save_checkpoint
+from rather.common import BadInput, load, save_checkpoint
 from rather.common.networks import SmallCNN
 from rather.suites.cli import main
 
@@ -125,3 +125,12 @@ def test_demo_explains_look_alike_birds(tmp_path, capsys):
     # the demo's checkpoint and input work with `rather explain` as they are
     assert main(["explain", "--weights", str(out / "model.pt"), "--layer", "features", "--image",
                  str(out / "input.png"), "--out", str(tmp_path / "again")]) == 0
+
+
+@pytest.mark.parametrize("arguments", [["seismic", "--debug", "info", "missing.sgy"],
+                                       ["seismic", "info", "missing.sgy", "--debug"]])
+def test_debug_shows_the_traceback_before_or_after_a_sub_command(arguments, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(BadInput, match="missing.sgy"):
+        main(arguments)
+    assert main([a for a in arguments if a != "--debug"]) == 2

@@ -1,0 +1,82 @@
+"""The seismic suite: a survey's middle inline explained and, where labels exist, checked against them.
+
+With no data it writes the embedded default survey (synthetic, seeded, with its
+labels). Outputs under ``out``: the survey (when made here), ``explained/`` (as
+``rather seismic explain``: summary.json, explanations.h5, one SEG-Y attribute per
+question, the figure) and ``summary.json`` with the truth of the explanations:
+on the inline's clear patches, balanced accuracy, confusion and the share of map
+energy inside the true fault zones and salt bodies, Why P? against Why P, rather
+than horizon?
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Optional
+
+from rather.common import load_model
+from rather.seismic import classifier
+from rather.seismic.classifier import CLASS_NAMES, Section, evaluate_patches, section_patches
+from rather.seismic.patches import scale_to_unit
+from rather.seismic.segy import open_survey
+from rather.seismic.synthetic import SurveyParameters, make_survey, read_label_section, write_survey
+
+from .report import Figure, Section as ReportSection, Table
+from .seismic_cmd import explain_survey
+from .summaries import write_json
+
+SURVEY = SurveyParameters(inlines=16, crosslines=192, samples=320, faults=2, salt_domes=1, chaotic_zones=1)
+SEED = 2024  # neither a training (0..17) nor a held-out evaluation seed (1000..1005)
+
+
+def run_seismic_suite(out: Path, data: Optional[str] = None, model: Optional[str] = None, seed: int = SEED,
+                      device: str = "cpu", progress: Callable[[str], None] = print) -> tuple[ReportSection, dict]:
+    """Run the suite into the folder ``out``; return the report's section and the suite's summary."""
+    out.mkdir(parents=True, exist_ok=True)
+    weights = model or str(classifier.DEFAULT_CHECKPOINT)
+    if data is None:
+        progress(f"seismic: writing a synthetic survey ({SURVEY.inlines} x {SURVEY.crosslines} x {SURVEY.samples}, "
+                 f"seed {seed}) with its labels")
+        survey_path, labels_path = write_survey(make_survey(seed, SURVEY), out / "survey.sgy")
+    else:
+        survey_path = Path(data)
+        labels_path = survey_path.with_name(survey_path.stem + ".labels.h5")
+    progress(f"seismic: explaining the middle inline of {survey_path.name}")
+    explained = explain_survey(survey_path, out / "explained", model=weights, device=device, progress=progress)
+    line = explained["sections"][0]
+    summary = {"survey": str(survey_path), "model": weights, "inline": line["number"],
+               "predicted_counts": line["predicted_counts"], "outputs": {"explained": "explained/summary.json"}}
+    if labels_path.is_file():
+        progress("seismic: checking the maps against the survey's labels")
+        with open_survey(survey_path) as survey:
+            amplitude = scale_to_unit(survey.inline(line["number"]).T)
+        labels, fault_zone, salt_body = read_label_section(labels_path, "inline", line["number"])
+        patches = section_patches(Section("inline", line["number"], amplitude, labels, fault_zone, salt_body))
+        summary["truth"] = evaluate_patches(load_model(weights=weights)[0], patches)
+    write_json(out / "summary.json", summary)
+    return report_section(out.name, summary, line["figure"]), summary
+
+
+def report_section(folder: str, summary: dict, figure: str) -> ReportSection:
+    """The suite's part of the report: the section figure, predicted counts and the truth tables."""
+    section = ReportSection(
+        "seismic", "Seismic: why fault, rather than horizon?",
+        f"Inline {summary['inline']} of {Path(summary['survey']).name}, classified patch by patch (99 x 99 samples) "
+        "by the committed four-class classifier; per question the patch maps are stitched into section maps.",
+        figures=[Figure(f"{folder}/explained/{figure}", f"Inline {summary['inline']}: amplitude, predicted class, "
+                        "Why P?, and Why P, rather than Q? for each class Q")],
+        tables=[Table("seismic-predicted", "Patch positions per predicted class", ["class", "patches"],
+                      [[name, count] for name, count in summary["predicted_counts"].items()])],
+        links={"SEG-Y attributes and HDF5": f"{folder}/explained/summary.json", "summary": f"{folder}/summary.json"},
+    )
+    truth = summary.get("truth")
+    if truth:
+        section.tables.append(Table(
+            "seismic-truth", f"Against the labels: balanced accuracy {truth['balanced_accuracy']:.3f} on "
+            f"{truth['patches']} clear patches; confusion (rows true, columns predicted)",
+            ["true \\ predicted", *CLASS_NAMES], [[name, *row] for name, row in zip(CLASS_NAMES, truth["confusion"])]))
+        section.tables.append(Table(
+            "seismic-energy", "Share of map energy inside the true structure, patches predicted and labelled so",
+            ["structure", "patches", "Why P?", "Why P, rather than horizon?"],
+            [[name, shares["patches"], shares["gradcam"], shares["contrast"]]
+             for name, shares in truth["energy_share"].items()]))
+    return section

@@ -1,0 +1,40 @@
+"""`rather suite`: a domain's suite into one staged folder with index.html and summary.json."""
+import json
+
+import h5py
+import segyio
+
+from rather.suites.cli import main
+from rather.suites.suite_seismic import SURVEY
+
+from browser import open_page
+
+
+def test_seismic_suite_explains_and_checks_against_the_labels(tmp_path, capsys):
+    out = tmp_path / "suite"
+    assert main(["suite", "seismic", "--out", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    seismic = summary["suites"]["seismic"]
+    assert json.loads((out / "summary.json").read_text()) == summary
+    counts = seismic["predicted_counts"]
+    assert set(counts) == {"horizon", "chaotic", "fault", "salt_dome"}
+    with segyio.open(out / "seismic" / "explained" / "why.sgy", ignore_geometry=True) as f:
+        assert f.tracecount == SURVEY.inlines * SURVEY.crosslines
+    with h5py.File(out / "seismic" / "explained" / "explanations.h5") as f:
+        assert f"sections/inline_{seismic['inline']}/maps" in f
+    truth = seismic["truth"]
+    assert sum(map(sum, truth["confusion"])) == truth["patches"] > 0
+    assert 0 <= truth["balanced_accuracy"] <= 1
+    for shares in truth["energy_share"].values():
+        assert shares["patches"] == 0 or 0 <= shares["contrast"] <= 1
+    page = open_page(out / "index.html")
+    assert page["tables"] == ["seismic-predicted", "seismic-truth", "seismic-energy"]
+    assert [image["loaded"] for image in page["images"]] == [True]
+
+
+def test_a_suite_on_bad_data_is_one_line_and_writes_nothing(tmp_path, capsys):
+    (tmp_path / "empty.sgy").write_bytes(b"")
+    assert main(["suite", "seismic", "--data", str(tmp_path / "empty.sgy"), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rather suite: error: ") and err.count("\n") == 1 and "empty.sgy" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.sgy"]
