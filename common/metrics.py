@@ -1,6 +1,7 @@
 """Does a map point at the ground truth? Scores of maps against masks."""
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 
@@ -55,3 +56,8 @@ def rank_correlation(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
     a, b = ranks(first), ranks(second)
     spread = (a.square().sum(-1) * b.square().sum(-1)).sqrt()
     return torch.where(spread > 0, (a * b).sum(-1) / torch.where(spread > 0, spread, 1.0), torch.nan)
+
+
+def confusion_matrix(truth: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:
+    """(classes, classes) counts: rows the true class, columns the predicted one."""
+    return np.bincount(truth * classes + predicted, minlength=classes * classes).reshape(classes, classes)
