@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .errors import BadInput
+from .maps import upsample
 
 MODES = ("deletion", "insertion")
 
@@ -122,6 +123,12 @@ def perturbation_curves(
     return Curves(fractions, torch.stack(margins, dim=1), torch.stack(probabilities, dim=1))
 
 
-def random_maps(n: int, size: tuple[int, int], seed: int) -> torch.Tensor:
-    """(N, H, W) uniform random maps: the baseline ranking every faithful map must beat."""
-    return torch.rand((n, *size), generator=torch.Generator().manual_seed(seed))
+def random_maps(n: int, size: tuple[int, int], seed: int, cells: tuple[int, int] | None = None) -> torch.Tensor:
+    """(N, H, W) random maps: the ranking every faithful map must beat.
+
+    Uniform values on a grid of ``cells`` (default: one per pixel), upsampled bilinearly to ``size``
+    as layer maps are: a random map as smooth as the maps it is compared with, so that deleting by it
+    removes regions, not scattered pixels (which would break any image fastest).
+    """
+    grid = torch.rand((n, 1, *(cells or size)), generator=torch.Generator().manual_seed(seed))
+    return upsample(grid, size)[:, 0]

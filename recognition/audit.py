@@ -174,7 +174,7 @@ def truth_report(model: nn.Module, explainer: Explainer, data, preprocess: Prepr
     result = explainer(x, [Rather(q[:, None]), Why()], class_names=data.class_names).cpu()
     size = tuple(x.shape[-2:])
     maps = {"contrast": result.maps[:, 0], "gradcam": result.maps[:, 1],
-            "random": random_maps(len(keep), size, options.seed)}
+            "random": random_maps(len(keep), size, options.seed, cells=tuple(result.raw.shape[-2:]))}
     report: dict = {"images": len(keep), "rival": "closest look-alike" if synthetic else "runner-up"}
     figure: dict = {"shown": shown, "maps": maps, "p": p, "q": q}
     if synthetic:

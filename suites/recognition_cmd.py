@@ -7,7 +7,6 @@ import sys
 import time
 from pathlib import Path
 
-import torch
 
 from rather.common import BadInput, Explainer, load_model, save_checkpoint
 from rather.common.figures import plot_explanation

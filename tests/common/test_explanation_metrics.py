@@ -8,6 +8,7 @@ import scipy.stats
 import torch
 
 from rather.common import Explainer, Rather, Why, model_checksum
+from rather.common.maps import upsample
 from rather.common.metrics import box_masks, rank_correlation
 from rather.common.perturbation import area_under, blurred, perturbation_curves, random_maps
 from rather.common.sanity import cascading_randomisation, layers_from_top
@@ -82,6 +83,8 @@ def test_blur_equals_scipy_gaussian_filter():
 def test_random_maps_are_seeded():
     assert torch.equal(random_maps(2, (4, 5), 3), random_maps(2, (4, 5), 3))
     assert not torch.equal(random_maps(2, (4, 5), 3), random_maps(2, (4, 5), 4))
+    coarse = random_maps(2, (8, 10), 3, cells=(4, 5))
+    torch.testing.assert_close(coarse, upsample(random_maps(2, (4, 5), 3)[:, None], (8, 10))[:, 0])
 
 
 def test_box_masks_hold_the_pixel_centres_inside():
