@@ -169,7 +169,7 @@ def truth_report(model: nn.Module, explainer: Explainer, data, preprocess: Prepr
     if len(keep) == 0:
         return {"images": 0}, {}
     shown, boxes = data.load(keep.tolist())
-    x = preprocess.normalise(shown)
+    x = preprocess.normalise(shown).to(explainer.device)
     progress(f"      explaining {len(keep)} correctly classified images: Why P? Why P, rather than Q?")
     result = explainer(x, [Rather(q[:, None]), Why()], class_names=data.class_names).cpu()
     size = tuple(x.shape[-2:])

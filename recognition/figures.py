@@ -55,7 +55,8 @@ def plot_truth(figure_data: dict, class_names: Sequence[str], path: PathLike, ro
         for axis, column in zip(axes[row], columns):
             axis.imshow(shown)
             if column == "ground truth":
-                axis.imshow(truth[row].numpy(), cmap="gray", alpha=0.6)
+                mask = truth[row].numpy()
+                axis.imshow(np.ma.masked_where(~mask, mask), cmap="autumn", alpha=0.9)
             elif column != "input":
                 layer = figure_data["maps"][column][row]
                 axis.imshow(torch.as_tensor(layer).numpy(), cmap="jet", alpha=0.5, vmin=0, vmax=1)
