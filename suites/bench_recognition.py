@@ -40,7 +40,8 @@ def run_recognition(images: int = 200, progress: Callable[[str], None] = print) 
     logits, forward = _timed(lambda: all_logits(model, data, preprocess, 128, "cpu", silent))
     _, explained = _timed(lambda: [explainer(x[i:i + 128], [Why(), Rather()]) for i in range(0, images, 128)])
     options = AuditOptions(truth_images=images)
-    (truth, _), metrics = _timed(lambda: truth_report(model, explainer, data, preprocess, logits, options, True, silent))
+    (truth, _), metrics = _timed(
+        lambda: truth_report(model, explainer, data, preprocess, logits, options, True, silent))
     progress("all-pairs contrasts: Rather.all() against one call per class")
     batch = x[:64]
     classes = logits.shape[1]
