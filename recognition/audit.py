@@ -29,6 +29,7 @@ from rather.common.perturbation import perturbation_curves, random_maps
 from rather.common.sanity import cascading_randomisation
 
 from .data import Preprocess
+from .synthetic import PARTS, differing_parts
 from .truth import closest_look_alike, swap_truth
 
 MAPS = ("contrast", "gradcam", "random")
@@ -185,7 +186,13 @@ def truth_report(model: nn.Module, explainer: Explainer, data, preprocess: Prepr
             moved = model(preprocess.normalise(torch.from_numpy(swap.swapped)).to(x.device)).argmax(1).cpu()
         report["truth"] = "pixels changed by swapping the differing part (part: the part's pixels)"
         report["truth_area"] = mean(changed.double().mean(dim=(1, 2)))
-        report["energy_share"] = {name: mean(energy_share(maps[name], changed)) for name in MAPS[:2]}
+        shares = {name: energy_share(maps[name], changed) for name in MAPS[:2]}
+        report["energy_share"] = {name: mean(values) for name, values in shares.items()}
+        parts = [differing_parts(int(a), int(b))[0] for a, b in zip(p.tolist(), q.tolist())]
+        report["energy_share_by_part"] = {
+            part: {"images": parts.count(part), **{name: mean(values[[x == part for x in parts]])
+                                                   for name, values in shares.items()}}
+            for part in PARTS if part in parts}
         report["part_energy_share"] = {name: mean(energy_share(maps[name], part)) for name in MAPS[:2]}
         report["pointing_game"] = {name: mean(pointing_game(maps[name], changed).double()) for name in MAPS[:2]}
         report["part_pointing_game"] = {name: mean(pointing_game(maps[name], part).double()) for name in MAPS[:2]}

@@ -188,6 +188,9 @@ def render_summary(summary: dict) -> str:
         if key in summary:
             lines.append(f"{key}: " + ", ".join(f"{k} {v:.3f}" if v is not None else f"{k} -"
                                                 for k, v in summary[key].items()))
+    for part, shares in summary.get("energy_share_by_part", {}).items():
+        lines.append(f"  energy share where the {part} differs ({shares['images']} images): "
+                     f"contrast {shares['contrast']:.3f}, gradcam {shares['gradcam']:.3f}")
     if "energy_share_ratio" in summary:
         lines.append(f"energy share ratio contrast / gradcam: {summary['energy_share_ratio']:.2f}")
     if "part_swap" in summary:

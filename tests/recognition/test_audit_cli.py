@@ -30,6 +30,10 @@ def test_synthetic_audit_writes_every_number(synthetic_audit):
     assert len(summary["confusion"]) == 20 and sum(map(sum, summary["confusion"])) == 40
     assert np.trace(np.array(summary["confusion"])) / 40 == pytest.approx(summary["accuracy"])
     assert set(summary["energy_share"]) == {"contrast", "gradcam"}
+    by_part = summary["energy_share_by_part"]
+    assert sum(part["images"] for part in by_part.values()) == summary["truth_images"]
+    weighted = sum(part["images"] * part["contrast"] for part in by_part.values()) / summary["truth_images"]
+    assert weighted == pytest.approx(summary["energy_share"]["contrast"])
     assert set(summary["margin_deletion_auc"]) == {"contrast", "gradcam", "random"}
     assert set(summary["top_k"]) == {"top_1", "top_5"} and 0 <= summary["ece"] <= 1
     assert summary["truth_images"] == 12 and summary["part_swap"]["images"] == 12
