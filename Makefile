@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.rather-installed
 DEMO_OUT ?= demo-out
 
-.PHONY: env demo test test-all bench clean
+.PHONY: env browser demo test test-all bench clean
 
 env: $(STAMP)
 
@@ -21,10 +21,19 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/rather demo --out $(DEMO_OUT)
 
-test: $(STAMP)
+# The report's browser test drives Debian's Chromium; installed here when missing,
+# and skipped (with the reason) where it cannot be installed.
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; } \
+	    >/dev/null 2>&1; } || \
+	  echo "make: Chromium could not be installed here; the report's browser test will be skipped"
+
+test: $(STAMP) browser
 	$(BIN)/python -m pytest
 
-test-all: $(STAMP)
+test-all: $(STAMP) browser
 	$(BIN)/python -m pytest -m ""
 
 bench: $(STAMP)

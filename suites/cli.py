@@ -11,9 +11,9 @@ from typing import Optional, Sequence
 
 from rather.common import RatherError, __version__
 
-from . import bench, demo, explain, recognition_cmd, seismic_cmd
+from . import bench, data_cmd, demo, explain, recognition_cmd, seismic_cmd
 
-COMMANDS = (explain, demo, seismic_cmd, recognition_cmd, bench)
+COMMANDS = (explain, demo, seismic_cmd, recognition_cmd, bench, data_cmd)
 
 
 class OneLineParser(argparse.ArgumentParser):

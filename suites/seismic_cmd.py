@@ -136,32 +136,53 @@ def run_evaluate(args: argparse.Namespace) -> int:
 def run_explain(args: argparse.Namespace) -> int:
     if args.stride < 1:
         raise BadInput(f"--stride must be a positive number of samples; got {args.stride}")
-    model, meta = load_model(weights=args.model, device=args.device)
+    kind = "crossline" if args.crossline is not None else "inline"
+    chosen = None if args.all else (args.inline if kind == "inline" else args.crossline)
+    progress = print if not args.json else (lambda message: print(message, file=sys.stderr))
+    summary = explain_survey(args.survey, args.out, kind=kind, number=chosen, every_line=args.all,
+                             model=args.model, stride=args.stride, device=args.device, iline=args.iline,
+                             xline=args.xline, progress=progress)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"wrote {Path(args.out)}: summary.json, explanations.h5, {len(QUESTIONS)} SEG-Y attributes, "
+              f"{len(summary['sections'])} figure(s)")
+    return 0
+
+
+def explain_survey(survey_path: str | Path, out: str | Path, *, kind: str = "inline", number: int | None = None,
+                   every_line: bool = False, model: str | Path = classifier.DEFAULT_CHECKPOINT, stride: int = 10,
+                   device: str = "cpu", iline: int = 189, xline: int = 193, progress=print) -> dict:
+    """Explain lines of a survey into the folder ``out`` (staged: complete or absent); return the summary.
+
+    ``kind`` "inline" or "crossline"; ``number`` that line (default: the middle one), or
+    ``every_line`` for all of them. Writes summary.json, explanations.h5, one SEG-Y attribute
+    per question and a figure per line.
+    """
+    weights = model
+    model, meta = load_model(weights=weights, device=device)
     explainer = Explainer(model, layer=meta.get("layer", classifier.LAYER))
     patch = int(meta.get("patch", classifier.PATCH))
-    progress = print if not args.json else (lambda message: print(message, file=sys.stderr))
-    with open_survey(args.survey, iline=args.iline, xline=args.xline) as survey:
+    with open_survey(survey_path, iline=iline, xline=xline) as survey:
         if survey.kind != "3d":
-            raise BadInput(f"{args.survey}: is a {survey.kind} file; explaining lines needs a 3D survey")
+            raise BadInput(f"{survey_path}: is a {survey.kind} file; explaining lines needs a 3D survey")
         survey.validate()
-        kind = "crossline" if args.crossline is not None else "inline"
         lines, across = (survey.inlines, survey.crosslines) if kind == "inline" else (survey.crosslines, survey.inlines)
-        if args.all:
+        if every_line:
             numbers = lines.tolist()
         else:
-            chosen = args.inline if kind == "inline" else args.crossline
-            numbers = [int(lines[len(lines) // 2]) if chosen is None else chosen]  # line 0 is a valid number
+            numbers = [int(lines[len(lines) // 2]) if number is None else number]  # line 0 is a valid number
             if numbers[0] not in lines:
-                raise BadInput(f"{args.survey}: {kind} {numbers[0]} is not in the survey "
+                raise BadInput(f"{survey_path}: {kind} {numbers[0]} is not in the survey "
                                f"({kind}s {lines[0]}..{lines[-1]}); choose one of its {kind}s")
         smallest = patch // 2 + 1  # reflect padding mirrors real samples only
         if min(len(across), len(survey.samples)) < smallest:
             raise BadInput(
-                f"{args.survey}: each {kind} has {len(across)} traces of {len(survey.samples)} samples; the classifier "
+                f"{survey_path}: each {kind} has {len(across)} traces of {len(survey.samples)} samples; the classifier "
                 f"reads {patch} x {patch} patches and needs at least {smallest} of each — explain a larger survey"
             )
-        with staged_folder(args.out) as stage, SectionStore(
-            stage / "explanations.h5", {"survey": str(args.survey), "model_checksum": explainer.model_checksum}
+        with staged_folder(out) as stage, SectionStore(
+            stage / "explanations.h5", {"survey": str(survey_path), "model_checksum": explainer.model_checksum}
         ) as store:
             sections = []
 
@@ -169,7 +190,7 @@ def run_explain(args: argparse.Namespace) -> int:
                 """The section maps (5, traces, samples) of one line; figure and HDF5 group written on the way."""
                 traces = survey.inline(number) if kind == "inline" else survey.crossline(number)
                 amplitude = scale_to_unit(traces.T)
-                section = explain_section(explainer, amplitude, patch=patch, stride=args.stride)
+                section = explain_section(explainer, amplitude, patch=patch, stride=stride)
                 figure = f"figure_{kind}_{number}.png"
                 plot_section(section, amplitude, stage / figure, title=f"{kind} {number}", traces=across,
                              samples=survey.samples, trace_label="crossline" if kind == "inline" else "inline")
@@ -183,8 +204,8 @@ def run_explain(args: argparse.Namespace) -> int:
                              streamed_sections(survey, kind, numbers, explain_line))
             summary = {
                 "command": "seismic explain",
-                "survey": str(args.survey),
-                "model": str(args.model),
+                "survey": str(survey_path),
+                "model": str(weights),
                 "model_checksum": explainer.model_checksum,
                 "layer": explainer.layer_name,
                 "questions": list(QUESTIONS),
@@ -193,12 +214,7 @@ def run_explain(args: argparse.Namespace) -> int:
                             "segy": {question: f"{question}.sgy" for question in QUESTIONS}},
             }
             write_json(stage / "summary.json", summary)
-    if args.json:
-        print(json.dumps(summary, indent=2))
-    else:
-        print(f"wrote {Path(args.out)}: summary.json, explanations.h5, {len(QUESTIONS)} SEG-Y attributes, "
-              f"{len(sections)} figure(s)")
-    return 0
+    return summary
 
 
 def streamed_sections(survey, kind: str, numbers: list[int], explain_line):

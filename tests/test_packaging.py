@@ -1,4 +1,5 @@
 """An editable install and a wheel install both import every rather package from outside the repo."""
+import json
 import shutil
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PACKAGES = ("common", "seismic", "iqa", "recognition", "suites")
+PACKAGES = ("common", "seismic", "iqa", "recognition", "suites", "data_manifests")
 PROBE = "; ".join([
     "import importlib",
     f"print('\\n'.join(importlib.import_module('rather.' + name).__file__ for name in {PACKAGES!r}))",
@@ -68,11 +69,17 @@ def test_wheel_install_imports_from_site_packages(outside):
     with zipfile.ZipFile(wheel) as archive:
         assert "rather/seismic/models/classifier.pt" in archive.namelist()  # the default model ships
         assert "rather/recognition/models/birds.pt" in archive.namelist()
+        shipped = {Path(name).name for name in archive.namelist() if name.startswith("rather/data_manifests/")}
+    assert shipped >= {path.name for path in (REPO / "data_manifests").glob("*.json")} | {"README.md"}
     pip("install", "--no-deps", str(wheel), python=python)
     files = imported_files(python, outside)
     assert all("site-packages" in str(path) and REPO not in path.parents for path in files)
     assert [path.parent.name for path in files] == list(PACKAGES)
     assert (outside / "wheel-env" / "bin" / "rather").exists()
+    listed = subprocess.run([outside / "wheel-env" / "bin" / "rather", "data", "list", "--json"], cwd=outside,
+                            capture_output=True, text=True)
+    assert listed.returncode == 0, listed.stderr
+    assert len(json.loads(listed.stdout)) == len([name for name in shipped if name.endswith(".json")])
 
 
 def test_editable_install_imports_from_the_repo(outside):
