@@ -1,6 +1,7 @@
 """Does a map point at the ground truth? Scores of maps against masks."""
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 
@@ -25,3 +26,38 @@ def pointing_game(maps: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
     flat = maps.flatten(-2)
     peak = flat.argmax(dim=-1, keepdim=True)
     return torch.broadcast_to(masks, maps.shape).flatten(-2).gather(-1, peak).squeeze(-1)
+
+
+def box_masks(boxes: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """(N, H, W) boolean masks of the pixels whose centres lie in boxes (N, 4) x0, y0, x1, y1 (pixel edges).
+
+    Pixel (i, j) has its centre at (j + 0.5, i + 0.5); a box [x0, x1) x [y0, y1) holds it when
+    x0 <= j + 0.5 < x1 and y0 <= i + 0.5 < y1. Energy and pointing game inside a box use these.
+    """
+    boxes = torch.as_tensor(boxes, dtype=torch.float64).reshape(-1, 4, 1, 1)
+    rows = torch.arange(size[0], dtype=torch.float64).view(1, -1, 1) + 0.5
+    cols = torch.arange(size[1], dtype=torch.float64).view(1, 1, -1) + 0.5
+    return (cols >= boxes[:, 0]) & (cols < boxes[:, 2]) & (rows >= boxes[:, 1]) & (rows < boxes[:, 3])
+
+
+def rank_correlation(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+    """Spearman's rank correlation of each pair of maps (..., H, W): Pearson's r of their ranks.
+
+    Tied values share their mean rank. A constant map has no ranking: NaN. Adebayo et al.
+    (NeurIPS 2018) compare maps before and after randomising a model's weights this way.
+    """
+    from scipy.stats import rankdata
+
+    def ranks(maps: torch.Tensor) -> torch.Tensor:
+        flat = maps.detach().cpu().double().flatten(-2).numpy()
+        ranked = torch.from_numpy(rankdata(flat, axis=-1))
+        return ranked - ranked.mean(dim=-1, keepdim=True)
+
+    a, b = ranks(first), ranks(second)
+    spread = (a.square().sum(-1) * b.square().sum(-1)).sqrt()
+    return torch.where(spread > 0, (a * b).sum(-1) / torch.where(spread > 0, spread, 1.0), torch.nan)
+
+
+def confusion_matrix(truth: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:
+    """(classes, classes) counts: rows the true class, columns the predicted one."""
+    return np.bincount(truth * classes + predicted, minlength=classes * classes).reshape(classes, classes)

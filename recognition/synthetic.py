@@ -71,6 +71,7 @@ __all__ = [
     "look_alike_pairs",
     "make_set",
     "render",
+    "render_parts",
 ]
 
 PARTS: tuple[str, ...] = ("body", "breast", "head", "beak", "wing", "tail", "legs")
@@ -705,3 +706,23 @@ def make_set(n: int, seed: int, size: int = 64, classes: Sequence[int] | None = 
         np.equal(owner[:, None], ids, out=parts[start:stop])
         boxes[start:stop] = _boxes(owner)
     return SyntheticSet(images, labels, parts, boxes, seeds, CLASS_NAMES)
+
+
+def render_parts(sources: np.ndarray, seeds: np.ndarray, size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """Draw a batch where part p of image n takes the style of class ``sources[n, p]``, in the scene of ``seeds[n]``.
+
+    sources: int (N, len(PARTS)); seeds: int (N,). Returns images float32 (N, 3, S, S)
+    and part masks bool (N, len(PARTS), S, S); row n equals ``render(sources[n, 0], seeds[n], size,
+    swap={part: sources[n, p] ...})``.
+    """
+    sources = np.asarray(sources, np.int64)
+    if sources.ndim != 2 or sources.shape[1] != len(PARTS) or len(sources) != len(seeds):
+        raise BadInput(f"sources must have shape (N, {len(PARTS)}) with one seed per row; got {sources.shape}")
+    for label in np.unique(sources).tolist():
+        _check_class(label, "sources")
+    size = _check_int(size, "size", 32, "an integer of at least 32 pixels")
+    if len(sources) == 0:
+        return np.empty((0, 3, size, size), np.float32), np.empty((0, len(PARTS), size, size), bool)
+    scenes = _stack([_draw_scene(_check_int(int(seed), "seed", 0, "a non-negative integer"), size) for seed in seeds])
+    images, owner = _render_batch(scenes, sources, size)
+    return images, owner[:, None] == np.arange(len(PARTS), dtype=np.int8)[None, :, None, None]

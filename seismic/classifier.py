@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from rather.common import Explainer, Rather, Why
-from rather.common.metrics import energy_share
+from rather.common.metrics import confusion_matrix, energy_share
 from rather.common.networks import SmallCNN
 from rather.common.training import TrainingLog, predict, train_classifier
 
@@ -179,11 +179,6 @@ def train(*, seed: int = 0, surveys: int = 18, per_class: int = 1500, epochs: in
             "per_class": per_class, "epochs": epochs, "final_training_accuracy": log.accuracy[-1],
             "distinct_patches": distinct}
     return model, log, meta
-
-
-def confusion_matrix(truth: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:
-    """(classes, classes) counts: rows the true class, columns the predicted one."""
-    return np.bincount(truth * classes + predicted, minlength=classes * classes).reshape(classes, classes)
 
 
 def balanced_accuracy(confusion: np.ndarray) -> float:

@@ -24,7 +24,8 @@ from rather.common.metrics import energy_share, pointing_game
 from rather.common.networks import SmallCNN
 from rather.common.storage import staged_folder
 from rather.common.training import predict, train_classifier
-from rather.recognition.synthetic import CLASS_NAMES, differing_parts, make_set, render
+from rather.recognition.synthetic import CLASS_NAMES, make_set
+from rather.recognition.truth import swap_truth
 
 from .summaries import question_records, plain, write_json
 
@@ -47,17 +48,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 QUESTIONS = ("why_a", "why_a_rather_than_b", "why_b_rather_than_a")
-
-
-def swap_masks(labels: np.ndarray, seeds: np.ndarray, partners: np.ndarray) -> torch.Tensor:
-    """(N, S, S) pixels that change when image i's differing part is drawn as its look-alike's."""
-    masks = []
-    for label, seed, partner in zip(labels.tolist(), seeds.tolist(), partners.tolist()):
-        (part,) = differing_parts(label, partner)
-        image = render(label, seed, SIZE)[0]
-        swapped = render(label, seed, SIZE, swap={part: partner})[0]
-        masks.append((image != swapped).any(axis=0))
-    return torch.from_numpy(np.stack(masks))
 
 
 def truth_scores(maps: torch.Tensor, masks: torch.Tensor, keep: torch.Tensor) -> dict:
@@ -103,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
     result = Explainer(model, layer="features")(x, [Why(), Rather(b), Rather(a, p=b)], ids=ids,
                                                 class_names=names).cpu()
     correct = torch.from_numpy(predicted == test_labels)
-    evaluation = truth_scores(result.maps, swap_masks(test.labels, test.seeds, classes[partners]), correct)
+    changed = torch.from_numpy(swap_truth(test.labels, test.seeds, classes[partners], SIZE).changed)
+    evaluation = truth_scores(result.maps, changed, correct)
 
     runner_up_is_partner = result.probs.topk(2).indices[:, 1] == b[:, 0]
     candidates = torch.nonzero(correct & runner_up_is_partner)[:, 0].tolist() or torch.nonzero(correct)[:, 0].tolist()

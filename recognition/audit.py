@@ -1,0 +1,227 @@
+"""Auditing a fine-grained classifier: how often it errs, between which classes, and why.
+
+1. Every image once through the model: accuracy, per-class accuracy, top-k,
+   expected calibration error, the confusion matrix and the most confused pairs.
+2. For each of the top pairs (A, B), the images of A or B where the model errs
+   between them or hesitates (A and B are its two best classes): Why A?
+   Why A, rather than B? Why B, rather than A? (named-P contrasts: logit margins).
+3. Do the maps point at what tells the classes apart? On correctly classified
+   images, P the prediction and Q its closest rival (the look-alike on the
+   synthetic set, else the runner-up): the energy share and the pointing game of
+   the contrast map (Why P, rather than Q?) and of Grad-CAM (Why P?) on the
+   ground truth (the differing part of a synthetic bird, or the object box);
+   deletion and insertion curves of the margin y_P - y_Q and of P alone, ranked
+   by the contrast map, by Grad-CAM and by a random map; the part-swap check;
+   and the parameter-randomisation sanity check.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from rather.common import Explainer, ExplanationResult, Rather, Why
+from rather.common.metrics import box_masks, confusion_matrix, energy_share, pointing_game
+from rather.common.perturbation import perturbation_curves, random_maps
+from rather.common.sanity import cascading_randomisation
+
+from .data import Preprocess
+from .synthetic import PARTS, differing_parts
+from .truth import closest_look_alike, swap_truth
+
+MAPS = ("contrast", "gradcam", "random")
+
+
+@dataclass(frozen=True)
+class AuditOptions:
+    """How much the audit looks at: ``pairs`` top pairs, ``per_pair`` images each, ``truth_images`` for the
+    ground-truth metrics, ``steps`` of the deletion curves, ``top_k``, ``bins`` of the calibration error."""
+
+    pairs: int = 3
+    per_pair: int = 6
+    truth_images: int = 200
+    steps: int = 16
+    top_k: int = 5
+    bins: int = 15
+    batch_size: int = 128
+    sanity_images: int = 32
+    seed: int = 0
+
+
+def expected_calibration_error(probs: torch.Tensor, labels: torch.Tensor, bins: int = 15) -> float:
+    """ECE (Guo et al., ICML 2017): sum over equal-width confidence bins of |B|/N |accuracy(B) - confidence(B)|.
+
+    Confidence is the top probability; bin b holds confidences in (b/bins, (b+1)/bins].
+    """
+    confidence, predicted = probs.double().max(dim=1)
+    correct = (predicted == labels).double()
+    which = (torch.ceil(confidence * bins).long() - 1).clamp(0, bins - 1)
+    counts = torch.bincount(which, minlength=bins).double()
+    gap = torch.bincount(which, weights=correct - confidence, minlength=bins).abs()
+    return float(gap.sum() / max(len(labels), 1)) if counts.sum() else float("nan")
+
+
+def most_confused(confusion: np.ndarray, count: int) -> list[tuple[int, int]]:
+    """The ``count`` class pairs (a < b) with the most errors between them, both ways; ties by class order."""
+    both = np.triu(confusion + confusion.T, k=1)
+    a, b = np.nonzero(both)
+    order = np.lexsort((b, a, -both[a, b]))[:count]
+    return [(int(a[i]), int(b[i])) for i in order]
+
+
+def classification_report(logits: torch.Tensor, labels: np.ndarray, class_names, options: AuditOptions) -> dict:
+    """Accuracy, per-class accuracy (None for absent classes), top-k, ECE, confusion and most confused pairs."""
+    classes = logits.shape[1]
+    truth = torch.from_numpy(labels)
+    predicted = logits.argmax(1)
+    confusion = confusion_matrix(labels, predicted.numpy(), classes)
+    totals = confusion.sum(1)
+    k = min(options.top_k, classes)
+    top = logits.topk(k, dim=1).indices
+    pairs = []
+    for a, b in most_confused(confusion, options.pairs):
+        pairs.append({"a": a, "b": b, "a_name": class_names[a], "b_name": class_names[b],
+                      "a_as_b": int(confusion[a, b]), "b_as_a": int(confusion[b, a]),
+                      "count": int(confusion[a, b] + confusion[b, a])})
+    return {
+        "images": len(labels),
+        "accuracy": float((predicted == truth).double().mean()),
+        "per_class_accuracy": [float(confusion[c, c] / totals[c]) if totals[c] else None for c in range(classes)],
+        "top_k": {f"top_{j}": float((top[:, :j] == truth[:, None]).any(1).double().mean()) for j in sorted({1, k})},
+        "ece": expected_calibration_error(logits.softmax(1), truth, options.bins),
+        "confusion": confusion.tolist(),
+        "most_confused": pairs,
+    }
+
+
+def hesitations(logits: torch.Tensor, labels: np.ndarray, a: int, b: int) -> torch.Tensor:
+    """Images of class a or b where the model errs between them or ranks them first and second,
+    most ambiguous (smallest |y_a - y_b|) first."""
+    truth = torch.from_numpy(labels)
+    predicted = logits.argmax(1)
+    top_two = logits.topk(2, dim=1).indices
+    mine = (truth == a) | (truth == b)
+    errs = mine & ((predicted == a) | (predicted == b)) & (predicted != truth)
+    torn = mine & (((top_two[:, 0] == a) & (top_two[:, 1] == b)) | ((top_two[:, 0] == b) & (top_two[:, 1] == a)))
+    chosen = torch.nonzero(errs | torn)[:, 0]
+    return chosen[(logits[chosen, a] - logits[chosen, b]).abs().argsort(stable=True)]
+
+
+@torch.no_grad()
+def all_logits(model: nn.Module, data, preprocess: Preprocess, batch_size: int, device, progress) -> torch.Tensor:
+    """(N, C) logits of every image of ``data``."""
+    model.eval()
+    out = []
+    for start in range(0, len(data.labels), batch_size):
+        indices = range(start, min(start + batch_size, len(data.labels)))
+        shown, _ = data.load(indices)
+        out.append(model(preprocess.normalise(shown).to(device)).float().cpu())
+        progress(f"      classified {indices[-1] + 1}/{len(data.labels)} images")
+    return torch.cat(out)
+
+
+def explain_pairs(explainer: Explainer, data, preprocess: Preprocess, logits: torch.Tensor,
+                  pairs: list[dict], options: AuditOptions) -> tuple[ExplanationResult | None, torch.Tensor, list]:
+    """Why A? Why A, rather than B? Why B, rather than A? on each pair's hesitations.
+
+    Returns the result (None if no image qualifies), the shown images and, per pair, its rows in the result.
+    """
+    chosen, a_of, b_of, rows, ids = [], [], [], [], []
+    for number, pair in enumerate(pairs):
+        picked = hesitations(logits, data.labels, pair["a"], pair["b"])[:options.per_pair].tolist()
+        rows.append(list(range(len(chosen), len(chosen) + len(picked))))
+        chosen += picked
+        a_of += [pair["a"]] * len(picked)
+        b_of += [pair["b"]] * len(picked)
+        ids += [f"pair{number + 1}_{data.ids[i]}" for i in picked]
+        pair["images"] = [data.ids[i] for i in picked]
+    if not chosen:
+        return None, torch.empty(0), rows
+    shown, _ = data.load(chosen)
+    a, b = torch.tensor(a_of)[:, None], torch.tensor(b_of)[:, None]
+    result = explainer(preprocess.normalise(shown), [Why(a), Rather(b, p=a), Rather(a, p=b)], ids=ids,
+                       class_names=data.class_names).cpu()
+    return result, shown, rows
+
+
+def truth_images(logits: torch.Tensor, data, options: AuditOptions, synthetic: bool) -> tuple[torch.Tensor, ...]:
+    """Correctly classified images for the ground-truth metrics, with P and Q (look-alike or runner-up)."""
+    truth = torch.from_numpy(data.labels)
+    predicted = logits.argmax(1)
+    q = closest_look_alike(logits, predicted) if synthetic else logits.topk(2, dim=1).indices[:, 1]
+    keep = torch.nonzero((predicted == truth) & (q >= 0))[:, 0]
+    keep = keep[torch.randperm(len(keep), generator=torch.Generator().manual_seed(options.seed))]
+    keep = keep[:options.truth_images].sort().values
+    return keep, predicted[keep], q[keep]
+
+
+def mean(values: torch.Tensor) -> float | None:
+    value = float(values.double().nanmean()) if values.numel() else float("nan")
+    return value if np.isfinite(value) else None
+
+
+def truth_report(model: nn.Module, explainer: Explainer, data, preprocess: Preprocess, logits: torch.Tensor,
+                 options: AuditOptions, synthetic: bool, progress: Callable[[str], None]) -> tuple[dict, dict]:
+    """The ground-truth metrics (see the module docstring) and what the figures need."""
+    keep, p, q = truth_images(logits, data, options, synthetic)
+    if len(keep) == 0:
+        return {"images": 0}, {}
+    shown, boxes = data.load(keep.tolist())
+    x = preprocess.normalise(shown).to(explainer.device)
+    progress(f"      explaining {len(keep)} correctly classified images: Why P? Why P, rather than Q?")
+    result = explainer(x, [Rather(q[:, None]), Why()], class_names=data.class_names).cpu()
+    size = tuple(x.shape[-2:])
+    maps = {"contrast": result.maps[:, 0], "gradcam": result.maps[:, 1],
+            "random": random_maps(len(keep), size, options.seed, cells=tuple(result.raw.shape[-2:]))}
+    report: dict = {"images": len(keep), "rival": "closest look-alike" if synthetic else "runner-up"}
+    figure: dict = {"shown": shown, "maps": maps, "p": p, "q": q}
+    if synthetic:
+        swap = swap_truth(data.labels[keep.numpy()], data.seeds[keep.numpy()], q.numpy(), size[0])
+        changed, part = torch.from_numpy(swap.changed), torch.from_numpy(swap.part)
+        figure["truth"] = changed
+        with torch.no_grad():
+            moved = model(preprocess.normalise(torch.from_numpy(swap.swapped)).to(x.device)).argmax(1).cpu()
+        report["truth"] = "pixels changed by swapping the differing part (part: the part's pixels)"
+        report["truth_area"] = mean(changed.double().mean(dim=(1, 2)))
+        shares = {name: energy_share(maps[name], changed) for name in MAPS[:2]}
+        report["energy_share"] = {name: mean(values) for name, values in shares.items()}
+        parts = [differing_parts(int(a), int(b))[0] for a, b in zip(p.tolist(), q.tolist())]
+        report["energy_share_by_part"] = {
+            part: {"images": parts.count(part), **{name: mean(values[[x == part for x in parts]])
+                                                   for name, values in shares.items()}}
+            for part in PARTS if part in parts}
+        report["part_energy_share"] = {name: mean(energy_share(maps[name], part)) for name in MAPS[:2]}
+        report["pointing_game"] = {name: mean(pointing_game(maps[name], changed).double()) for name in MAPS[:2]}
+        report["part_pointing_game"] = {name: mean(pointing_game(maps[name], part).double()) for name in MAPS[:2]}
+        report["part_swap"] = {"images": len(keep), "moved_to_b": mean((moved == q).double()),
+                               "stayed_a": mean((moved == p).double())}
+    else:
+        inside = box_masks(boxes, size)
+        known = ~torch.isnan(boxes).any(1)
+        report["truth"] = "object box"
+        report["box_images"] = int(known.sum())
+        report["energy_share_in_box"] = {name: mean(energy_share(maps[name], inside)[known]) for name in MAPS[:2]}
+        report["pointing_game_in_box"] = {name: mean(pointing_game(maps[name], inside)[known].double())
+                                          for name in MAPS[:2]}
+    if report.get("energy_share", {}).get("gradcam"):
+        report["energy_share_ratio"] = report["energy_share"]["contrast"] / report["energy_share"]["gradcam"]
+    progress(f"      deletion and insertion curves ({options.steps} steps, {len(MAPS)} rankings)")
+    curves = {}
+    for mode in ("deletion", "insertion"):
+        for name in MAPS:
+            curves[mode, name] = perturbation_curves(model, x, maps[name].to(x.device), p, q, mode=mode,
+                                                     steps=options.steps, batch_size=options.batch_size)
+    for mode in ("deletion", "insertion"):
+        for score in ("margin", "probability"):
+            report[f"{score}_{mode}_auc"] = {name: mean(curves[mode, name].area(score)) for name in MAPS}
+    figure["curves"] = curves
+    progress("      parameter-randomisation sanity check")
+    count = min(options.sanity_images, len(keep))
+    steps = cascading_randomisation(model, explainer.layer_name, x[:count], [Rather(q[:count, None], p=p[:count, None]),
+                                    Why(p[:count, None])], depth=2, seed=options.seed)
+    report["sanity"] = [{"randomised": list(step.layers), "rank_correlation": {
+        "contrast": mean(step.correlation[:, 0]), "gradcam": mean(step.correlation[:, 1])}} for step in steps]
+    return report, figure

@@ -1,0 +1,67 @@
+"""Figures of an audit: the confusion matrix, mean deletion and insertion curves, ground-truth examples."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from rather.common.figures import displayable, save_figure
+from rather.common.storage import PathLike
+
+
+def plot_confusion(confusion: np.ndarray, class_names: Sequence[str], path: PathLike) -> None:
+    """Row-normalised confusion matrix (rows: true class); class names on the axes up to 40 classes."""
+    confusion = np.asarray(confusion, np.float64)
+    rates = confusion / np.maximum(confusion.sum(1, keepdims=True), 1)
+    size = min(4 + 0.35 * len(class_names), 20)
+    figure, axis = plt.subplots(figsize=(size, size))
+    image = axis.imshow(rates, cmap="magma", vmin=0, vmax=1)
+    if len(class_names) <= 40:
+        ticks = np.arange(len(class_names))
+        axis.set_xticks(ticks, class_names, rotation=90, fontsize=7)
+        axis.set_yticks(ticks, class_names, fontsize=7)
+    axis.set_xlabel("predicted")
+    axis.set_ylabel("true")
+    figure.colorbar(image, ax=axis, fraction=0.046, label="share of the true class")
+    save_figure(figure, path)
+
+
+def plot_curves(curves: dict, path: PathLike) -> None:
+    """Mean margin y_P - y_Q along deletion and insertion, one line per ranking map."""
+    figure, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for axis, mode in zip(axes, ("deletion", "insertion")):
+        for (kind, name), curve in curves.items():
+            if kind == mode:
+                axis.plot(curve.fractions.numpy(), curve.margin.mean(0).numpy(),
+                          label=f"{name} (area {float(curve.area().mean()):.2f})")
+        axis.set_title(f"{mode}: mean margin y_P - y_Q")
+        axis.set_xlabel(f"share of pixels {'deleted' if mode == 'deletion' else 'inserted'}")
+        axis.legend()
+    save_figure(figure, path)
+
+
+def plot_truth(figure_data: dict, class_names: Sequence[str], path: PathLike, rows: int = 4) -> None:
+    """Input | ground truth | Why P? | Why P, rather than Q? for the first ``rows`` images."""
+    count = min(rows, len(figure_data["p"]))
+    truth = figure_data.get("truth")
+    columns = ["input", "ground truth", "gradcam", "contrast"] if truth is not None else ["input", "gradcam",
+                                                                                         "contrast"]
+    figure, axes = plt.subplots(count, len(columns), squeeze=False, figsize=(3 * len(columns), 3.2 * count))
+    for row in range(count):
+        shown = displayable(figure_data["shown"][row])
+        p, q = class_names[int(figure_data["p"][row])], class_names[int(figure_data["q"][row])]
+        for axis, column in zip(axes[row], columns):
+            axis.imshow(shown)
+            if column == "ground truth":
+                mask = truth[row].numpy()
+                axis.imshow(np.ma.masked_where(~mask, mask), cmap="autumn", alpha=0.9)
+            elif column != "input":
+                layer = figure_data["maps"][column][row]
+                axis.imshow(torch.as_tensor(layer).numpy(), cmap="jet", alpha=0.5, vmin=0, vmax=1)
+            title = {"input": p, "ground truth": f"differs from {q}", "gradcam": f"Why {p}?",
+                     "contrast": f"Why {p}, rather than {q}?"}[column]
+            axis.set_title(title, fontsize=7)
+            axis.set_axis_off()
+    save_figure(figure, path)
