@@ -123,8 +123,14 @@ def audit_data(args: argparse.Namespace, size: tuple[int, int]):
 
 
 def run_audit(args: argparse.Namespace) -> int:
+    summary = audit(args, print if not args.json else (lambda message: print(message, file=sys.stderr)))
+    print(json.dumps(summary, indent=2) if args.json else render_summary(summary))
+    return 0
+
+
+def audit(args: argparse.Namespace, progress=print) -> dict:
+    """The audit of ``args`` (the options of ``rather recognition audit``) into ``args.out``; its summary."""
     started = time.perf_counter()
-    progress = print if not args.json else (lambda message: print(message, file=sys.stderr))
     options = AuditOptions(pairs=args.pairs, per_pair=args.per_pair, truth_images=args.truth_images,
                            steps=args.steps, batch_size=args.batch_size, seed=args.seed)
     for name in ("pairs", "per_pair", "truth_images", "steps", "batch_size"):
@@ -169,11 +175,7 @@ def run_audit(args: argparse.Namespace) -> int:
         summary["outputs"] = outputs
         summary["seconds"] = round(time.perf_counter() - started, 1)
         write_json(stage / "summary.json", summary)
-    if args.json:
-        print(json.dumps(summary, indent=2))
-    else:
-        print(render_summary(summary))
-    return 0
+    return summary
 
 
 def render_summary(summary: dict) -> str:

@@ -2,6 +2,7 @@
 import json
 
 import h5py
+import pytest
 import segyio
 
 from rather.suites.cli import main
@@ -38,3 +39,20 @@ def test_a_suite_on_bad_data_is_one_line_and_writes_nothing(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("rather suite: error: ") and err.count("\n") == 1 and "empty.sgy" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.sgy"]
+
+
+def test_recognition_suite_data_must_name_its_format(tmp_path, capsys):
+    assert main(["suite", "recognition", "--data", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
+    assert "give FORMAT:FOLDER with FORMAT one of synthetic, cub200" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.slow
+def test_recognition_suite_audits_the_birds_into_the_report(tmp_path, capsys):
+    out = tmp_path / "suite"
+    assert main(["suite", "recognition", "--out", str(out), "--json"]) == 0
+    audit = json.loads(capsys.readouterr().out)["suites"]["recognition"]
+    assert audit["images"] == 300 and set(audit["energy_share"]) >= {"contrast", "gradcam"}
+    page = open_page(out / "index.html")
+    assert page["tables"] == ["recognition-pairs", "recognition-per-class", "recognition-truth"]
+    assert page["images"] and all(image["loaded"] for image in page["images"])

@@ -1,0 +1,85 @@
+"""The recognition suite: an audit of a fine-grained classifier's confusions, as a report section.
+
+It runs ``rather recognition audit`` (the same options, parsed the same way) into
+``out/audit``: with no data, on held-out synthetic birds and the committed bird
+classifier, where the part that tells each look-alike pair apart is known, so the
+section also shows whether the maps point at it.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Callable, Optional
+
+from rather.common import BadInput
+
+from . import recognition_cmd
+from .report import Figure, Section, Table
+
+IMAGES = 300  # held-out synthetic birds in the demo: 15 per class
+TRUTH_IMAGES = 100
+
+
+def audit_arguments(out: Path, data: Optional[str], model: Optional[str], seed: int, device: str
+                    ) -> argparse.Namespace:
+    """The audit's options: ``data`` is FORMAT:FOLDER (e.g. cub200:~/CUB_200_2011), None for synthetic birds."""
+    argv = ["audit", "--out", str(out), "--device", device, "--seed", str(seed)]
+    if data is None:
+        argv += ["--format", "synthetic", "--images", str(IMAGES), "--truth-images", str(TRUTH_IMAGES)]
+    else:
+        form, _, folder = data.partition(":")
+        if form not in recognition_cmd.FORMATS or not folder:
+            raise BadInput(f"--data '{data}': give FORMAT:FOLDER with FORMAT one of "
+                           f"{', '.join(recognition_cmd.FORMATS)} (e.g. cub200:~/CUB_200_2011)")
+        argv += ["--format", form, "--data", str(Path(folder).expanduser())]
+    if model is not None:
+        argv += ["--weights", model]  # a rather checkpoint names its own factory, layer and preprocessing
+    parser = argparse.ArgumentParser(prog="rather suite recognition")
+    recognition_cmd.add_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def run_recognition_suite(out: Path, data: Optional[str] = None, model: Optional[str] = None, seed: int = 0,
+                          device: str = "cpu", progress: Callable[[str], None] = print) -> tuple[Section, dict]:
+    """Audit into ``out/audit``; return the report's section and the audit's summary."""
+    args = audit_arguments(out / "audit", data, model, seed, device)
+    progress(f"recognition: auditing the classifier on {args.format} data")
+    summary = recognition_cmd.audit(args, progress)
+    return report_section(out.name, summary), summary
+
+
+def report_section(folder: str, summary: dict) -> Section:
+    """Accuracy and the most confused pairs; their explanations; and the truth of the maps where it is known."""
+    base = f"{folder}/audit"
+    names = summary["class_names"]
+    section = Section(
+        "recognition", "Recognition: why A, rather than its look-alike B?",
+        f"The classifier ({summary['model'] or 'the committed bird model'}) on {summary['images']} "
+        f"{summary['format']} images: accuracy {summary['accuracy']:.3f}, expected calibration error "
+        f"{summary['ece']:.3f}. For the most confused pairs, on the images where it hesitates or errs: "
+        "Why A? Why A, rather than B? Why B, rather than A?",
+        tables=[Table("recognition-pairs", "Most confused pairs", ["A", "B", "A called B", "B called A"],
+                      [[pair["a_name"], pair["b_name"], pair["a_as_b"], pair["b_as_a"]]
+                       for pair in summary["most_confused"]]),
+                Table("recognition-per-class", "Per-class accuracy", ["class", "accuracy"],
+                      [[name, summary["per_class_accuracy"][index]] for index, name in enumerate(names)])],
+        links={"summary": f"{base}/summary.json", "explanations (HDF5)": f"{base}/explanations.h5",
+               "confusion matrix": f"{base}/confusion.png"},
+    )
+    section.figures += [Figure(f"{base}/{pair['figure']}", f"{pair['a_name']} vs {pair['b_name']}: per row an "
+                               "image, Why A?, Why A, rather than B?, Why B, rather than A?")
+                        for pair in summary["most_confused"][:2] if "figure" in pair]
+    if "energy_share" in summary:
+        rows = [[metric, *(summary[key].get(name) for name in ("contrast", "gradcam", "random"))]
+                for metric, key in (("energy on the differing part", "energy_share"),
+                                    ("pointing game", "pointing_game"),
+                                    ("margin deletion area (lower is better)", "margin_deletion_auc"),
+                                    ("margin insertion area (higher is better)", "margin_insertion_auc"))
+                if key in summary]
+        section.tables.append(Table("recognition-truth", "Do the maps point at the part that tells A from B?",
+                                    ["metric", "Why A, rather than B?", "Why A? (Grad-CAM)", "random map"], rows))
+        written = summary["outputs"].values()
+        section.figures += [Figure(f"{base}/{name}", caption) for name, caption in (
+            ("truth.png", "The differing part (ground truth) beside the maps"),
+            ("curves.png", "Deletion and insertion curves of the P-vs-Q margin")) if name in written]
+    return section
