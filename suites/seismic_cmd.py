@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -12,10 +13,10 @@ import numpy as np
 from rather.common import BadInput, Explainer, load_model, save_checkpoint
 from rather.common.storage import staged_folder
 from rather.seismic import classifier
-from rather.seismic.figures import plot_section
+from rather.seismic.blocks import PIECE, VolumeJob, dask_client, explain_blocks, parts_folder
 from rather.seismic.landmass import load_landmass
-from rather.seismic.patches import scale_to_unit
-from rather.seismic.sections import QUESTIONS, SectionStore, explain_section
+from rather.seismic.lines import explain_line, figure_name
+from rather.seismic.sections import QUESTIONS, SectionExplanation, SectionStore, read_section
 from rather.seismic.segy import describe, format_description, open_survey, write_attributes
 from rather.seismic.synthetic import SurveyParameters, make_survey, write_survey
 
@@ -76,6 +77,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     explain.add_argument("--device", default="cpu")
     _geometry_options(explain)
     explain.add_argument("--json", action="store_true", help="print the summary as JSON")
+    cluster = explain.add_mutually_exclusive_group()
+    cluster.add_argument("--workers", type=int, help="with --all: explain blocks of inlines on a local Dask cluster "
+                         "of this many worker processes (resumable: run the same command again after a crash)")
+    cluster.add_argument("--scheduler", metavar="ADDRESS", help="with --all: use the Dask cluster whose scheduler is "
+                         "at ADDRESS (its workers must see the survey, the model and the output folder's parent)")
+    explain.add_argument("--block-lines", type=int, default=8, help="with --workers/--scheduler: inlines per block")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -136,6 +143,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
 def run_explain(args: argparse.Namespace) -> int:
     if args.stride < 1:
         raise BadInput(f"--stride must be a positive number of samples; got {args.stride}")
+    in_blocks = args.workers is not None or args.scheduler is not None
+    if in_blocks and not args.all:
+        raise BadInput("--workers and --scheduler explain a whole survey in blocks of inlines; add --all")
+    if args.workers is not None and args.workers < 1:
+        raise BadInput(f"--workers must be a positive number of worker processes; got {args.workers}")
+    if args.block_lines < 1:
+        raise BadInput(f"--block-lines must be a positive number of inlines; got {args.block_lines}")
     model, meta = load_model(weights=args.model, device=args.device)
     explainer = Explainer(model, layer=meta.get("layer", classifier.LAYER))
     patch = int(meta.get("patch", classifier.PATCH))
@@ -160,27 +174,38 @@ def run_explain(args: argparse.Namespace) -> int:
                 f"{args.survey}: each {kind} has {len(across)} traces of {len(survey.samples)} samples; the classifier "
                 f"reads {patch} x {patch} patches and needs at least {smallest} of each — explain a larger survey"
             )
+        if in_blocks:
+            parts = parts_folder(args.out)
+            job = VolumeJob(survey=str(Path(args.survey).resolve()), model=str(Path(args.model).resolve()),
+                            model_checksum=explainer.model_checksum, layer=explainer.layer_name, kind=kind,
+                            patch=patch, stride=args.stride, iline=args.iline, xline=args.xline, device=args.device,
+                            block_lines=args.block_lines)
+            with dask_client(args.workers, args.scheduler) as client:
+                pieces = explain_blocks(client, job, numbers, parts)
+
+            def section_of(number: int, stage: Path) -> SectionExplanation:
+                shutil.copyfile(pieces[number] / figure_name(kind, number), stage / figure_name(kind, number))
+                return read_section(pieces[number] / PIECE, kind, number)
+        else:
+            def section_of(number: int, stage: Path) -> SectionExplanation:
+                return explain_line(survey, explainer, kind, number, patch=patch, stride=args.stride, figures=stage)
+
         with staged_folder(args.out) as stage, SectionStore(
             stage / "explanations.h5", {"survey": str(args.survey), "model_checksum": explainer.model_checksum}
         ) as store:
             sections = []
 
-            def explain_line(number: int) -> np.ndarray:
+            def explained_line(number: int) -> np.ndarray:
                 """The section maps (5, traces, samples) of one line; figure and HDF5 group written on the way."""
-                traces = survey.inline(number) if kind == "inline" else survey.crossline(number)
-                amplitude = scale_to_unit(traces.T)
-                section = explain_section(explainer, amplitude, patch=patch, stride=args.stride)
-                figure = f"figure_{kind}_{number}.png"
-                plot_section(section, amplitude, stage / figure, title=f"{kind} {number}", traces=across,
-                             samples=survey.samples, trace_label="crossline" if kind == "inline" else "inline")
+                section = section_of(number, stage)
                 store.add(kind, number, section)
                 sections.append({"kind": kind, "number": number, "patch": section.patch, "stride": section.stride,
-                                 "predicted_counts": section.predicted_counts(), "figure": figure})
+                                 "predicted_counts": section.predicted_counts(), "figure": figure_name(kind, number)})
                 progress(f"{kind} {number}: " + ", ".join(f"{k} {v}" for k, v in section.predicted_counts().items()))
                 return section.maps.transpose(0, 2, 1)
 
             write_attributes(survey, {question: stage / f"{question}.sgy" for question in QUESTIONS},
-                             streamed_sections(survey, kind, numbers, explain_line))
+                             streamed_sections(survey, kind, numbers, explained_line))
             summary = {
                 "command": "seismic explain",
                 "survey": str(args.survey),
@@ -193,6 +218,8 @@ def run_explain(args: argparse.Namespace) -> int:
                             "segy": {question: f"{question}.sgy" for question in QUESTIONS}},
             }
             write_json(stage / "summary.json", summary)
+    if in_blocks:
+        shutil.rmtree(parts)  # the outputs are complete: nothing is left to resume
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
