@@ -3,8 +3,8 @@
 The lines are split into blocks of consecutive lines. Blocks need no overlap: a
 line is explained from its own samples only (``lines.explain_line``). Each block is
 one task: it opens the survey itself (segyio handles cannot be pickled), loads the
-model once per worker process, explains its lines one after the other with one
-intra-op thread, and writes its piece — a ``SectionStore`` file with the block's
+model once per worker process, explains its lines one after the other, and writes
+its piece — a ``SectionStore`` file with the block's
 sections and their figures — into a folder of its own; it returns the SHA-256 of
 every file of the piece. A worker holds one section and the model at a time,
 whatever the size of the block or of the survey.
@@ -50,7 +50,13 @@ RETRIES = 3
 
 @dataclass(frozen=True)
 class VolumeJob:
-    """Everything a block's piece depends on. Paths are absolute: workers may run elsewhere."""
+    """Everything a block's piece depends on. Paths are absolute: workers may run elsewhere.
+
+    ``threads``: torch's intra-op threads in the workers. Matrix products split their sums
+    across threads, so the last bit of a map depends on the thread count: pieces equal the
+    single-process run's bit for bit only with the thread count that run uses (torch's default
+    on the driver's machine, ``torch.get_num_threads()``).
+    """
 
     survey: str
     model: str
@@ -63,6 +69,7 @@ class VolumeJob:
     xline: int
     device: str
     block_lines: int
+    threads: int
 
     def fingerprint(self) -> dict:
         """The job's parameters plus the survey file's size and modification time and the versions that compute."""
@@ -110,7 +117,7 @@ def explain_block(job: VolumeJob, index: int, numbers: list[int], parts: str) ->
 
     Entry: {"lines": numbers, "folder": name, "files": {file name: SHA-256}}.
     """
-    torch.set_num_threads(1)  # parallel over blocks, one core each
+    torch.set_num_threads(job.threads)
     explainer = _explainer(job)
     folder = Path(parts) / f"block_{index:06d}.{uuid.uuid4().hex}"
     folder.mkdir()

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from rather.common import BadInput, Explainer, load_model, save_checkpoint
 from rather.common.storage import staged_folder
@@ -179,7 +180,7 @@ def run_explain(args: argparse.Namespace) -> int:
             job = VolumeJob(survey=str(Path(args.survey).resolve()), model=str(Path(args.model).resolve()),
                             model_checksum=explainer.model_checksum, layer=explainer.layer_name, kind=kind,
                             patch=patch, stride=args.stride, iline=args.iline, xline=args.xline, device=args.device,
-                            block_lines=args.block_lines)
+                            block_lines=args.block_lines, threads=torch.get_num_threads())
             with dask_client(args.workers, args.scheduler) as client:
                 pieces = explain_blocks(client, job, numbers, parts)
 
