@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import shutil
+import threading
 import uuid
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -97,19 +98,20 @@ def file_checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
-_EXPLAINERS: dict[tuple[str, str], Explainer] = {}
+_EXPLAINERS: dict[tuple[str, str, str], Explainer] = {}
+_ONE_BLOCK_AT_A_TIME = threading.Lock()  # the explainer's hooks and torch's thread count are per process
 
 
 def _explainer(job: VolumeJob) -> Explainer:
-    """The job's model, loaded once per process and checked against the checksum the driver saw."""
-    key = (job.model, job.device)
+    """The job's model, loaded once per process, with the checksum the driver saw."""
+    key = (job.model, job.device, job.model_checksum)
     if key not in _EXPLAINERS:
         model, _ = load_model(weights=job.model, device=job.device)
-        _EXPLAINERS[key] = Explainer(model, layer=job.layer)
-    explainer = _EXPLAINERS[key]
-    if explainer.model_checksum != job.model_checksum:
-        raise BadInput(f"{job.model}: the model changed while the job ran (other checksum); start the job again")
-    return explainer
+        explainer = Explainer(model, layer=job.layer)
+        if explainer.model_checksum != job.model_checksum:
+            raise BadInput(f"{job.model}: the model file changed while the job ran; start the job again")
+        _EXPLAINERS[key] = explainer
+    return _EXPLAINERS[key]
 
 
 def explain_block(job: VolumeJob, index: int, numbers: list[int], parts: str) -> dict:
@@ -117,9 +119,13 @@ def explain_block(job: VolumeJob, index: int, numbers: list[int], parts: str) ->
 
     Entry: {"lines": numbers, "folder": name, "files": {file name: SHA-256}}.
     """
-    torch.set_num_threads(job.threads)
-    explainer = _explainer(job)
-    folder = Path(parts) / f"block_{index:06d}.{uuid.uuid4().hex}"
+    with _ONE_BLOCK_AT_A_TIME:
+        torch.set_num_threads(job.threads)
+        return _explain_block(_explainer(job), job, index, numbers, Path(parts))
+
+
+def _explain_block(explainer: Explainer, job: VolumeJob, index: int, numbers: list[int], parts: Path) -> dict:
+    folder = parts / f"block_{index:06d}.{uuid.uuid4().hex}"
     folder.mkdir()
     with open_survey(job.survey, iline=job.iline, xline=job.xline) as survey, SectionStore(folder / PIECE, {}) as store:
         for number in numbers:
@@ -171,7 +177,7 @@ def dask_client(workers: Optional[int] = None, scheduler: Optional[str] = None) 
 
     if scheduler is not None:
         try:
-            client = Client(scheduler, timeout=30)
+            client = Client(scheduler, timeout=10)
         except OSError as error:
             raise BadInput(f"cannot reach the Dask scheduler at --scheduler {scheduler}: {error}; "
                            "check the address (e.g. tcp://host:8786)") from None
