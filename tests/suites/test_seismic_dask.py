@@ -119,3 +119,24 @@ def test_bad_cluster_options_are_one_line_with_status_2(single, tmp_path, capsys
     error = capsys.readouterr().err
     assert message in error and error.count("\n") == 1
     assert not (tmp_path / "x").exists() and not (tmp_path / ".x.parts").exists()
+
+
+def test_bench_worker_counts_are_parsed_or_refused(capsys):
+    from rather.suites.bench_seismic import worker_counts
+
+    assert worker_counts("1,2") == [1, 2] and worker_counts("4") == [4]
+    assert main(["bench", "seismic", "--workers", "1,0"]) == 2
+    assert "--workers takes positive worker counts separated by commas" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_bench_reports_blocks_per_second_and_memory_per_worker():
+    from rather.suites.bench_seismic import render_seismic_workers, run_seismic_workers
+
+    report = run_seismic_workers([1, 2], sizes=(2, 3), crosslines=56, samples=60, stride=25, block_lines=1,
+                                 progress=lambda message: None)
+    runs = report["runs"]
+    assert [(r["inlines"], r["workers"], r["blocks"]) for r in runs] == [(2, 1, 2), (2, 2, 2), (3, 1, 3), (3, 2, 3)]
+    assert runs[0]["speed_up"] == 1 and all(len(r["peak_rss_bytes_per_worker"]) == r["workers"] for r in runs)
+    assert all(r["blocks_per_second"] == pytest.approx(r["blocks"] / r["seconds"]) for r in runs)
+    assert all(0 < r["cores_used"] for r in runs) and "blocks/s" in render_seismic_workers(report)
