@@ -178,9 +178,9 @@ def dask_client(workers: Optional[int] = None, scheduler: Optional[str] = None) 
     if scheduler is not None:
         try:
             client = Client(scheduler, timeout=10)
-        except OSError as error:
-            raise BadInput(f"cannot reach the Dask scheduler at --scheduler {scheduler}: {error}; "
-                           "check the address (e.g. tcp://host:8786)") from None
+        except (OSError, ValueError) as error:  # unreachable (timed out, refused) or not an address
+            raise BadInput(f"cannot use the Dask scheduler at --scheduler {scheduler}: {error}; "
+                           "give the address of a running scheduler, e.g. tcp://host:8786") from None
         with client:
             yield client
         return

@@ -77,6 +77,15 @@ def test_two_workers_give_the_single_process_bytes(single, tmp_path):
 
 
 @pytest.mark.slow
+def test_an_existing_cluster_by_its_scheduler_address(single, tmp_path):
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster:
+        assert main(command(single, tmp_path / "out", "--scheduler", cluster.scheduler_address)) == 0
+    assert_same_files(single / "single", tmp_path / "out")
+
+
+@pytest.mark.slow
 def test_a_killed_driver_resumes_from_its_ledger(single, tmp_path, capsys):
     out = tmp_path / "out"
     driver = start_driver(single, out)
@@ -112,6 +121,7 @@ def test_a_killed_worker_does_not_fail_the_job(single, tmp_path):
     (["--workers", "2", "--inline", "101"], "--workers and --scheduler explain a whole survey"),
     (["--workers", "0", "--all"], "--workers must be a positive number"),
     (["--workers", "2", "--all", "--block-lines", "0"], "--block-lines must be a positive number"),
+    (["--scheduler", "nowhere", "--all"], "cannot use the Dask scheduler at --scheduler nowhere: "),
 ])
 def test_bad_cluster_options_are_one_line_with_status_2(single, tmp_path, capsys, extra, message):
     capsys.readouterr()
