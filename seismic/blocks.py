@@ -173,7 +173,7 @@ class Ledger:
 @contextmanager
 def dask_client(workers: Optional[int] = None, scheduler: Optional[str] = None) -> Iterator:
     """A ``distributed.Client``: of the cluster at ``scheduler``, or of a local cluster of ``workers`` processes."""
-    from distributed import Client, LocalCluster
+    from distributed import Client, LocalCluster  # imported on use: a second's import the one-process path skips
 
     if scheduler is not None:
         try:
