@@ -184,9 +184,15 @@ def dask_client(workers: Optional[int] = None, scheduler: Optional[str] = None) 
         with client:
             yield client
         return
-    with LocalCluster(n_workers=workers, processes=True, threads_per_worker=1, host="127.0.0.1",
-                      dashboard_address=None, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
-        yield client
+    environment = dict(os.environ)  # Dask's nannies set OMP_NUM_THREADS=1 and others here to spawn the workers
+    try:
+        with LocalCluster(n_workers=workers, processes=True, threads_per_worker=1, host="127.0.0.1",
+                          dashboard_address=None, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+            yield client
+    finally:
+        for name in set(os.environ) - set(environment):
+            del os.environ[name]
+        os.environ.update(environment)
 
 
 def explain_blocks(client, job: VolumeJob, numbers: list[int], parts: Path) -> dict[int, Path]:

@@ -72,16 +72,23 @@ def stop_session(driver):
 
 
 def test_two_workers_give_the_single_process_bytes(single, tmp_path):
+    environment = dict(os.environ)
     assert main(command(single, tmp_path / "out", "--workers", "2")) == 0
     assert_same_files(single / "single", tmp_path / "out")
+    assert dict(os.environ) == environment  # not Dask's OMP_NUM_THREADS=1: later runs would compute other bits
 
 
 @pytest.mark.slow
 def test_an_existing_cluster_by_its_scheduler_address(single, tmp_path):
     from distributed import LocalCluster
 
-    with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster:
-        assert main(command(single, tmp_path / "out", "--scheduler", cluster.scheduler_address)) == 0
+    environment = dict(os.environ)
+    try:
+        with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster:
+            assert main(command(single, tmp_path / "out", "--scheduler", cluster.scheduler_address)) == 0
+    finally:  # the nannies leave OMP_NUM_THREADS=1 behind, which the drivers of later tests would inherit
+        os.environ.clear()
+        os.environ.update(environment)
     assert_same_files(single / "single", tmp_path / "out")
 
 
