@@ -220,7 +220,8 @@ def render_seismic_workers(report: dict[str, Any]) -> str:
         lines.append(f"  {run['inlines']:3d} inlines ({run['survey_bytes'] / 2**20:5.1f} MiB)  "
                      f"{run['workers']} worker(s)  {run['seconds']:7.1f} s  {run['blocks_per_second']:6.3f} blocks/s  "
                      f"speed-up {run['speed_up']:.2f} x  cores used {run['cores_used']:.2f}  "
-                     f"peak per worker {peaks} MiB")
+                     f"{run['worker_cpu_seconds'] / run['blocks']:5.2f} CPU s/block  peak per worker {peaks} MiB")
     lines.append(f"  target: speed-up >= {report['target_speed_up']} x with 2 workers on 2 cores; cores used: the "
-                 "workers' CPU seconds over wall seconds (below the worker count: the cores were busy elsewhere)")
+                 "workers' CPU seconds over wall seconds (below the worker count: the cores were busy elsewhere); "
+                 "CPU s/block: the work per block, the same for any worker count when nothing is lost to splitting")
     return "\n".join(lines)
