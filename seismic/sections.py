@@ -175,3 +175,12 @@ class SectionStore:
 
     def __exit__(self, *exc) -> None:
         self._stack.__exit__(*exc)
+
+
+def read_section(path, kind: str, number: int) -> SectionExplanation:
+    """The section ``<kind>_<number>`` of a ``SectionStore`` file, as it was added (arrays bit for bit)."""
+    with h5py.File(path, "r") as file:
+        group = file[f"sections/{kind}_{number}"]
+        arrays = {name: group[name][()] for name in ("maps", "raw", "probabilities", "predicted", "patch_classes",
+                                                      "rows", "cols")}
+        return SectionExplanation(**arrays, patch=int(group.attrs["patch"]), stride=int(group.attrs["stride"]))

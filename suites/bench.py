@@ -7,7 +7,7 @@ import sys
 
 from .bench_core import render_table, run_core
 from .bench_recognition import render_recognition, run_recognition
-from .bench_seismic import render_seismic, run_seismic
+from .bench_seismic import render_seismic, render_seismic_workers, run_seismic, run_seismic_workers, worker_counts
 
 NAME = "bench"
 HELP = "measure explanation cost against forward-only time and the straightforward loop, in one run"
@@ -20,6 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--loop-iterations", type=int, default=4,
                         help="core: contrasts of the paper's loop actually timed (then scaled to 200)")
     parser.add_argument("--repeats", type=int, default=3, help="core: timed runs per figure at batch 1 (median)")
+    parser.add_argument("--workers", help="seismic: Dask worker counts to compare, e.g. 1,2 (blocks per second, "
+                        "speed-up, peak memory per worker)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
 
 
@@ -32,6 +34,9 @@ def run(args: argparse.Namespace) -> int:
     elif args.suite == "recognition":
         report = run_recognition(progress=progress)
         text = render_recognition(report)
+    elif args.workers is not None:
+        report = run_seismic_workers(worker_counts(args.workers), progress=progress)
+        text = render_seismic_workers(report)
     else:
         report = run_seismic(progress=progress)
         text = render_seismic(report)

@@ -8,9 +8,18 @@ alone over all patches is timed too: it is the physical limit, and with five
 questions the loop costs about fifteen forward passes per patch. Peak memory is the
 resident size of a fresh process that opens a survey and explains one inline, for
 two survey sizes: streaming sections keeps it independent of the survey's size.
+
+With worker counts (``rather bench seismic --workers 1,2``): every inline of a
+synthetic survey explained in blocks on a local Dask cluster of each size, as
+``rather seismic explain --all --workers N`` does (pieces and ledger; the final
+assembly, which is serial, is left out): blocks per second, the speed-up over the
+first count, and each worker's peak resident size, for two survey sizes. Each
+worker uses one torch intra-op thread, as ``OMP_NUM_THREADS=1 rather seismic
+explain --all --workers N`` does (the workers take the driver's thread count).
 """
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -22,15 +31,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rather.common import Explainer, load_model
+from rather.common import BadInput, Explainer, load_model
 from rather.seismic import classifier
+from rather.seismic.blocks import VolumeJob, dask_client, explain_blocks, parts_folder
 from rather.seismic.patches import extract_patches, patch_grid, scale_to_unit
 from rather.seismic.sections import explain_section
 from rather.seismic.synthetic import SurveyParameters, make_survey, write_survey
 
 PEAK_MEMORY_PROBE = """
 import sys
-from rather.common import Explainer, load_model
+from rather.common import BadInput, Explainer, load_model
 from rather.seismic.patches import scale_to_unit
 from rather.seismic.sections import explain_section
 from rather.seismic.segy import open_survey
@@ -136,3 +146,82 @@ def render_seismic(report: dict[str, Any]) -> str:
                      f"{figures['peak_rss_bytes'] / 2**20:.0f} MiB")
     return "\n".join(lines)
 
+
+
+def worker_counts(text: str) -> list[int]:
+    """``"1,2"`` -> [1, 2]."""
+    try:
+        counts = [int(part) for part in text.split(",")]
+    except ValueError:
+        counts = []
+    if not counts or min(counts) < 1:
+        raise BadInput(f"--workers takes positive worker counts separated by commas, e.g. 1,2; got '{text}'")
+    return counts
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU time of this worker process so far."""
+    times = os.times()
+    return times.user + times.system
+
+
+def _peak_rss() -> int:
+    with open("/proc/self/status") as status:  # VmHWM: this worker process's peak resident size since exec
+        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM"))
+
+
+def run_seismic_workers(counts: list[int], weights: Path = classifier.DEFAULT_CHECKPOINT, block_lines: int = 2,
+                        threads: int = 1, stride: int = 10, sizes: tuple[int, ...] = (8, 16), crosslines: int = 120,
+                        samples: int = 150, progress: Callable[[str], None] = print) -> dict[str, Any]:
+    model, meta = load_model(weights=weights)
+    explainer = Explainer(model, layer=meta.get("layer", classifier.LAYER))
+    runs = []
+    with tempfile.TemporaryDirectory() as folder:
+        for inlines in sizes:
+            path = Path(folder) / f"survey{inlines}.sgy"
+            write_survey(make_survey(2, SurveyParameters(inlines=inlines, crosslines=crosslines, samples=samples)),
+                         path)
+            job = VolumeJob(survey=str(path), model=str(Path(weights).resolve()),
+                            model_checksum=explainer.model_checksum, layer=explainer.layer_name, kind="inline",
+                            patch=int(meta.get("patch", classifier.PATCH)), stride=stride, iline=189, xline=193,
+                            device="cpu", block_lines=block_lines, threads=threads)
+            numbers = list(range(100, 100 + inlines))
+            blocks = -(-inlines // block_lines)
+            for workers in counts:
+                progress(f"{inlines} x {crosslines} x {samples} survey, {blocks} blocks of {block_lines} inlines, "
+                         f"{workers} worker(s)")
+                parts = parts_folder(Path(folder) / f"out{inlines}_{workers}")
+                with dask_client(workers) as client:
+                    cpu = client.run(_cpu_seconds)
+                    start = time.perf_counter()
+                    explain_blocks(client, job, numbers, parts)
+                    seconds = time.perf_counter() - start
+                    cpu = sum(after - cpu[worker] for worker, after in client.run(_cpu_seconds).items())
+                    peaks = sorted(client.run(_peak_rss).values())
+                runs.append({"inlines": inlines, "survey_bytes": path.stat().st_size, "workers": workers,
+                             "blocks": blocks, "seconds": seconds, "blocks_per_second": blocks / seconds,
+                             "worker_cpu_seconds": cpu, "cores_used": cpu / seconds,
+                             "peak_rss_bytes_per_worker": peaks})
+    for run in runs:
+        first = next(r for r in runs if r["inlines"] == run["inlines"] and r["workers"] == counts[0])
+        run["speed_up"] = first["seconds"] / run["seconds"]
+    return {"suite": "seismic-workers", "cpus": len(os.sched_getaffinity(0)), "threads_per_worker": threads,
+            "section": [samples, crosslines], "stride": stride, "block_lines": block_lines, "runs": runs,
+            "target_speed_up": 1.7}
+
+
+def render_seismic_workers(report: dict[str, Any]) -> str:
+    section = report["section"]
+    lines = [f"rather bench seismic --workers: {report['cpus']} CPUs, {report['threads_per_worker']} torch thread(s) "
+             f"per worker; inlines of {section[0]} x {section[1]} samples, stride {report['stride']}, "
+             f"{report['block_lines']} inlines per block"]
+    for run in report["runs"]:
+        peaks = ", ".join(f"{peak / 2**20:.0f}" for peak in run["peak_rss_bytes_per_worker"])
+        lines.append(f"  {run['inlines']:3d} inlines ({run['survey_bytes'] / 2**20:5.1f} MiB)  "
+                     f"{run['workers']} worker(s)  {run['seconds']:7.1f} s  {run['blocks_per_second']:6.3f} blocks/s  "
+                     f"speed-up {run['speed_up']:.2f} x  cores used {run['cores_used']:.2f}  "
+                     f"{run['worker_cpu_seconds'] / run['blocks']:5.2f} CPU s/block  peak per worker {peaks} MiB")
+    lines.append(f"  target: speed-up >= {report['target_speed_up']} x with 2 workers on 2 cores; cores used: the "
+                 "workers' CPU seconds over wall seconds (below the worker count: the cores were busy elsewhere); "
+                 "CPU s/block: the work per block, the same for any worker count when nothing is lost to splitting")
+    return "\n".join(lines)

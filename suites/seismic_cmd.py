@@ -3,19 +3,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from rather.common import BadInput, Explainer, load_model, save_checkpoint
 from rather.common.storage import staged_folder
 from rather.seismic import classifier
-from rather.seismic.figures import plot_section
+from rather.seismic.blocks import PIECE, VolumeJob, dask_client, explain_blocks, parts_folder
 from rather.seismic.landmass import load_landmass
-from rather.seismic.patches import scale_to_unit
-from rather.seismic.sections import QUESTIONS, SectionStore, explain_section
+from rather.seismic.lines import explain_line, figure_name
+from rather.seismic.sections import QUESTIONS, SectionExplanation, SectionStore, read_section
 from rather.seismic.segy import describe, format_description, open_survey, write_attributes
 from rather.seismic.synthetic import SurveyParameters, make_survey, write_survey
 
@@ -76,6 +78,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     explain.add_argument("--device", default="cpu")
     _geometry_options(explain)
     explain.add_argument("--json", action="store_true", help="print the summary as JSON")
+    cluster = explain.add_mutually_exclusive_group()
+    cluster.add_argument("--workers", type=int, help="with --all: explain blocks of inlines on a local Dask cluster "
+                         "of this many worker processes (resumable: run the same command again after a crash)")
+    cluster.add_argument("--scheduler", metavar="ADDRESS", help="with --all: use the Dask cluster whose scheduler is "
+                         "at ADDRESS (its workers must see the survey, the model and the output folder's parent)")
+    explain.add_argument("--block-lines", type=int, default=8, help="with --workers/--scheduler: inlines per block")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -136,12 +144,20 @@ def run_evaluate(args: argparse.Namespace) -> int:
 def run_explain(args: argparse.Namespace) -> int:
     if args.stride < 1:
         raise BadInput(f"--stride must be a positive number of samples; got {args.stride}")
+    in_blocks = args.workers is not None or args.scheduler is not None
+    if in_blocks and not args.all:
+        raise BadInput("--workers and --scheduler explain a whole survey in blocks of inlines; add --all")
+    if args.workers is not None and args.workers < 1:
+        raise BadInput(f"--workers must be a positive number of worker processes; got {args.workers}")
+    if args.block_lines < 1:
+        raise BadInput(f"--block-lines must be a positive number of inlines; got {args.block_lines}")
     kind = "crossline" if args.crossline is not None else "inline"
     chosen = None if args.all else (args.inline if kind == "inline" else args.crossline)
     progress = print if not args.json else (lambda message: print(message, file=sys.stderr))
     summary = explain_survey(args.survey, args.out, kind=kind, number=chosen, every_line=args.all,
                              model=args.model, stride=args.stride, device=args.device, iline=args.iline,
-                             xline=args.xline, progress=progress)
+                             xline=args.xline, workers=args.workers, scheduler=args.scheduler,
+                             block_lines=args.block_lines, progress=progress)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
@@ -152,13 +168,16 @@ def run_explain(args: argparse.Namespace) -> int:
 
 def explain_survey(survey_path: str | Path, out: str | Path, *, kind: str = "inline", number: int | None = None,
                    every_line: bool = False, model: str | Path = classifier.DEFAULT_CHECKPOINT, stride: int = 10,
-                   device: str = "cpu", iline: int = 189, xline: int = 193, progress=print) -> dict:
+                   device: str = "cpu", iline: int = 189, xline: int = 193, workers: int | None = None,
+                   scheduler: str | None = None, block_lines: int = 8, progress=print) -> dict:
     """Explain lines of a survey into the folder ``out`` (staged: complete or absent); return the summary.
 
     ``kind`` "inline" or "crossline"; ``number`` that line (default: the middle one), or
-    ``every_line`` for all of them. Writes summary.json, explanations.h5, one SEG-Y attribute
-    per question and a figure per line.
+    ``every_line`` for all of them, in one process or, with ``workers`` or ``scheduler``, in
+    resumable blocks of ``block_lines`` inlines on Dask (same bytes). Writes summary.json,
+    explanations.h5, one SEG-Y attribute per question and a figure per line.
     """
+    in_blocks = workers is not None or scheduler is not None
     weights = model
     model, meta = load_model(weights=weights, device=device)
     explainer = Explainer(model, layer=meta.get("layer", classifier.LAYER))
@@ -181,27 +200,38 @@ def explain_survey(survey_path: str | Path, out: str | Path, *, kind: str = "inl
                 f"{survey_path}: each {kind} has {len(across)} traces of {len(survey.samples)} samples; the classifier "
                 f"reads {patch} x {patch} patches and needs at least {smallest} of each — explain a larger survey"
             )
+        if in_blocks:
+            parts = parts_folder(out)
+            job = VolumeJob(survey=str(Path(survey_path).resolve()), model=str(Path(weights).resolve()),
+                            model_checksum=explainer.model_checksum, layer=explainer.layer_name, kind=kind,
+                            patch=patch, stride=stride, iline=iline, xline=xline, device=device,
+                            block_lines=block_lines, threads=torch.get_num_threads())
+            with dask_client(workers, scheduler) as client:
+                pieces = explain_blocks(client, job, numbers, parts)
+
+            def section_of(number: int, stage: Path) -> SectionExplanation:
+                shutil.copyfile(pieces[number] / figure_name(kind, number), stage / figure_name(kind, number))
+                return read_section(pieces[number] / PIECE, kind, number)
+        else:
+            def section_of(number: int, stage: Path) -> SectionExplanation:
+                return explain_line(survey, explainer, kind, number, patch=patch, stride=stride, figures=stage)
+
         with staged_folder(out) as stage, SectionStore(
             stage / "explanations.h5", {"survey": str(survey_path), "model_checksum": explainer.model_checksum}
         ) as store:
             sections = []
 
-            def explain_line(number: int) -> np.ndarray:
+            def explained_line(number: int) -> np.ndarray:
                 """The section maps (5, traces, samples) of one line; figure and HDF5 group written on the way."""
-                traces = survey.inline(number) if kind == "inline" else survey.crossline(number)
-                amplitude = scale_to_unit(traces.T)
-                section = explain_section(explainer, amplitude, patch=patch, stride=stride)
-                figure = f"figure_{kind}_{number}.png"
-                plot_section(section, amplitude, stage / figure, title=f"{kind} {number}", traces=across,
-                             samples=survey.samples, trace_label="crossline" if kind == "inline" else "inline")
+                section = section_of(number, stage)
                 store.add(kind, number, section)
                 sections.append({"kind": kind, "number": number, "patch": section.patch, "stride": section.stride,
-                                 "predicted_counts": section.predicted_counts(), "figure": figure})
+                                 "predicted_counts": section.predicted_counts(), "figure": figure_name(kind, number)})
                 progress(f"{kind} {number}: " + ", ".join(f"{k} {v}" for k, v in section.predicted_counts().items()))
                 return section.maps.transpose(0, 2, 1)
 
             write_attributes(survey, {question: stage / f"{question}.sgy" for question in QUESTIONS},
-                             streamed_sections(survey, kind, numbers, explain_line))
+                             streamed_sections(survey, kind, numbers, explained_line))
             summary = {
                 "command": "seismic explain",
                 "survey": str(survey_path),
@@ -214,6 +244,8 @@ def explain_survey(survey_path: str | Path, out: str | Path, *, kind: str = "inl
                             "segy": {question: f"{question}.sgy" for question in QUESTIONS}},
             }
             write_json(stage / "summary.json", summary)
+    if in_blocks:
+        shutil.rmtree(parts)  # the outputs are complete: nothing is left to resume
     return summary
 
 
