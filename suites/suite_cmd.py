@@ -50,7 +50,8 @@ def run_suites(out: str | Path, domains: list[str], *, data: dict | None = None,
     summary = {"version": __version__, "suites": {}}
     with staged_folder(out) as stage:
         sections = []
-        for domain in domains:
+        for number, domain in enumerate(domains, start=1):
+            progress(f"[{number}/{len(domains)}] {domain}")
             options = {} if seed is None else {"seed": seed}
             section, summary["suites"][domain] = SUITES[domain](
                 stage / domain, data.get(domain), model.get(domain), device=device, progress=progress, **options)

@@ -98,33 +98,12 @@ def test_usage_errors_are_one_line_with_status_2(capsys):
     assert error.count("\n") == 1 and "the following arguments are required" in error
 
 
-def test_demo_refuses_too_little_data(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path / "demo"), "--train", "0"]) == 2
-    assert capsys.readouterr().err == "rather demo: error: --train must be at least 8; got 0\n"
-    assert not (tmp_path / "demo").exists()
-
-
 def test_help_lists_every_command(capsys):
     with pytest.raises(SystemExit) as stop:
         main(["--help"])
     assert stop.value.code == 0
     text = capsys.readouterr().out
     assert all(command in text for command in ("explain", "demo", "bench"))
-
-
-def test_demo_explains_look_alike_birds(tmp_path, capsys):
-    out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out), "--train", "96", "--test", "24", "--epochs", "1"]) == 0
-    assert {p.name for p in out.iterdir()} == {"summary.json", "explanations.h5", "figure.png", "model.pt",
-                                                "input.png"}
-    summary = json.loads((out / "summary.json").read_text())
-    evaluation = summary["truth_of_explanations"]
-    assert set(evaluation["energy_share"]) == {"why_a", "why_a_rather_than_b", "why_b_rather_than_a"}
-    assert 0 <= summary["accuracy"] <= 1
-    assert load(out / "explanations.h5").maps.shape == (24, 3, 64, 64)
-    # the demo's checkpoint and input work with `rather explain` as they are
-    assert main(["explain", "--weights", str(out / "model.pt"), "--layer", "features", "--image",
-                 str(out / "input.png"), "--out", str(tmp_path / "again")]) == 0
 
 
 @pytest.mark.parametrize("arguments", [["seismic", "--debug", "info", "missing.sgy"],
