@@ -11,9 +11,9 @@ from typing import Optional, Sequence
 
 from rather.common import RatherError, __version__
 
-from . import bench, demo, explain, seismic_cmd
+from . import bench, demo, explain, iqa_cmd, seismic_cmd
 
-COMMANDS = (explain, demo, seismic_cmd, bench)
+COMMANDS = (explain, demo, seismic_cmd, iqa_cmd, bench)
 
 
 class OneLineParser(argparse.ArgumentParser):
