@@ -74,6 +74,10 @@ class WaDIQaM(nn.Module):
         hidden = hidden or 16 * width
         self.quality = _head(fused, hidden, dropout)
         self.weight = _head(fused, hidden, dropout) if weighted else None
+        for module in self.modules():  # He initialisation: the signal keeps its scale through ten ReLU layers
+            if isinstance(module, (nn.Conv2d, nn.Linear)):
+                nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+                nn.init.zeros_(module.bias)
 
     @property
     def in_channels(self) -> int:

@@ -30,8 +30,8 @@ LAYER = "features"
 DEFAULT_CHECKPOINT = Path(__file__).with_name("models") / "wadiqam_fr.pt"
 SIZE = 64
 CROPS_PER_PHOTO = 3
-EPOCHS = 8
-LEARNING_RATE = 3e-3
+EPOCHS = 6
+LEARNING_RATE = 2e-3
 TEST_CROPS_PER_PHOTO = 4
 
 
@@ -40,7 +40,7 @@ def pairs(distorted: np.ndarray, references: np.ndarray) -> torch.Tensor:
     return torch.cat([torch.as_tensor(distorted), torch.as_tensor(references)], dim=1).float()
 
 
-def train(model: nn.Module, data: SyntheticSet, *, epochs: int = EPOCHS, batch_size: int = 16,
+def train(model: nn.Module, data: SyntheticSet, *, epochs: int = EPOCHS, batch_size: int = 48,
           learning_rate: float = LEARNING_RATE, seed: int = 0, progress: Callable[[str], None] = print) -> list[float]:
     """Train ``model`` in place on ``data`` (L1 loss); returns the mean loss of each epoch; model ends in eval mode."""
     torch.manual_seed(seed)

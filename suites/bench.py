@@ -6,6 +6,7 @@ import json
 import sys
 
 from .bench_core import render_table, run_core
+from .bench_iqa import render_iqa, run_iqa
 from .bench_seismic import render_seismic, run_seismic
 
 NAME = "bench"
@@ -14,7 +15,7 @@ EXAMPLE = "rather bench core --json"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("suite", choices=["core", "seismic"], help="which benchmark")
+    parser.add_argument("suite", choices=["core", "seismic", "iqa"], help="which benchmark")
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 16], help="core: batch sizes")
     parser.add_argument("--loop-iterations", type=int, default=4,
                         help="core: contrasts of the paper's loop actually timed (then scaled to 200)")
@@ -28,6 +29,9 @@ def run(args: argparse.Namespace) -> int:
         report = run_core(batches=tuple(args.batches), loop_iterations=args.loop_iterations, repeats=args.repeats,
                           progress=progress)
         text = render_table(report)
+    elif args.suite == "iqa":
+        report = run_iqa(progress=progress)
+        text = render_iqa(report)
     else:
         report = run_seismic(progress=progress)
         text = render_seismic(report)

@@ -67,6 +67,7 @@ def test_wheel_install_imports_from_site_packages(outside):
     (wheel,) = wheels.glob("rather-*.whl")
     with zipfile.ZipFile(wheel) as archive:
         assert "rather/seismic/models/classifier.pt" in archive.namelist()  # the default model ships
+        assert "rather/iqa/models/wadiqam_fr.pt" in archive.namelist()
     pip("install", "--no-deps", str(wheel), python=python)
     files = imported_files(python, outside)
     assert all("site-packages" in str(path) and REPO not in path.parents for path in files)

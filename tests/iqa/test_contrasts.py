@@ -1,18 +1,19 @@
-"""Score contrasts: the algebra of (s - q)^2, patchwise stitching and image mode against straightforward computations."""
+"""Score contrasts: the algebra of (s - q)^2; patchwise and image mode against straightforward computations."""
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from rather.common import BadInput, Explainer, ScoreRather, WhatIfNot, Why
+from rather.common import BadInput, Explainer, ScoreRather, WhatIfNot, Why, load_model
 from rather.iqa.contrasts import explain_image, explain_patchwise, smooth_window
-from rather.iqa.networks import tile_positions, wadiqam_fr
+from rather.iqa.networks import tile_positions
+from rather.iqa.quality_model import DEFAULT_CHECKPOINT
 
 
 @pytest.fixture(scope="module")
 def model():
-    torch.manual_seed(11)
-    return wadiqam_fr(4).eval()
+    """The committed default model (a random network's maps are often all zero)."""
+    return load_model(weights=DEFAULT_CHECKPOINT)[0]
 
 
 def pair(seed: int, height: int, width: int) -> torch.Tensor:
