@@ -106,7 +106,8 @@ def tile_assembler(model: WaDIQaM):
 
 def questions_for(contrasts: Sequence[float]) -> list:
     """Why s? then Why s, rather than q? for every q."""
-    return [Why()] + ([ScoreRather([float(q) for q in contrasts])] if len(contrasts) else [])
+    scores = torch.tensor([float(q) for q in contrasts], dtype=torch.float64)  # q kept exactly as given
+    return [Why()] + ([ScoreRather(scores)] if len(contrasts) else [])
 
 
 def check_pair(distorted: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:

@@ -29,9 +29,9 @@ ARCHITECTURE = {"width": 4, "dropout": 0.1}
 LAYER = "features"
 DEFAULT_CHECKPOINT = Path(__file__).with_name("models") / "wadiqam_fr.pt"
 SIZE = 64
-CROPS_PER_PHOTO = 3
-EPOCHS = 6
-LEARNING_RATE = 2e-3
+CROPS_PER_PHOTO = 4
+EPOCHS = 10
+LEARNING_RATE = 3e-3
 TEST_CROPS_PER_PHOTO = 4
 
 

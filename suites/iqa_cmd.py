@@ -104,7 +104,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise BadInput(f"--format {args.format} needs --data ROOT, the data set's folder")
     if args.data and args.format == "synthetic":
         raise BadInput("--data needs --format tid2013|kadid10k|live|csiq (the synthetic set is made, not read)")
-    held_out = quality_model.test_set(args.seed)
+    held_out = quality_model.test_set(args.seed) if args.format == "synthetic" or args.localisation else None
     if args.format == "synthetic":
         report = quality_model.evaluate_synthetic(model, held_out)
         report["data"] = (f"held-out synthetic set (seed {args.seed}): {len(held_out.references)} references from "

@@ -6,8 +6,10 @@ import torch.nn.functional as F
 
 from rather.common import BadInput, Explainer, ScoreRather, WhatIfNot, Why, load_model
 from rather.iqa.contrasts import explain_image, explain_patchwise, smooth_window
+from rather.iqa.distortions import distort
 from rather.iqa.networks import tile_positions
-from rather.iqa.quality_model import DEFAULT_CHECKPOINT
+from rather.iqa.quality_model import DEFAULT_CHECKPOINT, pairs
+from rather.iqa.synthetic import photo
 
 
 @pytest.fixture(scope="module")
@@ -16,15 +18,16 @@ def model():
     return load_model(weights=DEFAULT_CHECKPOINT)[0]
 
 
-def pair(seed: int, height: int, width: int) -> torch.Tensor:
-    generator = torch.Generator().manual_seed(seed)
-    reference = torch.rand(1, 3, height, width, generator=generator)
-    return torch.cat([(reference + 0.3 * torch.randn(reference.shape, generator=generator)).clamp(0, 1), reference], 1)
+def pair(kind: str, seed: int, height: int, width: int) -> torch.Tensor:
+    """(1, 6, height, width): a crop of a held-out photo damaged by ``kind``, and the crop."""
+    reference = photo("chelsea")[20 + seed:20 + seed + height, 100:100 + width]
+    return pairs(distort(reference, kind, 3, seed=seed).transpose(2, 0, 1)[None], reference.transpose(2, 0, 1)[None])
 
 
 def test_score_contrast_is_gradcam_scaled_by_twice_the_gap(model):
     """For one scalar s: map(s rather than q) = 2 (s - q) map(Why s) if s > q, 2 (q - s) map(What if not s) if s < q."""
-    windows = torch.cat([pair(seed, 32, 32) for seed in range(6)])
+    # the default model's window maps are one-sided: blur windows answer Why s?, noise windows What if not s?
+    windows = torch.cat([pair(kind, seed, 32, 32) for kind in ("gaussian_blur", "white_noise") for seed in (0, 40)])
     explainer = Explainer(model, layer="features", call=0, head="autograd")
     s = explainer(windows, Why()).scores.double()
     below, above = (s - 0.2).reshape(-1, 1), (s + 0.3).reshape(-1, 1)
@@ -58,7 +61,7 @@ def straightforward_patchwise(model, x, q, stride):
 
 
 def test_patchwise_equals_the_straightforward_loop(model):
-    x = pair(3, 48, 56)
+    x = torch.cat([pair("white_noise", 3, 48, 28), pair("gaussian_blur", 3, 48, 28)], dim=3)
     result, window_scores = explain_patchwise(model, x, [0.9, 0.1], stride=8, batch=5)
     assert result.maps.shape == (1, 3, 48, 56) and window_scores.shape == (3, 4)
     for column, q in ((1, 0.9), (2, 0.1)):
@@ -66,14 +69,15 @@ def test_patchwise_equals_the_straightforward_loop(model):
         assert expected.abs().max() > 0
         torch.testing.assert_close(result.raw[0, column], expected, rtol=1e-4, atol=1e-7)
     with torch.no_grad():
-        assert result.scores[0] == pytest.approx(float(model(x)[0]), abs=1e-6)
-    assert result.title(0, 1) == f"Why {float(model(x)[0]):.3g}, rather than 0.9?"
+        score = float(model(x)[0])
+    assert result.scores[0] == pytest.approx(score, abs=1e-6)
+    assert result.title(0, 1) == f"Why {score:.3g}, rather than 0.9?"
     assert 0 <= result.maps.min() and result.maps.max() == 1
 
 
 def test_image_mode_follows_the_weighted_average(model):
     """J = (s_image - q)^2 through the weighted average: each tile's Grad-CAM with the gradient of the image score."""
-    x = pair(5, 40, 70)
+    x = pair("white_noise", 5, 40, 70)
     q = 0.95
     result = explain_image(model, x, [q])
     rows, cols = tile_positions(40), tile_positions(70)
@@ -96,9 +100,9 @@ def test_image_mode_follows_the_weighted_average(model):
 
 def test_patchwise_refuses_bad_arguments(model):
     with pytest.raises(BadInput, match="stride must be a positive"):
-        explain_patchwise(model, pair(1, 32, 32), [0.5], stride=0)
+        explain_patchwise(model, pair("jpeg", 1, 32, 32), [0.5], stride=0)
     with pytest.raises(BadInput, match="one pair at a time"):
-        explain_patchwise(model, torch.cat([pair(1, 32, 32)] * 2), [0.5])
+        explain_patchwise(model, torch.cat([pair("jpeg", 1, 32, 32)] * 2), [0.5])
 
 
 def test_smooth_window_is_a_centred_gaussian():
