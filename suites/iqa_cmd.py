@@ -130,10 +130,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
                                                                                                    "plcc", "rmse")))
     if args.localisation:
         print("localisation: share of the energy of 'Why s, rather than the pristine score?' inside the damaged "
-              "region (a quarter of the image), patchwise maps, held-out references")
+              "region, held-out references (a map blind to the damage scores about the area share)")
+        print(f"  {'distortion':<34} {'patchwise':>16} {'image':>7} {'area':>7}")
         for kind, figures in report["localisation"].items():
-            print(f"  {kind:<34} {figures['energy_share']:.3f} +- {figures['std']:.3f}   "
-                  f"(area share {figures['area_share']:.3f}, {figures['images']} images)")
+            print(f"  {kind:<34} {figures['energy_share']:7.3f} +- {figures['std']:.3f} "
+                  f"{figures['energy_share_image']:7.3f} {figures['area_share']:7.3f}")
     return 0
 
 
