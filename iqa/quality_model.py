@@ -40,6 +40,13 @@ def pairs(distorted: np.ndarray, references: np.ndarray) -> torch.Tensor:
     return torch.cat([torch.as_tensor(distorted), torch.as_tensor(references)], dim=1).float()
 
 
+def model_input(model: WaDIQaM, distorted: np.ndarray, reference: np.ndarray) -> torch.Tensor:
+    """What the model reads: the pair (N, 6, H, W) for a full-reference model, the distorted image alone for NR."""
+    if model.full_reference:
+        return pairs(distorted, reference)
+    return torch.as_tensor(distorted).float()
+
+
 def train(model: nn.Module, data: SyntheticSet, *, epochs: int = EPOCHS, batch_size: int = 48,
           learning_rate: float = LEARNING_RATE, seed: int = 0, progress: Callable[[str], None] = print) -> list[float]:
     """Train ``model`` in place on ``data`` (L1 loss); returns the mean loss of each epoch; model ends in eval mode."""
@@ -103,7 +110,7 @@ def read_pair(distorted: PathLike, reference: PathLike) -> tuple[np.ndarray, np.
 def score_rated(model: nn.Module, rated: RatedSet) -> np.ndarray:
     """The model's scores of a data set's pairs, one pair at a time (sizes may differ between pairs)."""
     model.eval()
-    scores = [float(model(pairs(*(image[None] for image in read_pair(r.distorted, r.reference))))[0])
+    scores = [float(model(model_input(model, *(image[None] for image in read_pair(r.distorted, r.reference))))[0])
               for r in rated.ratings]
     return np.array(scores, dtype=np.float64)
 

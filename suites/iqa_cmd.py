@@ -151,7 +151,7 @@ def run_score(args: argparse.Namespace) -> int:
     model, _ = load_quality_model(args.model)
     distorted, reference = quality_model.read_pair(args.distorted, args.reference)
     with torch.no_grad():
-        score = float(model(quality_model.pairs(distorted[None], reference[None]))[0])
+        score = float(model(quality_model.model_input(model, distorted[None], reference[None]))[0])
     print(json.dumps({"score": score}) if args.json else f"{score:.4f}")
     return 0
 
@@ -183,7 +183,7 @@ def run_explain(args: argparse.Namespace) -> int:
         raise BadInput(f"--stride must be a positive number of pixels; got {args.stride}")
     model, _ = load_quality_model(args.model)
     distorted, reference = quality_model.read_pair(args.distorted, args.reference)
-    x = quality_model.pairs(distorted[None], reference[None])
+    x = quality_model.model_input(model, distorted[None], reference[None])
     progress = print if not args.json else (lambda message: print(message, file=sys.stderr))
     started = time.perf_counter()
     identifier = Path(args.distorted).stem.replace("/", "_") or "distorted"

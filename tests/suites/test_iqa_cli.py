@@ -125,3 +125,19 @@ def test_default_model_meets_the_target_on_held_out_references(capsys):
 def test_training_reproduces_the_committed_checkpoint(tmp_path):
     assert main(["iqa", "train", "--out", str(tmp_path / "model.pt")]) == 0
     assert (tmp_path / "model.pt").read_bytes() == quality_model.DEFAULT_CHECKPOINT.read_bytes()
+
+
+def test_no_reference_models_read_the_distorted_image_only(images, tmp_path, capsys):
+    from rather.common import save_checkpoint
+    from rather.iqa.networks import wadiqam_nr
+
+    torch.manual_seed(0)
+    model = wadiqam_nr(4).eval()
+    save_checkpoint(tmp_path / "nr.pt", model, "rather.iqa.networks:wadiqam_nr", {"width": 4}, {})
+    capsys.readouterr()
+    assert main(["iqa", "score", str(images / "distorted.png"), str(images / "reference.png"), "--json",
+                 "--model", str(tmp_path / "nr.pt")]) == 0
+    distorted, _ = quality_model.read_pair(images / "distorted.png", images / "reference.png")
+    with torch.no_grad():
+        expected = float(model(torch.from_numpy(distorted)[None])[0])
+    assert json.loads(capsys.readouterr().out)["score"] == pytest.approx(expected, abs=1e-6)
