@@ -72,6 +72,7 @@ def run_iqa(loop_windows: int = 48, progress: Callable[[str], None] = print) -> 
     rng = np.random.default_rng(0)
     sample = extract_windows(x, rows[rng.integers(0, len(rows), 1)], cols)[:loop_windows]
     model.requires_grad_(True)
+    paper_loop(model, sample[:2], CONTRAST)  # warm-up
     start = time.perf_counter()
     loop_maps = paper_loop(model, sample, CONTRAST)
     loop = (time.perf_counter() - start) / len(sample) * n_windows
