@@ -1,7 +1,7 @@
 """The Explainer: one forward pass, then every question through the head at once."""
 from __future__ import annotations
 
-from typing import Optional, Sequence, Union
+from typing import Callable, Optional, Sequence, Union
 
 import torch
 from torch import nn
@@ -42,6 +42,10 @@ class Explainer:
         call: which call of a module that runs several times per forward.
         head: "auto", "linear" or "autograd" (see above).
         memory_budget: bytes of gradients held at once; bounds the question chunk.
+        assemble: for a model that runs the layer on T tiles of each input (a patch-based
+            quality network, say: the activation's batch is N * T, input n's tiles at rows
+            n T .. n T + T - 1), a function ``(raw (N T, Q, h, w), input shape) -> (N, Q, h', w')``
+            that puts each input's tile maps together; its output is upsampled and normalised as usual.
     """
 
     def __init__(
@@ -53,6 +57,7 @@ class Explainer:
         call: int = 0,
         head: str = "auto",
         memory_budget: int = 512 * 2**20,
+        assemble: Optional[Callable[[torch.Tensor, torch.Size], torch.Tensor]] = None,
     ):
         if not isinstance(model, nn.Module):
             raise BadModel(f"model must be a torch.nn.Module; got {type(model).__name__}")
@@ -69,6 +74,7 @@ class Explainer:
         self.call = call
         self.head = head
         self.memory_budget = memory_budget
+        self.assemble = assemble
         if method.source == INPUT:
             self.layer_name, self.layer = "input", None
         elif layer is None:
@@ -112,6 +118,7 @@ class Explainer:
                     outputs = self._forward(x)
                 source = capture.checked_activation()
             raw, directions, gradient_path = self._raw_maps(outputs, source, questions, probe)
+        raw = self._per_input(raw, x.shape)
         notes = list(directions.notes)
         if was_training:
             notes.append("the model was in train mode: explained in eval mode, then restored")
@@ -132,6 +139,17 @@ class Explainer:
             class_names=tuple(class_names),
             model_checksum=self.model_checksum,
         )
+
+    def _per_input(self, raw: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+        """Raw maps (N, Q, h, w): as computed, or put together from tiles by ``assemble``."""
+        if self.assemble is not None:
+            return self.assemble(raw, shape)
+        if raw.shape[0] != shape[0]:
+            raise BadModel(
+                f"layer '{self.layer_name}' ran on {raw.shape[0]} items for {shape[0]} inputs (the model cuts its "
+                "input into tiles?); give Explainer(..., assemble=f) to put each input's tile maps together"
+            )
+        return raw
 
     def _checked_input(self, x: torch.Tensor, ids: Optional[Sequence[str]]) -> torch.Tensor:
         if not isinstance(x, torch.Tensor):

@@ -6,6 +6,7 @@ import json
 import sys
 
 from .bench_core import render_table, run_core
+from .bench_iqa import render_iqa, run_iqa
 from .bench_recognition import render_recognition, run_recognition
 from .bench_seismic import render_seismic, render_seismic_workers, run_seismic, run_seismic_workers, worker_counts
 
@@ -15,7 +16,7 @@ EXAMPLE = "rather bench core --json"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("suite", choices=["core", "seismic", "recognition"], help="which benchmark")
+    parser.add_argument("suite", choices=["core", "seismic", "iqa", "recognition"], help="which benchmark")
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 16], help="core: batch sizes")
     parser.add_argument("--loop-iterations", type=int, default=4,
                         help="core: contrasts of the paper's loop actually timed (then scaled to 200)")
@@ -31,6 +32,9 @@ def run(args: argparse.Namespace) -> int:
         report = run_core(batches=tuple(args.batches), loop_iterations=args.loop_iterations, repeats=args.repeats,
                           progress=progress)
         text = render_table(report)
+    elif args.suite == "iqa":
+        report = run_iqa(progress=progress)
+        text = render_iqa(report)
     elif args.suite == "recognition":
         report = run_recognition(progress=progress)
         text = render_recognition(report)

@@ -11,9 +11,9 @@ from typing import Optional, Sequence
 
 from rather.common import RatherError, __version__
 
-from . import bench, data_cmd, demo, explain, recognition_cmd, seismic_cmd, suite_cmd
+from . import bench, data_cmd, demo, explain, iqa_cmd, recognition_cmd, seismic_cmd, suite_cmd
 
-COMMANDS = (explain, demo, seismic_cmd, recognition_cmd, suite_cmd, data_cmd, bench)
+COMMANDS = (explain, demo, seismic_cmd, iqa_cmd, recognition_cmd, suite_cmd, data_cmd, bench)
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -68,6 +68,7 @@ def test_wheel_install_imports_from_site_packages(outside):
     (wheel,) = wheels.glob("rather-*.whl")
     with zipfile.ZipFile(wheel) as archive:
         assert "rather/seismic/models/classifier.pt" in archive.namelist()  # the default model ships
+        assert "rather/iqa/models/wadiqam_fr.pt" in archive.namelist()
         assert "rather/recognition/models/birds.pt" in archive.namelist()
         shipped = {Path(name).name for name in archive.namelist() if name.startswith("rather/data_manifests/")}
     assert shipped >= {path.name for path in (REPO / "data_manifests").glob("*.json")} | {"README.md"}

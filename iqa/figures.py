@@ -1,0 +1,39 @@
+"""The figure of a score contrast: distorted | reference | Why s? | Why s, rather than q? ..."""
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from rather.common import ExplanationResult
+from rather.common.figures import displayable, panel_caption, save_figure
+from rather.common.storage import PathLike
+
+
+def plot_pair(result: ExplanationResult, distorted: np.ndarray, reference: np.ndarray, path: PathLike, *,
+              remarks: Sequence[str] = (), cmap: str = "jet", alpha: float = 0.5) -> Path:
+    """One row: the distorted image, the reference, then each question's map over the distorted image.
+
+    distorted, reference: (3, H, W) in [0, 1]; remarks: an optional line under each question's title.
+    """
+    shown = displayable(distorted)
+    panels = 2 + result.n_questions
+    figure, axes = plt.subplots(1, panels, squeeze=False, figsize=(3.2 * panels, 3.9))
+    axes = axes[0]
+    axes[0].imshow(shown)
+    axes[0].set_title(f"distorted (score {float(result.scores[0]):.3g})", fontsize=9)
+    axes[1].imshow(displayable(reference))
+    axes[1].set_title("reference", fontsize=9)
+    for question, axis in enumerate(axes[2:]):
+        axis.imshow(shown)
+        axis.imshow(result.maps[0, question].numpy(), cmap=cmap, alpha=alpha, vmin=0, vmax=1)
+        caption = panel_caption(result, 0, question)
+        if question < len(remarks) and remarks[question]:
+            caption += f"\n{remarks[question]}"
+        axis.set_title("\n".join(textwrap.fill(line, 34) for line in caption.splitlines()), fontsize=8)
+    for axis in axes:
+        axis.set_axis_off()
+    return save_figure(figure, path)

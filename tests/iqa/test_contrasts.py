@@ -1,0 +1,113 @@
+"""Score contrasts: the algebra of (s - q)^2; patchwise and image mode against straightforward computations."""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from rather.common import BadInput, Explainer, ScoreRather, WhatIfNot, Why, load_model
+from rather.iqa.contrasts import explain_image, explain_patchwise, smooth_window
+from rather.iqa.distortions import distort
+from rather.iqa.networks import tile_positions
+from rather.iqa.quality_model import DEFAULT_CHECKPOINT, pairs
+from rather.iqa.synthetic import photo
+
+
+@pytest.fixture(scope="module")
+def model():
+    """The committed default model (a random network's maps are often all zero)."""
+    return load_model(weights=DEFAULT_CHECKPOINT)[0]
+
+
+def pair(kind: str, seed: int, height: int, width: int) -> torch.Tensor:
+    """(1, 6, height, width): a crop of a held-out photo damaged by ``kind``, and the crop."""
+    reference = photo("chelsea")[20 + seed:20 + seed + height, 100:100 + width]
+    return pairs(distort(reference, kind, 3, seed=seed).transpose(2, 0, 1)[None], reference.transpose(2, 0, 1)[None])
+
+
+def test_score_contrast_is_gradcam_scaled_by_twice_the_gap(model):
+    """For one scalar s: map(s rather than q) = 2 (s - q) map(Why s) if s > q, 2 (q - s) map(What if not s) if s < q."""
+    # the default model's window maps are one-sided: blur windows answer Why s?, noise windows What if not s?
+    windows = torch.cat([pair(kind, seed, 32, 32) for kind in ("gaussian_blur", "white_noise") for seed in (0, 40)])
+    explainer = Explainer(model, layer="features", call=0, head="autograd")
+    s = explainer(windows, Why()).scores.double()
+    below, above = (s - 0.2).reshape(-1, 1), (s + 0.3).reshape(-1, 1)
+    result = explainer(windows, [Why(), WhatIfNot(), ScoreRather(torch.cat([below, above], 1))])
+    raw = result.raw.double()
+    assert raw[:, 0].abs().sum() > 0 and raw[:, 1].abs().sum() > 0
+    torch.testing.assert_close(raw[:, 2], 2 * 0.2 * raw[:, 0], rtol=1e-5, atol=1e-9)
+    torch.testing.assert_close(raw[:, 3], 2 * 0.3 * raw[:, 1], rtol=1e-5, atol=1e-9)
+    equal = explainer(windows, ScoreRather(s.reshape(-1, 1))).raw
+    assert not equal.any()  # s = q: nothing to explain
+
+
+def straightforward_patchwise(model, x, q, stride):
+    """One window at a time: forward, (s - q)^2 backward to conv10's output on the distorted branch, Grad-CAM."""
+    height, width = x.shape[-2:]
+    total = torch.zeros(height, width, dtype=torch.float64)
+    weights = torch.zeros(height, width, dtype=torch.float64)
+    window = smooth_window()
+    for r in tile_positions(height, stride=stride):
+        for c in tile_positions(width, stride=stride):
+            seen = []
+            handle = model.features.register_forward_hook(lambda m, i, o: seen.append(o))
+            score = model(x[:, :, r:r + 32, c:c + 32])
+            handle.remove()
+            (grad,) = torch.autograd.grad((score - q).pow(2).sum(), seen[0])
+            cam = F.relu((grad.mean(dim=(2, 3), keepdim=True) * seen[0]).sum(1, keepdim=True))
+            up = F.interpolate(cam, size=(32, 32), mode="bilinear", align_corners=False)[0, 0].double()
+            total[r:r + 32, c:c + 32] += window * up.detach()
+            weights[r:r + 32, c:c + 32] += window
+    return (total / weights).float()
+
+
+def test_patchwise_equals_the_straightforward_loop(model):
+    x = torch.cat([pair("white_noise", 3, 48, 28), pair("gaussian_blur", 3, 48, 28)], dim=3)
+    result, window_scores = explain_patchwise(model, x, [0.9, 0.1], stride=8, batch=5)
+    assert result.maps.shape == (1, 3, 48, 56) and window_scores.shape == (3, 4)
+    for column, q in ((1, 0.9), (2, 0.1)):
+        expected = straightforward_patchwise(model, x, q, stride=8)
+        assert expected.abs().max() > 0
+        torch.testing.assert_close(result.raw[0, column], expected, rtol=1e-4, atol=1e-7)
+    with torch.no_grad():
+        score = float(model(x)[0])
+    assert result.scores[0] == pytest.approx(score, abs=1e-6)
+    assert result.title(0, 1) == f"Why {score:.3g}, rather than 0.9?"
+    assert 0 <= result.maps.min() and result.maps.max() == 1
+
+
+def test_image_mode_follows_the_weighted_average(model):
+    """J = (s_image - q)^2 through the weighted average: each tile's Grad-CAM with the gradient of the image score."""
+    x = pair("white_noise", 5, 40, 70)
+    q = 0.95
+    result = explain_image(model, x, [q])
+    rows, cols = tile_positions(40), tile_positions(70)
+    seen = []
+    handle = model.features.register_forward_hook(lambda m, i, o: seen.append(o))
+    score = model(x)
+    handle.remove()
+    activation = seen[0]  # (tiles, K, 2, 2), distorted branch
+    (grad,) = torch.autograd.grad((score - q).pow(2).sum(), activation)
+    cams = F.relu((grad.mean(dim=(2, 3), keepdim=True) * activation).sum(1, keepdim=True))
+    tiles = F.interpolate(cams, size=(32, 32), mode="bilinear", align_corners=False)[:, 0].detach()
+    total, count = torch.zeros(40, 70), torch.zeros(40, 70)
+    for index, (r, c) in enumerate((r, c) for r in rows for c in cols):
+        total[r:r + 32, c:c + 32] += tiles[index]
+        count[r:r + 32, c:c + 32] += 1
+    assert total.abs().max() > 0
+    torch.testing.assert_close(result.raw[0, 1], total / count, rtol=1e-4, atol=1e-7)
+    assert result.maps.shape == (1, 2, 40, 70) and result.kinds == ("why", "score_rather")
+
+
+def test_patchwise_refuses_bad_arguments(model):
+    with pytest.raises(BadInput, match="stride must be a positive"):
+        explain_patchwise(model, pair("jpeg", 1, 32, 32), [0.5], stride=0)
+    with pytest.raises(BadInput, match="one pair at a time"):
+        explain_patchwise(model, torch.cat([pair("jpeg", 1, 32, 32)] * 2), [0.5])
+
+
+def test_smooth_window_is_a_centred_gaussian():
+    window = smooth_window(32, 8.0)
+    assert window.shape == (32, 32)
+    torch.testing.assert_close(window, window.flip(0).flip(1))
+    assert float(window[15, 15]) == pytest.approx(np.exp(-(0.5 ** 2) / 64))
+    assert float(window[0, 16]) == pytest.approx(np.exp(-(15.5 ** 2) / 128) * np.exp(-(0.5 ** 2) / 128))
