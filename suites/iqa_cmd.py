@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from rather.common import BadInput, load_model, save_checkpoint
+from rather.common import BadInput, ExplanationResult, load_model, save_checkpoint
 from rather.common.storage import staged_folder
 from rather.iqa import quality_model
 from rather.iqa.contrasts import MODES, explain_image, explain_patchwise
@@ -99,25 +99,8 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    model, _ = load_quality_model(args.model)
-    if args.format != "synthetic" and not args.data:
-        raise BadInput(f"--format {args.format} needs --data ROOT, the data set's folder")
-    if args.data and args.format == "synthetic":
-        raise BadInput("--data needs --format tid2013|kadid10k|live|csiq (the synthetic set is made, not read)")
-    held_out = quality_model.test_set(args.seed) if args.format == "synthetic" or args.localisation else None
-    if args.format == "synthetic":
-        report = quality_model.evaluate_synthetic(model, held_out)
-        report["data"] = (f"held-out synthetic set (seed {args.seed}): {len(held_out.references)} references from "
-                          f"photos {', '.join(dict.fromkeys(held_out.photos))}, labels SSIM in [0, 1]")
-    else:
-        rated = load_rated_set(args.data, args.format)
-        predicted = quality_model.score_rated(model, rated)
-        report = agreement(predicted, rated.scores)
-        report["per_distortion"] = agreement_by_kind(predicted, rated.scores, rated.kinds)
-        report["data"] = f"{rated.name} at {args.data} ({len(rated.ratings)} images; {rated.original_scale})"
-    report["fit"] = FIT_NOTE
-    if args.localisation:
-        report["localisation"] = localisation(model, held_out.references)
+    report = evaluation(args.model, data=args.data, form=args.format, seed=args.seed,
+                        with_localisation=args.localisation)
     if args.json:
         print(json.dumps(_finite(report), indent=2))
         return 0
@@ -136,6 +119,31 @@ def run_evaluate(args: argparse.Namespace) -> int:
             print(f"  {kind:<34} {figures['energy_share']:7.3f} +- {figures['std']:.3f} "
                   f"{figures['energy_share_image']:7.3f} {figures['area_share']:7.3f}")
     return 0
+
+
+def evaluation(model_path: str, *, data: str | None = None, form: str = "synthetic", seed: int = 1000,
+               with_localisation: bool = False) -> dict:
+    """SRCC, KRCC, PLCC, RMSE overall and per distortion (and the localisation table) of a quality model."""
+    model, _ = load_quality_model(model_path)
+    if form != "synthetic" and not data:
+        raise BadInput(f"--format {form} needs --data ROOT, the data set's folder")
+    if data and form == "synthetic":
+        raise BadInput("--data needs --format tid2013|kadid10k|live|csiq (the synthetic set is made, not read)")
+    held_out = quality_model.test_set(seed) if form == "synthetic" or with_localisation else None
+    if form == "synthetic":
+        report = quality_model.evaluate_synthetic(model, held_out)
+        report["data"] = (f"held-out synthetic set (seed {seed}): {len(held_out.references)} references from "
+                          f"photos {', '.join(dict.fromkeys(held_out.photos))}, labels SSIM in [0, 1]")
+    else:
+        rated = load_rated_set(data, form)
+        predicted = quality_model.score_rated(model, rated)
+        report = agreement(predicted, rated.scores)
+        report["per_distortion"] = agreement_by_kind(predicted, rated.scores, rated.kinds)
+        report["data"] = f"{rated.name} at {data} ({len(rated.ratings)} images; {rated.original_scale})"
+    report["fit"] = FIT_NOTE
+    if with_localisation:
+        report["localisation"] = localisation(model, held_out.references)
+    return report
 
 
 def _finite(value):
@@ -179,19 +187,40 @@ def contrasts_of(tokens: list[str], mos: float | None) -> tuple[list[float], lis
 
 def run_explain(args: argparse.Namespace) -> int:
     contrasts, labels = contrasts_of(args.rather_than, args.mos)
-    if args.stride < 1:
-        raise BadInput(f"--stride must be a positive number of pixels; got {args.stride}")
-    model, _ = load_quality_model(args.model)
-    distorted, reference = quality_model.read_pair(args.distorted, args.reference)
-    x = quality_model.model_input(model, distorted[None], reference[None])
     progress = print if not args.json else (lambda message: print(message, file=sys.stderr))
+    summary, _ = explain_pair(args.distorted, args.reference, contrasts, labels, out=args.out, mode=args.mode,
+                              stride=args.stride, model_path=args.model, progress=progress)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        for record in summary["questions"]:
+            print(record["title"])
+        print(f"wrote {Path(args.out)}: summary.json, explanations.h5, figure.png")
+    return 0
+
+
+def explain_pair(distorted_path: str, reference_path: str, contrasts: list[float], labels: list[str], *, out,
+                 mode: str = "patchwise", stride: int = 4, model_path: str = str(quality_model.DEFAULT_CHECKPOINT),
+                 recorded_as: tuple[str, str] | None = None, progress=print) -> tuple[dict, ExplanationResult]:
+    """Why s? and Why s, rather than q? for each contrast q, into the folder ``out``; the summary and result.
+
+    ``labels`` names each contrast ("human" for people's score, else ""). Writes
+    summary.json, explanations.h5 and figure.png, all or nothing; the summary names the images
+    ``recorded_as`` (default: their paths as given).
+    """
+    recorded_as = recorded_as or (str(distorted_path), str(reference_path))
+    if stride < 1:
+        raise BadInput(f"--stride must be a positive number of pixels; got {stride}")
+    model, _ = load_quality_model(model_path)
+    distorted, reference = quality_model.read_pair(distorted_path, reference_path)
+    x = quality_model.model_input(model, distorted[None], reference[None])
     started = time.perf_counter()
-    identifier = Path(args.distorted).stem.replace("/", "_") or "distorted"
-    if args.mode == "patchwise":
-        result, window_scores = explain_patchwise(model, x, contrasts, stride=args.stride, ids=[identifier])
+    identifier = Path(distorted_path).stem.replace("/", "_") or "distorted"
+    if mode == "patchwise":
+        result, window_scores = explain_patchwise(model, x, contrasts, stride=stride, ids=[identifier])
     else:
         result, window_scores = explain_image(model, x, contrasts, ids=[identifier]), None
-    progress(f"explained in {time.perf_counter() - started:.1f} s ({args.mode})")
+    progress(f"explained in {time.perf_counter() - started:.1f} s ({mode})")
     questions = question_records(result, 0)
     for record, label in zip(questions[1:], labels):
         if label:
@@ -199,24 +228,18 @@ def run_explain(args: argparse.Namespace) -> int:
             record["title"] += " (people's score)"
     remarks = [""] + ["people's score" if label else "" for label in labels]
     summary = {
-        "command": "iqa explain", "distorted": str(args.distorted), "reference": str(args.reference),
-        "model": str(args.model), "model_checksum": result.model_checksum, "layer": result.layer, "call": result.call,
-        "method": result.method, "mode": args.mode, "score": plain(result.scores[0]),
+        "command": "iqa explain", "distorted": recorded_as[0], "reference": recorded_as[1],
+        "model": str(model_path), "model_checksum": result.model_checksum, "layer": result.layer,
+        "call": result.call, "method": result.method, "mode": mode, "score": plain(result.scores[0]),
         "questions": questions, "notes": list(result.notes),
         "outputs": {"explanations": "explanations.h5", "figure": "figure.png"},
     }
-    if args.mode == "patchwise":
-        summary["stride"] = args.stride
+    if mode == "patchwise":
+        summary["stride"] = stride
         summary["windows"] = {"count": int(window_scores.size), "score_min": plain(window_scores.min()),
                               "score_mean": plain(window_scores.mean()), "score_max": plain(window_scores.max())}
-    with staged_folder(args.out) as stage:
+    with staged_folder(out) as stage:
         result.save(stage / "explanations.h5")
         plot_pair(result, distorted, reference, stage / "figure.png", remarks=remarks)
         write_json(stage / "summary.json", summary)
-    if args.json:
-        print(json.dumps(summary, indent=2))
-    else:
-        for record in questions:
-            print(record["title"])
-        print(f"wrote {Path(args.out)}: summary.json, explanations.h5, figure.png")
-    return 0
+    return summary, result

@@ -169,14 +169,17 @@ def run_explain(args: argparse.Namespace) -> int:
 def explain_survey(survey_path: str | Path, out: str | Path, *, kind: str = "inline", number: int | None = None,
                    every_line: bool = False, model: str | Path = classifier.DEFAULT_CHECKPOINT, stride: int = 10,
                    device: str = "cpu", iline: int = 189, xline: int = 193, workers: int | None = None,
-                   scheduler: str | None = None, block_lines: int = 8, progress=print) -> dict:
+                   scheduler: str | None = None, block_lines: int = 8, recorded_as: str | None = None,
+                   progress=print) -> dict:
     """Explain lines of a survey into the folder ``out`` (staged: complete or absent); return the summary.
 
     ``kind`` "inline" or "crossline"; ``number`` that line (default: the middle one), or
     ``every_line`` for all of them, in one process or, with ``workers`` or ``scheduler``, in
     resumable blocks of ``block_lines`` inlines on Dask (same bytes). Writes summary.json,
-    explanations.h5, one SEG-Y attribute per question and a figure per line.
+    explanations.h5, one SEG-Y attribute per question and a figure per line. The outputs name
+    the survey ``recorded_as`` (default: its path as given).
     """
+    recorded_as = str(survey_path) if recorded_as is None else recorded_as
     in_blocks = workers is not None or scheduler is not None
     weights = model
     model, meta = load_model(weights=weights, device=device)
@@ -217,7 +220,7 @@ def explain_survey(survey_path: str | Path, out: str | Path, *, kind: str = "inl
                 return explain_line(survey, explainer, kind, number, patch=patch, stride=stride, figures=stage)
 
         with staged_folder(out) as stage, SectionStore(
-            stage / "explanations.h5", {"survey": str(survey_path), "model_checksum": explainer.model_checksum}
+            stage / "explanations.h5", {"survey": recorded_as, "model_checksum": explainer.model_checksum}
         ) as store:
             sections = []
 
@@ -234,7 +237,7 @@ def explain_survey(survey_path: str | Path, out: str | Path, *, kind: str = "inl
                              streamed_sections(survey, kind, numbers, explained_line))
             summary = {
                 "command": "seismic explain",
-                "survey": str(survey_path),
+                "survey": recorded_as,
                 "model": str(weights),
                 "model_checksum": explainer.model_checksum,
                 "layer": explainer.layer_name,

@@ -17,6 +17,7 @@ from rather.common import __version__
 from rather.common.storage import staged_folder
 
 from .report import write_report
+from .suite_iqa import run_iqa_suite
 from .suite_recognition import run_recognition_suite
 from .suite_seismic import run_seismic_suite
 from .summaries import write_json
@@ -25,8 +26,9 @@ NAME = "suite"
 HELP = "run one domain's suite on your data and model: explanations, evaluation, truth of the maps"
 EXAMPLE = "rather suite seismic --data survey.sgy --out seismic-suite"
 
-SUITES = {"seismic": run_seismic_suite, "recognition": run_recognition_suite}
+SUITES = {"seismic": run_seismic_suite, "iqa": run_iqa_suite, "recognition": run_recognition_suite}
 DATA_HELP = {"seismic": "a 3D SEG-Y survey (labels are read from STEM.labels.h5 beside it when present)",
+             "iqa": "DISTORTED,REFERENCE image paths",
              "recognition": "FORMAT:FOLDER, FORMAT one of synthetic, cub200, stanford-cars, fgvc-aircraft, "
              "imagenet-val"}
 

@@ -37,13 +37,16 @@ def run_seismic_suite(out: Path, data: Optional[str] = None, model: Optional[str
         progress(f"seismic: writing a synthetic survey ({SURVEY.inlines} x {SURVEY.crosslines} x {SURVEY.samples}, "
                  f"seed {seed}) with its labels")
         survey_path, labels_path = write_survey(make_survey(seed, SURVEY), out / "survey.sgy")
+        recorded_as = survey_path.name  # made here: named relative to this folder
     else:
         survey_path = Path(data)
         labels_path = survey_path.with_name(survey_path.stem + ".labels.h5")
+        recorded_as = str(survey_path)
     progress(f"seismic: explaining the middle inline of {survey_path.name}")
-    explained = explain_survey(survey_path, out / "explained", model=weights, device=device, progress=progress)
+    explained = explain_survey(survey_path, out / "explained", model=weights, device=device, recorded_as=recorded_as,
+                               progress=progress)
     line = explained["sections"][0]
-    summary = {"survey": str(survey_path), "model": weights, "inline": line["number"],
+    summary = {"survey": recorded_as, "model": weights, "inline": line["number"],
                "predicted_counts": line["predicted_counts"], "outputs": {"explained": "explained/summary.json"}}
     if labels_path.is_file():
         progress("seismic: checking the maps against the survey's labels")

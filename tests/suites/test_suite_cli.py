@@ -56,3 +56,28 @@ def test_recognition_suite_audits_the_birds_into_the_report(tmp_path, capsys):
     page = open_page(out / "index.html")
     assert page["tables"] == ["recognition-pairs", "recognition-per-class", "recognition-truth"]
     assert page["images"] and all(image["loaded"] for image in page["images"])
+
+
+def test_iqa_suite_data_must_be_a_pair(tmp_path, capsys):
+    assert main(["suite", "iqa", "--data", str(tmp_path / "one.png"), "--out", str(tmp_path / "o")]) == 2
+    assert "give DISTORTED,REFERENCE" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.slow
+def test_the_demo_report_shows_every_domain_in_a_browser(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert list(summary["suites"]) == ["seismic", "iqa", "recognition"]
+    iqa = summary["suites"]["iqa"]
+    assert (out / "iqa" / iqa["distorted"]).is_file() and (out / "iqa" / iqa["reference"]).is_file()
+    damage = iqa["damage"]["energy_share"]
+    assert damage[iqa["questions"][1]] > iqa["damage"]["area_share"]  # rather than pristine points at the noise
+    assert 0 <= iqa["evaluation"]["srcc"] <= 1
+    assert (out / "seismic" / summary["suites"]["seismic"]["survey"]).is_file()
+    page = open_page(out / "index.html")
+    assert page["tables"] == ["seismic-predicted", "seismic-truth", "seismic-energy", "iqa-damage", "iqa-evaluation",
+                              "iqa-localisation", "recognition-pairs", "recognition-per-class", "recognition-truth"]
+    assert len(page["images"]) >= 5 and all(image["loaded"] for image in page["images"])
+    assert not list(tmp_path.glob(".*staging*"))
