@@ -37,23 +37,26 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         )
         command.add_arguments(sub)
-        add_debug_option(sub)
+        finish(sub, getattr(command, "SUB_EXAMPLES", {}))
         sub.set_defaults(run=command.run)
     return parser
 
 
-def add_debug_option(parser: argparse.ArgumentParser, nested: bool = False) -> None:
-    """``--debug`` on a command and on each of its sub-commands, so it may follow either.
+def finish(parser: argparse.ArgumentParser, examples: dict[str, str], nested: bool = False) -> None:
+    """``--debug`` on a command and on each of its sub-commands (so it may follow either), and
+    each sub-command's example (``SUB_EXAMPLES`` of its module) at the end of its help.
 
-    A sub-command's copy defaults to SUPPRESS: it sets ``debug`` only when given there,
+    A sub-command's ``--debug`` defaults to SUPPRESS: it sets ``debug`` only when given there,
     leaving one given before the sub-command in place.
     """
     parser.add_argument("--debug", action="store_true", help="show the traceback of any error",
                         **({"default": argparse.SUPPRESS} if nested else {}))
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
-            for sub in set(action.choices.values()):
-                add_debug_option(sub, nested=True)
+            for name, sub in action.choices.items():
+                sub.epilog = f"Example: {examples[name]}"
+                sub.formatter_class = argparse.ArgumentDefaultsHelpFormatter
+                finish(sub, examples, nested=True)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -13,6 +13,10 @@ from .manifests import all_manifests, check_copy, find_manifest, plural
 NAME = "data"
 HELP = "external data sets: list their manifests, check a local copy"
 EXAMPLE = "rather data list && rather data check TID2013 ~/data/tid2013"
+SUB_EXAMPLES = {
+    "list": "rather data list --json",
+    "check": "rather data check KADID-10k ~/data/kadid10k",
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,7 +30,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         description="Check a local copy of a data set against its manifest: required files and folders, "
         "counts (per class where stated), index files' lengths and recorded checksums. Prints one line per "
         "problem. Exit status 0: a valid copy; 1: not a valid copy; 2: unknown name or missing folder.",
-        epilog="Example: rather data check KADID-10k ~/data/kadid10k",
     )
     check.add_argument("name", help="a name from `rather data list` (case and punctuation ignored), "
                        "or the path of a manifest .json file")

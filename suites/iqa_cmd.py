@@ -25,6 +25,12 @@ from .summaries import plain, question_records, write_json
 NAME = "iqa"
 HELP = "full-reference image quality: train, evaluate, score, explain (why s, rather than q?)"
 EXAMPLE = "rather iqa explain distorted.png reference.png --rather-than 0.75 --out explained"
+SUB_EXAMPLES = {
+    "train": "rather iqa train --out quality.pt",
+    "evaluate": "rather iqa evaluate --localisation --json",
+    "score": "rather iqa score distorted.png reference.png --json",
+    "explain": "rather iqa explain distorted.png reference.png --rather-than 0.75 0.9 --out explained",
+}
 FIT_NOTE = "PLCC and RMSE after a 4-parameter logistic fit of the scores to the ground truth"
 
 

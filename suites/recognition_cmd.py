@@ -22,6 +22,11 @@ from .summaries import write_json
 NAME = "recognition"
 HELP = "fine-grained classifiers: train the default bird model, audit a classifier's confusions"
 EXAMPLE = "rather recognition audit --format synthetic --out audit"
+SUB_EXAMPLES = {
+    "train": "rather recognition train --out birds.pt",
+    "audit": "rather recognition audit --format cub200 --data ~/CUB_200_2011 --model torchvision.models:resnet50 "
+             "--weights cub.pth --layer layer4 --out audit",
+}
 FORMATS = ("synthetic", *LOADERS)
 
 

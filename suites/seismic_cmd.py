@@ -26,6 +26,13 @@ from .summaries import write_json
 NAME = "seismic"
 HELP = "seismic sections: info, synth, train, evaluate, explain"
 EXAMPLE = "rather seismic synth survey.sgy && rather seismic explain survey.sgy --out explained"
+SUB_EXAMPLES = {
+    "info": "rather seismic info survey.sgy --json",
+    "synth": "rather seismic synth survey.sgy --seed 7 --inlines 24 --crosslines 240 --samples 240",
+    "train": "rather seismic train --out classifier.pt",
+    "evaluate": "rather seismic evaluate --json",
+    "explain": "rather seismic explain survey.sgy --inline 112 --out explained",
+}
 
 
 def _geometry_options(parser: argparse.ArgumentParser) -> None:

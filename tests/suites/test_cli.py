@@ -1,4 +1,5 @@
 """The ``rather`` command: outputs, summaries and one-line refusals."""
+import argparse
 import json
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from skimage import io
 
 from rather.common import BadInput, load, save_checkpoint
 from rather.common.networks import SmallCNN
-from rather.suites.cli import main
+from rather.suites.cli import build_parser, main
 
 CLASSES = ["ant", "bee", "cicada"]
 
@@ -113,3 +114,21 @@ def test_debug_shows_the_traceback_before_or_after_a_sub_command(arguments, tmp_
     with pytest.raises(BadInput, match="missing.sgy"):
         main(arguments)
     assert main([a for a in arguments if a != "--debug"]) == 2
+
+
+def leaf_parsers(parser, name="rather"):
+    """(name, parser) of every command that takes no further sub-command."""
+    subs = [action for action in parser._actions if isinstance(action, argparse._SubParsersAction)]
+    if not subs:
+        return [(name, parser)]
+    return [leaf for action in subs for sub_name, sub in action.choices.items()
+            for leaf in leaf_parsers(sub, f"{name} {sub_name}")]
+
+
+def test_every_command_has_help_with_an_example_of_itself():
+    leaves = leaf_parsers(build_parser())
+    assert len(leaves) >= 17
+    for name, parser in leaves:
+        text = parser.format_help()
+        assert f"Example: {name}" in text, name
+        assert "--debug" in text, name
