@@ -70,6 +70,23 @@ def read_checkpoint(path: PathLike) -> dict[str, Any]:
     return content
 
 
+def torch_device(device: str | torch.device) -> torch.device:
+    """``device`` as a torch.device that exists here, else BadInput saying what to use.
+
+    >>> torch_device("cpu")
+    device(type='cpu')
+    """
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise BadInput(f"device '{device}' is not a torch device; use cpu, cuda or cuda:N") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise BadInput(f"device '{device}': CUDA is not available on this machine; use --device cpu")
+    if resolved.type == "cuda" and resolved.index is not None and resolved.index >= torch.cuda.device_count():
+        raise BadInput(f"device '{device}': this machine has {torch.cuda.device_count()} CUDA device(s)")
+    return resolved
+
+
 def load_model(
     spec: Optional[str] = None,
     weights: Optional[PathLike] = None,
@@ -84,6 +101,7 @@ def load_model(
 
     >>> model, meta = load_model("torchvision.models:resnet50", "resnet50.pth")
     """
+    device = torch_device(device)
     checkpoint = read_checkpoint(weights) if weights is not None else None
     meta: dict[str, Any] = {}
     state = checkpoint

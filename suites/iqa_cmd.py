@@ -63,6 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     score.add_argument("distorted")
     score.add_argument("reference")
     _model_option(score)
+    score.add_argument("--device", default="cpu", help="torch device")
     score.add_argument("--json", action="store_true", help='print {"score": s}')
 
     explain = commands.add_parser("explain", help="Why s? and Why s, rather than q? as maps over the image",
@@ -78,6 +79,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     explain.add_argument("--stride", type=int, default=4, help="patchwise: window stride in pixels")
     explain.add_argument("--out", required=True, help="output folder")
     _model_option(explain)
+    explain.add_argument("--device", default="cpu", help="torch device")
     explain.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
@@ -86,8 +88,8 @@ def run(args: argparse.Namespace) -> int:
             "explain": run_explain}[args.iqa_command](args)
 
 
-def load_quality_model(path: str) -> tuple[WaDIQaM, dict]:
-    model, meta = load_model(weights=path)
+def load_quality_model(path: str, device: str = "cpu") -> tuple[WaDIQaM, dict]:
+    model, meta = load_model(weights=path, device=device)
     if not isinstance(model, WaDIQaM):
         raise BadInput(f"'{path}' is not a WaDIQaM/DIQaM checkpoint (it builds a {type(model).__name__})")
     return model, meta
@@ -162,10 +164,10 @@ def _finite(value):
 
 
 def run_score(args: argparse.Namespace) -> int:
-    model, _ = load_quality_model(args.model)
+    model, _ = load_quality_model(args.model, args.device)
     distorted, reference = quality_model.read_pair(args.distorted, args.reference)
     with torch.no_grad():
-        score = float(model(quality_model.model_input(model, distorted[None], reference[None]))[0])
+        score = float(model(quality_model.model_input(model, distorted[None], reference[None]).to(args.device))[0])
     print(json.dumps({"score": score}) if args.json else f"{score:.4f}")
     return 0
 
@@ -195,7 +197,7 @@ def run_explain(args: argparse.Namespace) -> int:
     contrasts, labels = contrasts_of(args.rather_than, args.mos)
     progress = print if not args.json else (lambda message: print(message, file=sys.stderr))
     summary, _ = explain_pair(args.distorted, args.reference, contrasts, labels, out=args.out, mode=args.mode,
-                              stride=args.stride, model_path=args.model, progress=progress)
+                              stride=args.stride, model_path=args.model, device=args.device, progress=progress)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
@@ -207,6 +209,7 @@ def run_explain(args: argparse.Namespace) -> int:
 
 def explain_pair(distorted_path: str, reference_path: str, contrasts: list[float], labels: list[str], *, out,
                  mode: str = "patchwise", stride: int = 4, model_path: str = str(quality_model.DEFAULT_CHECKPOINT),
+                 device: str = "cpu",
                  recorded_as: tuple[str, str] | None = None, progress=print) -> tuple[dict, ExplanationResult]:
     """Why s? and Why s, rather than q? for each contrast q, into the folder ``out``; the summary and result.
 
@@ -217,7 +220,7 @@ def explain_pair(distorted_path: str, reference_path: str, contrasts: list[float
     recorded_as = recorded_as or (str(distorted_path), str(reference_path))
     if stride < 1:
         raise BadInput(f"--stride must be a positive number of pixels; got {stride}")
-    model, _ = load_quality_model(model_path)
+    model, _ = load_quality_model(model_path, device)
     distorted, reference = quality_model.read_pair(distorted_path, reference_path)
     x = quality_model.model_input(model, distorted[None], reference[None])
     started = time.perf_counter()

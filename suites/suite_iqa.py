@@ -53,7 +53,7 @@ def pristine_score(model_path: str, reference_path: Path) -> float:
 
 def run_iqa_suite(out: Path, data: Optional[str] = None, model: Optional[str] = None, seed: int = 0,
                   device: str = "cpu", progress: Callable[[str], None] = print) -> tuple[Section, dict]:
-    """Run the suite into ``out``; return the report's section and the suite's summary (CPU only)."""
+    """Run the suite into ``out``; return the report's section and the suite's summary."""
     out.mkdir(parents=True, exist_ok=True)
     weights = model or str(quality_model.DEFAULT_CHECKPOINT)
     if data is None:
@@ -69,7 +69,7 @@ def run_iqa_suite(out: Path, data: Optional[str] = None, model: Optional[str] = 
     pristine = pristine_score(weights, reference)
     progress(f"iqa: Why s? Why s, rather than {pristine:.3f} (pristine) and {CONTRAST}? (patchwise)")
     explained, result = explain_pair(str(distorted), str(reference), [pristine, CONTRAST], ["", ""],
-                                     out=out / "explained", model_path=weights, recorded_as=recorded_as,
+                                     out=out / "explained", model_path=weights, device=device, recorded_as=recorded_as,
                                      progress=progress)
     summary = {"distorted": recorded_as[0], "reference": recorded_as[1], "model": weights,
                "score": explained["score"], "pristine_score": pristine,

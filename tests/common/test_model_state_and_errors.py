@@ -1,5 +1,6 @@
 """The user's model is left exactly as it was, and every refusal is clear."""
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -201,3 +202,15 @@ def test_what_if_not_of_a_regression_is_minus_why(regression, images):
     result = Explainer(regression, layer="layer2", method="hirescam")(images, [Why(), WhatIfNot()])
     assert torch.isnan(result.q).all() and result.task == "score"
     assert result.title(0, 1).startswith("What if not ")
+
+
+@pytest.mark.parametrize("device, message", [
+    ("nonsense", "device 'nonsense' is not a torch device; use cpu, cuda or cuda:N"),
+    pytest.param("cuda", "CUDA is not available on this machine; use --device cpu",
+                 marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")),
+])
+def test_a_bad_device_is_bad_input_before_any_work(device, message, tmp_path):
+    from rather.common.models import load_model
+
+    with pytest.raises(BadInput, match=re.escape(message)):
+        load_model("rather.common.networks:SmallCNN", kwargs={"num_classes": 3}, device=device)
