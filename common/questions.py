@@ -116,7 +116,10 @@ def _as_columns(spec, n: int, name: str) -> torch.Tensor:
     if isinstance(spec, (torch.Tensor, np.ndarray)):
         values = torch.as_tensor(spec).detach().cpu()
     else:
-        values = torch.tensor([spec] if np.isscalar(spec) else list(spec))
+        items = [spec] if np.isscalar(spec) else list(spec)
+        values = torch.tensor(items)
+        if values.is_floating_point():
+            values = torch.tensor(items, dtype=torch.float64)  # Python floats are doubles: keep q exactly
     if values.dim() == 2:
         if values.shape[0] != n:
             raise BadQuestion(

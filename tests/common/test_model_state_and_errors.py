@@ -214,3 +214,9 @@ def test_a_bad_device_is_bad_input_before_any_work(device, message, tmp_path):
 
     with pytest.raises(BadInput, match=re.escape(message)):
         load_model("rather.common.networks:SmallCNN", kwargs={"num_classes": 3}, device=device)
+
+
+def test_score_contrasts_keep_python_floats_exactly():
+    model = nn.Sequential(nn.Conv2d(3, 2, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2, 1), nn.Flatten(0))
+    result = Explainer(model, layer="0")(torch.rand(2, 3, 8, 8), ScoreRather([0.4, 0.7]))
+    assert result.q[:, :].tolist() == [[0.4, 0.7], [0.4, 0.7]]
