@@ -160,7 +160,7 @@ def balanced_sample(
     return sample, labels[order]
 
 
-def train(*, seed: int = 0, surveys: int = 24, per_class: int = 3000, epochs: int = 10,
+def train(*, seed: int = 0, surveys: int = 36, per_class: int = 5000, epochs: int = 10,
           progress=print) -> tuple[nn.Module, TrainingLog, dict]:
     """Train the classifier on clear patches of ``surveys`` synthetic surveys (``survey_of(i, seed)``)."""
     parts = []

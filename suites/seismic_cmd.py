@@ -61,8 +61,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     train = commands.add_parser("train", help="train the four-class patch classifier on synthetic surveys")
     train.add_argument("--out", default=str(classifier.DEFAULT_CHECKPOINT), help="checkpoint to write")
     train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--surveys", type=int, default=24, help="synthetic surveys to draw patches from")
-    train.add_argument("--per-class", type=int, default=3000, help="training patches per class")
+    train.add_argument("--surveys", type=int, default=36, help="synthetic surveys to draw patches from")
+    train.add_argument("--per-class", type=int, default=5000, help="training patches per class")
     train.add_argument("--epochs", type=int, default=10)
 
     evaluate = commands.add_parser("evaluate", help="balanced accuracy, confusion and energy shares, held out")
