@@ -9,11 +9,12 @@ from torch import nn
 from .capture import ActivationCapture, LastLinearProbe, explaining, find_layer
 from .errors import BadInput, BadModel
 from .gradients import gradient_chunks, linear_head_jacobian, questions_per_chunk
-from .maps import normalise_, upsample
+from .maps import FeatureGrid, normalise_, upsample
 from .methods import INPUT, METHODS, Method
 from .models import model_checksum
 from .questions import Question, resolve, task_of
 from .results import ExplanationResult
+from .trunks import feature_grid, model_trunk
 
 HEADS = ("auto", "linear", "autograd")
 
@@ -24,7 +25,10 @@ class Explainer:
     For each question with loss J and a method (default Grad-CAM) the map is
     ``ReLU(sum_k alpha_k A_k)`` with ``alpha_k = GAP(dJ/dA_k)`` at the layer's
     activation A (N, K, h, w), upsampled bilinearly to the input size and
-    normalised to [0, 1] per map.
+    normalised to [0, 1] per map. Upsampling stretches the cells over the input,
+    except where the layer is a model's trunk of valid convolutions (``features``
+    with ``classify``, see ``trunks``): there each cell sits on its receptive
+    field's centre (``self.grid``).
 
     Cost: one forward pass. The trunk before the layer builds no graph, all
     questions go back through the head in one batched vector-Jacobian product,
@@ -81,6 +85,8 @@ class Explainer:
             raise BadModel(f"method '{method.name}' needs a layer: Explainer(model, layer='layer4'), say")
         else:
             self.layer_name, self.layer = find_layer(model, layer)
+        segments = model_trunk(model, self.layer) if call == 0 and assemble is None else None
+        self.grid: Optional[FeatureGrid] = feature_grid(segments) if segments is not None else None
         self._checksum: tuple[tuple, str] = ((), "")
 
     @property
@@ -123,7 +129,7 @@ class Explainer:
         if was_training:
             notes.append("the model was in train mode: explained in eval mode, then restored")
         return ExplanationResult(
-            maps=normalise_(upsample(raw, x.shape[-2:])),
+            maps=normalise_(upsample(raw, x.shape[-2:], self.grid)),
             raw=raw,
             p=directions.p,
             q=directions.q,

@@ -11,9 +11,11 @@ from typing import Sequence
 from torch import nn
 
 
-def _conv_bn(in_channels: int, out_channels: int, kernel: int, stride: int = 1) -> list[nn.Module]:
+def _conv_bn(in_channels: int, out_channels: int, kernel: int, stride: int = 1, padding: int | None = None
+             ) -> list[nn.Module]:
     return [
-        nn.Conv2d(in_channels, out_channels, kernel, stride=stride, padding=kernel // 2, bias=False),
+        nn.Conv2d(in_channels, out_channels, kernel, stride=stride,
+                  padding=kernel // 2 if padding is None else padding, bias=False),
         nn.BatchNorm2d(out_channels),
     ]
 
@@ -110,22 +112,32 @@ def vgg16_like(num_classes: int = 1000) -> VGGLike:
 class SmallCNN(nn.Module):
     """Four conv blocks (conv-BN-ReLU, 2x2 max-pool after each of the first ``pools``), GAP, linear ``fc``.
 
-    The layer to explain is ``features``, the last block's output at 1 / 2**pools of the input size.
+    The layer to explain is ``features``, the last block's output at 1 / 2**pools of the input size;
+    ``forward(x) = classify(features(x))``. With ``padding=0`` (valid convolutions) the trunk
+    ``features`` is shift-equivariant with step ``2**pools``: the features of a window starting at a
+    multiple of the step are a crop of the features of the whole image (``rather.common.sliding``).
+    A 99 x 99 input then gives 8 x 8 features (1 pixel lost per conv side, floor at each pool).
     """
 
-    def __init__(self, num_classes: int, in_channels: int = 3, width: int = 16, pools: int = 3):
+    def __init__(self, num_classes: int, in_channels: int = 3, width: int = 16, pools: int = 3, padding: int = 1):
         super().__init__()
         widths = (width, 2 * width, 4 * width, 4 * width)
         layers: list[nn.Module] = []
         channels = in_channels
         for index, out_channels in enumerate(widths):
-            layers += [*_conv_bn(channels, out_channels, 3), nn.ReLU(inplace=True)]
+            layers += [*_conv_bn(channels, out_channels, 3, padding=padding), nn.ReLU(inplace=True)]
             if index < pools:
                 layers.append(nn.MaxPool2d(2))
             channels = out_channels
         self.features = nn.Sequential(*layers)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(channels, num_classes)
+        self.step = 2**pools
+        self.shift_equivariant = padding == 0
+
+    def classify(self, features):
+        """Logits (N, classes) of the ``features`` activation (N, K, h, w)."""
+        return self.fc(self.pool(features).flatten(1))
 
     def forward(self, x):
-        return self.fc(self.pool(self.features(x)).flatten(1))
+        return self.classify(self.features(x))

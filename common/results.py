@@ -98,6 +98,11 @@ class ExplanationResult:
             return f"What if not {subject}?"
         return f"Why {subject}, rather than {contrast}?"
 
+    def subset(self, index: slice) -> "ExplanationResult":
+        """The answers about inputs ``index`` of the batch only (views, no copies)."""
+        return replace(self, maps=self.maps[index], raw=self.raw[index], p=self.p[index], q=self.q[index],
+                       outputs=self.outputs[index], ids=self.ids[index])
+
     def cpu(self) -> "ExplanationResult":
         """The same result with every tensor on the CPU."""
         return replace(self, maps=self.maps.cpu(), raw=self.raw.cpu(), outputs=self.outputs.cpu())

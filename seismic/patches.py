@@ -119,7 +119,7 @@ def extract_patches(section: ArrayLike, rows: ArrayLike, cols: ArrayLike, patch:
     amplitude = _section(section, "section")
     rows = _positions(rows, amplitude.shape[0], patch, "rows")
     cols = _positions(cols, amplitude.shape[1], patch, "cols")
-    windows = sliding_window_view(_reflect_pad(amplitude, patch), (patch, patch))
+    windows = sliding_window_view(reflect_pad(amplitude, patch), (patch, patch))
     return windows[rows[:, None], cols[None, :]].reshape(-1, patch, patch)
 
 
@@ -197,7 +197,7 @@ def class_shares(label_section: ArrayLike, rows: ArrayLike, cols: ArrayLike, pat
         raise BadInput(f"region must be an integer from 1 to the patch size ({patch}), got {region!r}")
     side = int(side)
     # Summed-area table per class: table[k, y, x] = number of class-k samples above and left of (y, x).
-    padded = _reflect_pad(labels, patch)
+    padded = reflect_pad(labels, patch)
     onehot = padded[None] == np.arange(len(CLASS_NAMES))[:, None, None]
     table = np.zeros((len(CLASS_NAMES), padded.shape[0] + 1, padded.shape[1] + 1), dtype=np.int64)
     np.cumsum(np.cumsum(onehot, axis=1), axis=2, out=table[:, 1:, 1:])
@@ -422,7 +422,7 @@ def _positions(positions: object, size: int, patch: int, name: str) -> np.ndarra
     return array.astype(np.int64)
 
 
-def _reflect_pad(section: np.ndarray, patch: int) -> np.ndarray:
+def reflect_pad(section: np.ndarray, patch: int) -> np.ndarray:
     """Mirror the bottom / right edge so that each axis is at least ``patch`` long (no-op otherwise)."""
     extra = [(0, max(patch - size, 0)) for size in section.shape]
     return np.pad(section, extra, mode="reflect") if any(after for _, after in extra) else section

@@ -11,25 +11,30 @@ is then normalised on its own to [0, 1].
 Q?": a different question, so those patches are left out of the stitched "rather
 than Q" map, which is 0 where every covering patch was predicted Q.
 
-The patch rows of a section go through the model a few at a time, and the stitching
-never makes a map at the patch's resolution (see ``explain_section``): memory is
-bounded by ``block_rows`` patch rows plus the section maps, whatever the survey.
+With the default classifier (valid convolutions) the patches' activations are crops of
+one trunk pass over the section per phase (``rather.common.sliding``); other models get
+their patches a few rows at a time. The stitching never makes a map at the patch's
+resolution (see ``explain_section``): memory is bounded by a group of patch rows plus
+the section maps, whatever the survey.
 """
 from __future__ import annotations
 
 from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import Iterator
 
 import h5py
 import numpy as np
 import torch
 
 from rather.common import Explainer, Rather, Why
-from rather.common.maps import interpolation_matrix, normalise
+from rather.common.maps import grid_matrix, normalise
+from rather.common.results import ExplanationResult
+from rather.common.sliding import SlidingWindows
 from rather.common.storage import atomic_path
 
 from .landmass import CLASS_NAMES
-from .patches import extract_patches, patch_grid, window_taper
+from .patches import extract_patches, patch_grid, reflect_pad, window_taper
 
 QUESTIONS = ("why",) + tuple(f"rather_than_{name}" for name in CLASS_NAMES)
 """The five section questions, in the order of the maps."""
@@ -83,19 +88,25 @@ def explain_section(
     patch: int = 99,
     stride: int = 10,
     batch: int = 64,
+    shared: bool = True,
 ) -> SectionExplanation:
     """Explain a section (H, W) of amplitudes already scaled to [-1, 1] (``patches.scale_to_unit``).
 
-    ``explainer`` wraps the four-class patch classifier (input (N, 1, patch, patch)); whole
-    patch rows go through it together, about ``batch`` patches at a time (on a CPU, batches
-    beyond a few dozen patches only add memory traffic).
+    ``explainer`` wraps the four-class patch classifier (input (N, 1, patch, patch)). When the
+    model's explained layer is a shift-equivariant trunk (``SmallCNN(padding=0)``, the default
+    classifier) and ``shared`` is on, the patches' activations are crops of one trunk pass over
+    the section per phase (``rather.common.sliding``): the same answers, without recomputing the
+    90 % that neighbouring patches share. Otherwise whole patch rows go through the model
+    together, about ``batch`` patches at a time (on a CPU, batches beyond a few dozen patches
+    only add memory traffic).
 
-    Upsampling a raw map m (h, w) to the patch is R_h m R_w^T (``interpolation_matrix``), and
+    Upsampling a raw map m (h, w) to the patch is R_h m R_w^T (``grid_matrix``, on the
+    explainer's feature grid), and
     the Hann window is separable, so the weighted overlap-add of all upsampled maps is
     ``P_rows M P_cols^T``: M holds the raw maps of all patches side by side (n_rows h,
     n_cols w), and P places the tapered interpolation matrices at the patch positions
     (``placement``). Nothing at the patch's resolution is ever made; patch rows are added
-    block by block. The same sums with constant maps give the weights and probabilities.
+    group by group. The same sums with constant maps give the weights and probabilities.
     """
     height, width = amplitude.shape
     rows, cols = patch_grid(height, width, patch=patch, stride=stride)
@@ -106,23 +117,24 @@ def explain_section(
     valid = torch.empty(len(rows), len(cols), questions, dtype=torch.float64)
     probabilities = torch.empty(len(rows), len(cols), n_classes, dtype=torch.float64)
     patch_classes = np.empty((len(rows), len(cols)), dtype=np.int64)
-    block_rows = max(1, batch // len(cols))
-    for first in range(0, len(rows), block_rows):
-        block = extract_patches(amplitude, rows[first:first + block_rows], cols, patch)
-        result = explainer(torch.from_numpy(block).unsqueeze(1).to(explainer.device), [Why(), Rather.all()])
-        k, (h, w) = len(block) // len(cols), result.raw.shape[-2:]
-        if first == 0:
-            spread_rows = placement(rows, height, taper * interpolation_matrix(patch, h))  # (H, n_rows h)
-            spread_cols = placement(cols, width, taper * interpolation_matrix(patch, w))  # (W, n_cols w)
-        predicted = result.p[:, 0]
-        answered = torch.ones(len(block), questions, dtype=torch.float64)
-        answered[:, 1:] = (result.q[:, 1:] != predicted[:, None]).double()  # "rather than P" is not asked
+    spread_rows = spread_cols = None
+    for row_index, col_index, result in _patch_answers(explainer, amplitude, rows, cols, patch, batch, shared):
+        (k, m), (h, w) = (len(row_index), len(col_index)), result.raw.shape[-2:]
+        if spread_rows is None:
+            spread_rows = placement(rows, height, taper * grid_matrix(patch, h, explainer.grid, 0))  # (H, n_rows h)
+            spread_cols = placement(cols, width, taper * grid_matrix(patch, w, explainer.grid, 1))  # (W, n_cols w)
+        predicted = result.p[:, 0].cpu()
+        answered = torch.ones(len(predicted), questions, dtype=torch.float64)
+        answered[:, 1:] = (result.q[:, 1:].cpu() != predicted[:, None]).double()  # "rather than P" is not asked
         raw = result.raw.cpu().double() * answered[:, :, None, None]
-        side_by_side = raw.reshape(k, len(cols), questions, h, w).permute(2, 0, 3, 1, 4).reshape(questions, k * h, -1)
-        total += spread_rows[:, first * h:(first + k) * h] @ side_by_side @ spread_cols.T
-        valid[first:first + k] = answered.reshape(k, len(cols), questions)
-        probabilities[first:first + k] = result.probs.cpu().double().reshape(k, len(cols), n_classes)
-        patch_classes[first:first + k] = predicted.reshape(k, len(cols)).numpy()
+        side_by_side = raw.reshape(k, m, questions, h, w).permute(2, 0, 3, 1, 4).reshape(questions, k * h, m * w)
+        map_rows = torch.as_tensor(row_index[:, None] * h + np.arange(h)).ravel()
+        map_cols = torch.as_tensor(col_index[:, None] * w + np.arange(w)).ravel()
+        total += spread_rows[:, map_rows] @ side_by_side @ spread_cols[:, map_cols].T
+        at = np.ix_(row_index, col_index)
+        valid[at] = answered.reshape(k, m, questions)
+        probabilities[at] = result.probs.cpu().double().reshape(k, m, n_classes)
+        patch_classes[at] = predicted.reshape(k, m).numpy()
     weights = place_rows @ valid.permute(2, 0, 1) @ place_cols.T
     raw_maps = torch.where(weights > 0, total / torch.where(weights > 0, weights, 1.0), 0.0).float()
     coverage = place_rows @ torch.ones(len(rows), len(cols), dtype=torch.float64) @ place_cols.T
@@ -138,6 +150,24 @@ def explain_section(
         patch=patch,
         stride=stride,
     )
+
+
+def _patch_answers(
+    explainer: Explainer, amplitude: np.ndarray, rows: np.ndarray, cols: np.ndarray, patch: int, batch: int,
+    shared: bool,
+) -> Iterator[tuple[np.ndarray, np.ndarray, ExplanationResult]]:
+    """(patch row indices, column indices, the five answers for those patches, row-major), group by group."""
+    asked = [Why(), Rather.all()]
+    windows = SlidingWindows.of(explainer) if shared else None
+    if windows is not None:
+        image = torch.from_numpy(np.ascontiguousarray(reflect_pad(amplitude, patch), dtype=np.float32))[None]
+        yield from windows.explain(image, rows, cols, patch, asked)
+        return
+    block_rows, every_col = max(1, batch // len(cols)), np.arange(len(cols))
+    for first in range(0, len(rows), block_rows):
+        block = extract_patches(amplitude, rows[first:first + block_rows], cols, patch)
+        row_index = np.arange(first, first + len(block) // len(cols))
+        yield row_index, every_col, explainer(torch.from_numpy(block).unsqueeze(1).to(explainer.device), asked)
 
 
 class SectionStore:

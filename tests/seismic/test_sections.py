@@ -1,18 +1,20 @@
 """Section explanation equals explaining every patch on its own and overlap-adding by hand."""
 import numpy as np
+import pytest
 import torch
 
 from rather.common import Explainer, Rather, Why
 from rather.common.maps import normalise, upsample
 from rather.common.networks import SmallCNN
+from rather.common.sliding import SlidingWindows
 from rather.seismic.sections import QUESTIONS, explain_section
 
-PATCH, STRIDE = 21, 7
+STRIDE = 7
 
 
-def tiny_classifier():
+def tiny_classifier(padding=1):
     torch.manual_seed(1)
-    model = SmallCNN(num_classes=4, in_channels=1, width=4, pools=2).eval()
+    model = SmallCNN(num_classes=4, in_channels=1, width=4, pools=2, padding=padding).eval()
     with torch.no_grad():
         model.fc.weight.mul_(20.0)  # confident predictions that vary across the section below
         model.fc.bias.zero_()
@@ -24,12 +26,15 @@ def hann(patch):
     return taper[:, None] * taper[None, :]
 
 
-def test_section_maps_equal_patch_by_patch_overlap_add():
+@pytest.mark.parametrize("padding, PATCH", [(1, 21), (0, 33)], ids=["patch by patch", "shared trunk"])
+def test_section_maps_equal_patch_by_patch_overlap_add(padding, PATCH):
+    """Valid convolutions take the shift-and-stitch path (window phases 0-3 on both axes); same answers."""
     rng = np.random.default_rng(0)
     section = np.clip(rng.normal(size=(40, 50)), -1, 1).astype(np.float32)
     section[:, 25:] *= 0.1  # four regions of different character
     section[20:] = np.abs(section[20:])
-    explainer = Explainer(tiny_classifier(), layer="features")
+    explainer = Explainer(tiny_classifier(padding), layer="features")
+    assert (SlidingWindows.of(explainer) is not None) == (padding == 0) == (explainer.grid is not None)
     explained = explain_section(explainer, section, patch=PATCH, stride=STRIDE, batch=10)
 
     window = hann(PATCH)
@@ -44,7 +49,7 @@ def test_section_maps_equal_patch_by_patch_overlap_add():
             result = explainer(x, [Why(), Rather.all()])
             p = int(result.p[0, 0])
             classes.append(p)
-            raw = upsample(result.raw, (PATCH, PATCH))[0].numpy()
+            raw = upsample(result.raw, (PATCH, PATCH), explainer.grid)[0].numpy()
             for j in range(len(QUESTIONS)):
                 if j > 0 and j - 1 == p:
                     continue  # "rather than P" is not asked of a patch predicted P
