@@ -29,7 +29,7 @@ from .patches import class_shares, extract_patches, patch_grid, scale_to_unit
 from .synthetic import Survey, SurveyParameters, make_survey
 
 FACTORY = "rather.common.networks:SmallCNN"
-ARCHITECTURE = {"num_classes": len(CLASS_NAMES), "in_channels": 1, "width": 16, "pools": 3}
+ARCHITECTURE = {"num_classes": len(CLASS_NAMES), "in_channels": 1, "width": 16, "pools": 3, "padding": 0}
 LAYER = "features"
 PATCH = 99
 DEFAULT_CHECKPOINT = Path(__file__).with_name("models") / "classifier.pt"

@@ -112,8 +112,10 @@ frequency_loss                 0.15                fraction            fall of t
 snr_db_range                   (2, 5)              dB                  10 log10(signal power / noise power), both
                                                                        outside salt; FaultSeg3D-style
 lateral_smoothing_traces       0.7                 traces              Gaussian std of the migration smoothing
-noise_correlation_traces       0.6                 traces              lateral Gaussian std of the noise
-noise_bandwidth                1.3                 x                   noise Ricker peak / signal Ricker peak (broader)
+noise_correlation_traces       0.3                 traces              lateral Gaussian std of the noise; adjacent
+                                                                       traces correlate 0.5-0.7 (F3 piece: 0.44-0.53)
+noise_bandwidth                1.6                 x                   noise Ricker peak / signal Ricker peak (broader;
+                                                                       F3's 8 ms autocorrelation is about 0)
 noise_floor                    0.5                 fraction            share of noise power that is stationary
 jitter_samples                 0.5                 samples             std of residual time jitter (statics, velocity)
 clip_percentile                99.5                percent             scaling percentile of |amplitude|; by eye (F3)
@@ -235,8 +237,8 @@ class SurveyParameters:
     frequency_loss: float = 0.15
     snr_db_range: Range = (2.0, 5.0)
     lateral_smoothing_traces: float = 0.7
-    noise_correlation_traces: float = 0.6
-    noise_bandwidth: float = 1.3
+    noise_correlation_traces: float = 0.3
+    noise_bandwidth: float = 1.6
     noise_floor: float = 0.5
     jitter_samples: float = 0.5
     clip_percentile: float = 99.5
