@@ -14,6 +14,7 @@ import torch
 from rather.common import BadInput, Explainer, load_model, save_checkpoint
 from rather.common.storage import staged_folder
 from rather.seismic import classifier
+from rather.seismic.character import character, format_character
 from rather.seismic.blocks import PIECE, VolumeJob, dask_client, explain_blocks, parts_folder
 from rather.seismic.landmass import load_landmass
 from rather.seismic.lines import explain_line, figure_name
@@ -24,10 +25,11 @@ from rather.seismic.synthetic import SurveyParameters, make_survey, write_survey
 from .summaries import write_json
 
 NAME = "seismic"
-HELP = "seismic sections: info, synth, train, evaluate, explain"
+HELP = "seismic sections: info, character, synth, train, evaluate, explain"
 EXAMPLE = "rather seismic synth survey.sgy && rather seismic explain survey.sgy --out explained"
 SUB_EXAMPLES = {
     "info": "rather seismic info survey.sgy --json",
+    "character": "rather seismic character survey.sgy field.sgy",
     "synth": "rather seismic synth survey.sgy --seed 7 --inlines 24 --crosslines 240 --samples 240",
     "train": "rather seismic train --out classifier.pt",
     "evaluate": "rather seismic evaluate --json",
@@ -49,6 +51,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _geometry_options(info)
     info.add_argument("--unstructured", action="store_true", help="read traces without geometry")
     info.add_argument("--json", action="store_true", help="print the description as JSON")
+
+    character = commands.add_parser(
+        "character", help="lateral continuity, bandwidth and amplitude statistics of surveys, side by side",
+        description="The statistics that tell synthetic sections from field data, per survey: correlation of "
+        "neighbouring traces, peak and centroid frequency, vertical autocorrelation, and the spread, kurtosis and "
+        "clipping of [-1, 1]-scaled amplitudes. Inlines are streamed.")
+    character.add_argument("files", nargs="+", metavar="FILE")
+    _geometry_options(character)
+    character.add_argument("--json", action="store_true", help="print the statistics as a JSON list")
 
     synth = commands.add_parser("synth", help="write a synthetic survey (SEG-Y + labels HDF5)",
                                 description="Write a seeded synthetic 3D survey as SEG-Y, with its labels in HDF5.")
@@ -94,13 +105,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return {"info": run_info, "synth": run_synth, "train": run_train, "evaluate": run_evaluate,
-            "explain": run_explain}[args.seismic_command](args)
+    return {"info": run_info, "character": run_character, "synth": run_synth, "train": run_train,
+            "evaluate": run_evaluate, "explain": run_explain}[args.seismic_command](args)
 
 
 def run_info(args: argparse.Namespace) -> int:
     description = describe(args.file, iline=args.iline, xline=args.xline, ignore_geometry=args.unstructured)
     print(json.dumps(description, indent=2) if args.json else format_description(description))
+    return 0
+
+
+def run_character(args: argparse.Namespace) -> int:
+    reports = []
+    for path in args.files:
+        with open_survey(path, iline=args.iline, xline=args.xline) as survey:
+            reports.append(character(survey))
+    print(json.dumps(reports, indent=2) if args.json else format_character(reports))
     return 0
 
 
