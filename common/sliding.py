@@ -42,6 +42,7 @@ from .questions import Question
 from .results import ExplanationResult
 from .trunks import Segments, activation_size, model_trunk
 
+
 class _Head(nn.Module):
     """The model after its trunk, as a module of the trunk's activation (the explained layer ``features``)."""
 
@@ -86,7 +87,10 @@ class SlidingWindows:
         """Answers for the ``window`` x ``window`` crops of ``image`` (C, H, W) at rows x cols (top-left corners).
 
         Yields (row indices, column indices, result for those windows, row-major), one phase
-        at a time, ``max_windows`` windows at most per result.
+        at a time, ``max_windows`` windows at most per result. A result's ``raw``, ``p``, ``q`` and
+        ``outputs`` are the windows' own; its ``maps`` lie over the activation, not the window:
+        place ``raw`` on the window with ``upsample(raw, (window, window), explainer.grid)``.
+        The image is never modified.
         """
         rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
         height, width = image.shape[-2:]
@@ -115,7 +119,7 @@ class SlidingWindows:
     def _blocks(self, image: torch.Tensor, rows: np.ndarray, cols: np.ndarray, window: int
                 ) -> Iterator[tuple[np.ndarray, np.ndarray, torch.Tensor]]:
         """(row indices, column indices, their windows' activations, row-major), a phase at a time."""
-        leaves = self._phases(image.to(self.device)[None], 0, np.unique(rows % self.step),
+        leaves = self._phases(image.to(self.device, copy=True)[None], 0, np.unique(rows % self.step),
                               np.unique(cols % self.step), 1)
         for (row_phase, col_phase), features in leaves:
             row_index = np.flatnonzero(rows % self.step == row_phase)

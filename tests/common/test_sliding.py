@@ -138,3 +138,14 @@ def test_maps_are_placed_on_the_grid_not_stretched():
     assert (upsample(edge, (99, 99), explainer.grid)[0, 0, :19] == 1).all(), "constant beyond the outer cells"
     stretched = Explainer(SmallCNN(num_classes=4, in_channels=1, width=4, pools=3), layer="features")
     assert stretched.grid is None
+
+
+def test_the_image_is_never_modified():
+    """A trunk that starts with an in-place ReLU works on a copy."""
+    model = AvgTrunkNet()
+    model.features = nn.Sequential(nn.ReLU(inplace=True), *model.features)
+    windows = SlidingWindows.of(Explainer(model.eval(), layer="features"))
+    image = torch.randn(2, 40, 40, generator=torch.Generator().manual_seed(4))
+    before = image.clone()
+    answers = list(windows.explain(image, np.array([0, 4]), np.array([1, 10]), 30, [Why()]))
+    assert torch.equal(image, before) and sum(len(r) * len(c) for r, c, _ in answers) == 4
