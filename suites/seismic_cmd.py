@@ -91,7 +91,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--crossline", type=int, help="crossline number")
     where.add_argument("--all", action="store_true", help="every inline")
     explain.add_argument("--model", default=str(classifier.DEFAULT_CHECKPOINT), help="classifier checkpoint")
-    explain.add_argument("--stride", type=int, default=10, help="patch stride in samples")
+    explain.add_argument("--stride", type=int, default=10,
+                         help="patch stride in samples (default 10; with the default classifier, a multiple of 8 "
+                         "needs a single pass of its trunk)")
     explain.add_argument("--out", required=True, help="output folder")
     explain.add_argument("--device", default="cpu")
     _geometry_options(explain)
