@@ -30,7 +30,7 @@ def upsample(raw: torch.Tensor, size: tuple[int, int], grid: Optional[FeatureGri
     if grid is not None:
         rows, cols = (grid_matrix(size[axis], raw.shape[-2 + axis], grid, axis, raw.dtype).to(raw.device)
                       for axis in (0, 1))
-        return torch.einsum("hi,nqij,wj->nqhw", rows, raw, cols)
+        return torch.einsum("hi,nqij,wj->nqhw", rows, raw, cols).contiguous()  # einsum may hand back any layout
     if tuple(raw.shape[-2:]) == tuple(size):
         return raw.clone()
     return F.interpolate(raw, size=tuple(size), mode="bilinear", align_corners=False)
