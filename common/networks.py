@@ -115,7 +115,8 @@ class SmallCNN(nn.Module):
     The layer to explain is ``features``, the last block's output at 1 / 2**pools of the input size;
     ``forward(x) = classify(features(x))``. With ``padding=0`` (valid convolutions) the trunk
     ``features`` is shift-equivariant with step ``2**pools``: the features of a window starting at a
-    multiple of the step are a crop of the features of the whole image (``rather.common.sliding``).
+    multiple of the step are a crop of the features of the whole image (``rather.common.trunks``,
+    ``rather.common.sliding``).
     A 99 x 99 input then gives 8 x 8 features (1 pixel lost per conv side, floor at each pool).
     """
 
@@ -132,8 +133,6 @@ class SmallCNN(nn.Module):
         self.features = nn.Sequential(*layers)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(channels, num_classes)
-        self.step = 2**pools
-        self.shift_equivariant = padding == 0
 
     def classify(self, features):
         """Logits (N, classes) of the ``features`` activation (N, K, h, w)."""
