@@ -85,21 +85,20 @@ def character(survey: Survey) -> dict:
             previous = None
             continue
         sections += 1
-        scaled = scale_to_unit(raw)
+        values = scale_to_unit(raw)[live].astype(np.float64)  # live traces, as the classifier sees them
         for lag in LAGS:
             if len(raw) > lag:
                 lateral[lag].add(_correlations(raw[lag:], raw[:-lag]))
         if previous is not None:
             across.add(_correlations(raw, previous))
         previous = raw
-        traces = scaled[live] - scaled[live].mean(axis=-1, keepdims=True)
+        traces = values - values.mean(axis=-1, keepdims=True)
         power = (traces * traces).sum(axis=-1)
         for lag in (1, 2):
             vertical[lag].add((traces[:, lag:] * traces[:, :-lag]).sum(axis=-1) / power)
         frequencies, density = signal.welch(traces, fs=1000.0 / survey.interval, nperseg=min(64, traces.shape[-1]),
                                             axis=-1)
         spectrum = density.sum(axis=0) if spectrum is None else spectrum + density.sum(axis=0)
-        values = scaled[live].astype(np.float64)
         moments["sq"].add(values ** 2)
         moments["fourth"].add(values ** 4)
         moments["clipped"].add(np.abs(values) >= 1.0)
