@@ -1,0 +1,166 @@
+"""Sliding windows: grids that cover every sample, windows cut out, window maps added back.
+
+An image or a seismic section is explained window by window (IQA: 32 x 32 patches;
+seismic: 99 x 99 patches) and the per-window maps are added back into one map of the
+whole input. The three steps, shared by every domain:
+
+>>> rows, cols = window_grid(height, width, window=32, stride=4)
+>>> windows = extract_windows(x, rows, cols, 32)            # (N R K, C, 32, 32), row-major
+>>> blend = OverlapAdd((height, width), rows, cols, 32, taper="gaussian", channels=Q)
+>>> blend.add(maps)                                         # (B, Q, 32, 32), the next B windows
+>>> blend.result()                                          # (Q, H, W)
+
+Positions are the top-left corners of the windows; window ``i * len(cols) + j`` starts
+at ``(rows[i], cols[j])``.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence, Union
+
+import numpy as np
+import torch
+
+from .errors import BadInput
+
+TAPERS = ("hann", "flat", "gaussian")
+GAUSSIAN_SIGMA = 8.0
+"""Default width (pixels) of the Gaussian taper: the one used to blend WaDIQaM's 32 x 32 windows."""
+
+
+def axis_grid(size: int, window: int, stride: int) -> np.ndarray:
+    """Start offsets of windows along an axis of ``size`` samples: ``0, stride, 2 stride, ...``
+    up to ``size - window``, plus ``size - window`` itself when the steps miss it.
+
+    Every sample is covered and the last window ends flush with the far edge (``stride <=
+    window``). An axis shorter than the window gets the single offset 0; padding it is the
+    caller's choice.
+
+    >>> axis_grid(120, 99, 10)
+    array([ 0, 10, 20, 21])
+    """
+    for value, name in ((size, "size"), (window, "window"), (stride, "stride")):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise BadInput(f"{name} must be a positive integer, got {value!r}")
+    if stride > window:
+        raise BadInput(f"stride {stride} is larger than the window ({window}) and would leave gaps: "
+                       "use stride <= window")
+    last = max(int(size) - int(window), 0)
+    steps = np.arange(0, last + 1, int(stride), dtype=np.int64)
+    return steps if steps[-1] == last else np.append(steps, np.int64(last))
+
+
+def window_grid(height: int, width: int, window: int, stride: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, cols): :func:`axis_grid` along each axis of a ``height`` x ``width`` input."""
+    return axis_grid(height, window, stride), axis_grid(width, window, stride)
+
+
+def extract_windows(x: torch.Tensor, rows: Sequence[int], cols: Sequence[int], window: int) -> torch.Tensor:
+    """(N, C, H, W) -> (N * len(rows) * len(cols), C, window, window): the windows at rows x cols, row-major.
+
+    ``out[(n * R + i) * K + j] = x[n, :, rows[i]:rows[i] + window, cols[j]:cols[j] + window]``,
+    gathered from a strided view of ``x`` in one copy. Windows must lie inside ``x``.
+    """
+    rows, cols = torch.as_tensor(np.asarray(rows)), torch.as_tensor(np.asarray(cols))
+    height, width = x.shape[-2:]
+    if rows.numel() and (int(rows.min()) < 0 or int(rows.max()) + window > height):
+        raise BadInput(f"window rows {int(rows.min())}..{int(rows.max())} of {window} samples leave the {height} rows")
+    if cols.numel() and (int(cols.min()) < 0 or int(cols.max()) + window > width):
+        raise BadInput(f"window columns {int(cols.min())}..{int(cols.max())} of {window} samples leave the "
+                       f"{width} columns")
+    view = x.unfold(2, window, 1).unfold(3, window, 1)  # (N, C, H - w + 1, W - w + 1, w, w), no copy
+    picked = view[:, :, rows[:, None], cols[None, :]]  # (N, C, R, K, w, w)
+    return picked.permute(0, 2, 3, 1, 4, 5).reshape(-1, x.shape[1], window, window)
+
+
+def taper_weights(name: str, window: int, *, sigma: float = GAUSSIAN_SIGMA) -> np.ndarray:
+    """The 1-D taper h (window,) of a separable window ``w(a, b) = h(a) h(b)``, sampled at pixel centres.
+
+    - ``hann``: ``h(k) = sin^2(pi (k + 1/2) / window)``: 1 in the middle, small but never 0 at
+      the border, so a window's edge still counts where nothing else covers it;
+    - ``flat``: ones, a plain mean;
+    - ``gaussian``: ``h(k) = exp(-(k + 1/2 - window / 2)^2 / (2 sigma^2))``, centred.
+
+    >>> taper_weights("flat", 3)
+    array([1., 1., 1.])
+    """
+    centres = np.arange(window, dtype=np.float64) + 0.5
+    if name == "hann":
+        return np.sin(np.pi * centres / window) ** 2
+    if name == "flat":
+        return np.ones(window)
+    if name == "gaussian":
+        return np.exp(-(centres - window / 2) ** 2 / (2 * sigma ** 2))
+    raise BadInput(f"unknown taper {name!r}: use one of {', '.join(TAPERS)}")
+
+
+class OverlapAdd:
+    """Weighted overlap-add of window maps into maps of the whole input.
+
+    For each sample ``s``, over the windows ``p`` added so far that cover it::
+
+        out[c, s] = sum_p w(s - corner_p) maps_p[c, s - corner_p] / sum_p w(s - corner_p)
+
+    a weighted mean: a constant map gives that constant, a single window gives itself on
+    its footprint. Samples no window covers are ``fill``. Windows arrive in the row-major
+    order of the grid, any number at a time (``add``); sums run in float64, memory is the
+    (channels, H, W) totals plus one batch of windows. ``taper`` is a name of
+    :data:`TAPERS` or a 1-D array (window,) of the separable window.
+
+    Rows or columns past ``shape`` (windows over a padded input) are cropped off.
+    """
+
+    def __init__(self, shape: tuple[int, int], rows: Sequence[int], cols: Sequence[int], window: int, *,
+                 taper: Union[str, np.ndarray] = "hann", channels: int = 1,
+                 device: Union[str, torch.device] = "cpu"):
+        height, width = (int(size) for size in shape)
+        self.rows = torch.as_tensor(np.asarray(rows, dtype=np.int64), device=device)
+        self.cols = torch.as_tensor(np.asarray(cols, dtype=np.int64), device=device)
+        self.shape, self.window, self.channels = (height, width), window, channels
+        weights = taper_weights(taper, window) if isinstance(taper, str) else np.asarray(taper, np.float64)
+        if weights.shape != (window,):
+            raise BadInput(f"a taper for {window}-sample windows has {window} values, got shape {weights.shape}")
+        h = torch.as_tensor(weights, dtype=torch.float64, device=device)
+        self.weight_map = h[:, None] * h[None, :]
+        canvas = (max(height, int(self.rows.max()) + window), max(width, int(self.cols.max()) + window))
+        self.total = torch.zeros(channels + 1, *canvas, dtype=torch.float64, device=device)  # last: weight sums
+        self.added = 0
+
+    @property
+    def windows(self) -> int:
+        return len(self.rows) * len(self.cols)
+
+    def add(self, maps: torch.Tensor) -> None:
+        """Add the next ``len(maps)`` windows' maps (B, channels, window, window) or (B, window, window)."""
+        if maps.ndim == 3:
+            maps = maps[:, None]
+        count = maps.shape[0]
+        if tuple(maps.shape[1:]) != (self.channels, self.window, self.window):
+            raise BadInput(f"window maps must be (B, {self.channels}, {self.window}, {self.window}), "
+                           f"got {tuple(maps.shape)}")
+        if self.added + count > self.windows:
+            raise BadInput(f"{self.added + count} window maps added to a grid of {self.windows} windows")
+        index = torch.arange(self.added, self.added + count, device=self.total.device)
+        offsets = torch.arange(self.window, device=self.total.device)
+        top = self.rows[index // len(self.cols)][:, None, None] + offsets[None, :, None]  # (B, w, 1)
+        left = self.cols[index % len(self.cols)][:, None, None] + offsets[None, None, :]  # (B, 1, w)
+        weighted = torch.cat([maps.to(self.total.device, torch.float64) * self.weight_map,
+                              self.weight_map.expand(count, 1, -1, -1)], dim=1)  # (B, channels + 1, w, w)
+        for channel in range(self.channels + 1):
+            self.total[channel].index_put_((top, left), weighted[:, channel], accumulate=True)
+        self.added += count
+
+    def result(self, *, fill: float = 0.0, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        """(channels, H, W): the weighted sums over the weight sums; ``fill`` where nothing was added."""
+        height, width = self.shape
+        total, weight = self.total[:-1, :height, :width], self.total[-1, :height, :width]
+        covered = weight > 0
+        return torch.where(covered, total / torch.where(covered, weight, 1.0), fill).to(dtype)
+
+
+def blend_windows(maps: torch.Tensor, shape: tuple[int, int], rows: Sequence[int], cols: Sequence[int], *,
+                  taper: Union[str, np.ndarray] = "hann", fill: float = 0.0,
+                  dtype: Optional[torch.dtype] = None) -> torch.Tensor:
+    """All window maps (R K, channels, w, w) at once through :class:`OverlapAdd`: (channels, H, W)."""
+    blend = OverlapAdd(shape, rows, cols, maps.shape[-1], taper=taper, channels=maps.shape[1], device=maps.device)
+    blend.add(maps)
+    return blend.result(fill=fill, dtype=dtype or (maps.dtype if maps.is_floating_point() else torch.float32))
