@@ -19,7 +19,7 @@ from rather.seismic.blocks import PIECE, VolumeJob, dask_client, explain_blocks,
 from rather.seismic.landmass import load_landmass
 from rather.seismic.lines import explain_line, figure_name
 from rather.seismic.sections import QUESTIONS, SectionExplanation, SectionStore, read_section
-from rather.seismic.segy import describe, format_description, open_survey, write_attributes
+from rather.seismic.segy import check_byte_locations, describe, format_description, open_survey, write_attributes
 from rather.seismic.synthetic import SurveyParameters, make_survey, write_survey
 
 from .summaries import write_json
@@ -208,6 +208,7 @@ def explain_survey(survey_path: str | Path, out: str | Path, *, kind: str = "inl
     explanations.h5, one SEG-Y attribute per question and a figure per line. The outputs name
     the survey ``recorded_as`` (default: its path as given).
     """
+    check_byte_locations(iline, xline)
     recorded_as = str(survey_path) if recorded_as is None else recorded_as
     in_blocks = workers is not None or scheduler is not None
     weights = model
