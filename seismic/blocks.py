@@ -17,20 +17,28 @@ reuses every recorded block whose files still have those checksums and computes
 the others; a ledger written for another job is discarded with its pieces. Every
 attempt at a block writes into a fresh folder, so a piece half-written by a killed
 worker or driver is never read; the scheduler runs the task of a lost worker again.
+
+Every wait on the cluster is bounded (``timeout``, 30 s by default): the scheduler
+must answer Dask's handshake in time (``check_scheduler``), and a job stops in one
+line once, for that long, no block finished and no worker was there (``finished``).
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
 import os
 import shutil
+import socket
 import threading
+import time
 import uuid
-from contextlib import contextmanager
+from concurrent.futures import CancelledError, ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Iterable, Iterator, Optional
 
 import torch
 from tqdm import tqdm
@@ -47,6 +55,10 @@ LEDGER_FORMAT = "rather.seismic.blocks/1"
 PIECE = "sections.h5"
 RETRIES = 3
 """Times a block that raised is tried again; a block whose worker died is rescheduled by Dask on its own."""
+DEFAULT_TIMEOUT = 30.0
+"""Seconds a wait on the Dask cluster may go without an answer or any progress (``--timeout``)."""
+NO_TCP_SOCKET = ("inproc", "ucx")
+"""Dask address schemes a plain TCP socket cannot reach: in-process addresses and UCX."""
 
 
 @dataclass(frozen=True)
@@ -170,24 +182,106 @@ class Ledger:
             temporary.write_text(json.dumps(content, indent=1) + "\n")
 
 
+def _ask_scheduler(address: str, timeout: float) -> dict:
+    """The scheduler's identity: Dask's handshake and one ``identity`` call, all within ``timeout`` seconds.
+
+    ``distributed.Client`` bounds its connection attempts but not the handshake that
+    follows: a server that accepts and never answers holds it forever. So the first
+    exchange happens here, under one deadline, on a loop of its own in a thread of its own
+    (the caller may run an event loop already). TLS settings come from Dask's configuration,
+    as the client's do.
+    """
+    from distributed.comm import connect
+    from distributed.security import Security
+
+    async def identity() -> dict:
+        comm = await connect(address, timeout=timeout, **Security().get_connection_args("client"))
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(asyncio.run, asyncio.wait_for(identity(), timeout)).result()
+
+
+def check_scheduler(address: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+    """Refuse, in one line and within ``timeout`` seconds, an address where no Dask scheduler answers.
+
+    Says which: not an address, nothing listening (refused), unreachable, silent (it
+    accepts connections but never answers: another service, or a hung scheduler), or a
+    Dask server that is not the scheduler (a worker).
+    """
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    def refuse(problem: str, todo: str) -> BadInput:
+        return BadInput(f"cannot use the Dask scheduler at --scheduler {address}: {problem}; {todo}")
+
+    try:
+        scheme, location = parse_address(address)
+        host, port = (None, None) if scheme in NO_TCP_SOCKET else parse_host_port(location)
+    except ValueError:
+        raise refuse("not a scheduler address", "give the address of a running scheduler, e.g. tcp://host:8786") from None
+    if host is not None:  # Dask retries a refused connection until the timeout; a plain socket says so at once
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+        except ConnectionRefusedError:
+            raise refuse("connection refused, nothing listens there",
+                         "start the scheduler (dask scheduler) or check the host and the port") from None
+        except socket.gaierror:
+            raise refuse(f"no such host {host}", "check the host name") from None
+        except OSError as error:
+            reason = "no connection" if isinstance(error, TimeoutError) else (error.strerror or "no connection")
+            raise refuse(f"{reason} within {timeout:g} s", "check the host, the port and the network, or give a "
+                         "longer --timeout") from None
+    try:
+        identity = _ask_scheduler(address, timeout)
+    except (ValueError, TypeError):  # a scheme Dask does not know or cannot use here, TLS without its configuration
+        raise refuse("Dask cannot connect to this kind of address",
+                     "give a tcp:// address, or configure TLS for tls:// (see Dask's security settings)") from None
+    except TimeoutError:
+        raise refuse(f"it accepts connections but gave no Dask scheduler's answer within {timeout:g} s",
+                     "check that this is the scheduler's address (port 8786 by default, not its dashboard's) and "
+                     "that the scheduler is not overloaded, or give a longer --timeout") from None
+    except OSError:
+        raise refuse("it closed the connection without a Dask scheduler's answer",
+                     "check that this is the scheduler's address (port 8786 by default)") from None
+    kind = identity.get("type") if isinstance(identity, dict) else None
+    if kind != "Scheduler":
+        raise refuse(f"it answers as a Dask {kind or 'peer'}, not as the scheduler",
+                     "give the scheduler's address (its workers print it when they start)")
+
+
 @contextmanager
-def dask_client(workers: Optional[int] = None, scheduler: Optional[str] = None) -> Iterator:
-    """A ``distributed.Client``: of the cluster at ``scheduler``, or of a local cluster of ``workers`` processes."""
+def dask_client(workers: Optional[int] = None, scheduler: Optional[str] = None,
+                timeout: float = DEFAULT_TIMEOUT) -> Iterator:
+    """A ``distributed.Client``: of the cluster at ``scheduler``, or of a local cluster of ``workers`` processes.
+
+    A scheduler is checked first (``check_scheduler``); ``timeout`` also bounds the
+    client's reconnection attempts and its closing. A client that cannot close in time
+    is left to the scheduler, which forgets it: the job's outcome stands.
+    """
     from distributed import Client, LocalCluster  # imported on use: a second's import the one-process path skips
 
     if scheduler is not None:
+        check_scheduler(scheduler, timeout)
         try:
-            client = Client(scheduler, timeout=10)
-        except (OSError, ValueError) as error:  # unreachable (timed out, refused) or not an address
-            raise BadInput(f"cannot use the Dask scheduler at --scheduler {scheduler}: {error}; "
-                           "give the address of a running scheduler, e.g. tcp://host:8786") from None
-        with client:
+            client = Client(scheduler, timeout=timeout)
+        except (OSError, ValueError):  # gone between the check and now
+            raise BadInput(f"cannot use the Dask scheduler at --scheduler {scheduler}: it stopped answering while "
+                           "rather connected; check that it still runs") from None
+        try:
             yield client
+        finally:
+            with suppress(OSError, RuntimeError):  # TimeoutError is an OSError
+                client.close(timeout=timeout)
         return
     environment = dict(os.environ)  # Dask's nannies set OMP_NUM_THREADS=1 and others here to spawn the workers
     try:
         with LocalCluster(n_workers=workers, processes=True, threads_per_worker=1, host="127.0.0.1",
-                          dashboard_address=None, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+                          dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
+                Client(cluster, timeout=timeout) as client:
             yield client
     finally:
         for name in set(os.environ) - set(environment):
@@ -195,23 +289,109 @@ def dask_client(workers: Optional[int] = None, scheduler: Optional[str] = None) 
         os.environ.update(environment)
 
 
-def explain_blocks(client, job: VolumeJob, numbers: list[int], parts: Path) -> dict[int, Path]:
+def _worker_count(client, timeout: float) -> Optional[int]:
+    """The workers the scheduler knows, or None when it does not answer within ``timeout`` seconds."""
+    try:
+        return len(client.nthreads(callback_timeout=timeout))
+    except (OSError, CancelledError, RuntimeError):  # TimeoutError, a closed connection or client
+        return None
+
+
+def finished(client, futures: Iterable, timeout: float = DEFAULT_TIMEOUT, where: str = "the Dask cluster") -> Iterator:
+    """Each of ``futures`` once it has finished, in the order they finish, with bounded waits.
+
+    The job as a whole has no time limit: a block may run for hours. What is bounded is
+    silence. Every ``min(1, timeout / 4)`` s without a finished block the scheduler is asked
+    how many workers it has; the wait ends in ``BadInput`` once, for ``timeout`` s in a row,
+    no block finished and either the scheduler reported no worker (all of them gone: a worker
+    that restarts, as a nanny's does, counts as back) or it did not answer. A worker that is
+    alive but stuck in a block is not detected: it cannot be told from a slow block. A lost
+    scheduler connection (the futures cancelled when the client gives up reconnecting) ends
+    the wait at once.
+    """
+    from distributed import wait
+
+    pending = set(futures)
+    poll = min(1.0, timeout / 4)
+    quiet_since = time.monotonic()
+    while pending:
+        try:
+            done = wait(pending, timeout=poll, return_when="FIRST_COMPLETED").done
+        except TimeoutError:
+            done = set()
+        except CancelledError:
+            raise BadInput(f"{where} cancelled the blocks: the connection to the scheduler was lost for more than "
+                           f"{timeout:g} s; check that the scheduler still runs, then run the same command again to "
+                           "resume from the finished blocks") from None
+        if done:
+            quiet_since = time.monotonic()
+        else:
+            workers = _worker_count(client, timeout)
+            if workers:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= timeout:
+                problem = "did not answer" if workers is None else "had no worker"
+                raise BadInput(f"{where} {problem} for {timeout:g} s and no block finished; check that the scheduler "
+                               "and its workers run (the workers must see the survey, the model and the output "
+                               "folder), or give a longer --timeout; a rerun resumes from the finished blocks")
+        pending -= done
+        yield from done
+
+
+def _result(future, index: int, lines: list[int], timeout: float, where: str) -> Optional[dict]:
+    """A finished block's ledger entry, or None when its result was lost with a worker and is being recomputed."""
+    from distributed import KilledWorker
+
+    try:
+        return future.result(timeout=timeout)
+    except TimeoutError:
+        if future.status == "pending":
+            return None
+        raise BadInput(f"{where} did not hand over the result of block {index} (lines {lines[0]} to {lines[-1]}) "
+                       f"within {timeout:g} s; check its workers, then run the same command again to resume") from None
+    except KilledWorker:
+        raise BadInput(f"the workers of {where} died again and again while running block {index} (lines {lines[0]} "
+                       f"to {lines[-1]}): out of memory? see their logs; give them more memory or use a smaller "
+                       "--block-lines") from None
+
+
+def _cluster_name(client) -> str:
+    """How messages name the cluster of ``client``."""
+    if client.cluster is not None:
+        return "the local Dask cluster"
+    return f"the Dask scheduler at {client.scheduler.address}"
+
+
+def explain_blocks(client, job: VolumeJob, numbers: list[int], parts: Path, *,
+                   timeout: float = DEFAULT_TIMEOUT) -> dict[int, Path]:
     """Every line of ``numbers`` explained in blocks on ``client``, reusing intact recorded blocks.
 
     Returns {line number: folder of the piece holding it}. A progress bar over blocks goes to stderr.
+    Waits on the cluster are bounded as ``finished`` says (``timeout`` seconds of silence).
+    A job that fails before any block is recorded leaves no parts folder behind.
     """
-    from distributed import as_completed
-
+    where = _cluster_name(client)
     blocks = split_blocks(numbers, job.block_lines)
     ledger = Ledger(parts, job)
     done = [index for index, lines in enumerate(blocks) if ledger.intact(index, lines)]
     futures = {client.submit(explain_block, job, index, lines, str(parts), retries=RETRIES, pure=False): index
                for index, lines in enumerate(blocks) if index not in done}
+    waiting = set(futures)
     try:
         with tqdm(total=len(blocks), initial=len(done), unit="block", desc="blocks", dynamic_ncols=True) as bar:
-            for future in as_completed(futures):
-                ledger.record(futures[future], future.result())
-                bar.update()
+            while waiting:
+                for future in finished(client, waiting, timeout, where):
+                    index = futures[future]
+                    entry = _result(future, index, blocks[index], timeout, where)
+                    if entry is not None:
+                        waiting.discard(future)
+                        ledger.record(index, entry)
+                        bar.update()
+    except BaseException:
+        if not ledger.blocks:
+            shutil.rmtree(parts, ignore_errors=True)
+        raise
     finally:
-        client.cancel(list(futures))
+        if client.status == "running":
+            client.cancel(list(waiting))
     return {number: parts / ledger.blocks[index]["folder"] for index, lines in enumerate(blocks) for number in lines}

@@ -30,10 +30,10 @@ from __future__ import annotations
 import math
 import os
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from collections.abc import Callable, Iterator, Mapping
-from typing import NamedTuple, Optional, Union
+from typing import BinaryIO, NamedTuple, Optional, Union
 
 import numpy as np
 import segyio
@@ -47,7 +47,6 @@ TEXT_BYTES = 3200
 HEADERS_BYTES = 3600  # textual header + binary header
 TRACE_HEADER_BYTES = 240
 MAX_SAMPLES = 100_000
-MAX_INTERVAL_MS = 1000.0
 MIN_LIVE_SHARE = 0.05  # below this share of live grid positions the byte locations are almost surely wrong
 CHUNK_BYTES = 64 * 2**20
 
@@ -118,9 +117,60 @@ class _Geometry:
 
 # ---------------------------------------------------------------- validation before segyio
 
+TRACE_FIELDS = tuple(sorted(int(word) for word in segyio.TraceField.enums()))
+"""The first bytes (1-based) of the trace-header fields segyio reads: the valid ``iline``/``xline`` values."""
+BYTE_LOCATION_HINT = ("give the first byte of a trace-header field, such as 189 (inline) / 193 (crossline) "
+                      "of SEG-Y rev 1, or 9 (field record) / 21 (CDP) of older files")
+PRINTABLE = bytes(range(32, 127)) + b"\t\n\r\f"
+TEXT_CARD_MARKS = (0xC3, 0x43)  # "C", EBCDIC and ASCII: how every card of a SEG-Y textual header begins
+
+
+def check_byte_location(byte: int, option: str) -> int:
+    """``byte`` if it is the first byte of a trace-header field segyio reads, else ``BadInput`` naming ``option``.
+
+    segyio reads a header word only where a field of the SEG-Y trace header starts
+    (``segyio.TraceField``: 1, 5, 9, ..., 189, 193, ..., 237); anything else it refuses
+    with an exception that says nothing about where or why.
+
+    >>> check_byte_location(2, "--iline")
+    Traceback (most recent call last):
+    BadInput: --iline 2: byte 2 is inside the trace-header field that starts at byte 1; give the first byte ...
+    """
+    if isinstance(byte, bool) or not isinstance(byte, (int, np.integer)):
+        raise BadInput(f"{option} {byte!r}: a byte location is a whole number; {BYTE_LOCATION_HINT}")
+    byte = int(byte)
+    if byte in TRACE_FIELDS:
+        return byte
+    if 1 <= byte <= TRACE_HEADER_BYTES:
+        start = max(first for first in TRACE_FIELDS if first <= byte)
+        where = f"byte {byte} is inside the trace-header field that starts at byte {start}"
+    else:
+        where = (f"byte {byte} is outside the {TRACE_HEADER_BYTES}-byte trace header, whose fields start at "
+                 f"bytes {TRACE_FIELDS[0]} to {TRACE_FIELDS[-1]}")
+    raise BadInput(f"{option} {byte}: {where}; {BYTE_LOCATION_HINT}")
+
+
+def check_byte_locations(iline: int, xline: int, *, geometry: bool = True) -> None:
+    """Refuse line-number byte locations segyio cannot read, and (for a geometry) the same byte for both."""
+    check_byte_location(iline, "--iline")
+    check_byte_location(xline, "--xline")
+    if geometry and iline == xline:
+        raise BadInput(f"--iline and --xline are both byte {iline}; give the byte locations of the inline and of "
+                       "the crossline numbers, e.g. 189 and 193")
+
+
 def _field(head: bytes, byte: int, size: int, endian: str, signed: bool = False) -> int:
     """The integer at 1-based SEG-Y byte position ``byte`` of ``head``."""
     return int.from_bytes(head[byte - 1:byte - 1 + size], endian, signed=signed)
+
+
+def _is_text(data: bytes) -> bool:
+    """Whether ``data`` is plain text (printable ASCII, tabs, line ends): what no SEG-Y binary header is."""
+    return bool(data) and not data.translate(None, PRINTABLE)
+
+
+def _has_textual_header(head: bytes) -> bool:
+    return bool(head) and head[0] in TEXT_CARD_MARKS
 
 
 def _file_size(path: Path) -> int:
@@ -132,10 +182,24 @@ def _file_size(path: Path) -> int:
     size = path.stat().st_size
     if size == 0:
         raise BadInput(f"{name}: empty file (0 bytes); the copy failed or the file was never written — copy it again")
-    if size < HEADERS_BYTES:
-        raise BadInput(f"{name}: not SEG-Y: {size:,} bytes, fewer than the {HEADERS_BYTES:,} bytes of the "
-                       "textual and binary headers; give a SEG-Y file")
     return size
+
+
+def _refuse_without_headers(name: str, head: bytes, size: int) -> None:
+    """Zeros, text, fewer bytes than the headers, a blank binary header: refused with what the file holds instead."""
+    if not any(head):
+        raise BadInput(f"{name}: not SEG-Y: its first {len(head):,} bytes are all zeros, where the textual and "
+                       "binary headers belong; the copy was never filled — copy it again")
+    if _is_text(head):
+        raise BadInput(f"{name}: a text file, not SEG-Y: no binary header (bytes 3201-3600 are text too); "
+                       "give a SEG-Y file")
+    if size < HEADERS_BYTES:
+        what = ("truncated inside its headers" if _has_textual_header(head) else "not SEG-Y")
+        raise BadInput(f"{name}: {what}: {size:,} bytes, fewer than the {HEADERS_BYTES:,} bytes of the textual "
+                       "and binary headers; copy it again, or give a SEG-Y file")
+    if not any(head[TEXT_BYTES:]):
+        raise BadInput(f"{name}: the binary header (bytes 3201-3600) is all zeros: no sample format, count or "
+                       "interval; repair the binary header or copy the file again")
 
 
 def _endian(name: str, head: bytes) -> str:
@@ -149,9 +213,12 @@ def _endian(name: str, head: bytes) -> str:
     for endian, code in codes.items():
         if code in FORMATS:
             return endian
-    raise BadInput(f"{name}: not SEG-Y: the sample format code (binary header bytes 3225-3226) reads "
-                   f"{codes['big']} big-endian and {codes['little']} little-endian, neither a SEG-Y format; "
-                   "give a SEG-Y file or repair its binary header")
+    read = f"reads {codes['big']} big-endian and {codes['little']} little-endian"
+    if _has_textual_header(head):
+        raise BadInput(f"{name}: the sample format code in the binary header (bytes 3225-3226) {read}, neither a "
+                       "SEG-Y format code; repair the binary header (e.g. 1 for IBM floats, 5 for IEEE floats)")
+    raise BadInput(f"{name}: not SEG-Y: the sample format code (binary header bytes 3225-3226) {read}, neither a "
+                   "SEG-Y format; give a SEG-Y file or repair its binary header")
 
 
 def _sample_count(head: bytes, endian: str) -> int:
@@ -162,15 +229,30 @@ def _sample_count(head: bytes, endian: str) -> int:
     return _field(head, 3221, 2, endian)
 
 
+def _trace_words(raw: BinaryIO, offset: int, endian: str) -> tuple[int, int]:
+    """(samples, interval in us) of the trace header at ``offset`` (its bytes 115-118); (0, 0) past the end."""
+    raw.seek(offset + 114)
+    words = raw.read(4)
+    if len(words) < 4:
+        return 0, 0
+    return _field(words, 1, 2, endian), _field(words, 3, 2, endian)
+
+
 def _read_layout(path: Path) -> _Layout:
-    """Check what can be checked from the file size and binary header alone."""
+    """Check what can be checked from the file size, the binary header and a few trace headers alone."""
     name = path.name
     size = _file_size(path)
     try:
-        with open(path, "rb") as handle:
-            head = handle.read(HEADERS_BYTES)
+        with open(path, "rb") as raw:
+            head = raw.read(HEADERS_BYTES)
+            _refuse_without_headers(name, head, size)
+            return _check_binary_header(name, head, size, raw)
     except OSError as error:
         raise BadInput(f"{name}: cannot be read ({error.strerror}); check its permissions") from None
+
+
+def _check_binary_header(name: str, head: bytes, size: int, raw: BinaryIO) -> _Layout:
+    """The layout the binary header gives, refused with the field at fault when unusable or contradicted."""
     endian = _endian(name, head)
     code = _field(head, 3225, 2, endian, signed=True)
     if code not in FORMATS:
@@ -179,25 +261,90 @@ def _read_layout(path: Path) -> _Layout:
     if code in UNREADABLE_FORMATS:
         raise BadInput(f"{name}: sample format {code} ({FORMATS[code][0]}) cannot be read by segyio; "
                        "convert the file to IEEE floats (format 5) first")
-    samples = _sample_count(head, endian)
-    if not 0 < samples <= MAX_SAMPLES:
-        raise BadInput(f"{name}: absurd sample count {samples:,} per trace in the binary header (bytes 3221-3222); "
-                       f"expected 1 to {MAX_SAMPLES:,} — repair the binary header")
     ext_headers = _field(head, 3505, 2, endian, signed=True)
     extra_headers = _field(head, 3507, 2, endian, signed=True) if _field(head, 3501, 1, endian) >= 2 else 0
-    if ext_headers < 0 or extra_headers > 0:
-        raise BadInput(f"{name}: uses SEG-Y rev 2 extensions segyio cannot read (extended textual headers: "
-                       f"{ext_headers}, additional trace headers: {extra_headers}); convert it to SEG-Y rev 1 first")
+    extensions = []
+    if ext_headers == -1:
+        extensions.append("a variable count of extended textual headers (bytes 3505-3506 hold -1)")
+    if extra_headers > 0:
+        extensions.append(f"{extra_headers} additional trace headers (bytes 3507-3508)")
+    if extensions:
+        raise BadInput(f"{name}: uses SEG-Y rev 2 extensions segyio cannot read ({'; '.join(extensions)}); "
+                       "convert it to SEG-Y rev 1 first")
+    if ext_headers < 0:
+        raise BadInput(f"{name}: absurd count of {ext_headers} extended textual headers in the binary header "
+                       "(bytes 3505-3506); expected 0 or more — repair the binary header")
+    samples = _sample_count(head, endian)
+    if not 0 < samples <= MAX_SAMPLES:
+        traced, _ = _trace_words(raw, HEADERS_BYTES + TEXT_BYTES * ext_headers, endian)
+        told = f"; the first trace header says {traced:,} (bytes 115-116)" if 0 < traced <= MAX_SAMPLES else ""
+        raise BadInput(f"{name}: absurd sample count {samples:,} per trace in the binary header (bytes 3221-3222), "
+                       f"expected 1 to {MAX_SAMPLES:,}{told} — repair the binary header")
     layout = _Layout(endian, code, samples, ext_headers, size)
-    _check_size(name, layout)
+    _check_size(name, layout, raw)
     return layout
 
 
-def _check_size(name: str, layout: _Layout) -> None:
-    """The file must be the headers plus a whole number of traces, at least one."""
+def _traces_line_up(layout: _Layout, raw: BinaryIO) -> bool:
+    """Whether the file is ``layout``'s headers and whole traces whose headers confirm the layout.
+
+    Confirmed: the first trace header gives the layout's sample count (bytes 115-116)
+    and the second and last trace headers repeat its count and interval (bytes
+    115-118). Under a wrong layout those bytes are samples or other fields.
+    """
     data = layout.size - layout.trace0
-    if data <= 0:
-        extra = f" and {layout.ext_headers} extended textual headers" if layout.ext_headers else ""
+    if data <= 0 or data % layout.trace_bytes:
+        return False
+    count = data // layout.trace_bytes
+    words = {_trace_words(raw, layout.trace0 + trace * layout.trace_bytes, layout.endian)
+             for trace in (0, min(1, count - 1), count - 1)}
+    return len(words) == 1 and words.pop()[0] == layout.samples
+
+
+def _one_field_away(layout: _Layout, raw: BinaryIO) -> Iterator[tuple[_Layout, str]]:
+    """Layouts that differ from ``layout`` in one binary-header field, each with what to say if it is the one."""
+    traced, _ = _trace_words(raw, layout.trace0, layout.endian)
+    if 0 < traced <= MAX_SAMPLES and traced != layout.samples:
+        yield replace(layout, samples=traced), (
+            f"the binary header says {layout.samples:,} samples per trace (bytes 3221-3222), the trace headers "
+            f"say {traced:,} (bytes 115-116) and the file's size fits {traced:,}; repair the binary header's "
+            "sample count")
+    widths: dict[int, list[int]] = {}
+    for code, (_, width) in FORMATS.items():
+        if code not in UNREADABLE_FORMATS:
+            widths.setdefault(width, []).append(code)
+    for width, codes in widths.items():
+        if width != layout.sample_bytes:
+            yield replace(layout, format=codes[0]), (
+                f"the sample format code {layout.format} ({FORMATS[layout.format][0]}, binary header bytes "
+                f"3225-3226) does not fit the traces, which hold {width}-byte samples; repair the binary header's "
+                f"format code (a {width}-byte format: {', '.join(map(str, codes))})")
+    if layout.ext_headers:
+        yield replace(layout, ext_headers=0), (
+            f"the binary header counts {layout.ext_headers:,} extended textual headers (bytes 3505-3506) but the "
+            "traces start right after the binary header; repair that count (0)")
+
+
+def _check_size(name: str, layout: _Layout, raw: BinaryIO) -> None:
+    """Refuse a file that is not the headers plus whole traces: the wrong header field if one is, else cut short.
+
+    A layout whose trace headers line up is taken as is. Otherwise a layout one binary-header
+    field away whose traces line up names that field (a damaged header is not a failed copy).
+    Failing that, a file of whole traces is taken as the binary header says (trace headers
+    need not repeat the counts), and any other is incomplete.
+    """
+    if _traces_line_up(layout, raw):
+        return
+    for other, message in _one_field_away(layout, raw):
+        if _traces_line_up(other, raw):
+            raise BadInput(f"{name}: {message}")
+    data = layout.size - layout.trace0
+    if data < 0:
+        raise BadInput(f"{name}: ends at byte {layout.size:,}, before the end of the {layout.ext_headers:,} extended "
+                       f"textual headers the binary header counts (bytes 3505-3506), at byte {layout.trace0:,}; "
+                       "repair that count, or copy the file again if it was cut short")
+    if data == 0:
+        extra = f" and {layout.ext_headers:,} extended textual headers" if layout.ext_headers else ""
         raise BadInput(f"{name}: no traces: {layout.size:,} bytes hold only the SEG-Y headers{extra}; "
                        "the file is headers only or incomplete — copy it again")
     traces = math.ceil(data / layout.trace_bytes)
@@ -522,18 +669,23 @@ class Survey:
 
 
 def _interval_ms(path: Path, handle: segyio.SegyFile, layout: _Layout) -> float:
-    """segyio's sample interval (binary header, or the first trace header) in ms; refused when absurd."""
+    """segyio's sample interval in ms: the binary header's (bytes 3217-3218) or the first trace header's (117-118).
+
+    segyio reads both as signed 16-bit microseconds, takes the one that is positive, and
+    gives up when neither is or when both are and they differ; so does this, in one line.
+    """
     interval = segyio.tools.dt(handle, fallback_dt=0.0) / 1000.0
-    if 0 < interval <= MAX_INTERVAL_MS:
+    if interval > 0:
         return interval
     with open(path, "rb") as raw:
         head = raw.read(layout.trace0 + TRACE_HEADER_BYTES)
-    binary = _field(head, 3217, 2, layout.endian)
-    trace = _field(head[layout.trace0:], 117, 2, layout.endian)
-    raise BadInput(f"{path.name}: absurd sample interval {interval:g} ms (binary header bytes 3217-3218 hold "
-                   f"{binary} us, first trace header bytes 117-118 hold {trace} us; segyio reads both as signed "
-                   f"16-bit, up to 32767 us); expected more than 0 and at most {MAX_INTERVAL_MS:g} ms — "
-                   "repair the headers")
+    binary = _field(head, 3217, 2, layout.endian, signed=True)
+    trace = _field(head[layout.trace0:], 117, 2, layout.endian, signed=True)
+    held = f"binary header bytes 3217-3218 hold {binary} us, first trace header bytes 117-118 hold {trace} us"
+    if binary > 0 and trace > 0:
+        raise BadInput(f"{path.name}: two different sample intervals: {held}; repair the header that is wrong")
+    raise BadInput(f"{path.name}: no usable sample interval: {held}, read as signed 16-bit numbers; expected "
+                   "1 to 32767 us in either — repair the headers")
 
 
 @contextmanager
@@ -545,21 +697,26 @@ def open_survey(path: PathLike, *, iline: int = 189, xline: int = 193, fill: flo
     numbers; ``fill`` is the value of missing traces; ``ignore_geometry=True``
     reads the traces in file order (kind "unstructured"). Endianness is found
     from the binary header. Refused with ``BadInput`` (one line): missing,
-    empty, not SEG-Y, headers only, truncated, unreadable sample format, absurd
-    sample count or interval, pre-stack or duplicated positions, no usable geometry.
+    empty, not SEG-Y (zeros, text), headers only, truncated, a binary-header field
+    (format code, sample count, extended textual header count) that the traces
+    contradict, unreadable sample format, absurd sample count or interval,
+    pre-stack or duplicated positions, no usable geometry, and ``iline``/``xline``
+    that are not trace-header byte locations (checked before the file is opened).
 
     >>> with open_survey("survey.sgy") as survey:
     ...     survey.kind, survey.inlines[:3], survey.inline(100).shape
     ('3d', array([100, 102, 104]), (7, 50))
     """
+    check_byte_locations(iline, xline, geometry=not ignore_geometry)
     source = Path(path)
     name = source.name
     layout = _read_layout(source)
     try:
         handle = segyio.open(str(source), "r", iline=int(iline), xline=int(xline), ignore_geometry=True,
                              endian=layout.endian)
-    except (RuntimeError, OSError, ValueError) as error:
-        raise BadInput(f"{name}: segyio cannot open it ({error}); check that it is a SEG-Y file") from None
+    except (RuntimeError, OSError, ValueError):  # segyio's own words name none of the header fields
+        raise BadInput(f"{name}: segyio cannot read its headers although their sizes and formats check out; "
+                       "check that it is a SEG-Y file (rev 0 or 1) and that it is not being written") from None
     with handle:
         interval = _interval_ms(source, handle, layout)
         geometry = _unstructured(handle.tracecount) if ignore_geometry else _geometry(name, handle, iline, xline)

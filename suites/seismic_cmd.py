@@ -15,11 +15,11 @@ from rather.common import BadInput, Explainer, load_model, save_checkpoint
 from rather.common.storage import staged_folder
 from rather.seismic import classifier
 from rather.seismic.character import character, format_character
-from rather.seismic.blocks import PIECE, VolumeJob, dask_client, explain_blocks, parts_folder
+from rather.seismic.blocks import DEFAULT_TIMEOUT, PIECE, VolumeJob, dask_client, explain_blocks, parts_folder
 from rather.seismic.landmass import load_landmass
 from rather.seismic.lines import explain_line, figure_name
 from rather.seismic.sections import QUESTIONS, SectionExplanation, SectionStore, read_section
-from rather.seismic.segy import describe, format_description, open_survey, write_attributes
+from rather.seismic.segy import check_byte_locations, describe, format_description, open_survey, write_attributes
 from rather.seismic.synthetic import SurveyParameters, make_survey, write_survey
 
 from .summaries import write_json
@@ -104,6 +104,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     cluster.add_argument("--scheduler", metavar="ADDRESS", help="with --all: use the Dask cluster whose scheduler is "
                          "at ADDRESS (its workers must see the survey, the model and the output folder's parent)")
     explain.add_argument("--block-lines", type=int, default=8, help="with --workers/--scheduler: inlines per block")
+    explain.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",
+                         help="with --workers/--scheduler: seconds to wait for the scheduler to answer, and for "
+                         "progress: the job stops (exit 2, finished blocks kept) once for S seconds no block "
+                         "finished and the scheduler had no worker or did not answer; a long block on a live "
+                         "worker is never cut short")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -180,13 +185,15 @@ def run_explain(args: argparse.Namespace) -> int:
         raise BadInput(f"--workers must be a positive number of worker processes; got {args.workers}")
     if args.block_lines < 1:
         raise BadInput(f"--block-lines must be a positive number of inlines; got {args.block_lines}")
+    if not 0 < args.timeout < float("inf"):
+        raise BadInput(f"--timeout must be a positive number of seconds; got {args.timeout:g}")
     kind = "crossline" if args.crossline is not None else "inline"
     chosen = None if args.all else (args.inline if kind == "inline" else args.crossline)
     progress = print if not args.json else (lambda message: print(message, file=sys.stderr))
     summary = explain_survey(args.survey, args.out, kind=kind, number=chosen, every_line=args.all,
                              model=args.model, stride=args.stride, device=args.device, iline=args.iline,
                              xline=args.xline, workers=args.workers, scheduler=args.scheduler,
-                             block_lines=args.block_lines, progress=progress)
+                             block_lines=args.block_lines, timeout=args.timeout, progress=progress)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
@@ -198,16 +205,18 @@ def run_explain(args: argparse.Namespace) -> int:
 def explain_survey(survey_path: str | Path, out: str | Path, *, kind: str = "inline", number: int | None = None,
                    every_line: bool = False, model: str | Path = classifier.DEFAULT_CHECKPOINT, stride: int = 10,
                    device: str = "cpu", iline: int = 189, xline: int = 193, workers: int | None = None,
-                   scheduler: str | None = None, block_lines: int = 8, recorded_as: str | None = None,
-                   progress=print) -> dict:
+                   scheduler: str | None = None, block_lines: int = 8, timeout: float = DEFAULT_TIMEOUT,
+                   recorded_as: str | None = None, progress=print) -> dict:
     """Explain lines of a survey into the folder ``out`` (staged: complete or absent); return the summary.
 
     ``kind`` "inline" or "crossline"; ``number`` that line (default: the middle one), or
     ``every_line`` for all of them, in one process or, with ``workers`` or ``scheduler``, in
-    resumable blocks of ``block_lines`` inlines on Dask (same bytes). Writes summary.json,
+    resumable blocks of ``block_lines`` inlines on Dask (same bytes; ``timeout`` bounds every wait
+    on the cluster, see ``blocks.finished``). Writes summary.json,
     explanations.h5, one SEG-Y attribute per question and a figure per line. The outputs name
     the survey ``recorded_as`` (default: its path as given).
     """
+    check_byte_locations(iline, xline)
     recorded_as = str(survey_path) if recorded_as is None else recorded_as
     in_blocks = workers is not None or scheduler is not None
     weights = model
@@ -238,8 +247,8 @@ def explain_survey(survey_path: str | Path, out: str | Path, *, kind: str = "inl
                             model_checksum=explainer.model_checksum, layer=explainer.layer_name, kind=kind,
                             patch=patch, stride=stride, iline=iline, xline=xline, device=device,
                             block_lines=block_lines, threads=torch.get_num_threads())
-            with dask_client(workers, scheduler) as client:
-                pieces = explain_blocks(client, job, numbers, parts)
+            with dask_client(workers, scheduler, timeout) as client:
+                pieces = explain_blocks(client, job, numbers, parts, timeout=timeout)
 
             def section_of(number: int, stage: Path) -> SectionExplanation:
                 shutil.copyfile(pieces[number] / figure_name(kind, number), stage / figure_name(kind, number))

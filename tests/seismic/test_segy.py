@@ -24,7 +24,10 @@ def cube(n_inlines=len(INLINES), n_crosslines=len(CROSSLINES), n_samples=N_SAMPL
 
 
 def write_traces(path, headers, traces, *, fmt=5, endian="big", interval_us=INTERVAL_MS * 1000, ext_headers=0):
-    """A SEG-Y file of the given traces, in the given order; headers[t] is {byte: value} for trace t."""
+    """A SEG-Y file of the given traces, in the given order; headers[t] is {byte: value} for trace t.
+
+    Every trace header also holds the sample count and interval (bytes 115 and 117), as most writers do.
+    """
     spec = segyio.spec()
     spec.ext_headers = ext_headers
     spec.tracecount = len(traces)
@@ -33,7 +36,7 @@ def write_traces(path, headers, traces, *, fmt=5, endian="big", interval_us=INTE
     spec.endian = endian
     with segyio.create(str(path), spec) as f:
         for t, (header, trace) in enumerate(zip(headers, traces)):
-            f.header[t] = header
+            f.header[t] = {115: traces.shape[1], 117: interval_us, **header}
             f.trace[t] = np.asarray(trace).astype(f.dtype)
         f.bin.update(hdt=interval_us)
         for k in range(1, ext_headers + 1):
@@ -230,10 +233,16 @@ def test_refuses_missing_and_empty_files(tmp_path):
 
 
 def test_refuses_what_is_not_segy(tmp_path):
-    (tmp_path / "short.sgy").write_bytes(b"x" * 1000)
+    (tmp_path / "short.sgy").write_bytes(b"\x01" * 1000)
     refused("not SEG-Y: 1,000 bytes, fewer than the 3,600 bytes", tmp_path / "short.sgy")
-    (tmp_path / "text.sgy").write_bytes(b"hello world " * 1000)
-    refused(r"not SEG-Y: the sample format code \(binary header bytes 3225-3226\) reads", tmp_path / "text.sgy")
+    (tmp_path / "binary.sgy").write_bytes(b"\x01\x02" * 3000)
+    refused(r"not SEG-Y: the sample format code \(binary header bytes 3225-3226\) reads 258 big-endian and 513 "
+            "little-endian", tmp_path / "binary.sgy")
+    for size in (12, 12_000):
+        (tmp_path / "text.sgy").write_bytes((b"hello world " * 1000)[:size])
+        refused("text.sgy: a text file, not SEG-Y", tmp_path / "text.sgy")
+    (tmp_path / "zeros.sgy").write_bytes(bytes(5000))
+    refused("zeros.sgy: not SEG-Y: its first 3,600 bytes are all zeros", tmp_path / "zeros.sgy")
 
 
 def test_byte_order_mark_decides_the_endianness(tmp_path):
@@ -322,16 +331,82 @@ def test_refuses_rev2_extensions_segyio_cannot_read(tmp_path):
     path = write_cube(tmp_path / "s.sgy")
     patch(path, 3501, 2, size=1)
     patch(path, 3507, 1)
-    refused(r"uses SEG-Y rev 2 extensions segyio cannot read \(extended textual headers: 0, additional trace "
-            r"headers: 1\); convert it to SEG-Y rev 1 first", path)
+    refused(r"uses SEG-Y rev 2 extensions segyio cannot read \(1 additional trace headers \(bytes 3507-3508\)\); "
+            "convert it to SEG-Y rev 1 first", path)
+    patch(path, 3505, -1)
+    refused(r"\(a variable count of extended textual headers \(bytes 3505-3506 hold -1\); 1 additional trace", path)
 
 
 def test_refuses_a_missing_sample_interval(tmp_path):
     path = write_cube(tmp_path / "s.sgy", interval_us=0)
-    refused(r"absurd sample interval 0 ms \(binary header bytes 3217-3218 hold 0 us, first trace header "
-            r"bytes 117-118 hold 0 us", path)
+    refused(r"no usable sample interval: binary header bytes 3217-3218 hold 0 us, first trace header "
+            r"bytes 117-118 hold 0 us, read as signed 16-bit numbers; expected 1 to 32767 us", path)
     too_long = write_cube(tmp_path / "long.sgy", interval_us=40_000)   # above segyio's signed 16 bits
-    refused("hold 40000 us", too_long)
+    refused("binary header bytes 3217-3218 hold -25536 us", too_long)
+
+
+def test_one_positive_sample_interval_is_enough_and_two_must_agree(tmp_path):
+    path = write_cube(tmp_path / "s.sgy", interval_us=0)
+    for trace in range(35):
+        patch(path, 3600 + trace * (240 + 50 * 4) + 117, 2000)
+    with open_survey(path) as survey:
+        assert survey.interval == 2.0   # from the trace headers, as segyio takes it
+    patch(path, 3217, 4000)
+    refused("two different sample intervals: binary header bytes 3217-3218 hold 4000 us, first trace header "
+            "bytes 117-118 hold 2000 us; repair the header that is wrong", path)
+
+
+@pytest.mark.parametrize("byte, value, match", [
+    (3221, 51, r"the binary header says 51 samples per trace \(bytes 3221-3222\), the trace headers say 50"),
+    (3225, 3, r"the sample format code 3 \(2-byte signed integer, binary header bytes 3225-3226\) does not fit "
+              r"the traces, which hold 4-byte samples; repair the binary header's format code \(a 4-byte format: "
+              r"1, 2, 5, 10\)"),
+    (3505, 1, r"the binary header counts 1 extended textual headers \(bytes 3505-3506\) but the traces start "
+              r"right after the binary header"),
+])
+def test_a_binary_header_field_the_traces_contradict_is_named(tmp_path, byte, value, match):
+    path = write_cube(tmp_path / "s.sgy")
+    patch(path, byte, value)
+    assert "copy it again" not in refused(match, path)
+
+
+def test_trace_headers_need_not_repeat_the_sample_count(tmp_path):
+    """Writers that leave bytes 115-118 of the trace headers at zero (or at odd values) are read as before."""
+    path = write_cube(tmp_path / "s.sgy")
+    for trace in range(35):
+        patch(path, 3600 + trace * (240 + 50 * 4) + 115, 0, size=4)
+    patch(path, 3600 + 115, 51)   # one odd count: no single field explains it, the binary header rules
+    with open_survey(path) as survey:
+        np.testing.assert_array_equal(survey.volume(), cube())
+
+
+def test_traces_in_any_order_give_the_same_arrays(tmp_path):
+    data = cube()
+    order = np.random.default_rng(5).permutation(35)
+    pairs = [(i, j) for i in range(5) for j in range(7)]
+    headers = [{189: int(INLINES[pairs[t][0]]), 193: int(CROSSLINES[pairs[t][1]])} for t in order]
+    path = write_traces(tmp_path / "shuffled.sgy", headers, np.stack([data[pairs[t]] for t in order]))
+    with open_survey(path) as survey:
+        assert (survey.kind, survey.sorting) == ("3d", None)
+        np.testing.assert_array_equal(survey.volume(), data)
+        np.testing.assert_array_equal(survey.inline(104), data[2])
+
+
+def test_byte_locations_are_the_first_bytes_of_trace_header_fields(tmp_path):
+    assert segy.TRACE_FIELDS[:4] == (1, 5, 9, 13) and {189, 193, 21, 237} <= set(segy.TRACE_FIELDS)
+    assert all(segy.check_byte_location(np.int64(byte), "--iline") == byte for byte in segy.TRACE_FIELDS)
+    for byte, match in [(190, "inside the trace-header field that starts at byte 189"),
+                        (0, "outside the 240-byte trace header"), (189.0, "a byte location is a whole number"),
+                        (True, "a byte location is a whole number")]:
+        with pytest.raises(BadInput, match=f"--xline {byte}: .*{match}.*; give the first byte of a trace-header field"):
+            segy.check_byte_location(byte, "--xline")
+    with pytest.raises(BadInput, match="--iline and --xline are both byte 9"):
+        segy.check_byte_locations(9, 9)
+    segy.check_byte_locations(9, 9, geometry=False)
+    path = write_cube(tmp_path / "s.sgy")
+    with pytest.raises(BadInput, match="--iline 3: byte 3 is inside"):
+        with open_survey(path, iline=3):
+            pass
 
 
 def test_refuses_nan_and_inf_samples(tmp_path):
@@ -446,7 +521,10 @@ def test_extended_textual_headers_are_read_past_and_copied(tmp_path):
         assert out.ext_headers == 2 and [out.text[k] for k in (1, 2)] == [src.text[k] for k in (1, 2)]
         np.testing.assert_array_equal(segyio.tools.cube(out), cube() * 3)
     (tmp_path / "cut.sgy").write_bytes(source.read_bytes()[:3600 + 3200])
-    refused("no traces: 6,800 bytes hold only the SEG-Y headers and 2 extended textual headers", tmp_path / "cut.sgy")
+    refused("cut.sgy: ends at byte 6,800, before the end of the 2 extended textual headers the binary header counts "
+            r"\(bytes 3505-3506\), at byte 10,000; repair that count, or copy the file again", tmp_path / "cut.sgy")
+    (tmp_path / "head.sgy").write_bytes(source.read_bytes()[:3600 + 6400])
+    refused("no traces: 10,000 bytes hold only the SEG-Y headers and 2 extended textual headers", tmp_path / "head.sgy")
 
 
 def test_write_attribute_from_sections_writes_zeros_elsewhere(tmp_path):

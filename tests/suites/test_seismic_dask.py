@@ -4,10 +4,13 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
 
+from rather.common import BadInput
+from rather.seismic.blocks import finished
 from rather.suites.cli import main
 
 LINES = 4
@@ -129,6 +132,7 @@ def test_a_killed_worker_does_not_fail_the_job(single, tmp_path):
     (["--workers", "0", "--all"], "--workers must be a positive number"),
     (["--workers", "2", "--all", "--block-lines", "0"], "--block-lines must be a positive number"),
     (["--scheduler", "nowhere", "--all"], "cannot use the Dask scheduler at --scheduler nowhere: "),
+    (["--workers", "2", "--all", "--timeout", "0"], "--timeout must be a positive number of seconds; got 0"),
 ])
 def test_bad_cluster_options_are_one_line_with_status_2(single, tmp_path, capsys, extra, message):
     capsys.readouterr()
@@ -136,6 +140,46 @@ def test_bad_cluster_options_are_one_line_with_status_2(single, tmp_path, capsys
     error = capsys.readouterr().err
     assert message in error and error.count("\n") == 1
     assert not (tmp_path / "x").exists() and not (tmp_path / ".x.parts").exists()
+
+
+GATE = threading.Event()
+
+
+def wait_at_the_gate(seconds: float) -> bool:
+    return GATE.wait(seconds)
+
+
+@pytest.fixture
+def in_process_cluster():
+    """A scheduler and one thread worker in this process: (cluster, client)."""
+    from distributed import Client, LocalCluster
+
+    GATE.clear()
+    try:
+        with LocalCluster(n_workers=1, processes=False, threads_per_worker=1, dashboard_address=None) as cluster, \
+                Client(cluster) as client:
+            yield cluster, client
+    finally:
+        GATE.set()  # lets a task still waiting end, so that the cluster closes
+
+
+def test_a_block_longer_than_the_timeout_on_a_live_worker_is_waited_for(in_process_cluster):
+    _, client = in_process_cluster
+    future = client.submit(time.sleep, 1.2, pure=False)
+    started = time.monotonic()
+    assert list(finished(client, [future], timeout=0.4)) == [future]
+    assert time.monotonic() - started >= 1.1
+
+
+def test_waiting_ends_when_every_worker_is_gone(in_process_cluster):
+    cluster, client = in_process_cluster
+    future = client.submit(wait_at_the_gate, 60, pure=False)
+    cluster.scale(0)
+    started = time.monotonic()
+    with pytest.raises(BadInput, match=r"^the local Dask cluster had no worker for 0.4 s and no block finished; "
+                                       "check that the scheduler and its workers run"):
+        list(finished(client, [future], timeout=0.4, where="the local Dask cluster"))
+    assert 0.4 <= time.monotonic() - started < 3
 
 
 def test_bench_worker_counts_are_parsed_or_refused(capsys):
