@@ -10,6 +10,7 @@ from .capture import ActivationCapture, LastLinearProbe, explaining, find_layer
 from .errors import BadInput, BadModel
 from .gradients import gradient_chunks, linear_head_jacobian, questions_per_chunk
 from .maps import FeatureGrid, normalise_, upsample
+from .memory import out_of_memory
 from .methods import INPUT, METHODS, Method
 from .models import model_checksum
 from .questions import Question, resolve, task_of
@@ -180,6 +181,8 @@ class Explainer:
         try:
             outputs = self.model(x)
         except RuntimeError as error:
+            if out_of_memory(error):
+                raise  # not a shape the model refuses: the command says what was asked and what to do
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise BadInput(f"the model cannot run on an input of shape {tuple(x.shape)}: {first_line}") from None
         if not isinstance(outputs, torch.Tensor) or outputs.dim() not in (1, 2) or outputs.shape[0] != x.shape[0]:

@@ -26,7 +26,8 @@ import torch
 
 from ._version import __version__
 from .errors import BadInput
-from .questions import CLASS_TASK
+from .memory import require_memory
+from .questions import CLASS_TASK, SCORE_TASK
 from .storage import PathLike, atomic_path
 
 FORMAT = "rather.explanations"
@@ -135,30 +136,197 @@ class ExplanationResult:
 
 
 def load(path: PathLike) -> ExplanationResult:
-    """Read a result written by ``ExplanationResult.save``; tensors on the CPU."""
+    """Read a result written by ``ExplanationResult.save``; tensors on the CPU.
+
+    Every part of the file is checked against the layout in the module docstring before
+    use; a file that is not such a store, or a damaged one, is refused (BadInput) with what
+    is wrong and where, never with h5py's or numpy's own error.
+    """
+    path = Path(path)
+    with _open_store(path) as store:
+        try:
+            return _StoreReader(store, path).result()
+        except OSError:  # HDF5's own failure on a damaged part the checks below did not reach
+            raise BadInput(f"cannot read '{path}': the HDF5 file is damaged; write the explanations again") from None
+
+
+def _open_store(path: Path) -> h5py.File:
+    if path.is_dir():
+        raise BadInput(f"'{path}' is a folder; give an explanation store written by rather (explanations.h5)")
+    if not path.is_file():
+        raise BadInput(f"'{path}' does not exist; give an explanation store written by rather (explanations.h5)")
+    if path.stat().st_size == 0:
+        raise BadInput(f"cannot open '{path}': the file is empty (0 bytes); write the explanations again")
     try:
-        store = h5py.File(path, "r")
-    except (OSError, FileNotFoundError) as error:
-        raise BadInput(f"cannot open '{path}' as HDF5 ({error}); give a file written by rather") from None
-    with store:
-        if store.attrs.get("format") != FORMAT:
-            raise BadInput(f"'{path}' is not a rather explanation store (no format='{FORMAT}' attribute)")
-        ids = tuple(item.decode() for item in store["ids"][()])
-        groups = [store["inputs"][name] for name in ids]
+        return h5py.File(path, "r")
+    except OSError:
+        with path.open("rb") as file:
+            signed = file.read(len(_HDF5_SIGNATURE)) == _HDF5_SIGNATURE
+    if signed:
+        raise BadInput(f"cannot open '{path}': the HDF5 file is truncated or damaged; write the explanations again")
+    raise BadInput(f"cannot open '{path}': it is not an HDF5 file; give an explanation store written by rather "
+                   "(explanations.h5)")
 
-        def stacked(name: str) -> torch.Tensor:
-            return torch.from_numpy(np.stack([group[name][()] for group in groups]))
 
-        def texts(name: str) -> tuple[str, ...]:
-            return tuple(str(item) for item in store.attrs[name])
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
+
+class _StoreReader:
+    """Reads one open store, checking each item before use; ``fail`` names the file and the item."""
+
+    def __init__(self, store: h5py.File, path: Path):
+        self.store, self.path = store, path
+
+    def fail(self, where: str, what: str) -> BadInput:
+        return BadInput(f"'{self.path}' is not a valid explanation store: {where} {what}; "
+                        "write the explanations again with rather")
+
+    def result(self) -> ExplanationResult:
+        if self.store.attrs.get("format") != FORMAT:
+            raise BadInput(f"'{self.path}' is not a rather explanation store (no format='{FORMAT}' attribute); "
+                           "give a file written by ExplanationResult.save")
+        schema = self.integer(self.store, "schema")
+        if schema > SCHEMA:
+            raise BadInput(f"'{self.path}' has store schema {schema}, newer than this rather ({__version__}, "
+                           f"schema {SCHEMA}) reads; upgrade rather")
+        task = self.text("task")
+        if task not in (CLASS_TASK, SCORE_TASK):
+            raise self.fail("attribute 'task' of '/'", f"is '{task}', expected '{CLASS_TASK}' or '{SCORE_TASK}'")
+        kinds = self.texts("kinds")
+        ids = self.ids()
+        inputs = [self.input(name, len(kinds), task) for name in ids]
+        for index, name in enumerate(("maps", "raw", "outputs")):
+            shapes = {tuple(item[index].shape) for item in inputs}
+            if len(shapes) > 1:
+                raise self.fail(f"'{name}'", f"differs in shape between inputs: {sorted(shapes)}")
+        columns = list(zip(*inputs))
+        maps, raw, outputs, p, q = (torch.from_numpy(np.stack(column)) for column in columns)
+        if task == SCORE_TASK and outputs.shape[1] != 1:
+            raise self.fail("'outputs'", f"holds {outputs.shape[1]} values per input; a score task has one")
+        call = self.integer(self.store, "call")
+        if call < 0:
+            raise self.fail("attribute 'call' of '/'", f"is {call}, expected a non-negative integer")
         return ExplanationResult(
-            maps=stacked("maps"), raw=stacked("raw"), outputs=stacked("outputs"),
-            p=torch.from_numpy(np.stack([group.attrs["p"] for group in groups])),
-            q=torch.from_numpy(np.stack([group.attrs["q"] for group in groups])),
-            kinds=texts("kinds"), notes=texts("notes"), class_names=texts("class_names"),
-            task=str(store.attrs["task"]), layer=str(store.attrs["layer"]), call=int(store.attrs["call"]),
-            method=str(store.attrs["method"]), gradient_path=str(store.attrs["gradient_path"]),
-            model_checksum=str(store.attrs["model_checksum"]), version=str(store.attrs["rather_version"]),
-            ids=ids,
+            maps=maps, raw=raw, outputs=outputs, p=p, q=q, kinds=kinds, notes=self.texts("notes"),
+            class_names=self.texts("class_names"), task=task, layer=self.text("layer"), call=call,
+            method=self.text("method"), gradient_path=self.text("gradient_path"),
+            model_checksum=self.text("model_checksum"), version=self.text("rather_version"), ids=ids,
         )
+
+    def attribute(self, owner: h5py.HLObject, name: str):
+        if name not in owner.attrs:
+            raise self.fail(f"attribute '{name}' of '{owner.name}'", "is missing")
+        try:
+            return owner.attrs[name]
+        except (OSError, TypeError, ValueError):  # a type h5py cannot map to numpy
+            raise self.fail(f"attribute '{name}' of '{owner.name}'", "cannot be read") from None
+
+    def text(self, name: str) -> str:
+        value = self.attribute(self.store, name)
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", errors="replace")
+        if not isinstance(value, str):
+            raise self.fail(f"attribute '{name}' of '/'", f"is {_described(value)}, expected text")
+        return value
+
+    def texts(self, name: str) -> tuple[str, ...]:
+        value = self.attribute(self.store, name)
+        items = value.tolist() if isinstance(value, np.ndarray) and value.ndim == 1 else None
+        if items is None or not all(isinstance(item, (str, bytes)) for item in items):
+            raise self.fail(f"attribute '{name}' of '/'", f"is {_described(value)}, expected a list of texts")
+        return tuple(item.decode("utf-8", errors="replace") if isinstance(item, bytes) else item for item in items)
+
+    def integer(self, owner: h5py.HLObject, name: str) -> int:
+        value = self.attribute(owner, name)
+        if not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)):
+            raise self.fail(f"attribute '{name}' of '{owner.name}'", f"is {_described(value)}, expected an integer")
+        return int(value)
+
+    def node(self, where: str, kind: type) -> h5py.HLObject:
+        try:
+            node = self.store.get(where)
+        except (OSError, KeyError, ValueError):
+            raise self.fail(f"'{where}'", "cannot be read (the file is damaged)") from None
+        if node is None:
+            raise self.fail(f"'{where}'", "is missing")
+        if not isinstance(node, kind):
+            raise self.fail(f"'{where}'", f"is a {type(node).__name__}, expected a {kind.__name__}")
+        return node
+
+    def read(self, dataset: h5py.Dataset) -> np.ndarray:
+        """The whole dataset, its size checked against the free memory first."""
+        require_memory(dataset.size * dataset.dtype.itemsize, f"reading '{dataset.name}' of '{self.path}'",
+                       "free memory")
+        try:
+            return dataset[()]
+        except (OSError, TypeError, ValueError):
+            raise self.fail(f"'{dataset.name}'", "cannot be read (the file is truncated or damaged)") from None
+
+    def ids(self) -> tuple[str, ...]:
+        dataset = self.node("/ids", h5py.Dataset)
+        if dataset.ndim != 1 or h5py.check_string_dtype(dataset.dtype) is None:
+            raise self.fail("'/ids'", f"is {_described(dataset)}, expected a list of texts")
+        ids = tuple(item.decode("utf-8", errors="replace") if isinstance(item, bytes) else str(item)
+                    for item in self.read(dataset))
+        if not ids:
+            raise self.fail("'/ids'", "is empty; a store holds at least one input")
+        if len(set(ids)) != len(ids) or any("/" in name or not name for name in ids):
+            raise self.fail("'/ids'", "repeats a name or holds an empty one or one with '/'")
+        return ids
+
+    def numbers(self, group: h5py.Group, name: str, ndim: int, expected: str) -> np.ndarray:
+        """A numeric dataset of ``group`` with ``ndim`` dimensions (``expected`` names them)."""
+        dataset = self.node(f"{group.name}/{name}", h5py.Dataset)
+        if dataset.dtype.kind != "f" or dataset.ndim != ndim:
+            raise self.fail(f"'{dataset.name}'", f"is {_described(dataset)}, expected a float array {expected}")
+        return self.read(dataset)
+
+    def input(self, name: str, questions: int, task: str) -> tuple[np.ndarray, ...]:
+        """maps, raw, outputs, p and q of one input, each checked."""
+        group = self.node(f"/inputs/{name}", h5py.Group)
+        maps = self.numbers(group, "maps", 3, "(questions, H, W)")
+        raw = self.numbers(group, "raw", 3, "(questions, h, w)")
+        outputs = self.numbers(group, "outputs", 1, "(classes,)")
+        for label, array in (("maps", maps), ("raw", raw)):
+            if array.shape[0] != questions:
+                raise self.fail(f"'{group.name}/{label}'", f"has {array.shape[0]} questions but attribute 'kinds' "
+                                                           f"names {questions}")
+        for label, array in (("maps", maps), ("raw", raw), ("outputs", outputs)):
+            if not np.isfinite(array).all():
+                raise self.fail(f"'{group.name}/{label}'", "holds NaN or Inf")
+        if maps.size and (maps.min() < 0 or maps.max() > 1):
+            raise self.fail(f"'{group.name}/maps'", f"holds values outside [0, 1] (from {maps.min():g} to "
+                                                    f"{maps.max():g}); maps are normalised")
+        if raw.size and raw.min() < 0:
+            raise self.fail(f"'{group.name}/raw'", "holds negative values; raw maps are ReLU outputs")
+        p, q = (self.labels(group, label, questions, task, len(outputs)) for label in ("p", "q"))
+        return maps, raw, outputs, p, q
+
+    def labels(self, group: h5py.Group, name: str, questions: int, task: str, classes: int) -> np.ndarray:
+        """Attribute p or q: (questions,) class indices below ``classes`` (int64; q = -1: no contrast)
+        or finite scores (float64; q = NaN: no contrast)."""
+        where = f"attribute '{name}' of '{group.name}'"
+        value = np.asarray(self.attribute(group, name))
+        kinds = "iu" if task == CLASS_TASK else "f"
+        if value.dtype.kind not in kinds or value.shape != (questions,):
+            expected = "class indices" if task == CLASS_TASK else "scores"
+            raise self.fail(where, f"is {_described(value)}, expected {questions} {expected}")
+        if task == CLASS_TASK:
+            lowest = -1 if name == "q" else 0
+            if value.size and (value.min() < lowest or value.max() >= classes):
+                raise self.fail(where, f"holds classes outside {lowest}..{classes - 1} ({classes} outputs)")
+            return value.astype(np.int64)
+        if not (np.isfinite(value) | (name == "q") & np.isnan(value)).all():
+            raise self.fail(where, "holds NaN or Inf, expected finite scores" + (" (NaN: no contrast)" if name == "q"
+                                                                                else ""))
+        return value.astype(np.float64)
+
+
+def _described(value) -> str:
+    """A value's kind in a few words: "text", "an array of float64, shape (3,)", "the int64 value 5"."""
+    if isinstance(value, (str, bytes)):
+        return "text"
+    if isinstance(value, (h5py.Dataset, np.ndarray)):
+        kind = "texts" if value.dtype.kind in "OSU" else str(value.dtype)
+        return f"an array of {kind}, shape {tuple(value.shape)}"
+    return f"the {type(value).__name__} value {value}"

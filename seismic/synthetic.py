@@ -140,6 +140,7 @@ import segyio
 from scipy import ndimage, signal
 
 from rather.common.errors import BadInput
+from rather.common.memory import require_memory
 from rather.common.storage import atomic_path
 
 __all__ = [
@@ -169,6 +170,7 @@ _SALT_TOP_ROUGHNESS = 1.0  # samples (std) of the salt top's rugosity
 _SALT_STEEP_FLANK = 4.0  # samples per trace at which the salt-top reflection has lost half its strength
 _FAULT_DRAG_DECAY = 4.0  # samples (perpendicular to the plane) over which fault drag decays
 _FIELD_MIXTURE = 8  # lateral random fields mixed into the amplitude and jitter fields
+PEAK_BYTES_PER_SAMPLE = 140  # make_survey's peak memory per sample of the volume (tracemalloc: 132)
 _COUNTS = ("unconformities", "faults", "salt_domes", "chaotic_zones")
 _POSITIVE = ("interval_ms", "bin_size_m", "bed_thickness_samples", "salt_drag_length_traces",
              "chaotic_block_traces", "chaotic_amplitude", "noise_bandwidth")
@@ -759,6 +761,9 @@ def make_survey(seed: int, parameters: SurveyParameters = SurveyParameters()) ->
     if not isinstance(parameters, SurveyParameters):
         raise BadInput(f"make_survey: parameters is a {type(parameters).__name__}; pass SurveyParameters(...)")
     p = parameters
+    require_memory(p.inlines * p.crosslines * p.samples * PEAK_BYTES_PER_SAMPLE,
+                   f"a synthetic survey of {p.inlines} x {p.crosslines} x {p.samples} samples",
+                   "ask for fewer inlines, crosslines or samples")
     (rng_layers, rng_fold, rng_faults, rng_salt, rng_chaos, rng_amplitude, rng_jitter, rng_wavelet,
      rng_noise) = (np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(9))
     nx, ny, nt = p.inlines, p.crosslines, p.samples

@@ -1,19 +1,26 @@
 """The ``rather`` command.
 
 Exit status: 0 success, 1 failure (an unexpected error; ``--debug`` shows the
-traceback), 2 bad input (one line on stderr saying what, where and what to do).
+traceback), 2 bad input or a request too big for the memory (one line on stderr
+saying what, where and what to do). Library warnings become one-line notes after a
+success and are dropped after an error.
 """
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Optional, Sequence
+import warnings
+from contextlib import contextmanager
+from typing import Iterator, Optional, Sequence
 
 from rather.common import RatherError, __version__
+from rather.common.memory import available_memory, out_of_memory, requested_bytes, size_text
 
 from . import bench, data_cmd, demo, explain, iqa_cmd, recognition_cmd, seismic_cmd, suite_cmd
 
 COMMANDS = (explain, demo, seismic_cmd, iqa_cmd, recognition_cmd, suite_cmd, data_cmd, bench)
+# Warnings meant for developers, which Python itself hides by default: never printed as notes.
+DEVELOPER_WARNINGS = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -60,24 +67,91 @@ def finish(parser: argparse.ArgumentParser, examples: dict[str, str], nested: bo
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run one command; every error ends in one line on stderr (``--debug``: the traceback).
+
+    Warnings that libraries raise during the run are held back: after a success each
+    distinct one is printed once as ``rather CMD: note: ...``; after an error only the
+    error line is printed.
+    """
     args = build_parser().parse_args(argv)
-    try:
-        return args.run(args) or 0
-    except RatherError as error:
-        if args.debug:
-            raise
-        print(f"rather {args.command}: error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"rather {args.command}: interrupted", file=sys.stderr)
-        return 130
-    except Exception as error:  # anything unexpected: one line unless --debug
-        if args.debug:
-            raise
-        first_line = (str(error).strip().splitlines() or [""])[0]
-        print(f"rather {args.command}: failed: {type(error).__name__}: {first_line} (rerun with --debug)",
-              file=sys.stderr)
-        return 1
+    name = f"rather {args.command}"
+    with held_warnings(not args.debug) as notes:
+        try:
+            status = args.run(args) or 0
+        except KeyboardInterrupt:
+            print(f"{name}: interrupted", file=sys.stderr)
+            return 130
+        except Exception as error:
+            if args.debug:
+                raise
+            line, status = refusal(error)
+            print(f"{name}: {line}", file=sys.stderr)
+            return status
+    for note in notes:
+        print(f"{name}: note: {note}", file=sys.stderr)
+    return status
+
+
+def refusal(error: Exception) -> tuple[str, int]:
+    """The one line (after ``rather CMD: ``) and the exit status for an error that ended a run.
+
+    Our own refusals and failed allocations are the user's to fix (status 2); anything
+    else is a bug of ours (status 1).
+    """
+    if isinstance(error, RatherError):
+        return f"error: {one_line(str(error))}", 2
+    if out_of_memory(error):
+        return f"error: {memory_message(error)}", 2
+    return f"failed: {type(error).__name__}: {first_line(str(error))} (rerun with --debug)", 1
+
+
+def memory_message(error: BaseException) -> str:
+    """What a failed allocation asked for, what was free, and what to do."""
+    asked, free = requested_bytes(error), available_memory()
+    what = f": an allocation of {size_text(asked)} failed" if asked is not None else ""
+    free_text = f" ({size_text(free)} is available)" if free is not None else ""
+    return (f"not enough memory{what}{free_text}; ask for less (a smaller size, fewer lines, samples or images) "
+            "or free memory")
+
+
+def one_line(text: str) -> str:
+    """``text`` with its line breaks folded into spaces: a message is one line, always."""
+    return " ".join(part.strip() for part in text.splitlines() if part.strip())
+
+
+def first_line(text: str) -> str:
+    """The first non-blank line of ``text`` (a library's message, shortened for a one-line report)."""
+    return (text.strip().splitlines() or [""])[0]
+
+
+@contextmanager
+def held_warnings(hold: bool = True) -> Iterator[list[str]]:
+    """Hold back the warnings raised inside the block; yields the list of their distinct first lines.
+
+    Every warning is caught ("always": no per-module registry hides a repeat in a later run),
+    and this handler takes precedence over any outer recorder (pytest's included), so a test
+    in this process sees what a user's terminal would. Developer warnings keep the filters
+    from outside (Python hides them by default; the test suite turns rather's own into
+    errors) and are never printed as notes. With ``hold`` false, warnings go their usual way.
+    """
+    notes: list[str] = []
+    if not hold:
+        yield notes
+        return
+
+    def keep(message, category, filename, lineno, file=None, line=None) -> None:
+        text = first_line(str(message))
+        if not issubclass(category, DEVELOPER_WARNINGS) and text not in notes:
+            notes.append(text)
+
+    outside = [rule for rule in warnings.filters if issubclass(rule[2], DEVELOPER_WARNINGS)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        for action, message, category, module, lineno in reversed(outside):  # each goes to the front
+            warnings.filterwarnings(action, getattr(message, "pattern", message) or "", category,
+                                    getattr(module, "pattern", module) or "", lineno)
+        warnings.showwarning = keep
+        yield notes
 
 
 if __name__ == "__main__":
