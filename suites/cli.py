@@ -50,14 +50,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def finish(parser: argparse.ArgumentParser, examples: dict[str, str], nested: bool = False) -> None:
-    """``--debug`` on a command and on each of its sub-commands (so it may follow either), and
-    each sub-command's example (``SUB_EXAMPLES`` of its module) at the end of its help.
+    """``--debug`` and ``--progress`` on a command and on each of its sub-commands (so they may
+    follow either), and each sub-command's example (``SUB_EXAMPLES`` of its module) at the end of
+    its help.
 
-    A sub-command's ``--debug`` defaults to SUPPRESS: it sets ``debug`` only when given there,
-    leaving one given before the sub-command in place.
+    A sub-command's flags default to SUPPRESS: they are set only when given there, leaving one
+    given before the sub-command in place.
     """
-    parser.add_argument("--debug", action="store_true", help="show the traceback of any error",
-                        **({"default": argparse.SUPPRESS} if nested else {}))
+    unset = {"default": argparse.SUPPRESS} if nested else {}
+    parser.add_argument("--debug", action="store_true", help="show the traceback of any error", **unset)
+    parser.add_argument("--progress", action="store_true", help="show progress bars on stderr even when it is "
+                        "not a terminal or the output is JSON", **unset)
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for name, sub in action.choices.items():
