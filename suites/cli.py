@@ -10,6 +10,7 @@ import sys
 from typing import Optional, Sequence
 
 from rather.common import RatherError, __version__
+from rather.common.storage import output_claims
 
 from . import bench, data_cmd, demo, explain, iqa_cmd, recognition_cmd, seismic_cmd, suite_cmd
 
@@ -62,7 +63,8 @@ def finish(parser: argparse.ArgumentParser, examples: dict[str, str], nested: bo
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.run(args) or 0
+        with output_claims():  # outputs a command claims are released when it ends, however it ends
+            return args.run(args) or 0
     except RatherError as error:
         if args.debug:
             raise
