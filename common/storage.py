@@ -1,20 +1,43 @@
-"""Writing without partial outputs: a temporary name in the same folder, renamed on success."""
+"""Writing safely: no partial outputs, no output over an input, one run per output at a time.
+
+- ``atomic_path`` and ``staged_folder`` write under a temporary name beside the output and
+  rename on success, so an output is complete or absent.
+- ``check_outputs`` refuses, before any work, an output that would write over an input or
+  that names a file where a folder is meant (and the reverse).
+- ``claimed`` holds an output for one run: an exclusive lock on ``.NAME.lock`` beside it, so
+  a second run writing the same output is refused at once instead of mixing its files in.
+- ``writing`` does both for a command; a command calls ``claim_outputs`` first thing, which
+  keeps the claim until the end of the ``output_claims()`` span the ``rather`` command opens.
+"""
 from __future__ import annotations
 
+import fcntl
+import glob
 import os
+import re
 import shutil
 import tempfile
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Iterator, Union
+from typing import Iterable, Iterator, Mapping, Optional, Union
+
+from .errors import BadInput
 
 PathLike = Union[str, os.PathLike]
+Paths = Union[PathLike, Iterable[PathLike], None]
+"""One path, several (``--image a.png b.png``), or None for an option not given."""
 
 
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def _real(path: PathLike) -> Path:
+    """``path`` with every symbolic link followed (``realpath``): where reads and writes really go."""
+    return Path(os.path.realpath(path))
 
 
 @contextmanager
@@ -43,8 +66,10 @@ def staged_folder(folder: PathLike) -> Iterator[Path]:
 
     Either every output of a command lands in ``folder`` or none does; files
     already in ``folder`` with other names are left alone, same names are replaced.
+    The staging folder lies beside the real folder (``folder`` resolved), so the final
+    renames stay on one file system even when ``folder`` is "." or a symbolic link.
     """
-    target = Path(folder)
+    target = _real(folder)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".staging", dir=target.parent))
     try:
@@ -58,3 +83,198 @@ def staged_folder(folder: PathLike) -> Iterator[Path]:
                 os.replace(item, destination)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+# -- outputs never write over inputs ---------------------------------------------------------------
+
+def check_outputs(*, folders: Optional[Mapping[str, Optional[PathLike]]] = None,
+                  files: Optional[Mapping[str, Optional[PathLike]]] = None,
+                  inputs: Optional[Mapping[str, Paths]] = None) -> None:
+    """Refuse (BadInput) outputs that would write over an input or cannot be written as meant.
+
+    ``folders`` and ``files`` map each output's argument (``"--out"``) to its path (None:
+    not written); ``inputs`` map each input's argument to its path(s): files and folders
+    the command reads. Paths are compared after following symbolic links, and an input
+    that is itself a link is also protected where the link lies. Refused:
+
+    - an output that is an input;
+    - a folder output that holds an input at any depth (``--out .`` beside the survey);
+    - a folder output that is an existing file, a file output that is an existing folder;
+    - an output under something that is not a folder (``--out survey.sgy/maps``).
+
+    An output inside an input folder (``--out DATA/audit``) is allowed. Nothing is written.
+    """
+    protected = list(_inputs(inputs or {}))
+    for is_folder, outputs in ((True, folders or {}), (False, files or {})):
+        for argument, given in outputs.items():
+            if given is None:
+                continue
+            _check_parents(argument, given)
+            out = _real(given)
+            for input_argument, input_given, places in protected:
+                if out in places:
+                    raise BadInput(f"{argument} {_shown(given)} is the input {input_argument} '{input_given}'; "
+                                   f"rather never writes over its inputs: choose another {argument}")
+                if is_folder and any(place.is_relative_to(out) for place in places):
+                    raise BadInput(f"{argument} {_shown(given)} holds the input {input_argument} '{input_given}'; "
+                                   f"rather never writes into a folder that holds its inputs: choose another "
+                                   f"{argument}, e.g. a new folder")
+            if is_folder and out.exists() and not out.is_dir():
+                raise BadInput(f"{argument} {_shown(given)} is a file, not a folder; give {argument} a folder "
+                               "(a new one, or an existing one to write into)")
+            if not is_folder and out.is_dir():
+                raise BadInput(f"{argument} {_shown(given)} is a folder; give {argument} the path of a file")
+
+
+def _inputs(inputs: Mapping[str, Paths]) -> Iterator[tuple[str, str, set[Path]]]:
+    """(argument, path as given, the places it occupies) for every input path."""
+    for argument, value in inputs.items():
+        if value is None:
+            continue
+        for given in [value] if isinstance(value, (str, os.PathLike)) else value:
+            beside = Path(os.path.abspath(given))
+            # the file the path reaches, and the entry itself (a link lying in a folder)
+            yield argument, str(given), {_real(given), _real(beside.parent) / beside.name}
+
+
+def _check_parents(argument: str, given: PathLike) -> None:
+    """Refuse an output whose nearest existing ancestor is not a folder (a file, a broken link)."""
+    for ancestor in _real(given).parents:
+        if os.path.lexists(ancestor):
+            if not ancestor.is_dir():
+                raise BadInput(f"{argument} '{given}' lies under '{ancestor}', which is not a folder; "
+                               f"choose {argument} inside a folder")
+            return
+
+
+def _shown(given: PathLike) -> str:
+    """``'given'``, and where it really leads when a symbolic link is on the way."""
+    real = _real(given)
+    return f"'{given}'" if real == Path(os.path.abspath(given)) else f"'{given}' (that is '{real}')"
+
+
+# -- one run per output ----------------------------------------------------------------------------
+
+@contextmanager
+def claimed(path: PathLike, argument: str = "--out") -> Iterator[Path]:
+    """Hold the output ``path`` for this run; yield its real path.
+
+    The claim is an exclusive, non-blocking ``flock`` on ``.NAME.lock`` beside the real
+    output. It also covers whatever else the run keeps under that name beside it
+    (``.NAME.parts`` of a Dask job, staging). A second claim, from any process or from this
+    one, is refused at once (BadInput) and leaves nothing behind. Once held, leftovers
+    of a killed run writing the same output (``.NAME.*.staging``, ``.NAME.*.tmp``) are
+    removed: no one else is writing them. Folders made to hold the lock are removed again
+    if the run leaves them empty. The lock file is removed while still locked, so a run
+    that opened it just before cannot lock a file that no longer names the output
+    (``_lock`` checks that and retries on the current file).
+    """
+    target = _real(path)
+    made = _make_folders(target.parent, argument, path)
+    try:
+        lock = target.parent / f".{target.name}.lock"
+        descriptor = _lock(lock, argument, path)
+        try:
+            _remove_leftovers(target)
+            yield target
+        finally:
+            lock.unlink(missing_ok=True)
+            os.close(descriptor)
+    finally:
+        for folder in reversed(made):
+            try:
+                folder.rmdir()
+            except OSError:  # not empty: it holds the outputs (or someone else's files)
+                break
+
+
+def _make_folders(folder: Path, argument: str, given: PathLike) -> list[Path]:
+    """Create ``folder`` and its missing ancestors; return those created, outermost first."""
+    missing = [ancestor for ancestor in (folder, *folder.parents) if not os.path.lexists(ancestor)][::-1]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise BadInput(f"cannot create the folder '{folder}' for {argument} '{given}' ({error.strerror}); "
+                       f"choose another {argument}") from None
+    return missing
+
+
+def _lock(lock: Path, argument: str, given: PathLike) -> int:
+    """An open descriptor of ``lock``, exclusively locked; BadInput if another run holds it."""
+    while True:
+        try:
+            descriptor = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as error:
+            raise BadInput(f"cannot write beside {argument} '{given}' ({error.strerror}: '{lock.parent}'); "
+                           f"choose another {argument}") from None
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(descriptor)
+            raise BadInput(f"{argument} '{given}' is being written by another rather run (it holds '{lock}'); "
+                           f"wait for that run to end, or choose another {argument}") from None
+        if _names(lock, descriptor):
+            return descriptor
+        os.close(descriptor)  # its holder removed this file on the way out: lock the one the name has now
+
+
+def _names(path: Path, descriptor: int) -> bool:
+    """Whether ``path`` is still the file open as ``descriptor``."""
+    try:
+        current = os.stat(path)
+    except FileNotFoundError:
+        return False
+    opened = os.fstat(descriptor)
+    return (current.st_dev, current.st_ino) == (opened.st_dev, opened.st_ino)
+
+
+def _remove_leftovers(target: Path) -> None:
+    """Remove the staging folders and temporary files that a killed run left beside ``target``."""
+    leftover = re.compile(rf"\.{re.escape(target.name)}\.[a-z0-9_]{{8}}\.(staging|tmp)")
+    for path in target.parent.glob(glob.escape(f".{target.name}.") + "*"):
+        if not leftover.fullmatch(path.name):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
+@contextmanager
+def writing(*, folders: Optional[Mapping[str, Optional[PathLike]]] = None,
+            files: Optional[Mapping[str, Optional[PathLike]]] = None,
+            inputs: Optional[Mapping[str, Paths]] = None) -> Iterator[None]:
+    """``check_outputs`` then ``claimed`` for every output, held for the block."""
+    check_outputs(folders=folders, files=files, inputs=inputs)
+    with ExitStack() as stack:
+        for argument, path in {**(folders or {}), **(files or {})}.items():
+            if path is not None:
+                stack.enter_context(claimed(path, argument))
+        yield
+
+
+_claims: ContextVar[Optional[ExitStack]] = ContextVar("rather_output_claims", default=None)
+
+
+@contextmanager
+def output_claims() -> Iterator[None]:
+    """The span of one command: outputs claimed inside it (``claim_outputs``) are released when it ends."""
+    with ExitStack() as stack:
+        token = _claims.set(stack)
+        try:
+            yield
+        finally:
+            _claims.reset(token)
+
+
+def claim_outputs(*, folders: Optional[Mapping[str, Optional[PathLike]]] = None,
+                  files: Optional[Mapping[str, Optional[PathLike]]] = None,
+                  inputs: Optional[Mapping[str, Paths]] = None) -> None:
+    """``writing(...)`` held until the enclosing ``output_claims()`` ends: the first thing a command does.
+
+    >>> claim_outputs(folders={"--out": args.out}, inputs={"--image": args.image})
+    """
+    stack = _claims.get()
+    if stack is None:
+        raise RuntimeError("claim_outputs() needs an enclosing output_claims() (the rather command opens one)")
+    stack.enter_context(writing(folders=folders, files=files, inputs=inputs))

@@ -981,6 +981,12 @@ def _write_labels(survey: Survey, path: Path, segy_name: str) -> None:
         f.attrs["segy_file"] = segy_name
 
 
+def labels_beside(segy_path: PathLike) -> Path:
+    """Where a survey's labels are kept by default: the SEG-Y's stem + ``.labels.h5``, in its folder."""
+    segy_path = Path(segy_path)
+    return segy_path.with_name(segy_path.stem + ".labels.h5")
+
+
 def write_survey(survey: Survey, segy_path: PathLike, labels_path: PathLike | None = None) -> tuple[Path, Path]:
     """Write ``survey`` as SEG-Y rev 1 and its labels as HDF5; return (SEG-Y path, labels path).
 
@@ -1001,7 +1007,7 @@ def write_survey(survey: Survey, segy_path: PathLike, labels_path: PathLike | No
     failure neither exists, and files already there under those names are left as they were.
     """
     segy_path = Path(segy_path)
-    labels_path = segy_path.with_name(segy_path.stem + ".labels.h5") if labels_path is None else Path(labels_path)
+    labels_path = labels_beside(segy_path) if labels_path is None else Path(labels_path)
     _check_survey(survey)
     if segy_path.resolve() == labels_path.resolve():
         raise BadInput(f"write_survey: the SEG-Y and the labels would both be {segy_path}; give another labels_path")

@@ -15,6 +15,7 @@ from typing import Iterator, Optional, Sequence
 
 from rather.common import RatherError, __version__
 from rather.common.memory import available_memory, out_of_memory, requested_bytes, size_text
+from rather.common.storage import output_claims
 
 from . import bench, data_cmd, demo, explain, iqa_cmd, recognition_cmd, seismic_cmd, suite_cmd
 
@@ -80,7 +81,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     name = f"rather {args.command}"
     with held_warnings(not args.debug) as notes:
         try:
-            status = args.run(args) or 0
+            with output_claims():  # outputs a command claims are released when it ends, however it ends
+                status = args.run(args) or 0
         except KeyboardInterrupt:
             print(f"{name}: interrupted", file=sys.stderr)
             return 130

@@ -16,7 +16,9 @@ import json
 import sys
 from pathlib import Path
 
-from .suite_cmd import SUITES, run_suites
+from rather.common.storage import claim_outputs
+
+from .suite_cmd import DEFAULT_MODELS, SUITES, run_suites
 
 NAME = "demo"
 HELP = "the main job: every domain's suite on the embedded default data, into one HTML report"
@@ -32,6 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    claim_outputs(folders={"--out": args.out}, inputs={"a committed model": DEFAULT_MODELS.values()})
     stream = sys.stderr if args.json else sys.stdout
     summary = run_suites(args.out, list(SUITES), seed=args.seed, device=args.device, title="rather demo",
                          progress=lambda message: print(message, file=stream, flush=True))

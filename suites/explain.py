@@ -10,7 +10,7 @@ import torch
 from rather.common import METHODS, BadInput, BadQuestion, Explainer, Rather, Why, load_model
 from rather.common.figures import plot_explanation
 from rather.common.images import prepare, read_image
-from rather.common.storage import staged_folder
+from rather.common.storage import claim_outputs, staged_folder
 
 from .summaries import question_records, write_json
 
@@ -64,6 +64,8 @@ def read_class_names(path: str | None, meta: dict) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    claim_outputs(folders={"--out": args.out},
+                  inputs={"--weights": args.weights, "--image": args.image, "--classes": args.classes})
     model, meta = load_model(args.model, args.weights, device=args.device)
     class_names = read_class_names(args.classes, meta)
     preprocess = meta.get("preprocess", {})

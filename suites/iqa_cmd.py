@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from rather.common import BadInput, ExplanationResult, load_model, save_checkpoint
-from rather.common.storage import staged_folder
+from rather.common.storage import claim_outputs, staged_folder
 from rather.iqa import quality_model
 from rather.iqa.contrasts import MODES, explain_image, explain_patchwise
 from rather.iqa.datasets import FORMATS, load_rated_set
@@ -96,6 +96,7 @@ def load_quality_model(path: str, device: str = "cpu") -> tuple[WaDIQaM, dict]:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    claim_outputs(files={"--out": args.out})
     started = time.perf_counter()
     architecture = {**quality_model.ARCHITECTURE, "width": args.width}
     print(f"training WaDIQaM-FR (width {args.width}) on the synthetic set (seed {args.seed}, {args.epochs} epochs)")
@@ -194,6 +195,8 @@ def contrasts_of(tokens: list[str], mos: float | None) -> tuple[list[float], lis
 
 
 def run_explain(args: argparse.Namespace) -> int:
+    claim_outputs(folders={"--out": args.out}, inputs={"distorted image": args.distorted,
+                                                       "reference image": args.reference, "--model": args.model})
     contrasts, labels = contrasts_of(args.rather_than, args.mos)
     progress = print if not args.json else (lambda message: print(message, file=sys.stderr))
     summary, _ = explain_pair(args.distorted, args.reference, contrasts, labels, out=args.out, mode=args.mode,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rather.common import BadInput, Explainer, load_model, save_checkpoint
 from rather.common.figures import plot_explanation
-from rather.common.storage import staged_folder
+from rather.common.storage import claim_outputs, staged_folder
 from rather.recognition import classifier
 from rather.recognition.audit import AuditOptions, all_logits, classification_report, explain_pairs, truth_report
 from rather.recognition.data import FileData, Preprocess, SyntheticData
@@ -72,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    claim_outputs(files={"--out": args.out})
     for name, least in (("images", 20), ("epochs", 1)):
         if getattr(args, name) < least:
             raise BadInput(f"--{name} must be at least {least}; got {getattr(args, name)}")
@@ -128,6 +129,8 @@ def audit_data(args: argparse.Namespace, size: tuple[int, int]):
 
 
 def run_audit(args: argparse.Namespace) -> int:
+    claim_outputs(folders={"--out": args.out},
+                  inputs={"--data": args.data, "--weights": args.weights or classifier.DEFAULT_CHECKPOINT})
     summary = audit(args, print if not args.json else (lambda message: print(message, file=sys.stderr)))
     print(json.dumps(summary, indent=2) if args.json else render_summary(summary))
     return 0

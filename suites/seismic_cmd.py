@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from rather.common import BadInput, Explainer, load_model, save_checkpoint
-from rather.common.storage import staged_folder
+from rather.common.storage import claim_outputs, staged_folder
 from rather.seismic import classifier
 from rather.seismic.character import character, format_character
 from rather.seismic.blocks import DEFAULT_TIMEOUT, PIECE, VolumeJob, dask_client, explain_blocks, parts_folder
@@ -20,7 +20,7 @@ from rather.seismic.landmass import load_landmass
 from rather.seismic.lines import explain_line, figure_name
 from rather.seismic.sections import QUESTIONS, SectionExplanation, SectionStore, read_section
 from rather.seismic.segy import check_byte_locations, describe, format_description, open_survey, write_attributes
-from rather.seismic.synthetic import SurveyParameters, make_survey, write_survey
+from rather.seismic.synthetic import SurveyParameters, labels_beside, make_survey, write_survey
 
 from .summaries import write_json
 
@@ -132,6 +132,7 @@ def run_character(args: argparse.Namespace) -> int:
 
 
 def run_synth(args: argparse.Namespace) -> int:
+    claim_outputs(files={"OUT": args.out, "the labels file": labels_beside(args.out)})
     parameters = SurveyParameters(inlines=args.inlines, crosslines=args.crosslines, samples=args.samples,
                                   faults=args.faults, salt_domes=args.salt_domes, chaotic_zones=args.chaotic_zones)
     segy_path, labels_path = write_survey(make_survey(args.seed, parameters), args.out)
@@ -140,6 +141,7 @@ def run_synth(args: argparse.Namespace) -> int:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    claim_outputs(files={"--out": args.out})
     started = time.perf_counter()
     print(f"training the seismic classifier (seed {args.seed}, {args.surveys} surveys, "
           f"{args.per_class} patches per class, {args.epochs} epochs)")
@@ -176,6 +178,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def run_explain(args: argparse.Namespace) -> int:
+    claim_outputs(folders={"--out": args.out}, inputs={"survey": args.survey, "--model": args.model})
     if args.stride < 1:
         raise BadInput(f"--stride must be a positive number of samples; got {args.stride}")
     in_blocks = args.workers is not None or args.scheduler is not None

@@ -14,7 +14,11 @@ import time
 from pathlib import Path
 
 from rather.common import __version__
-from rather.common.storage import staged_folder
+from rather.common.storage import claim_outputs, staged_folder
+from rather.iqa import quality_model
+from rather.recognition import classifier as bird_classifier
+from rather.seismic import classifier as seismic_classifier
+from rather.seismic.synthetic import labels_beside
 
 from .report import write_report
 from .suite_iqa import run_iqa_suite
@@ -31,6 +35,8 @@ DATA_HELP = {"seismic": "a 3D SEG-Y survey (labels are read from STEM.labels.h5 
              "iqa": "DISTORTED,REFERENCE image paths",
              "recognition": "FORMAT:FOLDER, FORMAT one of synthetic, cub200, stanford-cars, fgvc-aircraft, "
              "imagenet-val"}
+DEFAULT_MODELS = {"seismic": seismic_classifier.DEFAULT_CHECKPOINT, "iqa": quality_model.DEFAULT_CHECKPOINT,
+                  "recognition": bird_classifier.DEFAULT_CHECKPOINT}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,6 +48,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=None, help="seed of any data the suite makes")
     parser.add_argument("--device", default="cpu", help="torch device")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+
+def data_paths(domain: str, data: str | None) -> list[Path]:
+    """The files and folders a suite's ``--data`` names (see DATA_HELP), to keep outputs off them."""
+    if data is None:
+        return []
+    if domain == "seismic":
+        return [Path(data), labels_beside(data)]
+    if domain == "iqa":
+        return [Path(path) for path in data.split(",") if path]
+    folder = data.partition(":")[2]
+    return [Path(folder).expanduser()] if folder else []
 
 
 def run_suites(out: str | Path, domains: list[str], *, data: dict | None = None, model: dict | None = None,
@@ -66,6 +84,8 @@ def run_suites(out: str | Path, domains: list[str], *, data: dict | None = None,
 
 
 def run(args: argparse.Namespace) -> int:
+    claim_outputs(folders={"--out": args.out}, inputs={"--data": data_paths(args.domain, args.data),
+                                                       "--model": args.model or DEFAULT_MODELS[args.domain]})
     progress = print if not args.json else (lambda message: print(message, file=sys.stderr))
     summary = run_suites(args.out, [args.domain], data={args.domain: args.data}, model={args.domain: args.model},
                          seed=args.seed, device=args.device, title=f"rather suite {args.domain}", progress=progress)

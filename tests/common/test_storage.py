@@ -1,0 +1,230 @@
+"""rather.common.storage: outputs never over inputs, one run per output, nothing partial left behind."""
+import os
+import threading
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+
+from rather.common import BadInput
+from rather.common import storage
+from rather.common.storage import (atomic_path, check_outputs, claim_outputs, claimed, output_claims,
+                                   staged_folder, writing)
+
+
+@pytest.fixture
+def layout(tmp_path, monkeypatch):
+    """tmp_path as the working folder: survey.sgy, data/ (a data folder), deep/er/image.png, link -> deep/er."""
+    monkeypatch.chdir(tmp_path)
+    Path("survey.sgy").write_bytes(b"survey")
+    Path("data/cats").mkdir(parents=True)
+    Path("data/cats/1.png").write_bytes(b"cat")
+    Path("deep/er").mkdir(parents=True)
+    Path("deep/er/image.png").write_bytes(b"image")
+    Path("link").symlink_to("deep/er")
+    Path("notes.txt").write_text("a file")
+    return tmp_path
+
+
+@pytest.mark.parametrize("folders, files, inputs, says", [
+    ({"--out": "survey.sgy"}, {}, {"survey": "survey.sgy"}, "--out 'survey.sgy' is the input survey 'survey.sgy'"),
+    ({}, {"--out": "survey.sgy"}, {"survey": "survey.sgy"}, "--out 'survey.sgy' is the input survey"),
+    ({"--out": "."}, {}, {"survey": "survey.sgy"}, "--out '.' holds the input survey 'survey.sgy'"),
+    ({"--out": "deep"}, {}, {"--image": ["survey.sgy", "deep/er/image.png"]},
+     "--out 'deep' holds the input --image 'deep/er/image.png'"),
+    ({"--out": "link"}, {}, {"--image": "deep/er/image.png"}, "--out 'link' (that is '{tmp}/deep/er') holds the input"),
+    ({"--out": "deep/er"}, {}, {"--image": "link/image.png"}, "--out 'deep/er' holds the input --image 'link/image.png'"),
+    ({}, {"--out": "link/image.png"}, {"--image": "deep/er/image.png"}, "is the input --image"),
+    ({"--out": "data"}, {}, {"--data": "data"}, "--out 'data' is the input --data 'data'"),
+    ({"--out": "data"}, {}, {"--data": "data/cats"}, "--out 'data' holds the input --data 'data/cats'"),
+    ({"--out": "notes.txt"}, {}, {}, "--out 'notes.txt' is a file, not a folder; give --out a folder"),
+    ({}, {"--out": "data"}, {}, "--out 'data' is a folder; give --out the path of a file"),
+    ({"--out": "survey.sgy/maps"}, {}, {}, "--out 'survey.sgy/maps' lies under '{tmp}/survey.sgy', which is not a folder"),
+    ({}, {"--out": "notes.txt/new/model.pt"}, {}, "lies under '{tmp}/notes.txt', which is not a folder"),
+    ({"--out": "a", "--figures": "survey.sgy"}, {}, {"survey": "survey.sgy"}, "--figures 'survey.sgy' is the input"),
+])
+def test_outputs_over_inputs_are_refused(layout, folders, files, inputs, says):
+    with pytest.raises(BadInput) as refused:
+        check_outputs(folders=folders, files=files, inputs=inputs)
+    assert says.format(tmp=layout) in str(refused.value)
+    assert "\n" not in str(refused.value)
+
+
+def test_a_link_to_an_input_lying_in_the_output_is_protected(layout):
+    """Replacing out/image.png would destroy the link the user named, whatever it points at."""
+    Path("out").mkdir()
+    Path("out/image.png").symlink_to(layout / "deep/er/image.png")
+    with pytest.raises(BadInput, match="holds the input --image 'out/image.png'"):
+        check_outputs(folders={"--out": "out"}, inputs={"--image": ["out/image.png"]})
+
+
+@pytest.mark.parametrize("folders, files, inputs", [
+    ({"--out": "data/audit"}, {}, {"--data": "data"}),  # into the user's data folder: allowed
+    ({"--out": "data/cats/new"}, {}, {"--data": "data"}),
+    ({"--out": "new/deeper"}, {}, {"survey": "survey.sgy", "--model": None}),
+    ({"--out": "data"}, {}, {"survey": "survey.sgy"}),  # an existing folder holding no input
+    ({}, {"--out": "notes.txt"}, {"survey": "survey.sgy"}),  # a file output replaces a file
+    ({"--out": None}, {"--out": None}, {"--image": []}),
+])
+def test_outputs_clear_of_inputs_pass(layout, folders, files, inputs):
+    check_outputs(folders=folders, files=files, inputs=inputs)
+
+
+def test_a_claim_holds_a_lock_beside_the_real_output_and_removes_it(layout):
+    with claimed("link/out") as real:
+        assert real == layout / "deep/er/out"
+        assert (layout / "deep/er/.out.lock").is_file()
+    assert sorted(os.listdir("deep/er")) == ["image.png"]
+
+
+def test_a_second_claim_is_refused_and_leaves_nothing(layout):
+    with claimed("deep/er/out"):
+        before = sorted(os.listdir("deep/er"))
+        for spelling in ("deep/er/out", "link/out", str(layout / "deep/er/./out")):
+            with pytest.raises(BadInput, match=r"^--out '.*' is being written by another rather run \(it holds "
+                                               r"'.*/deep/er/\.out\.lock'\); wait for that run to end"):
+                with claimed(spelling):
+                    pass
+            assert sorted(os.listdir("deep/er")) == before
+    with claimed("deep/er/out"):  # released: free again
+        pass
+
+
+def test_claims_from_threads_exclude_each_other(layout):
+    """Two runs in one process (flock locks open files, not processes): one wins, the other is refused."""
+    start, outcomes = threading.Barrier(8), []
+
+    def run():
+        start.wait()
+        try:
+            with claimed("out"):
+                start_holding.wait()
+                outcomes.append("held")
+        except BadInput:
+            outcomes.append("refused")
+            start_holding.wait()
+
+    start_holding = threading.Barrier(8)
+    threads = [threading.Thread(target=run) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["held"] + ["refused"] * 7
+    assert not Path(".out.lock").exists()
+
+
+def test_a_lock_file_removed_by_its_holder_is_not_taken(layout, monkeypatch):
+    """The classic race: B opens the lock file, A removes it and ends, C makes a new one and holds it.
+
+    B's lock on the removed file must not count: B retries on the current file and is refused.
+    """
+    a, c = ExitStack(), ExitStack()
+    a.enter_context(claimed("out"))
+    real_flock = storage.fcntl.flock
+    calls = []
+
+    def flock_after_the_holder_changed(descriptor, operation):
+        if not calls:  # B has opened A's file: A ends, C claims
+            calls.append("swap")
+            a.close()
+            c.enter_context(claimed("out"))
+        return real_flock(descriptor, operation)
+
+    monkeypatch.setattr(storage.fcntl, "flock", flock_after_the_holder_changed)
+    with pytest.raises(BadInput, match="being written by another rather run"):
+        with claimed("out"):
+            pass
+    c.close()
+    assert not Path(".out.lock").exists()
+
+
+def test_a_stale_lock_file_of_a_killed_run_does_not_block(layout):
+    Path(".out.lock").write_bytes(b"")
+    with claimed("out"):
+        pass
+    assert not Path(".out.lock").exists()
+
+
+def test_a_claim_removes_leftovers_of_a_killed_run_and_nothing_else(layout):
+    Path(".out.k3x_9abc.staging").mkdir()
+    Path(".out.k3x_9abc.staging/why.sgy").write_bytes(b"half")
+    Path(".out.0123abcd.tmp").write_bytes(b"half")
+    kept = [".out.parts", ".out.abc.staging", ".outer.k3x_9abc.staging", ".out.k3x_9abc.staging.txt", "out.tmp"]
+    for name in kept:
+        Path(name).write_bytes(b"someone's")
+    with claimed("out"):
+        assert not Path(".out.k3x_9abc.staging").exists() and not Path(".out.0123abcd.tmp").exists()
+    assert all(Path(name).read_bytes() == b"someone's" for name in kept)
+
+
+def test_folders_made_for_a_claim_go_when_left_empty(layout):
+    with claimed("new/deeper/out"):
+        assert Path("new/deeper/.out.lock").is_file()
+    assert not Path("new").exists()
+    with claimed("new/deeper/out") as real:
+        real.mkdir()
+    assert Path("new/deeper/out").is_dir() and not Path("new/deeper/.out.lock").exists()
+
+
+def test_a_claim_where_nothing_can_be_written_is_refused(layout):
+    Path("locked").mkdir(mode=0o555)
+    if os.access("locked", os.W_OK):
+        pytest.skip("running as a user who may write anywhere")
+    with pytest.raises(BadInput, match="cannot write beside --out 'locked/out'"):
+        with claimed("locked/out"):
+            pass
+
+
+def test_writing_checks_before_claiming(layout):
+    with pytest.raises(BadInput, match="holds the input"):
+        with writing(folders={"--out": "."}, inputs={"survey": "survey.sgy"}):
+            pass
+    assert sorted(p.name for p in layout.parent.iterdir() if p.name.startswith(f".{layout.name}")) == []
+    with writing(folders={"--out": "out"}, files={"--model": "model.pt"}, inputs={"survey": "survey.sgy"}):
+        assert Path(".out.lock").is_file() and Path(".model.pt.lock").is_file()
+    assert not Path(".out.lock").exists() and not Path(".model.pt.lock").exists()
+
+
+def test_claim_outputs_holds_until_its_span_ends(layout):
+    with pytest.raises(RuntimeError, match="needs an enclosing output_claims"):
+        claim_outputs(folders={"--out": "out"})
+    with pytest.raises(KeyboardInterrupt):
+        with output_claims():
+            claim_outputs(folders={"--out": "out"}, inputs={"survey": "survey.sgy"})
+            assert Path(".out.lock").is_file()
+            raise KeyboardInterrupt
+    assert not Path(".out.lock").exists()
+    with output_claims():
+        claim_outputs(folders={"--out": "out"})
+    with output_claims():  # the earlier span released it
+        claim_outputs(folders={"--out": "out"})
+
+
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, SystemExit, RuntimeError])
+def test_an_interrupted_stage_leaves_nothing(tmp_path, stop):
+    with pytest.raises(stop):
+        with staged_folder(tmp_path / "out") as stage, atomic_path(stage / "explanations.h5") as temporary:
+            (stage / "figure.png").write_bytes(b"done")
+            temporary.write_bytes(b"half")
+            raise stop()
+    with pytest.raises(stop):
+        with atomic_path(tmp_path / "model.pt") as temporary:
+            temporary.write_bytes(b"half")
+            raise stop()
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_stage_lies_beside_the_real_folder(tmp_path, monkeypatch):
+    """"." and links: the staging folder sits beside the folder written, never inside it or beside a link."""
+    (tmp_path / "work").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "work" / "to-elsewhere").symlink_to(tmp_path / "elsewhere")
+    monkeypatch.chdir(tmp_path / "work")
+    for folder, beside in ((".", tmp_path), ("to-elsewhere", tmp_path)):
+        with staged_folder(folder) as stage:
+            assert stage.parent == beside
+            (stage / "summary.json").write_text("{}")
+    assert sorted(os.listdir(tmp_path)) == ["elsewhere", "work"]
+    assert sorted(os.listdir(tmp_path / "work")) == ["summary.json", "to-elsewhere"]
+    assert os.listdir(tmp_path / "elsewhere") == ["summary.json"]
