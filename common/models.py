@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-from pathlib import Path
 from typing import Any, Callable, Optional
 
 import torch
