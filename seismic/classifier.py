@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from rather.common import Explainer, Rather, Why
+from rather.common import BadModel, Explainer, Rather, Why, load_model
 from rather.common.metrics import confusion_matrix, energy_share
 from rather.common.networks import SmallCNN
 from rather.common.training import TrainingLog, predict, train_classifier
@@ -48,6 +48,29 @@ unfaulted columns: horizon patches come from every kind, and the classifier cann
 tell fault from horizon by a survey's style (wavelet, noise, folding) instead of the offset.
 """
 HELD_OUT_SURVEYS = 2 * len(SURVEY_KINDS)
+
+
+def load_classifier(path: str | Path, device: str = "cpu") -> tuple[nn.Module, dict]:
+    """The classifier at ``path`` and its meta, once it has classified one blank patch into the four classes.
+
+    The checkpoint's fields are checked by ``load_model``; what only this domain knows is
+    checked here: the model takes one-channel patches of ``meta["patch"]`` samples and gives
+    one logit per class of ``CLASS_NAMES``.
+    """
+    model, meta = load_model(weights=path, device=device)
+    patch = meta.get("patch", PATCH)
+    try:
+        with torch.no_grad():
+            logits = model(torch.zeros(1, 1, patch, patch, device=device))
+    except RuntimeError:
+        raise BadModel(f"'{path}' does not run on a one-channel patch of {patch} x {patch} samples (it takes another "
+                       "number of channels, or larger patches); give a seismic classifier (rather seismic train)") \
+            from None
+    if not isinstance(logits, torch.Tensor) or tuple(logits.shape) != (1, len(CLASS_NAMES)):
+        what = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
+        raise BadModel(f"'{path}' gives {what} for one patch, not {len(CLASS_NAMES)} logits "
+                       f"({', '.join(CLASS_NAMES)}); give a seismic classifier (rather seismic train)")
+    return model, meta
 
 
 @dataclass(frozen=True)

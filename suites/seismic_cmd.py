@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rather.common import BadInput, Explainer, load_model, save_checkpoint
+from rather.common import BadInput, Explainer, save_checkpoint
 from rather.common.storage import claim_outputs, staged_folder
 from rather.seismic import classifier
 from rather.seismic.character import character, format_character
@@ -153,7 +153,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    model, _ = load_model(weights=args.model)
+    model, _ = classifier.load_classifier(args.model)
     if args.landmass:
         patch_set = load_landmass(args.landmass)
         report, _ = classifier.classification_report(model, patch_set.patches, patch_set.labels)
@@ -223,7 +223,7 @@ def explain_survey(survey_path: str | Path, out: str | Path, *, kind: str = "inl
     recorded_as = str(survey_path) if recorded_as is None else recorded_as
     in_blocks = workers is not None or scheduler is not None
     weights = model
-    model, meta = load_model(weights=weights, device=device)
+    model, meta = classifier.load_classifier(weights, device)
     explainer = Explainer(model, layer=meta.get("layer", classifier.LAYER))
     patch = int(meta.get("patch", classifier.PATCH))
     with open_survey(survey_path, iline=iline, xline=xline) as survey:

@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Optional
 
-from rather.common import load_model
 from rather.seismic import classifier
 from rather.seismic.classifier import CLASS_NAMES, Section, evaluate_patches, section_patches
 from rather.seismic.patches import scale_to_unit
@@ -54,7 +53,7 @@ def run_seismic_suite(out: Path, data: Optional[str] = None, model: Optional[str
             amplitude = scale_to_unit(survey.inline(line["number"]).T)
         labels, fault_zone, salt_body = read_label_section(labels_path, "inline", line["number"])
         patches = section_patches(Section("inline", line["number"], amplitude, labels, fault_zone, salt_body))
-        summary["truth"] = evaluate_patches(load_model(weights=weights)[0], patches)
+        summary["truth"] = evaluate_patches(classifier.load_classifier(weights)[0], patches)
     write_json(out / "summary.json", summary)
     return report_section(out.name, summary, line["figure"]), summary
 
