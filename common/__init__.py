@@ -8,14 +8,14 @@ from .errors import BadInput, BadModel, BadQuestion, RatherError
 from .explainer import Explainer
 from .methods import METHODS, Method
 from .models import load_model, model_checksum, save_checkpoint
-from .questions import Question, Rather, ScoreRather, WhatIfNot, Why
+from .questions import Kind, Question, Rather, ScoreRather, Task, WhatIfNot, Why
 from .results import ExplanationResult, load
 
 __all__ = [
     "__version__",
     "BadInput", "BadModel", "BadQuestion", "RatherError",
     "Explainer", "ExplanationResult", "load",
-    "Question", "Why", "WhatIfNot", "Rather", "ScoreRather",
+    "Question", "Why", "WhatIfNot", "Rather", "ScoreRather", "Kind", "Task",
     "METHODS", "Method",
     "load_model", "model_checksum", "save_checkpoint",
 ]

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from .questions import CLASS_TASK  # noqa: E402
+from .questions import Task  # noqa: E402
 from .results import ExplanationResult  # noqa: E402
 from .storage import PathLike, atomic_path  # noqa: E402
 
@@ -29,7 +29,7 @@ def displayable(image) -> np.ndarray:
 def panel_caption(result: ExplanationResult, index: int, question: int) -> str:
     """The question, then the probabilities (or scores) it is about."""
     title = result.title(index, question)
-    if result.task != CLASS_TASK:
+    if result.task != Task.CLASS:
         return title
     probs = result.probs[index]
     p, q = int(result.p[index, question]), int(result.q[index, question])

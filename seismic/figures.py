@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
 
+from rather.common import Kind  # noqa: E402
 from rather.common.figures import save_figure  # noqa: E402
 from rather.common.storage import PathLike  # noqa: E402
 
@@ -59,7 +60,7 @@ def plot_section(
     for axis, question, answer in zip(flat[2:], QUESTIONS, explained.maps):
         axis.imshow(amplitude, cmap="gray", vmin=-limit, vmax=limit, extent=extent, aspect=aspect)
         axis.imshow(answer, cmap="jet", alpha=0.45, vmin=0, vmax=1, extent=extent, aspect=aspect)
-        label = "Why P?" if question == "why" else f"Why P, rather than {question.removeprefix('rather_than_')}?"
+        label = "Why P?" if question == Kind.WHY else f"Why P, rather than {question.removeprefix('rather_than_')}?"
         axis.set_title(label, fontsize=9)
     for axis in flat[:panels]:
         axis.set_xlabel(trace_label, fontsize=8)

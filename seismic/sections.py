@@ -27,7 +27,7 @@ import h5py
 import numpy as np
 import torch
 
-from rather.common import Explainer, Rather, Why
+from rather.common import Explainer, Kind, Rather, Why
 from rather.common.maps import grid_matrix, normalise
 from rather.common.results import ExplanationResult
 from rather.common.sliding import SlidingWindows
@@ -36,7 +36,7 @@ from rather.common.storage import atomic_path
 from .landmass import CLASS_NAMES
 from .patches import extract_patches, patch_grid, reflect_pad, window_taper
 
-QUESTIONS = ("why",) + tuple(f"rather_than_{name}" for name in CLASS_NAMES)
+QUESTIONS = (Kind.WHY.value,) + tuple(f"rather_than_{name}" for name in CLASS_NAMES)
 """The five section questions, in the order of the maps."""
 
 
