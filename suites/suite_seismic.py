@@ -18,10 +18,10 @@ from rather.seismic import classifier
 from rather.seismic.classifier import CLASS_NAMES, Section, evaluate_patches, section_patches
 from rather.seismic.patches import scale_to_unit
 from rather.seismic.segy import open_survey
+from rather.seismic.survey_explanation import explain_survey
 from rather.seismic.synthetic import SurveyParameters, make_survey, read_label_section, write_survey
 
 from .report import Figure, Section as ReportSection, Table
-from .seismic_cmd import explain_survey
 from .summaries import write_json
 
 SURVEY = SurveyParameters(inlines=16, crosslines=192, samples=320, faults=2, salt_domes=1, chaotic_zones=1)

@@ -103,7 +103,8 @@ def test_explain_all_streams_one_section_at_a_time(tmp_path):
     import weakref
 
     from rather.seismic.segy import open_survey, write_attributes
-    from rather.suites.seismic_cmd import QUESTIONS, streamed_sections
+    from rather.seismic.sections import QUESTIONS
+    from rather.seismic.survey_explanation import streamed_sections
 
     assert main(["seismic", "synth", str(tmp_path / "s.sgy"), "--inlines", "5", "--crosslines", "8",
                  "--samples", "16"]) == 0
