@@ -8,7 +8,7 @@ import pytest
 import segyio
 
 from rather.common.errors import BadInput
-from rather.seismic import segy
+from rather.seismic import attributes, headers, segy
 from rather.seismic.segy import describe, format_description, open_survey, write_attribute
 
 INLINES = np.arange(100, 109, 2)       # 5 inlines
@@ -611,7 +611,7 @@ def test_write_attribute_leaves_nothing_behind_when_it_fails(tmp_path, monkeypat
     source = write_cube(tmp_path / "in.sgy")
     target = tmp_path / "out.sgy"
     target.write_bytes(b"previous result")
-    monkeypatch.setattr(segy, "CHUNK_BYTES", 3 * (240 + 50 * 4))   # several chunks, so the failure is mid-file
+    monkeypatch.setattr(headers, "CHUNK_BYTES", 3 * (240 + 50 * 4))   # several chunks, so the failure is mid-file
     calls = []
 
     def failing_rows(survey, values):
@@ -622,7 +622,7 @@ def test_write_attribute_leaves_nothing_behind_when_it_fails(tmp_path, monkeypat
             return np.zeros((stop - start, 50), dtype=np.float32)
         return rows
 
-    monkeypatch.setattr(segy, "_volume_rows", failing_rows)
+    monkeypatch.setattr(attributes, "_volume_rows", failing_rows)
     with pytest.raises(OSError, match="disk full"):
         write_attribute(source, target, cube())
     assert target.read_bytes() == b"previous result"

@@ -125,12 +125,12 @@ def test_explain_all_streams_one_section_at_a_time(tmp_path):
             most[0] = max(most[0], sum(ref() is not None for ref in alive))
             return values
 
-        import rather.seismic.segy as segy
-        segy.CHUNK_BYTES, saved = 3 * (240 + 16 * 4), segy.CHUNK_BYTES  # three traces per chunk
+        import rather.seismic.headers as headers
+        headers.CHUNK_BYTES, saved = 3 * (240 + 16 * 4), headers.CHUNK_BYTES  # three traces per chunk
         try:
             write_attributes(survey, {q: tmp_path / f"{q}.sgy" for q in QUESTIONS}, watched)
         finally:
-            segy.CHUNK_BYTES = saved
+            headers.CHUNK_BYTES = saved
         inlines = survey.inlines.tolist()
     assert calls == inlines and most[0] <= 2
     with segyio.open(str(tmp_path / "rather_than_fault.sgy")) as attribute:
