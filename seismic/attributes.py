@@ -34,10 +34,9 @@ def _finite_float32(values, name: str, what: str, shape: tuple) -> np.ndarray:
 
 def _volume_rows(survey: Survey, values: np.ndarray) -> Callable[[int, int], np.ndarray]:
     """Rows for traces start..stop-1 (file order) from a full array shaped like the survey."""
-    shape = survey._geometry.shape + (len(survey.samples),)
+    shape = survey.shape + (len(survey.samples),)
     flat = _finite_float32(values, survey.path.name, "the attribute volume", shape).reshape(-1, shape[-1])
-    cells = survey._geometry.cells
-    return lambda start, stop: flat[cells[start:stop]]
+    return lambda start, stop: flat[survey.trace_cells(start, stop)]
 
 
 def _section_rows(survey: Survey, sections: Mapping[int, np.ndarray], by: str) -> Callable[[int, int], np.ndarray]:
@@ -50,17 +49,16 @@ def _section_rows(survey: Survey, sections: Mapping[int, np.ndarray], by: str) -
         raise BadInput(f"{name}: sections by {by} need a 3D survey; give a full array shaped like line()")
     if by not in ("inline", "crossline"):
         raise BadInput(f"{name}: sections are given by 'inline' or 'crossline', not {by!r}")
-    n_crosslines, n_samples = len(survey.crosslines), len(survey.samples)
+    n_samples = len(survey.samples)
     numbers, across = (survey.inlines, survey.crosslines) if by == "inline" else (survey.crosslines, survey.inlines)
     slot = np.full(len(numbers), -1, dtype=np.int64)
     stack = np.zeros((len(sections), len(across), n_samples), dtype=np.float32)
     for position, (number, section) in enumerate(sections.items()):
-        slot[survey._index(numbers, number, by)] = position
+        slot[survey.position(by, number)] = position
         stack[position] = _finite_float32(section, name, f"the section of {by} {number}", (len(across), n_samples))
-    cells = survey._geometry.cells
 
     def rows(start: int, stop: int) -> np.ndarray:
-        inline_at, crossline_at = np.divmod(cells[start:stop], n_crosslines)
+        inline_at, crossline_at = survey.trace_positions(start, stop)
         line_at, trace_at = (inline_at, crossline_at) if by == "inline" else (crossline_at, inline_at)
         out = np.zeros((stop - start, n_samples), dtype=np.float32)
         chosen = slot[line_at]
@@ -74,7 +72,7 @@ def _section_rows(survey: Survey, sections: Mapping[int, np.ndarray], by: str) -
 def _write_segy(survey: Survey, targets: Mapping[str, Path],
                 rows: Callable[[int, int], Mapping[str, np.ndarray]]) -> None:
     """One pass over the source: its headers byte for byte, format 5, and each target's rows as IEEE floats."""
-    layout = survey._layout
+    layout = survey.layout
     n_samples = len(survey.samples)
     order = ">" if layout.endian == "big" else "<"
     source_trace = np.dtype([("header", f"V{TRACE_HEADER_BYTES}"), ("samples", f"V{n_samples * layout.sample_bytes}")])

@@ -5,7 +5,7 @@ import numpy as np
 
 from rather.common.storage import PathLike
 
-from .geometry import _step
+from .geometry import line_step
 from .survey import open_survey
 
 
@@ -13,7 +13,7 @@ def _number_range(numbers: np.ndarray) -> dict:
     """{first, last, step, count} of sorted line numbers; None where undefined."""
     if len(numbers) == 0:
         return {"first": None, "last": None, "step": None, "count": 0}
-    return {"first": int(numbers[0]), "last": int(numbers[-1]), "step": _step(numbers), "count": int(len(numbers))}
+    return {"first": int(numbers[0]), "last": int(numbers[-1]), "step": line_step(numbers), "count": int(len(numbers))}
 
 
 def describe(path: PathLike, **options) -> dict:
@@ -45,7 +45,7 @@ def describe(path: PathLike, **options) -> dict:
             "format": {"code": survey.format.code, "name": survey.format.name},
             "endian": survey.endian,
             "sorting": survey.sorting,
-            "size_bytes": survey._layout.size,
+            "size_bytes": survey.layout.size,
             "line": line,
         }
 

@@ -20,7 +20,7 @@ MIN_LIVE_SHARE = 0.05  # below this share of live grid positions the byte locati
 
 
 @dataclass(frozen=True)
-class _Geometry:
+class Geometry:
     """Where every trace sits: ``cells[t]`` is trace t's flat position in an array of ``shape``."""
 
     kind: str
@@ -42,7 +42,7 @@ def _varies(words: np.ndarray) -> bool:
     return bool(words.min() != words.max())
 
 
-def _step(numbers: np.ndarray) -> Optional[int]:
+def line_step(numbers: np.ndarray) -> Optional[int]:
     """The regular step of sorted line numbers (their greatest common difference); None for fewer than two."""
     if len(numbers) < 2:
         return None
@@ -66,7 +66,7 @@ def _refuse_duplicates(name: str, handle: segyio.SegyFile, cells: np.ndarray, co
 
 
 def _grid_geometry(name: str, handle: segyio.SegyFile, inl: np.ndarray, xl: np.ndarray,
-                   byte_locations: str) -> _Geometry:
+                   byte_locations: str) -> Geometry:
     """3D: an (inline, crossline) grid of the numbers present; positions without a trace are missing."""
     inlines, rows = np.unique(inl, return_inverse=True)
     crosslines, columns = np.unique(xl, return_inverse=True)
@@ -86,21 +86,21 @@ def _grid_geometry(name: str, handle: segyio.SegyFile, inl: np.ndarray, xl: np.n
         sorting = "inline"
     elif np.count_nonzero(np.diff(xl)) == shape[1] - 1:
         sorting = "crossline"
-    return _Geometry("3d", shape, cells, inlines, crosslines, sorting)
+    return Geometry("3d", shape, cells, inlines, crosslines, sorting)
 
 
 def _line_geometry(name: str, handle: segyio.SegyFile, key: str, numbers: np.ndarray,
-                   inl: np.ndarray, xl: np.ndarray, byte_locations: str) -> _Geometry:
+                   inl: np.ndarray, xl: np.ndarray, byte_locations: str) -> Geometry:
     """2D: one line, its traces ordered by ascending ``key`` number (inline, crossline or CDP)."""
     line_numbers, cells, counts = np.unique(numbers, return_inverse=True, return_counts=True)
     cells = cells.ravel()
     if counts.max() > 1:
         _refuse_duplicates(name, handle, cells, counts, lambda c: f"{key} {line_numbers[c]}", byte_locations)
-    return _Geometry("2d", (len(line_numbers),), cells, np.unique(inl), np.unique(xl),
+    return Geometry("2d", (len(line_numbers),), cells, np.unique(inl), np.unique(xl),
                      line_key=key, line_numbers=line_numbers)
 
 
-def _geometry(name: str, handle: segyio.SegyFile, iline: int, xline: int) -> _Geometry:
+def read_geometry(name: str, handle: segyio.SegyFile, iline: int, xline: int) -> Geometry:
     """3D when inline and crossline numbers both vary, 2D when one of them (or only the CDP number) does."""
     byte_locations = f"--iline/--xline (now {iline}/{xline})"
     inl, xl = _words(handle, iline), _words(handle, xline)
@@ -119,7 +119,7 @@ def _geometry(name: str, handle: segyio.SegyFile, iline: int, xline: int) -> _Ge
                    "(ignore_geometry=True)")
 
 
-def _unstructured(trace_count: int) -> _Geometry:
+def file_order(trace_count: int) -> Geometry:
     empty = np.zeros(0, dtype=np.int64)
-    return _Geometry("unstructured", (trace_count,), np.arange(trace_count), empty, empty,
+    return Geometry("unstructured", (trace_count,), np.arange(trace_count), empty, empty,
                      line_key="trace", line_numbers=np.arange(trace_count))

@@ -55,8 +55,14 @@ class SampleFormat(NamedTuple):
 
 
 @dataclass(frozen=True)
-class _Layout:
-    """Where things are in the file, from the binary header (read before segyio opens it)."""
+class FileLayout:
+    """Where things are in the file, from the binary header (read before segyio opens it).
+
+    ``endian`` "big" or "little"; ``format`` the sample format code; ``samples`` per
+    trace; ``ext_headers`` the count of extended textual headers; ``size`` the file's
+    bytes. ``trace0`` is the byte offset of the first trace header, ``trace_bytes`` one
+    trace with its header.
+    """
 
     endian: str
     format: int
@@ -198,7 +204,7 @@ def _trace_words(raw: BinaryIO, offset: int, endian: str) -> tuple[int, int]:
     return _field(words, 1, 2, endian), _field(words, 3, 2, endian)
 
 
-def _read_layout(path: Path) -> _Layout:
+def read_layout(path: Path) -> FileLayout:
     """Check what can be checked from the file size, the binary header and a few trace headers alone."""
     name = path.name
     size = _file_size(path)
@@ -211,7 +217,7 @@ def _read_layout(path: Path) -> _Layout:
         raise BadInput(f"{name}: cannot be read ({error.strerror}); check its permissions") from None
 
 
-def _check_binary_header(name: str, head: bytes, size: int, raw: BinaryIO) -> _Layout:
+def _check_binary_header(name: str, head: bytes, size: int, raw: BinaryIO) -> FileLayout:
     """The layout the binary header gives, refused with the field at fault when unusable or contradicted."""
     endian = _endian(name, head)
     code = _field(head, 3225, 2, endian, signed=True)
@@ -240,12 +246,12 @@ def _check_binary_header(name: str, head: bytes, size: int, raw: BinaryIO) -> _L
         told = f"; the first trace header says {traced:,} (bytes 115-116)" if 0 < traced <= MAX_SAMPLES else ""
         raise BadInput(f"{name}: absurd sample count {samples:,} per trace in the binary header (bytes 3221-3222), "
                        f"expected 1 to {MAX_SAMPLES:,}{told} — repair the binary header")
-    layout = _Layout(endian, code, samples, ext_headers, size)
+    layout = FileLayout(endian, code, samples, ext_headers, size)
     _check_size(name, layout, raw)
     return layout
 
 
-def _traces_line_up(layout: _Layout, raw: BinaryIO) -> bool:
+def _traces_line_up(layout: FileLayout, raw: BinaryIO) -> bool:
     """Whether the file is ``layout``'s headers and whole traces whose headers confirm the layout.
 
     Confirmed: the first trace header gives the layout's sample count (bytes 115-116)
@@ -261,7 +267,7 @@ def _traces_line_up(layout: _Layout, raw: BinaryIO) -> bool:
     return len(words) == 1 and words.pop()[0] == layout.samples
 
 
-def _one_field_away(layout: _Layout, raw: BinaryIO) -> Iterator[tuple[_Layout, str]]:
+def _one_field_away(layout: FileLayout, raw: BinaryIO) -> Iterator[tuple[FileLayout, str]]:
     """Layouts that differ from ``layout`` in one binary-header field, each with what to say if it is the one."""
     traced, _ = _trace_words(raw, layout.trace0, layout.endian)
     if 0 < traced <= MAX_SAMPLES and traced != layout.samples:
@@ -285,7 +291,7 @@ def _one_field_away(layout: _Layout, raw: BinaryIO) -> Iterator[tuple[_Layout, s
             "traces start right after the binary header; repair that count (0)")
 
 
-def _check_size(name: str, layout: _Layout, raw: BinaryIO) -> None:
+def _check_size(name: str, layout: FileLayout, raw: BinaryIO) -> None:
     """Refuse a file that is not the headers plus whole traces: the wrong header field if one is, else cut short.
 
     A layout whose trace headers line up is taken as is. Otherwise a layout one binary-header
@@ -312,3 +318,23 @@ def _check_size(name: str, layout: _Layout, raw: BinaryIO) -> None:
     if expected != layout.size:
         raise BadInput(f"{name}: truncated: expected {expected:,} bytes for {traces:,} traces of {layout.samples:,} "
                        f"samples, found {layout.size:,}; the file is incomplete — copy it again")
+
+
+def sample_interval_ms(path: Path, handle: segyio.SegyFile, layout: FileLayout) -> float:
+    """segyio's sample interval in ms: the binary header's (bytes 3217-3218) or the first trace header's (117-118).
+
+    segyio reads both as signed 16-bit microseconds, takes the one that is positive, and
+    gives up when neither is or when both are and they differ; so does this, in one line.
+    """
+    interval = segyio.tools.dt(handle, fallback_dt=0.0) / 1000.0
+    if interval > 0:
+        return interval
+    with open(path, "rb") as raw:
+        head = raw.read(layout.trace0 + TRACE_HEADER_BYTES)
+    binary = _field(head, 3217, 2, layout.endian, signed=True)
+    trace = _field(head[layout.trace0:], 117, 2, layout.endian, signed=True)
+    held = f"binary header bytes 3217-3218 hold {binary} us, first trace header bytes 117-118 hold {trace} us"
+    if binary > 0 and trace > 0:
+        raise BadInput(f"{path.name}: two different sample intervals: {held}; repair the header that is wrong")
+    raise BadInput(f"{path.name}: no usable sample interval: {held}, read as signed 16-bit numbers; expected "
+                   "1 to 32767 us in either — repair the headers")

@@ -16,8 +16,8 @@ from rather.common.errors import BadInput
 from rather.common.storage import PathLike
 
 from . import headers
-from .geometry import _Geometry, _geometry, _step, _unstructured
-from .headers import FORMATS, TRACE_HEADER_BYTES, SampleFormat, _Layout, _field, _read_layout, check_byte_locations
+from .geometry import Geometry, file_order, line_step, read_geometry
+from .headers import FORMATS, FileLayout, SampleFormat, check_byte_locations, read_layout, sample_interval_ms
 
 
 def _readonly(array: np.ndarray) -> np.ndarray:
@@ -44,13 +44,16 @@ class Survey:
         line_key, line_numbers: for 2D, the header ("inline", "crossline" or
             "cdp") that orders the line and its numbers, ascending (axis 0 of
             ``line()``); for unstructured "trace" and 0..n-1; None and empty for 3D.
+        shape: the grid the traces sit on, (n_inlines, n_crosslines) for 3D,
+            (n_traces,) for 2D and unstructured (``trace_cells`` places each trace).
+        layout: where headers and traces lie in the file (``headers.FileLayout``).
 
     Every array comes back float32; sections have traces along axis 0 and
     samples along the last axis, time increasing with the index, whatever the
     file's sorting. Reads refuse NaN or Inf samples (``BadInput``).
     """
 
-    def __init__(self, path: Path, handle: segyio.SegyFile, layout: _Layout, geometry: _Geometry,
+    def __init__(self, path: Path, handle: segyio.SegyFile, layout: FileLayout, geometry: Geometry,
                  interval: float, fill: float):
         self.path = path
         self.kind = geometry.kind
@@ -66,7 +69,8 @@ class Survey:
         self.line_numbers = _readonly(geometry.line_numbers)
         self.fill = float(fill)
         self._handle = handle
-        self._layout = layout
+        self.layout = layout
+        self.shape = geometry.shape
         self._geometry = geometry
         trace_at = np.full(int(np.prod(geometry.shape)), -1, dtype=np.int64)
         trace_at[geometry.cells] = np.arange(self.trace_count)
@@ -78,11 +82,29 @@ class Survey:
 
     # -- reading
 
+    def trace_cells(self, start: int = 0, stop: Optional[int] = None) -> np.ndarray:
+        """Flat positions in an array of ``shape`` of the traces start..stop-1 in file order."""
+        return self._geometry.cells[start:stop]
+
     def trace_positions(self, start: int = 0, stop: Optional[int] = None) -> tuple[np.ndarray, np.ndarray]:
         """(inline index, crossline index) of the traces start..stop-1 in file order (3D surveys)."""
         if self.kind != "3d":
             raise BadInput(f"{self.path.name}: trace positions on a grid need a 3D survey, this is {self.kind}")
-        return np.divmod(self._geometry.cells[start:stop], len(self.crosslines))
+        return np.divmod(self.trace_cells(start, stop), len(self.crosslines))
+
+    def position(self, kind: str, number: int) -> int:
+        """The index of inline (``kind`` "inline") or crossline ``number`` in ``inlines`` or ``crosslines``.
+
+        Refused (``BadInput``) when the survey has no such line.
+        """
+        numbers = self.inlines if kind == "inline" else self.crosslines
+        position = int(np.searchsorted(numbers, number))
+        if position == len(numbers) or numbers[position] != number:
+            step = line_step(numbers)
+            spacing = f" step {step}" if step else ""
+            raise BadInput(f"{self.path.name}: {kind} {number} is not in the survey ({kind}s {numbers[0]} to "
+                           f"{numbers[-1]}{spacing}); give one of the survey's {kind} numbers")
+        return position
 
     def inline(self, number: int) -> np.ndarray:
         """The section along inline ``number``: (n_crosslines, n_samples) float32, crosslines ascending.
@@ -91,7 +113,7 @@ class Survey:
         (7, 50)
         """
         self._need("3d", "inline()")
-        row = self._index(self.inlines, number, "inline")
+        row = self.position("inline", number)
         return self._section(self._trace_at[row], f"inline {number}")
 
     def crossline(self, number: int) -> np.ndarray:
@@ -101,7 +123,7 @@ class Survey:
         (5, 50)
         """
         self._need("3d", "crossline()")
-        column = self._index(self.crosslines, number, "crossline")
+        column = self.position("crossline", number)
         return self._section(self._trace_at[:, column], f"crossline {number}")
 
     def depth_slice(self, index: int) -> np.ndarray:
@@ -119,8 +141,8 @@ class Survey:
                            "give a sample index, not a time")
         values = np.asarray(self._handle.depth_slice[int(index)], dtype=np.float32)
         self._check_finite(values, f"the slice at sample {index}")
-        out = np.full(self._geometry.shape, self.fill, dtype=np.float32)
-        out.flat[self._geometry.cells] = values
+        out = np.full(self.shape, self.fill, dtype=np.float32)
+        out.flat[self.trace_cells()] = values
         return out
 
     def volume(self, max_bytes: int = 2**30) -> np.ndarray:
@@ -132,7 +154,7 @@ class Survey:
         (5, 7, 50)
         """
         self._need("3d", "volume()")
-        shape = self._geometry.shape + (len(self.samples),)
+        shape = self.shape + (len(self.samples),)
         size = 4 * int(np.prod(shape))
         if size > max_bytes:
             raise BadInput(f"{self.path.name}: the volume needs {size:,} bytes, more than {max_bytes:,}; "
@@ -142,7 +164,7 @@ class Survey:
         for start, stop in self._chunks():
             values = self._read_range(start, stop)
             self._check_finite(values, f"traces {start:,} to {stop - 1:,}")
-            flat[self._geometry.cells[start:stop]] = values
+            flat[self.trace_cells(start, stop)] = values
         return out
 
     def line(self) -> np.ndarray:
@@ -163,8 +185,8 @@ class Survey:
         102
         """
         self._need("3d", "trace_header()")
-        row = self._index(self.inlines, inline, "inline")
-        column = self._index(self.crosslines, crossline, "crossline")
+        row = self.position("inline", inline)
+        column = self.position("crossline", crossline)
         trace = int(self._trace_at[row, column])
         if trace < 0:
             raise BadInput(f"{self.path.name}: no trace at inline {inline}, crossline {crossline} "
@@ -192,16 +214,6 @@ class Survey:
         if self.kind != kind:
             raise BadInput(f"{self.path.name}: {method} needs a {kind.upper()} survey, this file is "
                            f"{self.kind}; read it with line()")
-
-    def _index(self, numbers: np.ndarray, number: int, what: str) -> int:
-        """The position of line ``number`` in ``numbers``; refused when the survey has no such line."""
-        position = int(np.searchsorted(numbers, number))
-        if position == len(numbers) or numbers[position] != number:
-            step = _step(numbers)
-            spacing = f" step {step}" if step else ""
-            raise BadInput(f"{self.path.name}: {what} {number} is not in the survey ({what}s {numbers[0]} to "
-                           f"{numbers[-1]}{spacing}); give one of the survey's {what} numbers")
-        return position
 
     def _section(self, traces: np.ndarray, what: str) -> np.ndarray:
         """Traces at the given file indices (-1: missing, filled) as (len, n_samples) float32."""
@@ -238,26 +250,6 @@ class Survey:
                            "repair the file or mask those traces first")
 
 
-def _interval_ms(path: Path, handle: segyio.SegyFile, layout: _Layout) -> float:
-    """segyio's sample interval in ms: the binary header's (bytes 3217-3218) or the first trace header's (117-118).
-
-    segyio reads both as signed 16-bit microseconds, takes the one that is positive, and
-    gives up when neither is or when both are and they differ; so does this, in one line.
-    """
-    interval = segyio.tools.dt(handle, fallback_dt=0.0) / 1000.0
-    if interval > 0:
-        return interval
-    with open(path, "rb") as raw:
-        head = raw.read(layout.trace0 + TRACE_HEADER_BYTES)
-    binary = _field(head, 3217, 2, layout.endian, signed=True)
-    trace = _field(head[layout.trace0:], 117, 2, layout.endian, signed=True)
-    held = f"binary header bytes 3217-3218 hold {binary} us, first trace header bytes 117-118 hold {trace} us"
-    if binary > 0 and trace > 0:
-        raise BadInput(f"{path.name}: two different sample intervals: {held}; repair the header that is wrong")
-    raise BadInput(f"{path.name}: no usable sample interval: {held}, read as signed 16-bit numbers; expected "
-                   "1 to 32767 us in either — repair the headers")
-
-
 @contextmanager
 def open_survey(path: PathLike, *, iline: int = 189, xline: int = 193, fill: float = 0.0,
                 ignore_geometry: bool = False) -> Iterator[Survey]:
@@ -280,7 +272,7 @@ def open_survey(path: PathLike, *, iline: int = 189, xline: int = 193, fill: flo
     check_byte_locations(iline, xline, geometry=not ignore_geometry)
     source = Path(path)
     name = source.name
-    layout = _read_layout(source)
+    layout = read_layout(source)
     try:
         handle = segyio.open(str(source), "r", iline=int(iline), xline=int(xline), ignore_geometry=True,
                              endian=layout.endian)
@@ -288,6 +280,6 @@ def open_survey(path: PathLike, *, iline: int = 189, xline: int = 193, fill: flo
         raise BadInput(f"{name}: segyio cannot read its headers although their sizes and formats check out; "
                        "check that it is a SEG-Y file (rev 0 or 1) and that it is not being written") from None
     with handle:
-        interval = _interval_ms(source, handle, layout)
-        geometry = _unstructured(handle.tracecount) if ignore_geometry else _geometry(name, handle, iline, xline)
+        interval = sample_interval_ms(source, handle, layout)
+        geometry = file_order(handle.tracecount) if ignore_geometry else read_geometry(name, handle, iline, xline)
         yield Survey(source, handle, layout, geometry, interval, fill)
