@@ -28,9 +28,9 @@ from rather.common.metrics import confusion_matrix, energy_share
 from rather.common.networks import SmallCNN
 from rather.common.training import TrainingLog, predict, train_classifier
 
-from .landmass import CLASS_NAMES
+from .classes import CLASS_NAMES
 from .patches import class_shares, extract_patches, patch_grid, scale_to_unit
-from .synthetic import Survey, SurveyParameters, make_survey
+from .synthetic import SurveyParameters, SyntheticSurvey, make_survey
 
 FACTORY = "rather.common.networks:SmallCNN"
 ARCHITECTURE = {"num_classes": len(CLASS_NAMES), "in_channels": 1, "width": 16, "pools": 3, "padding": 0}
@@ -51,7 +51,7 @@ HELD_OUT_SURVEYS = 2 * len(SURVEY_KINDS)
 
 
 @dataclass(frozen=True)
-class Section:
+class LabelledSection:
     """One inline or crossline of a synthetic survey, time down the rows: (samples, traces) each."""
 
     kind: str
@@ -62,7 +62,8 @@ class Section:
     salt_body: np.ndarray
 
 
-def sections(survey: Survey, every: int = 1, kinds: tuple[str, ...] = ("inline", "crossline")) -> Iterator[Section]:
+def sections(survey: SyntheticSurvey, every: int = 1,
+             kinds: tuple[str, ...] = ("inline", "crossline")) -> Iterator[LabelledSection]:
     """Every ``every``-th line of each kind in ``kinds`` (inlines first), amplitudes scaled per section."""
     for kind, axis, numbers in (("inline", 0, survey.inlines), ("crossline", 1, survey.crosslines)):
         if kind not in kinds:
@@ -72,7 +73,7 @@ def sections(survey: Survey, every: int = 1, kinds: tuple[str, ...] = ("inline",
                 np.take(volume, index, axis=axis).T
                 for volume in (survey.amplitude, survey.labels, survey.fault_zone, survey.salt_body)
             )
-            yield Section(kind, int(numbers[index]), scale_to_unit(amplitude), labels, fault_zone, salt_body)
+            yield LabelledSection(kind, int(numbers[index]), scale_to_unit(amplitude), labels, fault_zone, salt_body)
 
 
 def clear_labels(labels: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -113,7 +114,7 @@ class PatchSample:
                              for name in ("patches", "labels", "fault_zone", "salt_body")))
 
 
-def section_patches(section: Section, *, stride: int = 16) -> PatchSample:
+def section_patches(section: LabelledSection, *, stride: int = 16) -> PatchSample:
     """The clear patches (``clear_labels``) of one section, at ``stride``."""
     rows, cols = patch_grid(*section.amplitude.shape, patch=PATCH, stride=stride)
     labels = clear_labels(section.labels, rows, cols)
@@ -125,7 +126,7 @@ def section_patches(section: Section, *, stride: int = 16) -> PatchSample:
     )
 
 
-def survey_patches(survey: Survey, *, stride: int = 16, every: int = 2) -> PatchSample:
+def survey_patches(survey: SyntheticSurvey, *, stride: int = 16, every: int = 2) -> PatchSample:
     """The clear patches of every ``every``-th inline, at ``stride``.
 
     Inlines only: the surveys' faults strike within 45 degrees of the inline-number axis, so
@@ -137,7 +138,7 @@ def survey_patches(survey: Survey, *, stride: int = 16, every: int = 2) -> Patch
                                     for section in sections(survey, every, kinds=("inline",))])
 
 
-def survey_of(index: int, seed: int) -> Survey:
+def survey_of(index: int, seed: int) -> SyntheticSurvey:
     """Synthetic survey number ``index`` of a seed: the kinds of ``SURVEY_KINDS`` in turn."""
     return make_survey(seed + index, SURVEY_KINDS[index % len(SURVEY_KINDS)])
 
@@ -211,7 +212,7 @@ def contrast_energy(model: nn.Module, patches: np.ndarray, masks: np.ndarray, la
             "patches": len(patches)}
 
 
-def classification_report(model: nn.Module, patches: np.ndarray, labels: np.ndarray) -> tuple[dict, np.ndarray]:
+def accuracy_report(model: nn.Module, patches: np.ndarray, labels: np.ndarray) -> tuple[dict, np.ndarray]:
     """Balanced accuracy, accuracy and confusion of the model on patches (N, H, W); and its predictions."""
     predicted = predict(model, patches[:, None]).argmax(1).numpy()
     confusion = confusion_matrix(labels, predicted, len(CLASS_NAMES))
@@ -226,7 +227,7 @@ def classification_report(model: nn.Module, patches: np.ndarray, labels: np.ndar
 
 def evaluate_patches(model: nn.Module, data: PatchSample) -> dict:
     """Balanced accuracy, confusion, and energy shares inside the true fault zones and salt bodies."""
-    report, predicted = classification_report(model, data.patches, data.labels)
+    report, predicted = accuracy_report(model, data.patches, data.labels)
     report["energy_share"] = {}
     for name, masks in (("fault", data.fault_zone), ("salt_dome", data.salt_body)):
         label = CLASS_NAMES.index(name)

@@ -13,7 +13,7 @@ from matplotlib.colors import ListedColormap  # noqa: E402
 from rather.common.figures import save_figure  # noqa: E402
 from rather.common.storage import PathLike  # noqa: E402
 
-from .landmass import CLASS_NAMES  # noqa: E402
+from .classes import CLASS_NAMES  # noqa: E402
 from .sections import QUESTIONS, SectionExplanation  # noqa: E402
 
 CLASS_COLOURS = ListedColormap(["#4c72b0", "#dd8452", "#c44e52", "#8172b3"])

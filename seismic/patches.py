@@ -30,7 +30,7 @@ import torch
 from numpy.lib.stride_tricks import sliding_window_view
 
 from rather.common.errors import BadInput
-from rather.seismic.landmass import CLASS_NAMES
+from .classes import CLASS_NAMES
 
 ArrayLike = Union[np.ndarray, torch.Tensor]
 

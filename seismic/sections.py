@@ -33,7 +33,7 @@ from rather.common.results import ExplanationResult
 from rather.common.sliding import SlidingWindows
 from rather.common.storage import atomic_path
 
-from .landmass import CLASS_NAMES
+from .classes import CLASS_NAMES
 from .patches import extract_patches, patch_grid, reflect_pad, window_taper
 
 QUESTIONS = ("why",) + tuple(f"rather_than_{name}" for name in CLASS_NAMES)

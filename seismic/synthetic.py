@@ -129,10 +129,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Union
 
 import h5py
 import numpy as np
@@ -141,7 +139,9 @@ from scipy import ndimage, signal
 
 from rather.common.errors import BadInput
 from rather.common.memory import require_memory
-from rather.common.storage import atomic_path
+from rather.common.storage import PathLike, atomic_path
+
+from .classes import CHAOTIC, CLASS_NAMES, FAULT, HORIZON, SALT_DOME
 
 __all__ = [
     "CLASS_NAMES",
@@ -149,20 +149,14 @@ __all__ = [
     "FaultPlane",
     "Realisation",
     "SaltDome",
-    "Survey",
     "SurveyParameters",
+    "SyntheticSurvey",
     "make_survey",
     "ricker",
     "write_survey",
 ]
 
-PathLike = Union[str, os.PathLike]
 Range = tuple[float, float]
-
-CLASS_NAMES: tuple[str, ...] = ("horizon", "chaotic", "fault", "salt_dome")
-"""Label values 0, 1, 2, 3 of ``Survey.labels``, in this order."""
-
-HORIZON, CHAOTIC, FAULT, SALT_DOME = range(4)
 
 _SIZE_CAP = 0.3  # salt and chaotic radii are capped at this fraction of the longer horizontal side
 _SALT_DRAG_VERTICAL_WEIGHT = 0.3  # one time sample counts as 0.3 trace in the distance to salt
@@ -379,7 +373,7 @@ class Realisation:
 
 
 @dataclass(frozen=True)
-class Survey:
+class SyntheticSurvey:
     """A synthetic survey; every volume has the shape (inlines, crosslines, samples).
 
     ``amplitude``: float32, divided by the ``clip_percentile`` percentile of its absolute values
@@ -750,7 +744,7 @@ def _mean(volume: np.ndarray, where: np.ndarray) -> float:
     return float(np.mean(volume[where])) if where.any() else float(np.mean(volume))
 
 
-def make_survey(seed: int, parameters: SurveyParameters = SurveyParameters()) -> Survey:
+def make_survey(seed: int, parameters: SurveyParameters = SurveyParameters()) -> SyntheticSurvey:
     """Make the synthetic survey of ``seed``; volumes of shape (inlines, crosslines, samples).
 
     The same seed and parameters give bit-identical arrays. See the module docstring for the
@@ -824,7 +818,7 @@ def make_survey(seed: int, parameters: SurveyParameters = SurveyParameters()) ->
     labels[chaotic] = CHAOTIC
     labels[fault_zone] = FAULT
     labels[salt] = SALT_DOME
-    return Survey(
+    return SyntheticSurvey(
         amplitude=amplitude,
         labels=labels,
         fault_zone=fault_zone,
@@ -839,10 +833,11 @@ def make_survey(seed: int, parameters: SurveyParameters = SurveyParameters()) ->
     )
 
 
-def _check_survey(survey: Survey) -> None:
+def _check_survey(survey: SyntheticSurvey) -> None:
     """Refuse, before anything is written, a survey whose arrays do not fit together."""
-    if not isinstance(survey, Survey):
-        raise BadInput(f"write_survey: got a {type(survey).__name__}; pass the Survey that make_survey returned")
+    if not isinstance(survey, SyntheticSurvey):
+        raise BadInput(f"write_survey: got a {type(survey).__name__}; "
+                       "pass the SyntheticSurvey that make_survey returned")
     shape = np.shape(survey.amplitude)
     if len(shape) != 3 or min(shape) < 1:
         raise BadInput(f"write_survey: amplitude has shape {shape}; expected (inlines, crosslines, samples)")
@@ -858,7 +853,7 @@ def _check_survey(survey: Survey) -> None:
         raise BadInput("write_survey: samples_ms is not regular at parameters.interval_ms")
 
 
-def _coordinates(survey: Survey) -> tuple[np.ndarray, np.ndarray]:
+def _coordinates(survey: SyntheticSurvey) -> tuple[np.ndarray, np.ndarray]:
     """CDP X (east, along crosslines) and Y (north, along inlines) in cm, shape (inlines, crosslines)."""
     p = survey.parameters
     n_il, n_xl = survey.amplitude.shape[:2]
@@ -871,7 +866,7 @@ def _coordinates(survey: Survey) -> tuple[np.ndarray, np.ndarray]:
             np.broadcast_to(north[:, None], (n_il, n_xl)).astype(np.int64))
 
 
-def _textual_header(survey: Survey, labels_name: str) -> bytes:
+def _textual_header(survey: SyntheticSurvey, labels_name: str) -> bytes:
     """The 3200-byte textual header: 40 lines of 80 ASCII characters describing the survey."""
     p, r = survey.parameters, survey.realisation
     n_il, n_xl, n_t = survey.amplitude.shape
@@ -899,7 +894,7 @@ def _textual_header(survey: Survey, labels_name: str) -> bytes:
     return text.encode("ascii", errors="replace")
 
 
-def _write_segy(survey: Survey, path: Path, labels_name: str) -> None:
+def _create_segy(survey: SyntheticSurvey, path: Path, labels_name: str) -> None:
     """Write the amplitudes as SEG-Y rev 1, IEEE floats, inline-sorted, with full trace headers."""
     p = survey.parameters
     n_il, n_xl, n_t = survey.amplitude.shape
@@ -964,7 +959,7 @@ def _write_segy(survey: Survey, path: Path, labels_name: str) -> None:
                 f.trace[index] = amplitude[i, j]
 
 
-def _write_labels(survey: Survey, path: Path, segy_name: str) -> None:
+def _write_labels(survey: SyntheticSurvey, path: Path, segy_name: str) -> None:
     """Write the label volume, masks, axes and the survey's description as HDF5."""
     with h5py.File(path, "w") as f:
         f.create_dataset("labels", data=np.asarray(survey.labels, dtype=np.uint8), compression="gzip")
@@ -981,7 +976,8 @@ def _write_labels(survey: Survey, path: Path, segy_name: str) -> None:
         f.attrs["segy_file"] = segy_name
 
 
-def write_survey(survey: Survey, segy_path: PathLike, labels_path: PathLike | None = None) -> tuple[Path, Path]:
+def write_survey(survey: SyntheticSurvey, segy_path: PathLike,
+                 labels_path: PathLike | None = None) -> tuple[Path, Path]:
     """Write ``survey`` as SEG-Y rev 1 and its labels as HDF5; return (SEG-Y path, labels path).
 
     SEG-Y: IEEE floats (format 5), inline-sorted, a textual header describing the survey and its
@@ -1009,7 +1005,7 @@ def write_survey(survey: Survey, segy_path: PathLike, labels_path: PathLike | No
         if path.is_dir():
             raise BadInput(f"write_survey: {path} is a folder; give a file name")
     with atomic_path(segy_path) as segy_tmp, atomic_path(labels_path) as labels_tmp:
-        _write_segy(survey, segy_tmp, labels_path.name)
+        _create_segy(survey, segy_tmp, labels_path.name)
         _write_labels(survey, labels_tmp, segy_path.name)
     return segy_path, labels_path
 

@@ -147,7 +147,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     model, _ = load_model(weights=args.model)
     if args.landmass:
         patch_set = load_landmass(args.landmass)
-        report, _ = classifier.classification_report(model, patch_set.patches, patch_set.labels)
+        report, _ = classifier.accuracy_report(model, patch_set.patches, patch_set.labels)
         report["data"] = f"LANDMASS-{patch_set.version} at {args.landmass}"
     else:
         report = classifier.evaluate(model, args.seed)

@@ -15,7 +15,7 @@ from typing import Callable, Optional
 
 from rather.common import load_model
 from rather.seismic import classifier
-from rather.seismic.classifier import CLASS_NAMES, Section, evaluate_patches, section_patches
+from rather.seismic.classifier import CLASS_NAMES, LabelledSection, evaluate_patches, section_patches
 from rather.seismic.patches import scale_to_unit
 from rather.seismic.segy import open_survey
 from rather.seismic.survey_explanation import explain_survey
@@ -53,7 +53,7 @@ def run_seismic_suite(out: Path, data: Optional[str] = None, model: Optional[str
         with open_survey(survey_path) as survey:
             amplitude = scale_to_unit(survey.inline(line["number"]).T)
         labels, fault_zone, salt_body = read_label_section(labels_path, "inline", line["number"])
-        patches = section_patches(Section("inline", line["number"], amplitude, labels, fault_zone, salt_body))
+        patches = section_patches(LabelledSection("inline", line["number"], amplitude, labels, fault_zone, salt_body))
         summary["truth"] = evaluate_patches(load_model(weights=weights)[0], patches)
     write_json(out / "summary.json", summary)
     return report_section(out.name, summary, line["figure"]), summary
