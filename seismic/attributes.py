@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from contextlib import ExitStack
 from pathlib import Path
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Union
 
 import numpy as np
@@ -14,6 +14,7 @@ from rather.common.storage import PathLike, atomic_path
 
 from . import headers
 from .headers import IEEE_FLOAT, TRACE_HEADER_BYTES
+from .section import LINE_KINDS, to_trace_rows
 from .survey import Survey, open_survey
 
 
@@ -39,33 +40,55 @@ def _volume_rows(survey: Survey, values: np.ndarray) -> Callable[[int, int], np.
     return lambda start, stop: flat[survey.trace_cells(start, stop)]
 
 
-def _section_rows(survey: Survey, sections: Mapping[int, np.ndarray], by: str) -> Callable[[int, int], np.ndarray]:
-    """Rows for traces start..stop-1 from {line number: section} of inlines or crosslines; other traces are zeros.
+def section_rows(survey: Survey, kind: str, numbers: Sequence[int], section_of: Callable[[int], np.ndarray],
+                 channels: tuple[int, ...] = ()) -> Callable[[int, int], np.ndarray]:
+    """Trace rows from sections: the ``rows`` of ``write_attributes`` for some inlines or crosslines.
 
-    An inline's section is (n_crosslines, n_samples), a crossline's (n_inlines, n_samples).
+    ``rows(start, stop)`` is (*channels, stop - start, n_samples): the traces start..stop-1
+    in file order, taken from the sections ``section_of(number)`` (*channels, n_samples,
+    n_traces) of the lines ``numbers`` of ``kind``; other traces are zeros. Each line's
+    section is asked for when its first trace is written and dropped after its last, so a
+    survey sorted along ``kind`` holds one or two sections at a time; across the sorting,
+    every requested line stays until the end of the pass. This is where sections turn
+    back into the file's trace rows (``section.to_trace_rows``).
     """
-    name = survey.path.name
     if survey.kind != "3d":
-        raise BadInput(f"{name}: sections by {by} need a 3D survey; give a full array shaped like line()")
-    if by not in ("inline", "crossline"):
-        raise BadInput(f"{name}: sections are given by 'inline' or 'crossline', not {by!r}")
-    n_samples = len(survey.samples)
-    numbers, across = (survey.inlines, survey.crosslines) if by == "inline" else (survey.crosslines, survey.inlines)
-    slot = np.full(len(numbers), -1, dtype=np.int64)
-    stack = np.zeros((len(sections), len(across), n_samples), dtype=np.float32)
-    for position, (number, section) in enumerate(sections.items()):
-        slot[survey.position(by, number)] = position
-        stack[position] = _finite_float32(section, name, f"the section of {by} {number}", (len(across), n_samples))
+        raise BadInput(f"{survey.path.name}: sections by {kind} need a 3D survey; give a full array shaped like "
+                       "the survey")
+    if kind not in LINE_KINDS:
+        raise BadInput(f"{survey.path.name}: sections are given by 'inline' or 'crossline', not {kind!r}")
+    axis = LINE_KINDS.index(kind)
+    line_numbers = survey.inlines if kind == "inline" else survey.crosslines
+    wanted = np.zeros(len(line_numbers), dtype=bool)
+    wanted[[survey.position(kind, number) for number in numbers]] = True
+    line_of_trace = survey.trace_positions()[axis]
+    last_trace = np.full(len(line_numbers), -1)
+    np.maximum.at(last_trace, line_of_trace, np.arange(len(line_of_trace)))
+    cache: dict[int, np.ndarray] = {}
 
     def rows(start: int, stop: int) -> np.ndarray:
-        inline_at, crossline_at = survey.trace_positions(start, stop)
-        line_at, trace_at = (inline_at, crossline_at) if by == "inline" else (crossline_at, inline_at)
-        out = np.zeros((stop - start, n_samples), dtype=np.float32)
-        chosen = slot[line_at]
-        given = chosen >= 0
-        out[given] = stack[chosen[given], trace_at[given]]
+        positions = survey.trace_positions(start, stop)
+        line, trace = positions[axis], positions[1 - axis]
+        out = np.zeros((*channels, stop - start, len(survey.samples)), dtype=np.float32)
+        for index in np.unique(line[wanted[line]]):
+            if index not in cache:
+                cache[index] = section_of(int(line_numbers[index]))
+            here = line == index
+            out[..., here, :] = to_trace_rows(cache[index][..., trace[here]])
+        for index in [i for i in cache if last_trace[i] < stop]:
+            del cache[index]
         return out
 
+    return rows
+
+
+def _sections_rows(survey: Survey, sections: Mapping[int, np.ndarray], by: str) -> Callable[[int, int], np.ndarray]:
+    """``section_rows`` of the sections given as {line number: values (n_samples, n_traces)}, checked first."""
+    checked: dict[int, np.ndarray] = {}
+    rows = section_rows(survey, by, list(sections), checked.__getitem__)  # the survey, kind and numbers checked
+    shape = (len(survey.samples), len(survey.crosslines if by == "inline" else survey.inlines))
+    checked.update({number: _finite_float32(values, survey.path.name, f"the section of {by} {number}", shape)
+                    for number, values in sections.items()})
     return rows
 
 
@@ -110,10 +133,12 @@ def write_attribute(source_path: PathLike, target_path: PathLike, values: Attrib
                     iline: int = 189, xline: int = 193, by: str = "inline") -> Path:
     """Write an attribute as SEG-Y with the source's headers; returns the target path.
 
-    ``values`` is either a full array shaped like the survey — (n_inlines,
-    n_crosslines, n_samples) for 3D, (n_traces, n_samples) in ``line()`` order
-    for 2D — or, for 3D, a mapping {inline number: (n_crosslines, n_samples)}
-    whose other traces are written as zeros. Values must be finite.
+    ``values`` is either a full array shaped like the survey, samples last —
+    (n_inlines, n_crosslines, n_samples) for 3D as ``volume()``, (n_traces,
+    n_samples) for 2D, the traces of ``line()`` in their order — or, for 3D, a
+    mapping {line number of kind ``by``: section values (n_samples, n_traces)} as
+    ``inline(n).values`` or ``crossline(n).values``, whose other traces are written
+    as zeros. Values must be finite.
 
     The output has exactly the source's traces (missing traces stay missing),
     in the source's order, with the textual, binary, extended textual and
@@ -132,7 +157,7 @@ def write_attribute(source_path: PathLike, target_path: PathLike, values: Attrib
     source, target = Path(source_path), Path(target_path)
     _refuse_overwrite(source, target)
     with open_survey(source, iline=iline, xline=xline) as survey:
-        rows = _section_rows(survey, values, by) if isinstance(values, Mapping) else _volume_rows(survey, values)
+        rows = _sections_rows(survey, values, by) if isinstance(values, Mapping) else _volume_rows(survey, values)
         written = write_attributes(survey, {"attribute": target}, lambda start, stop: {"attribute": rows(start, stop)})
     return written["attribute"]
 

@@ -26,11 +26,14 @@ from torch import nn
 from rather.common import Explainer, Rather, Why
 from rather.common.metrics import confusion_matrix, energy_share
 from rather.common.networks import SmallCNN
+from rather.common.storage import PathLike
 from rather.common.training import TrainingLog, predict, train_classifier
 
 from .classes import CLASS_NAMES
 from .patches import class_shares, extract_patches, patch_grid, scale_to_unit
-from .synthetic import SurveyParameters, SyntheticSurvey, make_survey
+from .section import SeismicSection, line_of_volume
+from .survey import open_survey
+from .synthetic import SurveyParameters, SyntheticSurvey, make_survey, read_label_section
 
 FACTORY = "rather.common.networks:SmallCNN"
 ARCHITECTURE = {"num_classes": len(CLASS_NAMES), "in_channels": 1, "width": 16, "pools": 3, "padding": 0}
@@ -50,13 +53,15 @@ tell fault from horizon by a survey's style (wavelet, noise, folding) instead of
 HELD_OUT_SURVEYS = 2 * len(SURVEY_KINDS)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LabelledSection:
-    """One inline or crossline of a synthetic survey, time down the rows: (samples, traces) each."""
+    """A section with its truth, sample by sample.
 
-    kind: str
-    number: int
-    amplitude: np.ndarray
+    amplitude: scaled to [-1, 1]; labels: class indices (``CLASS_NAMES``); fault_zone and
+    salt_body: bool, the true structures; each (samples, traces) like ``amplitude.values``.
+    """
+
+    amplitude: SeismicSection
     labels: np.ndarray
     fault_zone: np.ndarray
     salt_body: np.ndarray
@@ -65,15 +70,22 @@ class LabelledSection:
 def sections(survey: SyntheticSurvey, every: int = 1,
              kinds: tuple[str, ...] = ("inline", "crossline")) -> Iterator[LabelledSection]:
     """Every ``every``-th line of each kind in ``kinds`` (inlines first), amplitudes scaled per section."""
-    for kind, axis, numbers in (("inline", 0, survey.inlines), ("crossline", 1, survey.crosslines)):
+    for kind, numbers in (("inline", survey.inlines), ("crossline", survey.crosslines)):
         if kind not in kinds:
             continue
         for index in range(0, len(numbers), every):
-            amplitude, labels, fault_zone, salt_body = (
-                np.take(volume, index, axis=axis).T
-                for volume in (survey.amplitude, survey.labels, survey.fault_zone, survey.salt_body)
-            )
-            yield LabelledSection(kind, int(numbers[index]), scale_to_unit(amplitude), labels, fault_zone, salt_body)
+            amplitude = survey.section(kind, int(numbers[index]))
+            yield LabelledSection(amplitude.with_values(scale_to_unit(amplitude.values)),
+                                  *(line_of_volume(volume, kind, index)
+                                    for volume in (survey.labels, survey.fault_zone, survey.salt_body)))
+
+
+def labelled_line(survey_path: PathLike, labels_path: PathLike, kind: str, number: int) -> LabelledSection:
+    """Line ``number`` of a SEG-Y survey, scaled, with its labels from the file ``rather seismic synth`` wrote."""
+    with open_survey(survey_path) as survey:
+        amplitude = survey.section(kind, number)
+    return LabelledSection(amplitude.with_values(scale_to_unit(amplitude.values)),
+                           *read_label_section(labels_path, kind, number))
 
 
 def clear_labels(labels: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -116,11 +128,11 @@ class PatchSample:
 
 def section_patches(section: LabelledSection, *, stride: int = 16) -> PatchSample:
     """The clear patches (``clear_labels``) of one section, at ``stride``."""
-    rows, cols = patch_grid(*section.amplitude.shape, patch=PATCH, stride=stride)
+    rows, cols = patch_grid(*section.labels.shape, patch=PATCH, stride=stride)
     labels = clear_labels(section.labels, rows, cols)
     keep = labels >= 0
     return PatchSample(
-        extract_patches(section.amplitude, rows, cols, PATCH)[keep], labels[keep],
+        extract_patches(section.amplitude.values, rows, cols, PATCH)[keep], labels[keep],
         extract_patches(section.fault_zone.astype(np.float32), rows, cols, PATCH)[keep] > 0.5,
         extract_patches(section.salt_body.astype(np.float32), rows, cols, PATCH)[keep] > 0.5,
     )

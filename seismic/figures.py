@@ -14,6 +14,7 @@ from rather.common.figures import save_figure  # noqa: E402
 from rather.common.storage import PathLike  # noqa: E402
 
 from .classes import CLASS_NAMES  # noqa: E402
+from .section import SeismicSection  # noqa: E402
 from .sections import QUESTIONS, SectionExplanation  # noqa: E402
 
 CLASS_COLOURS = ListedColormap(["#4c72b0", "#dd8452", "#c44e52", "#8172b3"])
@@ -25,22 +26,14 @@ def symmetric_clip(amplitude: np.ndarray, percentile: float = 99.0) -> float:
     return limit if limit > 0 else 1.0
 
 
-def plot_section(
-    explained: SectionExplanation,
-    amplitude: np.ndarray,
-    path: PathLike,
-    *,
-    title: str,
-    traces: np.ndarray,
-    samples: np.ndarray,
-    trace_label: str,
-    cmap: str = "seismic",
-) -> Path:
+def plot_section(explained: SectionExplanation, section: SeismicSection, path: PathLike, *,
+                 cmap: str = "seismic") -> Path:
     """Save amplitude | predicted class | one panel per question, time increasing downwards.
 
-    amplitude: (H, W) samples x traces; traces: (W,) line numbers along the x axis;
-    samples: (H,) times (ms) or depths.
+    ``section`` is the amplitude section explained (its values (H, W), as the classifier saw
+    them); its trace numbers run along the x axis, its sample times down the y axis.
     """
+    amplitude, traces, samples, title = section.values, section.traces, section.samples, section.title
     extent = (traces[0] - 0.5, traces[-1] + 0.5, samples[-1], samples[0])
     limit = symmetric_clip(amplitude)
     panels = 2 + len(QUESTIONS)
@@ -62,7 +55,7 @@ def plot_section(
         label = "Why P?" if question == "why" else f"Why P, rather than {question.removeprefix('rather_than_')}?"
         axis.set_title(label, fontsize=9)
     for axis in flat[:panels]:
-        axis.set_xlabel(trace_label, fontsize=8)
+        axis.set_xlabel(section.trace_key, fontsize=8)
         axis.set_ylabel("time (ms)", fontsize=8)
         axis.tick_params(labelsize=7)
     for axis in flat[panels:]:

@@ -13,13 +13,13 @@ Conventions every function here keeps:
   the numbers that occur in at least one trace.
 - Arrays are float32 whatever the sample format on disk (IBM float, integers
   of 1, 2, 4 or 8 bytes, IEEE floats of 4 or 8 bytes).
-- Sections have traces along axis 0 and samples along axis 1, time (or depth)
-  increasing with the sample index: ``inline(n)`` is (n_crosslines,
-  n_samples) with crosslines ascending, ``crossline(n)`` is (n_inlines,
-  n_samples) with inlines ascending, ``depth_slice(k)`` is (n_inlines,
-  n_crosslines) and ``volume()`` is (n_inlines, n_crosslines, n_samples).
-  The order does not depend on the file's sorting: inline- and
-  crossline-sorted files give the same arrays.
+- Sections are ``SeismicSection``s (``rather.seismic.section``): time (or
+  depth) down the rows, traces across. ``inline(n).values`` is (n_samples,
+  n_crosslines) with crosslines ascending, ``crossline(n).values`` is
+  (n_samples, n_inlines) with inlines ascending; ``depth_slice(k)`` is
+  (n_inlines, n_crosslines) and ``volume()`` is (n_inlines, n_crosslines,
+  n_samples), the grid's axes. The order does not depend on the file's
+  sorting: inline- and crossline-sorted files give the same arrays.
 - Times are in milliseconds: ``samples`` and ``interval`` are segyio's sample
   positions and its interval divided by 1000. SEG-Y does not say whether a
   file is in time or depth; depth files that store the interval in
@@ -27,7 +27,7 @@ Conventions every function here keeps:
 - Input files are only ever opened read-only and are never modified.
 
 >>> with open_survey("f3.sgy") as survey:
-...     section = survey.inline(111)      # (18, 75) float32
+...     section = survey.inline(111)      # values (75, 18) float32: 75 samples, 18 crosslines
 >>> print(format_description(describe("f3.sgy")))
 """
 from __future__ import annotations

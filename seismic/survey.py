@@ -18,6 +18,7 @@ from rather.common.storage import PathLike
 from . import headers
 from .geometry import Geometry, file_order, line_step, read_geometry
 from .headers import FORMATS, FileLayout, SampleFormat, check_byte_locations, read_layout, sample_interval_ms
+from .section import LINE_KINDS, SeismicSection, from_trace_rows
 
 
 def _readonly(array: np.ndarray) -> np.ndarray:
@@ -42,15 +43,16 @@ class Survey:
         live: bool mask of positions that hold a trace: (n_inlines, n_crosslines)
             for 3D, (n_traces,) all True for 2D and unstructured.
         line_key, line_numbers: for 2D, the header ("inline", "crossline" or
-            "cdp") that orders the line and its numbers, ascending (axis 0 of
+            "cdp") that orders the line and its numbers, ascending (the traces of
             ``line()``); for unstructured "trace" and 0..n-1; None and empty for 3D.
         shape: the grid the traces sit on, (n_inlines, n_crosslines) for 3D,
             (n_traces,) for 2D and unstructured (``trace_cells`` places each trace).
         layout: where headers and traces lie in the file (``headers.FileLayout``).
 
-    Every array comes back float32; sections have traces along axis 0 and
-    samples along the last axis, time increasing with the index, whatever the
-    file's sorting. Reads refuse NaN or Inf samples (``BadInput``).
+    Every array comes back float32. Sections are ``SeismicSection``s, time down the
+    rows and traces across (converted once, here, from the file's trace rows);
+    slices and volumes keep the grid's axes, samples last. The order never depends on
+    the file's sorting. Reads refuse NaN or Inf samples (``BadInput``).
     """
 
     def __init__(self, path: Path, handle: segyio.SegyFile, layout: FileLayout, geometry: Geometry,
@@ -106,25 +108,32 @@ class Survey:
                            f"{numbers[-1]}{spacing}); give one of the survey's {kind} numbers")
         return position
 
-    def inline(self, number: int) -> np.ndarray:
-        """The section along inline ``number``: (n_crosslines, n_samples) float32, crosslines ascending.
+    def inline(self, number: int) -> SeismicSection:
+        """The section along inline ``number``: values (n_samples, n_crosslines), crosslines ascending.
 
-        >>> survey.inline(102).shape   # 7 crosslines, 50 samples
-        (7, 50)
+        >>> survey.inline(102).values.shape   # 50 samples, 7 crosslines
+        (50, 7)
         """
         self._need("3d", "inline()")
-        row = self.position("inline", number)
-        return self._section(self._trace_at[row], f"inline {number}")
+        rows = self._traces(self._trace_at[self.position("inline", number)], f"inline {number}")
+        return SeismicSection(from_trace_rows(rows), "inline", int(number), self.crosslines, "crossline",
+                              self.samples)
 
-    def crossline(self, number: int) -> np.ndarray:
-        """The section along crossline ``number``: (n_inlines, n_samples) float32, inlines ascending.
+    def crossline(self, number: int) -> SeismicSection:
+        """The section along crossline ``number``: values (n_samples, n_inlines), inlines ascending.
 
-        >>> survey.crossline(304).shape   # 5 inlines, 50 samples
-        (5, 50)
+        >>> survey.crossline(304).values.shape   # 50 samples, 5 inlines
+        (50, 5)
         """
         self._need("3d", "crossline()")
-        column = self.position("crossline", number)
-        return self._section(self._trace_at[:, column], f"crossline {number}")
+        rows = self._traces(self._trace_at[:, self.position("crossline", number)], f"crossline {number}")
+        return SeismicSection(from_trace_rows(rows), "crossline", int(number), self.inlines, "inline", self.samples)
+
+    def section(self, kind: str, number: int) -> SeismicSection:
+        """``inline(number)`` or ``crossline(number)``, as ``kind`` says."""
+        if kind not in LINE_KINDS:
+            raise BadInput(f"{self.path.name}: a section follows an 'inline' or a 'crossline', not {kind!r}")
+        return self.inline(number) if kind == "inline" else self.crossline(number)
 
     def depth_slice(self, index: int) -> np.ndarray:
         """The time (or depth) slice at sample ``index`` (0-based): (n_inlines, n_crosslines) float32.
@@ -167,16 +176,17 @@ class Survey:
             flat[self.trace_cells(start, stop)] = values
         return out
 
-    def line(self) -> np.ndarray:
-        """A 2D line or an unstructured file: (n_traces, n_samples) float32, in ``line_numbers`` order.
+    def line(self) -> SeismicSection:
+        """A 2D line or an unstructured file: values (n_samples, n_traces), in ``line_numbers`` order.
 
-        >>> survey.line().shape   # 40 CDPs, 50 samples
-        (40, 50)
+        >>> survey.line().values.shape   # 50 samples, 40 CDPs
+        (50, 40)
         """
         if self.kind == "3d":
             raise BadInput(f"{self.path.name}: is a 3D survey; read sections with inline(), crossline() "
                            "or depth_slice()")
-        return self._section(self._trace_at, "the line")
+        rows = self._traces(self._trace_at, "the line")
+        return SeismicSection(from_trace_rows(rows), "line", None, self.line_numbers, self.line_key, self.samples)
 
     def trace_header(self, inline: int, crossline: int) -> dict:
         """The trace header at (``inline``, ``crossline``) as segyio gives it: {byte position: value}.
@@ -215,8 +225,8 @@ class Survey:
             raise BadInput(f"{self.path.name}: {method} needs a {kind.upper()} survey, this file is "
                            f"{self.kind}; read it with line()")
 
-    def _section(self, traces: np.ndarray, what: str) -> np.ndarray:
-        """Traces at the given file indices (-1: missing, filled) as (len, n_samples) float32."""
+    def _traces(self, traces: np.ndarray, what: str) -> np.ndarray:
+        """Traces at the given file indices (-1: missing, filled) as rows (len, n_samples) float32."""
         out = np.full((len(traces), len(self.samples)), self.fill, dtype=np.float32)
         present = traces >= 0
         values = self._read(traces[present])
@@ -266,8 +276,8 @@ def open_survey(path: PathLike, *, iline: int = 189, xline: int = 193, fill: flo
     that are not trace-header byte locations (checked before the file is opened).
 
     >>> with open_survey("survey.sgy") as survey:
-    ...     survey.kind, survey.inlines[:3], survey.inline(100).shape
-    ('3d', array([100, 102, 104]), (7, 50))
+    ...     survey.kind, survey.inlines[:3], survey.inline(100).values.shape
+    ('3d', array([100, 102, 104]), (50, 7))
     """
     check_byte_locations(iline, xline, geometry=not ignore_geometry)
     source = Path(path)

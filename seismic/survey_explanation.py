@@ -20,7 +20,9 @@ from . import classifier
 from .blocks import DEFAULT_TIMEOUT, PIECE, VolumeJob, dask_client, explain_blocks, parts_folder
 from .lines import explain_line, figure_name
 from .sections import QUESTIONS, SectionExplanation, SectionStore, read_section
-from .segy import check_byte_locations, open_survey, write_attributes
+from .attributes import section_rows, write_attributes
+from .headers import check_byte_locations
+from .survey import open_survey
 
 
 def explain_survey(survey_path: str | Path, out: str | Path, *, kind: str = "inline", number: int | None = None,
@@ -84,16 +86,17 @@ def explain_survey(survey_path: str | Path, out: str | Path, *, kind: str = "inl
             sections = []
 
             def explained_line(number: int) -> np.ndarray:
-                """The section maps (5, traces, samples) of one line; figure and HDF5 group written on the way."""
+                """The section maps (5, samples, traces) of one line; figure and HDF5 group written on the way."""
                 section = section_of(number, stage)
                 store.add(kind, number, section)
                 sections.append({"kind": kind, "number": number, "patch": section.patch, "stride": section.stride,
                                  "predicted_counts": section.predicted_counts(), "figure": figure_name(kind, number)})
                 progress(f"{kind} {number}: " + ", ".join(f"{k} {v}" for k, v in section.predicted_counts().items()))
-                return section.maps.transpose(0, 2, 1)
+                return section.maps
 
+            rows = section_rows(survey, kind, numbers, explained_line, channels=(len(QUESTIONS),))
             write_attributes(survey, {question: stage / f"{question}.sgy" for question in QUESTIONS},
-                             streamed_sections(survey, kind, numbers, explained_line))
+                             lambda start, stop: dict(zip(QUESTIONS, rows(start, stop))))
             summary = {
                 "command": "seismic explain",
                 "survey": recorded_as,
@@ -110,33 +113,3 @@ def explain_survey(survey_path: str | Path, out: str | Path, *, kind: str = "inl
         shutil.rmtree(parts)  # the outputs are complete: nothing is left to resume
     return summary
 
-
-def streamed_sections(survey, kind: str, numbers: list[int], explain_line):
-    """The rows callback of ``write_attributes``: each line explained when its first trace is written.
-
-    A line's maps are dropped once its last trace is written, so a survey sorted along
-    ``kind`` holds one or two sections at a time; across the sorting, every requested
-    line stays until the end of the pass. Other traces are zeros.
-    """
-    position = 0 if kind == "inline" else 1
-    numbers_of = survey.inlines if kind == "inline" else survey.crosslines
-    wanted = np.isin(numbers_of, numbers)
-    line_of_trace = survey.trace_positions()[position]
-    last_trace = np.full(len(numbers_of), -1)
-    np.maximum.at(last_trace, line_of_trace, np.arange(len(line_of_trace)))
-    cache: dict[int, np.ndarray] = {}
-
-    def rows(start: int, stop: int) -> dict[str, np.ndarray]:
-        positions = survey.trace_positions(start, stop)
-        line, trace = positions[position], positions[1 - position]
-        out = np.zeros((len(QUESTIONS), stop - start, len(survey.samples)), dtype=np.float32)
-        for index in np.unique(line[wanted[line]]):
-            if index not in cache:
-                cache[index] = explain_line(int(numbers_of[index]))
-            here = line == index
-            out[:, here] = cache[index][:, trace[here]]
-        for index in [i for i in cache if last_trace[i] < stop]:
-            del cache[index]
-        return dict(zip(QUESTIONS, out))
-
-    return rows

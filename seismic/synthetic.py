@@ -142,6 +142,7 @@ from rather.common.memory import require_memory
 from rather.common.storage import PathLike, atomic_path
 
 from .classes import CHAOTIC, CLASS_NAMES, FAULT, HORIZON, SALT_DOME
+from .section import LINE_KINDS, SeismicSection, line_of_volume
 
 __all__ = [
     "CLASS_NAMES",
@@ -393,6 +394,14 @@ class SyntheticSurvey:
     parameters: SurveyParameters
     seed: int
     realisation: Realisation
+
+    def section(self, kind: str, number: int) -> SeismicSection:
+        """The amplitudes of inline or crossline ``number`` as a section (samples, traces), as ``Survey`` reads it."""
+        numbers, across, key = ((self.inlines, self.crosslines, "crossline") if kind == "inline"
+                                else (self.crosslines, self.inlines, "inline"))
+        index = _line_index(numbers, kind, number, "the synthetic survey")
+        return SeismicSection(line_of_volume(self.amplitude, kind, index), kind, int(number),
+                              np.asarray(across, dtype=np.int64), key, np.asarray(self.samples_ms, dtype=np.float64))
 
 
 def ricker(frequency_hz: float, interval_ms: float, length_ms: float | None = None) -> np.ndarray:
@@ -1010,22 +1019,28 @@ def write_survey(survey: SyntheticSurvey, segy_path: PathLike,
     return segy_path, labels_path
 
 
+def _line_index(numbers: np.ndarray, kind: str, number: int, source: str) -> int:
+    """The position of inline or crossline ``number`` among ``numbers``; refused when ``source`` has no such line."""
+    if kind not in LINE_KINDS:
+        raise BadInput(f"kind {kind!r}: a section follows an 'inline' or a 'crossline'")
+    where = np.flatnonzero(numbers == number)
+    if not len(where):
+        raise BadInput(f"{kind} {number} is not in {source} ({kind}s {numbers[0]}..{numbers[-1]}); "
+                       f"give one of its {kind} numbers")
+    return int(where[0])
+
+
 def read_label_section(path: PathLike, kind: str, number: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One inline or crossline of a labels file written by ``write_survey``: labels, fault zone, salt body.
 
     Each (samples, traces), time down the rows like a section's amplitudes; only that line is read.
     """
     path = Path(path)
-    if kind not in ("inline", "crossline"):
-        raise BadInput(f"read_label_section: kind {kind!r}; use 'inline' or 'crossline'")
     try:
         with h5py.File(path, "r") as f:
             numbers = f["inlines" if kind == "inline" else "crosslines"][:]
-            where = np.flatnonzero(numbers == number)
-            if not len(where):
-                raise BadInput(f"{path}: {kind} {number} is not in the labels ({kind}s {numbers[0]}..{numbers[-1]})")
-            index = (int(where[0]), slice(None)) if kind == "inline" else (slice(None), int(where[0]))
-            return tuple(np.asarray(f[name][index]).T for name in ("labels", "fault_zone", "salt_body"))
+            index = _line_index(numbers, kind, number, f"the labels {path}")
+            return tuple(line_of_volume(f[name], kind, index) for name in ("labels", "fault_zone", "salt_body"))
     except (OSError, KeyError) as error:
         raise BadInput(f"{path}: not a labels file of `rather seismic synth` ({error}); "
                        "give the .labels.h5 written beside the survey") from None

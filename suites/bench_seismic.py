@@ -55,7 +55,7 @@ model, meta = load_model(weights=sys.argv[2])
 explainer = Explainer(model, layer=meta.get("layer", "features"))
 with open_survey(sys.argv[1]) as survey:
     number = int(survey.inlines[len(survey.inlines) // 2])
-    explain_section(explainer, scale_to_unit(survey.inline(number).T), stride=10)
+    explain_section(explainer, scale_to_unit(survey.inline(number).values), stride=10)
 with open("/proc/self/status") as status:  # VmHWM: this process's peak resident size since exec
     print(next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM")))
 """
@@ -103,7 +103,7 @@ def run_seismic(weights: Path = classifier.DEFAULT_CHECKPOINT, loop_patches: int
     samples, traces = section
     progress(f"making a synthetic inline of {samples} samples x {traces} traces")
     survey = make_survey(0, SurveyParameters(inlines=8, crosslines=traces, samples=samples))
-    amplitude = scale_to_unit(survey.amplitude[4].T)
+    amplitude = scale_to_unit(survey.section("inline", int(survey.inlines[4])).values)
     rows, cols = patch_grid(*amplitude.shape, patch=classifier.PATCH, stride=10)
     n_patches = len(rows) * len(cols)
     explainer = Explainer(model, layer=layer)

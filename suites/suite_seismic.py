@@ -15,11 +15,9 @@ from typing import Callable, Optional
 
 from rather.common import load_model
 from rather.seismic import classifier
-from rather.seismic.classifier import CLASS_NAMES, LabelledSection, evaluate_patches, section_patches
-from rather.seismic.patches import scale_to_unit
-from rather.seismic.segy import open_survey
+from rather.seismic.classifier import CLASS_NAMES, evaluate_patches, labelled_line, section_patches
 from rather.seismic.survey_explanation import explain_survey
-from rather.seismic.synthetic import SurveyParameters, make_survey, read_label_section, write_survey
+from rather.seismic.synthetic import SurveyParameters, make_survey, write_survey
 
 from .report import Figure, Section as ReportSection, Table
 from .summaries import write_json
@@ -50,10 +48,7 @@ def run_seismic_suite(out: Path, data: Optional[str] = None, model: Optional[str
                "predicted_counts": line["predicted_counts"], "outputs": {"explained": "explained/summary.json"}}
     if labels_path.is_file():
         progress("seismic: checking the maps against the survey's labels")
-        with open_survey(survey_path) as survey:
-            amplitude = scale_to_unit(survey.inline(line["number"]).T)
-        labels, fault_zone, salt_body = read_label_section(labels_path, "inline", line["number"])
-        patches = section_patches(LabelledSection("inline", line["number"], amplitude, labels, fault_zone, salt_body))
+        patches = section_patches(labelled_line(survey_path, labels_path, "inline", line["number"]))
         summary["truth"] = evaluate_patches(load_model(weights=weights)[0], patches)
     write_json(out / "summary.json", summary)
     return report_section(out.name, summary, line["figure"]), summary

@@ -102,25 +102,25 @@ def test_explain_all_streams_one_section_at_a_time(tmp_path):
     import gc
     import weakref
 
-    from rather.seismic.segy import open_survey, write_attributes
+    from rather.seismic.attributes import section_rows
     from rather.seismic.sections import QUESTIONS
-    from rather.seismic.survey_explanation import streamed_sections
+    from rather.seismic.segy import open_survey, write_attributes
 
     assert main(["seismic", "synth", str(tmp_path / "s.sgy"), "--inlines", "5", "--crosslines", "8",
                  "--samples", "16"]) == 0
     alive, most, calls = [], [0], []
 
-    def fake_section(number):  # (5, traces, samples) with values that say where they come from
+    def fake_section(number):  # (5, samples, traces) with values that say where they come from
         calls.append(number)
-        maps = np.fromfunction(lambda q, t, s: number + q / 10 + t / 100 + s / 10000, (5, 8, 16), dtype=np.float32)
+        maps = np.fromfunction(lambda q, s, t: number + q / 10 + t / 100 + s / 10000, (5, 16, 8), dtype=np.float32)
         alive.append(weakref.ref(maps))
         return maps
 
     with open_survey(tmp_path / "s.sgy") as survey:
-        rows = streamed_sections(survey, "inline", survey.inlines.tolist(), fake_section)
+        rows = section_rows(survey, "inline", survey.inlines.tolist(), fake_section, channels=(len(QUESTIONS),))
 
         def watched(start, stop):
-            values = rows(start, stop)
+            values = dict(zip(QUESTIONS, rows(start, stop)))
             gc.collect()
             most[0] = max(most[0], sum(ref() is not None for ref in alive))
             return values
@@ -136,7 +136,7 @@ def test_explain_all_streams_one_section_at_a_time(tmp_path):
     with segyio.open(str(tmp_path / "rather_than_fault.sgy")) as attribute:
         volume = segyio.tools.cube(attribute)
     for index, number in enumerate(inlines):
-        np.testing.assert_allclose(volume[index], fake_section(number)[3])
+        np.testing.assert_allclose(volume[index], fake_section(number)[3].T)
 
 
 def test_explain_all_inlines(workspace, tmp_path):
