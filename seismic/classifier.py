@@ -2,12 +2,13 @@
 
 Patches of 99 x 99 samples (LANDMASS-1's size) come from the inline sections of
 synthetic surveys (see ``survey_patches``); each section is scaled to [-1, 1] on its own
-(``patches.scale_to_unit``), as sections of a real survey are when explained. A
-patch's class follows the ``priority`` rule of ``patches.labelled_patches``: a
-fault or salt body filling a few percent of the patch centre claims the patch,
-since those are the thin, rare structures an interpreter asks about. Training draws
-the same number of patches of every class (with replacement for the rare ones),
-mirrors half of them left-right and reverses the polarity of half.
+(``patches.scale_to_unit``), as sections of a real survey are when explained. Only
+patches that clearly show one class are kept, as LANDMASS was curated (``clear_labels``,
+from the class shares of ``patches.class_shares``): a fault zone crossing the patch
+centre makes a fault patch, salt or chaos filling half of it a salt-dome or chaotic
+patch, and unbroken layers a horizon patch; the rest are left out. Training draws the
+same number of patches of every class (with replacement for the rare ones), mirrors
+half of them left-right and reverses the polarity of half.
 
 The network is ``SmallCNN`` with valid (unpadded) convolutions: 8 x 8 features per patch,
 and a trunk whose activation over a whole section holds every patch's

@@ -32,9 +32,10 @@ from rather.common.maps import grid_matrix, normalise
 from rather.common.results import ExplanationResult
 from rather.common.sliding import SlidingWindows
 from rather.common.storage import atomic_path
+from rather.common.windows import taper_weights
 
 from .classes import CLASS_NAMES
-from .patches import extract_patches, patch_grid, reflect_pad, window_taper
+from .patches import extract_patches, patch_grid, reflect_pad
 
 QUESTIONS = ("why",) + tuple(f"rather_than_{name}" for name in CLASS_NAMES)
 """The five section questions, in the order of the maps."""
@@ -110,7 +111,7 @@ def explain_section(
     """
     height, width = amplitude.shape
     rows, cols = patch_grid(height, width, patch=patch, stride=stride)
-    taper = torch.from_numpy(window_taper("hann", patch))[:, None]
+    taper = torch.from_numpy(taper_weights("hann", patch))[:, None]
     place_rows, place_cols = placement(rows, height, taper), placement(cols, width, taper)
     questions, n_classes = len(QUESTIONS), len(CLASS_NAMES)
     total = torch.zeros(questions, height, width, dtype=torch.float64)
