@@ -20,15 +20,16 @@ to compare a synthetic survey with a real one.
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 from scipy import signal
 
 from rather.common.errors import BadInput
+from rather.common.storage import PathLike
 
 from .patches import scale_to_unit
-from .survey import Survey
+from .survey import Survey, open_survey
 
 LAGS = (1, 2, 4)
 """Trace offsets of the lateral correlations."""
@@ -120,6 +121,15 @@ def character(survey: Survey) -> dict:
         "amplitude": {"std": float(np.sqrt(variance)), "excess_kurtosis": float(fourth / variance ** 2 - 3.0),
                       "clipped_share": moments["clipped"].mean()},
     }
+
+
+def characters(paths: Sequence[PathLike], *, iline: int = 189, xline: int = 193) -> list[dict]:
+    """``character`` of each survey file, in order (``rather seismic character FILE ...``)."""
+    reports = []
+    for path in paths:
+        with open_survey(path, iline=iline, xline=xline) as survey:
+            reports.append(character(survey))
+    return reports
 
 
 def format_character(reports: list[dict]) -> str:

@@ -17,20 +17,22 @@ and a trunk whose activation over a whole section holds every patch's
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 import torch
 from torch import nn
 
-from rather.common import Explainer, Rather, Why
+from rather.common import Explainer, Rather, Why, load_model, save_checkpoint
 from rather.common.metrics import confusion_matrix, energy_share
 from rather.common.networks import SmallCNN
+from rather.common.progress import SILENT, Progress
 from rather.common.storage import PathLike
 from rather.common.training import TrainingLog, predict, train_classifier
 
 from .classes import CLASS_NAMES
+from .landmass import load_landmass
+from .options import DEFAULT_CHECKPOINT, TrainOptions
 from .patches import class_shares, extract_patches, patch_grid, scale_to_unit
 from .section import SeismicSection, line_of_volume
 from .survey import open_survey
@@ -40,7 +42,6 @@ FACTORY = "rather.common.networks:SmallCNN"
 ARCHITECTURE = {"num_classes": len(CLASS_NAMES), "in_channels": 1, "width": 16, "pools": 3, "padding": 0}
 LAYER = "features"
 PATCH = 99
-DEFAULT_CHECKPOINT = Path(__file__).with_name("models") / "classifier.pt"
 SURVEY_KINDS = tuple(
     SurveyParameters(inlines=48, crosslines=192, samples=320, faults=faults, salt_domes=salt, chaotic_zones=chaotic)
     for faults, salt, chaotic in ((2, 0, 1), (1, 1, 1), (1, 0, 2))
@@ -178,25 +179,35 @@ def balanced_sample(
     return sample, labels[order]
 
 
-def train(*, seed: int = 0, surveys: int = 36, per_class: int = 5000, epochs: int = 10,
-          progress=print) -> tuple[nn.Module, TrainingLog, dict]:
-    """Train the classifier on clear patches of ``surveys`` synthetic surveys (``survey_of(i, seed)``)."""
-    parts = []
-    for index in range(surveys):
-        progress(f"      synthetic survey {index + 1}/{surveys} (seed {seed + index})")
-        parts.append(survey_patches(survey_of(index, seed)))
+def train(options: TrainOptions = TrainOptions(), *,
+          progress: Progress = SILENT) -> tuple[nn.Module, TrainingLog, dict]:
+    """Train the classifier on clear patches of ``options.surveys`` synthetic surveys (``survey_of(i, seed)``).
+
+    ``progress`` shows a bar over the surveys drawn and a note on the patches found.
+    """
+    seed = options.seed
+    parts = [survey_patches(survey_of(index, seed))
+             for index in progress.bar(range(options.surveys), desc="synthetic surveys", unit="survey")]
     data = PatchSample.concatenate(parts)
-    x, y = balanced_sample(data.patches, data.labels, per_class, seed)
+    x, y = balanced_sample(data.patches, data.labels, options.per_class, seed)
     available = np.bincount(data.labels, minlength=len(CLASS_NAMES))
     distinct = dict(zip(CLASS_NAMES, available.tolist()))
-    progress(f"      {len(x)} training patches; distinct patches per class: {distinct}")
+    progress.note(f"{len(x)} training patches; distinct patches per class: {distinct}")
     torch.manual_seed(seed)
     model = SmallCNN(**ARCHITECTURE)
-    log = train_classifier(model, x[:, None], y, epochs=epochs, seed=seed)
-    meta = {"class_names": list(CLASS_NAMES), "layer": LAYER, "patch": PATCH, "seed": seed, "surveys": surveys,
-            "per_class": per_class, "epochs": epochs, "final_training_accuracy": log.accuracy[-1],
-            "distinct_patches": distinct}
+    log = train_classifier(model, x[:, None], y, epochs=options.epochs, seed=seed)
+    meta = {"class_names": list(CLASS_NAMES), "layer": LAYER, "patch": PATCH, "seed": seed,
+            "surveys": options.surveys, "per_class": options.per_class, "epochs": options.epochs,
+            "final_training_accuracy": log.accuracy[-1], "distinct_patches": distinct}
     return model, log, meta
+
+
+def train_checkpoint(out: PathLike, options: TrainOptions = TrainOptions(), *,
+                     progress: Progress = SILENT) -> TrainingLog:
+    """``train`` the classifier and save it as the checkpoint ``out`` (its factory, architecture and meta)."""
+    model, log, meta = train(options, progress=progress)
+    save_checkpoint(out, model, FACTORY, ARCHITECTURE, meta)
+    return log
 
 
 def balanced_accuracy(confusion: np.ndarray) -> float:
@@ -249,7 +260,47 @@ def evaluate_patches(model: nn.Module, data: PatchSample) -> dict:
     return report
 
 
-def evaluate(model: nn.Module, seed: int = 1000) -> dict:
+def evaluate_line(model_path: PathLike, survey_path: PathLike, labels_path: PathLike, kind: str, number: int) -> dict:
+    """``evaluate_patches`` on the clear patches of one line of a survey that ``rather seismic synth`` wrote."""
+    return evaluate_patches(load_model(weights=model_path)[0],
+                            section_patches(labelled_line(survey_path, labels_path, kind, number)))
+
+
+def evaluate(model: nn.Module, seed: int = 1000, *, progress: Progress = SILENT) -> dict:
     """``evaluate_patches`` on the clear patches of ``HELD_OUT_SURVEYS`` surveys from ``seed`` on."""
-    return evaluate_patches(model, PatchSample.concatenate(
-        [survey_patches(survey_of(index, seed)) for index in range(HELD_OUT_SURVEYS)]))
+    surveys = progress.bar(range(HELD_OUT_SURVEYS), desc="held-out surveys", unit="survey")
+    return evaluate_patches(model, PatchSample.concatenate([survey_patches(survey_of(index, seed))
+                                                            for index in surveys]))
+
+
+def evaluation(model_path: PathLike = DEFAULT_CHECKPOINT, *, seed: int = 1000, landmass: PathLike | None = None,
+               progress: Progress = SILENT) -> dict:
+    """``rather seismic evaluate``: the classifier's report on a LANDMASS copy or on held-out synthetic surveys.
+
+    On LANDMASS (``landmass``, a folder of class folders): ``accuracy_report`` of every
+    patch. Otherwise ``evaluate`` from ``seed`` on (with energy shares). ``data`` says which.
+    """
+    model, _ = load_model(weights=model_path)
+    if landmass is not None:
+        progress.note(f"reading LANDMASS at {landmass}")
+        patch_set = load_landmass(landmass)
+        report, _ = accuracy_report(model, patch_set.patches, patch_set.labels)
+        report["data"] = f"LANDMASS-{patch_set.version} at {landmass}"
+        return report
+    report = evaluate(model, seed, progress=progress)
+    report["data"] = (f"{HELD_OUT_SURVEYS} held-out synthetic surveys (seeds {seed}..{seed + HELD_OUT_SURVEYS - 1}), "
+                      "clear patches")
+    return report
+
+
+def format_evaluation(report: dict) -> str:
+    """``evaluation``'s report as the text of ``rather seismic evaluate``."""
+    lines = [f"{report['data']}, {report['patches']} patches",
+             f"balanced accuracy {report['balanced_accuracy']:.3f} (accuracy {report['accuracy']:.3f})",
+             "confusion (rows true, columns predicted): " + ", ".join(CLASS_NAMES)]
+    lines += [f"  {name:>10} " + " ".join(f"{count:6d}" for count in row)
+              for name, row in zip(CLASS_NAMES, report["confusion"])]
+    lines += [f"energy inside the true {name} ({shares['patches']} patches): "
+              f"Why {name}? {shares['gradcam']:.3f}; Why {name}, rather than horizon? {shares['contrast']:.3f}"
+              for name, shares in report.get("energy_share", {}).items()]
+    return "\n".join(lines)

@@ -6,17 +6,18 @@ Units, meanings and sources of every field are in the table of
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
-
-import numpy as np
 
 from rather.common.errors import BadInput
 
 Range = tuple[float, float]
 """A (low, high) range, drawn uniformly per survey or per object."""
 
-_SALT_DRAG_VERTICAL_WEIGHT = 0.3  # one time sample counts as 0.3 trace in the distance to salt
-_FAULT_DRAG_DECAY = 4.0  # samples (perpendicular to the plane) over which fault drag decays
+SALT_DRAG_VERTICAL_WEIGHT = 0.3
+"""One time sample counts as 0.3 trace in the distance to salt (the drag zone's shape; bounds salt_drag_samples)."""
+FAULT_DRAG_DECAY = 4.0
+"""Samples (perpendicular to the plane) over which fault drag decays (bounds fault_drag)."""
 _COUNTS = ("unconformities", "faults", "salt_domes", "chaotic_zones")
 _POSITIVE = ("interval_ms", "bin_size_m", "bed_thickness_samples", "salt_drag_length_traces",
              "chaotic_block_traces", "chaotic_amplitude", "noise_bandwidth")
@@ -107,7 +108,7 @@ class SurveyParameters:
         for name in _RANGES:
             _check_range(self, name, positive=name in _POSITIVE_RANGES)
         _require(isinstance(self.origin_m, (tuple, list)) and len(self.origin_m) == 2
-                 and all(_is_number(v) for v in self.origin_m), "origin_m", self.origin_m,
+                 and all(is_finite_number(v) for v in self.origin_m), "origin_m", self.origin_m,
                  "use a pair (easting, northing) of finite numbers in metres")
         _require(0 < self.dip_range_deg[0] and self.dip_range_deg[1] < 90, "dip_range_deg", self.dip_range_deg,
                  "fault dips must lie strictly between 0 and 90 degrees")
@@ -115,9 +116,9 @@ class SurveyParameters:
                  "throws are non-negative; reverse faults come from reverse_fraction")
         _require(self.reverse_fraction <= 1, "reverse_fraction", self.reverse_fraction, "use a probability")
         _require(self.fault_drag[0] >= 0 and self.fault_drag[1] * self.throw_range_samples[1]
-                 * math.cos(math.radians(self.dip_range_deg[0])) < 0.8 * _FAULT_DRAG_DECAY, "fault_drag",
+                 * math.cos(math.radians(self.dip_range_deg[0])) < 0.8 * FAULT_DRAG_DECAY, "fault_drag",
                  self.fault_drag, "use non-negative fractions of the throw with drag * largest throw * "
-                 f"cos(smallest dip) below {0.8 * _FAULT_DRAG_DECAY:g} samples, so that dragged beds never overturn")
+                 f"cos(smallest dip) below {0.8 * FAULT_DRAG_DECAY:g} samples, so that dragged beds never overturn")
         _require(0 < self.fold_top_fraction[0] and self.fold_top_fraction[1] <= 1, "fold_top_fraction",
                  self.fold_top_fraction, "use fractions in (0, 1]")
         _require(0 < self.salt_apex_fraction[0] and self.salt_apex_fraction[1] < 1, "salt_apex_fraction",
@@ -127,8 +128,8 @@ class SurveyParameters:
         _require(self.salt_top_strength[0] >= 0, "salt_top_strength", self.salt_top_strength,
                  "use non-negative multiples of the signal RMS")
         _require(self.salt_drag_samples[0] >= 0
-                 and self.salt_drag_samples[1] * _SALT_DRAG_VERTICAL_WEIGHT < 0.8 * self.salt_drag_length_traces,
-                 "salt_drag_samples", self.salt_drag_samples, f"keep drag * {_SALT_DRAG_VERTICAL_WEIGHT} below "
+                 and self.salt_drag_samples[1] * SALT_DRAG_VERTICAL_WEIGHT < 0.8 * self.salt_drag_length_traces,
+                 "salt_drag_samples", self.salt_drag_samples, f"keep drag * {SALT_DRAG_VERTICAL_WEIGHT} below "
                  "0.8 * salt_drag_length_traces, so that dragged beds never overturn")
         _require(0 <= self.chaotic_dip_deg[0] and self.chaotic_dip_deg[1] < 70, "chaotic_dip_deg",
                  self.chaotic_dip_deg, "use dips from 0 to below 70 degrees")
@@ -147,26 +148,27 @@ def _require(ok: bool, name: str, value: object, advice: str) -> None:
         raise BadInput(f"SurveyParameters.{name} = {value!r} is not usable: {advice}")
 
 
-def _is_number(value: object) -> bool:
-    return (isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+def is_finite_number(value: object) -> bool:
+    """Whether ``value`` is a finite real number (Python's or NumPy's), not a bool."""
+    return (isinstance(value, numbers.Real) and not isinstance(value, bool)
             and math.isfinite(value))
 
 
 def _check_int(parameters: SurveyParameters, name: str, minimum: int) -> None:
     value = getattr(parameters, name)
-    _require(isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= minimum,
+    _require(isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= minimum,
              name, value, f"use an integer >= {minimum}")
 
 
 def _check_number(parameters: SurveyParameters, name: str, positive: bool) -> None:
     value = getattr(parameters, name)
-    _require(_is_number(value) and (value > 0 if positive else value >= 0), name, value,
+    _require(is_finite_number(value) and (value > 0 if positive else value >= 0), name, value,
              "use a finite number " + ("> 0" if positive else ">= 0"))
 
 
 def _check_range(parameters: SurveyParameters, name: str, positive: bool) -> None:
     value = getattr(parameters, name)
-    ok = (isinstance(value, (tuple, list)) and len(value) == 2 and all(_is_number(v) for v in value)
+    ok = (isinstance(value, (tuple, list)) and len(value) == 2 and all(is_finite_number(v) for v in value)
           and value[0] <= value[1] and (value[0] > 0 or not positive))
     _require(ok, name, value, "use a pair (low, high) of finite numbers with low <= high"
              + (" and low > 0" if positive else ""))

@@ -143,8 +143,8 @@ from rather.common.storage import PathLike, atomic_path
 
 from .classes import CHAOTIC, CLASS_NAMES, FAULT, HORIZON, SALT_DOME
 from .section import LINE_KINDS, SeismicSection, line_of_volume
-from .survey_parameters import (_FAULT_DRAG_DECAY, _SALT_DRAG_VERTICAL_WEIGHT, Range, SurveyParameters,
-                                _is_number)
+from .survey_parameters import (FAULT_DRAG_DECAY, SALT_DRAG_VERTICAL_WEIGHT, Range, SurveyParameters,
+                                is_finite_number)
 
 __all__ = [
     "CLASS_NAMES",
@@ -256,7 +256,7 @@ def ricker(frequency_hz: float, interval_ms: float, length_ms: float | None = No
     Frequencies at or above half the Nyquist frequency (which would alias) are refused.
     """
     for name, value in (("frequency_hz", frequency_hz), ("interval_ms", interval_ms)):
-        if not (_is_number(value) and value > 0):
+        if not (is_finite_number(value) and value > 0):
             raise BadInput(f"ricker: {name} = {value!r}; use a finite positive number")
     nyquist = 500.0 / interval_ms
     if frequency_hz >= nyquist / 2:
@@ -265,7 +265,7 @@ def ricker(frequency_hz: float, interval_ms: float, length_ms: float | None = No
     dt = interval_ms / 1000.0
     if length_ms is None:
         half = math.ceil(1.5 / (frequency_hz * dt))
-    elif _is_number(length_ms) and length_ms > 0:
+    elif is_finite_number(length_ms) and length_ms > 0:
         half = max(1, round(length_ms / interval_ms / 2))
     else:
         raise BadInput(f"ricker: length_ms = {length_ms!r}; use a finite positive length in ms, or None")
@@ -371,7 +371,7 @@ def _salt(rng: np.random.Generator, p: SurveyParameters, x: np.ndarray, y: np.nd
                     + _SALT_TOP_ROUGHNESS * _smooth_2d(rng, (nx, ny), 3.0))
         body = t >= dome_top[:, :, None]
         if body.any():
-            distance = ndimage.distance_transform_edt(~body, sampling=(1.0, 1.0, _SALT_DRAG_VERTICAL_WEIGHT))
+            distance = ndimage.distance_transform_edt(~body, sampling=(1.0, 1.0, SALT_DRAG_VERTICAL_WEIGHT))
             uplift = np.maximum(uplift, drag * np.exp(-distance / p.salt_drag_length_traces))
         top = np.minimum(top, dome_top)
         domes.append(SaltDome((float(cx), float(cy)), float(apex), float(radius), float(exponent)))
@@ -403,7 +403,7 @@ def _faults(rng: np.random.Generator, p: SurveyParameters, x: np.ndarray, y: np.
         zone |= np.abs(distance) <= p.fault_zone_half_width
         throw = plane.throw_top_samples + (plane.throw_bottom_samples - plane.throw_top_samples) * np.clip(
             t_stage / (nt - 1), 0.0, 1.0)
-        bend = plane.drag * np.exp(-np.abs(distance) / _FAULT_DRAG_DECAY)
+        bend = plane.drag * np.exp(-np.abs(distance) / FAULT_DRAG_DECAY)
         shift = throw * np.where(distance < 0, 1.0 - bend, bend)
         t_stage = t_stage - (shift if plane.kind == "normal" else -shift)
     return t_stage, zone, tuple(planes)

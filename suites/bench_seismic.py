@@ -41,6 +41,7 @@ from rather.common import BadInput, Explainer, load_model
 from rather.common.sliding import SlidingWindows
 from rather.seismic import classifier
 from rather.seismic.blocks import VolumeJob, dask_client, explain_blocks, parts_folder
+from rather.seismic.options import DEFAULT_CHECKPOINT
 from rather.seismic.patches import extract_patches, patch_grid, scale_to_unit
 from rather.seismic.sections import explain_section
 from rather.seismic.synthetic import SurveyParameters, make_survey, write_survey
@@ -95,7 +96,7 @@ def peak_memory(segy: Path, weights: Path) -> int:
     return int(completed.stdout.split()[-1])
 
 
-def run_seismic(weights: Path = classifier.DEFAULT_CHECKPOINT, loop_patches: int = 24,
+def run_seismic(weights: Path = DEFAULT_CHECKPOINT, loop_patches: int = 24,
                 section: tuple[int, int] = (300, 400), memory_inlines: tuple[int, ...] = (16, 64),
                 progress: Callable[[str], None] = print) -> dict[str, Any]:
     model, meta = load_model(weights=weights)
@@ -204,7 +205,7 @@ def _peak_rss() -> int:
         return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM"))
 
 
-def run_seismic_workers(counts: list[int], weights: Path = classifier.DEFAULT_CHECKPOINT, block_lines: int = 2,
+def run_seismic_workers(counts: list[int], weights: Path = DEFAULT_CHECKPOINT, block_lines: int = 2,
                         threads: int = 1, stride: int = 10, sizes: tuple[int, ...] = (8, 16), crosslines: int = 120,
                         samples: int = 150, progress: Callable[[str], None] = print) -> dict[str, Any]:
     model, meta = load_model(weights=weights)
