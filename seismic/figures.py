@@ -3,19 +3,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.colors import ListedColormap  # noqa: E402
+from rather.common.figures import save_figure
+from rather.common.storage import PathLike
 
-from rather.common.figures import save_figure  # noqa: E402
-from rather.common.storage import PathLike  # noqa: E402
-
-from .classes import CLASS_NAMES  # noqa: E402
-from .section import SeismicSection  # noqa: E402
-from .sections import QUESTIONS, SectionExplanation  # noqa: E402
+from .classes import CLASS_NAMES
+from .section import SeismicSection
+from .sections import QUESTIONS, SectionExplanation
 
 CLASS_COLOURS = ListedColormap(["#4c72b0", "#dd8452", "#c44e52", "#8172b3"])
 
@@ -40,7 +38,9 @@ def plot_section(explained: SectionExplanation, section: SeismicSection, path: P
     columns = 4
     rows = -(-panels // columns)
     aspect = "auto"
-    figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.6 * rows), squeeze=False)
+    figure = Figure(figsize=(4.2 * columns, 3.6 * rows))
+    FigureCanvasAgg(figure)  # drawn on an Agg canvas, whatever matplotlib's backend is
+    axes = figure.subplots(rows, columns, squeeze=False)
     flat = axes.ravel()
     flat[0].imshow(amplitude, cmap=cmap, vmin=-limit, vmax=limit, extent=extent, aspect=aspect)
     flat[0].set_title(f"{title}: amplitude", fontsize=9)
