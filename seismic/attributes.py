@@ -1,4 +1,11 @@
-"""Attribute volumes as SEG-Y: the source survey's headers byte for byte, new samples as IEEE floats."""
+"""Attribute volumes as SEG-Y: the source survey's headers byte for byte, new samples as IEEE floats.
+
+``write_attributes`` writes several volumes in one pass over an open survey, asking a
+``rows(start, stop)`` callback for each chunk of traces in file order;
+``write_attribute`` writes one from a volume or from sections; ``section_rows`` turns
+sections (time down the rows) back into the file's trace rows, line by line as the
+pass reaches them.
+"""
 from __future__ import annotations
 
 import os
@@ -16,7 +23,6 @@ from . import headers
 from .headers import IEEE_FLOAT, TRACE_HEADER_BYTES
 from .section import LINE_KINDS, to_trace_rows
 from .survey import Survey, open_survey
-
 
 AttributeValues = Union[np.ndarray, Mapping[int, np.ndarray]]
 
