@@ -88,12 +88,13 @@ def explain_section(
     only add memory traffic).
 
     Upsampling a raw map m (h, w) to the patch is R_h m R_w^T (``grid_matrix``, on the
-    explainer's feature grid), and
-    the Hann window is separable, so the weighted overlap-add of all upsampled maps is
-    ``P_rows M P_cols^T``: M holds the raw maps of all patches side by side (n_rows h,
-    n_cols w), and P places the tapered interpolation matrices at the patch positions
-    (``rather.common.windows.placement_matrix``). Nothing at the patch's resolution is ever made; patch rows are added
-    group by group. The same sums with constant maps give the weights and probabilities.
+    explainer's feature grid), and the Hann window (``rather.common.windows.taper_weights``)
+    is separable, so the weighted overlap-add of all upsampled maps is ``P_rows M P_cols^T``:
+    M holds the raw maps of all patches side by side (n_rows h, n_cols w), and P places the
+    tapered interpolation matrices at the patch positions
+    (``rather.common.windows.placement_matrix``). Nothing at the patch's resolution is ever
+    made; patch rows are added group by group. The same sums with constant maps give the
+    weights and probabilities.
     """
     height, width = amplitude.shape
     rows, cols = patch_grid(height, width, patch=patch, stride=stride)
