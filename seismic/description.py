@@ -24,7 +24,9 @@ def describe(path: PathLike, **options) -> dict:
     traces, missing_traces (grid positions without a trace, 3D only), samples
     ({count, first, last, interval, unit}; unit "ms", which is m for depth
     data stored in mm), format ({code, name}), endian, sorting, size_bytes,
-    and line (2D and unstructured: {key, first, last, step, count}; None for 3D).
+    line (2D and unstructured: {key, first, last, step, count}; None for 3D),
+    and notes (what the reader decided about a questionable file, e.g. sample
+    intervals that disagree; empty for a clean file).
     Plain Python values, ready for ``json.dumps``.
 
     >>> describe("f3.sgy")["inlines"]
@@ -47,6 +49,7 @@ def describe(path: PathLike, **options) -> dict:
             "sorting": survey.sorting,
             "size_bytes": survey.layout.size,
             "line": line,
+            "notes": list(survey.notes),
         }
 
 
@@ -86,4 +89,5 @@ def format_description(d: dict) -> str:
         f"every {samples['interval']:g} {samples['unit']}",
         f"  format      {d['format']['code']} ({d['format']['name']}), {d['endian']}-endian",
     ]
+    lines += [f"  note        {note}" for note in d["notes"]]
     return "\n".join(lines)

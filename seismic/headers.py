@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 from collections.abc import Iterator
-from typing import BinaryIO, NamedTuple
+from typing import BinaryIO, NamedTuple, Optional
 
 import numpy as np
 import segyio
@@ -24,6 +24,12 @@ TEXT_BYTES = 3200
 HEADERS_BYTES = 3600  # textual header + binary header
 TRACE_HEADER_BYTES = 240
 MAX_SAMPLES = 100_000
+MAX_COUNT_FIELD = 2**16 - 1
+"""The largest sample count the binary and trace headers hold (bytes 3221-3222, 115-116: unsigned 16-bit)."""
+MAX_INTERVAL_US = 2**15 - 1
+"""The largest sample interval in us segyio reads (bytes 3217-3218, 117-118: read as signed 16-bit)."""
+MAX_INT32 = 2**31 - 1
+"""The largest value of the 4-byte trace-header fields (line, CDP and trace numbers, coordinates)."""
 CHUNK_BYTES = 64 * 2**20
 
 # SEG-Y sample format codes: name and bytes per sample. segyio reads all but 4, 7 and 15.
@@ -315,26 +321,42 @@ def _check_size(name: str, layout: FileLayout, raw: BinaryIO) -> None:
                        "the file is headers only or incomplete — copy it again")
     traces = math.ceil(data / layout.trace_bytes)
     expected = layout.trace0 + traces * layout.trace_bytes
-    if expected != layout.size:
+    if expected == layout.size:
+        return
+    if _trace_words(raw, layout.trace0, layout.endian)[0] == layout.samples:  # the traces confirm the header
         raise BadInput(f"{name}: truncated: expected {expected:,} bytes for {traces:,} traces of {layout.samples:,} "
                        f"samples, found {layout.size:,}; the file is incomplete — copy it again")
+    raise BadInput(f"{name}: {layout.size:,} bytes are not whole traces of {layout.samples:,} samples of "
+                   f"{layout.sample_bytes} bytes (binary header bytes 3221-3222 and 3225-3226; the first trace "
+                   "header does not confirm the count at bytes 115-116): either those header fields are wrong — "
+                   "repair them — or the file was cut short — copy it again")
 
 
-def sample_interval_ms(path: Path, handle: segyio.SegyFile, layout: FileLayout) -> float:
-    """segyio's sample interval in ms: the binary header's (bytes 3217-3218) or the first trace header's (117-118).
+class SampleInterval(NamedTuple):
+    """The sample interval in ms (m for depth in mm), and a note when the headers disagree (else None)."""
 
-    segyio reads both as signed 16-bit microseconds, takes the one that is positive, and
-    gives up when neither is or when both are and they differ; so does this, in one line.
+    ms: float
+    note: Optional[str]
+
+
+def sample_interval(path: Path, layout: FileLayout) -> SampleInterval:
+    """The sample interval: the binary header's (bytes 3217-3218) or the first trace header's (117-118).
+
+    Both are read as segyio reads them, signed 16-bit microseconds. The one that is
+    positive is taken; when both are and they differ, the trace header's is taken, and
+    the note says so: it travels with every trace (and segyio would silently fall back to
+    4 ms). Neither positive is refused, in one line.
     """
-    interval = segyio.tools.dt(handle, fallback_dt=0.0) / 1000.0
-    if interval > 0:
-        return interval
     with open(path, "rb") as raw:
         head = raw.read(layout.trace0 + TRACE_HEADER_BYTES)
     binary = _field(head, 3217, 2, layout.endian, signed=True)
     trace = _field(head[layout.trace0:], 117, 2, layout.endian, signed=True)
-    held = f"binary header bytes 3217-3218 hold {binary} us, first trace header bytes 117-118 hold {trace} us"
-    if binary > 0 and trace > 0:
-        raise BadInput(f"{path.name}: two different sample intervals: {held}; repair the header that is wrong")
-    raise BadInput(f"{path.name}: no usable sample interval: {held}, read as signed 16-bit numbers; expected "
-                   "1 to 32767 us in either — repair the headers")
+    if binary > 0 and trace > 0 and binary != trace:
+        return SampleInterval(trace / 1000.0, (
+            f"the sample intervals disagree: binary header bytes 3217-3218 say {binary} us, the first trace "
+            f"header's bytes 117-118 say {trace} us; rather uses the trace header's {trace / 1000.0:g} ms"))
+    if binary > 0 or trace > 0:
+        return SampleInterval(max(binary, trace) / 1000.0, None)
+    raise BadInput(f"{path.name}: no usable sample interval: binary header bytes 3217-3218 hold {binary} us, first "
+                   f"trace header bytes 117-118 hold {trace} us, read as signed 16-bit numbers; expected 1 to "
+                   f"{MAX_INTERVAL_US:,} us in either — repair the headers")

@@ -21,7 +21,9 @@ Conventions every function here keeps:
   n_samples), the grid's axes. The order does not depend on the file's
   sorting: inline- and crossline-sorted files give the same arrays.
 - Times are in milliseconds: ``samples`` and ``interval`` are segyio's sample
-  positions and its interval divided by 1000. SEG-Y does not say whether a
+  positions and its interval divided by 1000 (where the binary and the first
+  trace header give two intervals, the trace header's, with a note in
+  ``Survey.notes`` that ``describe`` shows). SEG-Y does not say whether a
   file is in time or depth; depth files that store the interval in
   millimetres (the usual practice) come out in metres.
 - Input files are only ever opened read-only and are never modified.

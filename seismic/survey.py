@@ -17,13 +17,21 @@ from rather.common.storage import PathLike
 
 from . import headers
 from .geometry import Geometry, file_order, line_step, read_geometry
-from .headers import FORMATS, FileLayout, SampleFormat, check_byte_locations, read_layout, sample_interval_ms
+from .headers import FORMATS, FileLayout, SampleFormat, SampleInterval, check_byte_locations, read_layout, sample_interval
 from .section import LINE_KINDS, SeismicSection, from_trace_rows
 
 
 def _readonly(array: np.ndarray) -> np.ndarray:
     array.setflags(write=False)
     return array
+
+
+def _sample_times(handle: segyio.SegyFile, interval: float) -> np.ndarray:
+    """segyio's sample times, or, where segyio took another interval (headers that disagree), ``interval``'s."""
+    times = np.asarray(handle.samples, dtype=np.float64)
+    if len(times) > 1 and not np.isclose(times[1] - times[0], interval, rtol=1e-9, atol=0.0):
+        times = times[0] + interval * np.arange(len(times))
+    return times
 
 
 class Survey:
@@ -48,6 +56,8 @@ class Survey:
         shape: the grid the traces sit on, (n_inlines, n_crosslines) for 3D,
             (n_traces,) for 2D and unstructured (``trace_cells`` places each trace).
         layout: where headers and traces lie in the file (``headers.FileLayout``).
+        notes: what the reader decided about a questionable file, one line each (e.g.
+            sample intervals that disagree); empty for a clean file.
 
     Every array comes back float32. Sections are ``SeismicSection``s, time down the
     rows and traces across (converted once, here, from the file's trace rows);
@@ -56,13 +66,14 @@ class Survey:
     """
 
     def __init__(self, path: Path, handle: segyio.SegyFile, layout: FileLayout, geometry: Geometry,
-                 interval: float, fill: float):
+                 interval: SampleInterval, fill: float):
         self.path = path
         self.kind = geometry.kind
         self.inlines = _readonly(geometry.inlines)
         self.crosslines = _readonly(geometry.crosslines)
-        self.samples = _readonly(np.asarray(handle.samples, dtype=np.float64))
-        self.interval = interval
+        self.samples = _readonly(_sample_times(handle, interval.ms))
+        self.interval = interval.ms
+        self.notes = tuple(note for note in (interval.note,) if note)
         self.format = SampleFormat(layout.format, FORMATS[layout.format][0])
         self.endian = layout.endian
         self.sorting = geometry.sorting
@@ -290,6 +301,6 @@ def open_survey(path: PathLike, *, iline: int = 189, xline: int = 193, fill: flo
         raise BadInput(f"{name}: segyio cannot read its headers although their sizes and formats check out; "
                        "check that it is a SEG-Y file (rev 0 or 1) and that it is not being written") from None
     with handle:
-        interval = sample_interval_ms(source, handle, layout)
+        interval = sample_interval(source, layout)
         geometry = file_order(handle.tracecount) if ignore_geometry else read_geometry(name, handle, iline, xline)
         yield Survey(source, handle, layout, geometry, interval, fill)

@@ -49,7 +49,8 @@ def explain_survey(survey_path: PathLike, out: PathLike, options: ExplainOptions
     What is explained, and how, is ``options``; in blocks on Dask the outputs are the same
     bytes as in one process. The outputs name the survey ``recorded_as`` (default: its path
     as given). ``progress`` shows a bar over the lines and a note per line with its patch
-    counts per predicted class (and, on Dask, a bar over the blocks).
+    counts per predicted class (and, on Dask, a bar over the blocks); the survey's notes
+    (``Survey.notes``) come first.
     """
     check_byte_locations(options.iline, options.xline)
     recorded_as = str(survey_path) if recorded_as is None else recorded_as
@@ -57,6 +58,8 @@ def explain_survey(survey_path: PathLike, out: PathLike, options: ExplainOptions
     explainer = Explainer(model, layer=meta.get("layer", classifier.LAYER))
     patch = int(meta.get("patch", classifier.PATCH))
     with open_survey(survey_path, iline=options.iline, xline=options.xline) as survey:
+        for note in survey.notes:  # what the reader decided about a questionable file
+            progress.note(f"{survey.path.name}: {note}")
         numbers = _lines(survey, survey_path, options, patch)
         if options.in_blocks:
             parts = parts_folder(out)

@@ -142,6 +142,7 @@ from rather.common.memory import require_memory
 from rather.common.storage import PathLike, atomic_path
 
 from .classes import CHAOTIC, CLASS_NAMES, FAULT, HORIZON, SALT_DOME
+from .headers import MAX_COUNT_FIELD, MAX_INT32, MAX_INTERVAL_US
 from .section import LINE_KINDS, SeismicSection, line_of_volume
 from .survey_parameters import (FAULT_DRAG_DECAY, SALT_DRAG_VERTICAL_WEIGHT, Range, SurveyParameters,
                                 is_finite_number)
@@ -154,6 +155,7 @@ __all__ = [
     "SaltDome",
     "SurveyParameters",
     "SyntheticSurvey",
+    "check_segy_fields",
     "make_survey",
     "ricker",
     "write_survey",
@@ -703,17 +705,49 @@ def _check_survey(survey: SyntheticSurvey) -> None:
         raise BadInput("write_survey: amplitude holds NaN or Inf; make the survey again with make_survey")
     if shape[2] > 1 and not np.allclose(np.diff(survey.samples_ms), survey.parameters.interval_ms):
         raise BadInput("write_survey: samples_ms is not regular at parameters.interval_ms")
+    if not -2**15 <= round(float(survey.samples_ms[0])) < 2**15:
+        raise BadInput(f"write_survey: samples_ms starts at {survey.samples_ms[0]:g} ms, outside SEG-Y's 16-bit "
+                       "delay recording time (trace header bytes 109-110)")
+    check_segy_fields(survey.parameters, shape)
+
+
+def _centimetres(parameters: SurveyParameters, n_il: int, n_xl: int) -> tuple[np.ndarray, np.ndarray]:
+    """CDP X of the crosslines and CDP Y of the inlines in cm, refused when they do not fit the 32-bit fields."""
+    east = np.round((parameters.origin_m[0] + parameters.bin_size_m * np.arange(n_xl)) * 100)
+    north = np.round((parameters.origin_m[1] + parameters.bin_size_m * np.arange(n_il)) * 100)
+    if min(east.min(), north.min()) < -MAX_INT32 - 1 or max(east.max(), north.max()) > MAX_INT32:
+        raise BadInput(f"write_survey: coordinates from origin_m {parameters.origin_m} do not fit SEG-Y's 32-bit "
+                       "centimetre fields; use an origin within +-21,000 km")
+    return east, north
+
+
+def check_segy_fields(parameters: SurveyParameters, shape: tuple[int, int, int] | None = None) -> None:
+    """Refuse a survey of ``shape`` (default: the parameters') whose numbers overflow a SEG-Y header field.
+
+    ``write_survey`` writes the sample count in 16 unsigned bits (binary header bytes
+    3221-3222, trace header 115-116), the interval in microseconds in 16 bits that segyio
+    reads signed (3217-3218, 117-118), trace and CDP numbers, line numbers and coordinates
+    in 32 signed bits; segyio would wrap a larger value silently into a corrupt file. Cheap:
+    ``rather seismic synth`` calls it before making the survey.
+    """
+    n_il, n_xl, n_t = (parameters.inlines, parameters.crosslines, parameters.samples) if shape is None else shape
+    interval_us = round(parameters.interval_ms * 1000)
+    if n_t > MAX_COUNT_FIELD:
+        raise BadInput(f"{n_t:,} samples per trace do not fit SEG-Y's 16-bit sample count (binary header bytes "
+                       f"3221-3222); ask for at most {MAX_COUNT_FIELD:,} samples")
+    if not 0 < interval_us <= MAX_INTERVAL_US:
+        raise BadInput(f"an interval of {parameters.interval_ms:g} ms does not fit SEG-Y's 16-bit interval in "
+                       f"microseconds (binary header bytes 3217-3218); use 0.001 to {MAX_INTERVAL_US / 1000:g} ms")
+    if n_il * n_xl > MAX_INT32:
+        raise BadInput(f"{n_il:,} x {n_xl:,} traces do not fit SEG-Y's 32-bit trace and CDP numbers; ask for at "
+                       f"most {MAX_INT32:,} traces")
+    _centimetres(parameters, n_il, n_xl)
 
 
 def _coordinates(survey: SyntheticSurvey) -> tuple[np.ndarray, np.ndarray]:
     """CDP X (east, along crosslines) and Y (north, along inlines) in cm, shape (inlines, crosslines)."""
-    p = survey.parameters
     n_il, n_xl = survey.amplitude.shape[:2]
-    east = np.round((p.origin_m[0] + p.bin_size_m * np.arange(n_xl)) * 100)
-    north = np.round((p.origin_m[1] + p.bin_size_m * np.arange(n_il)) * 100)
-    if min(east.min(), north.min()) < -(2**31) or max(east.max(), north.max()) >= 2**31:
-        raise BadInput(f"write_survey: coordinates from origin_m {p.origin_m} do not fit SEG-Y's 32-bit "
-                       "centimetre fields; use an origin within +-21,000 km")
+    east, north = _centimetres(survey.parameters, n_il, n_xl)
     return (np.broadcast_to(east[None, :], (n_il, n_xl)).astype(np.int64),
             np.broadcast_to(north[:, None], (n_il, n_xl)).astype(np.int64))
 
@@ -751,8 +785,6 @@ def _create_segy(survey: SyntheticSurvey, path: Path, labels_name: str) -> None:
     p = survey.parameters
     n_il, n_xl, n_t = survey.amplitude.shape
     interval_us = round(p.interval_ms * 1000)
-    if not 0 < interval_us < 2**16:
-        raise BadInput(f"write_survey: the interval {p.interval_ms:g} ms does not fit SEG-Y's microsecond field")
     x_cm, y_cm = _coordinates(survey)
     spec = segyio.spec()
     spec.iline = segyio.TraceField.INLINE_3D

@@ -140,10 +140,11 @@ def run_character(args: argparse.Namespace) -> int:
 
 def run_synth(args: argparse.Namespace) -> int:
     from rather.common.storage import claim_outputs
-    from rather.seismic.synthetic import labels_beside, make_survey, write_survey
+    from rather.seismic.synthetic import check_segy_fields, labels_beside, make_survey, write_survey
 
-    claim_outputs(files={"OUT": args.out, "the labels file": labels_beside(args.out)})
     parameters = SurveyParameters(**{name: getattr(args, name) for name in SYNTH_SIZES})
+    check_segy_fields(parameters)
+    claim_outputs(files={"OUT": args.out, "the labels file": labels_beside(args.out)})
     segy_path, labels_path = write_survey(make_survey(args.seed, parameters), args.out)
     print(f"wrote {segy_path} and {labels_path}")
     return 0

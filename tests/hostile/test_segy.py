@@ -109,8 +109,6 @@ DAMAGED_HEADERS: Cases = {
     "one sample per trace too many": (binary(3221, 61), ("the binary header says 61 samples per trace",)),
     "one sample per trace too few": (binary(3221, 59), ("the binary header says 59 samples per trace",)),
     "65535 samples per trace": (binary(3221, -1), ("the binary header says 65,535 samples per trace",)),
-    "two sample intervals": (binary(3217, 2000), ("two different sample intervals: binary header bytes 3217-3218 "
-                                                  "hold 2000 us, first trace header bytes 117-118 hold 4000 us",)),
     "absurd rev 2 extended sample count": (lambda data: put(binary(3501, 2, 1)(data), 3269, 200_000, 4),
                                            ("absurd sample count 200,000 per trace",)),
     # sample interval
@@ -142,6 +140,17 @@ DAMAGED_HEADERS: Cases = {
         "the binary header (bytes 3201-3600) is all zeros: no sample format, count or interval",)),
 }
 
+UNCONFIRMED: Cases = {
+    # a wrong count or format in a file whose trace headers hold no sample count: header or cut short, say both
+    "a wrong sample count the trace headers do not hold": (lambda data: headers(115, 0, 2)(binary(3221, 61)(data)), (
+        "118,800 bytes are not whole traces of 61 samples of 4 bytes (binary header bytes 3221-3222 and 3225-3226; "
+        "the first trace header does not confirm the count at bytes 115-116): either those header fields are wrong",
+    )),
+    "a wrong format code the trace headers cannot confirm": (
+        lambda data: headers(115, 0, 2)(binary(3221, 100)(binary(3225, 3)(data))),
+        ("bytes are not whole traces of 100 samples of 2 bytes",)),
+}
+
 NOT_SEGY: Cases = {
     "a text file": (lambda data: b"inline,crossline,amplitude\n" + b"100,300,0.5\n" * 2000,
                     ("a text file, not SEG-Y",)),
@@ -149,7 +158,7 @@ NOT_SEGY: Cases = {
     "random bytes": (lambda data: bytes((7 * i * i + 3 * i) % 251 for i in range(50_000)), ("not SEG-Y",)),
 }
 
-BROKEN_FILES = {**CUT_SHORT, **DAMAGED_HEADERS, **NOT_SEGY}
+BROKEN_FILES = {**CUT_SHORT, **DAMAGED_HEADERS, **UNCONFIRMED, **NOT_SEGY}
 
 
 def explain(path: Path, tmp_path: Path) -> list:
@@ -172,6 +181,8 @@ def test_a_broken_file_is_refused(survey_bytes, tmp_path, refuse, case, command)
     line = refuse(COMMANDS[command](path, tmp_path), says=("rather seismic: error: bad.sgy: ", *says))
     if case in DAMAGED_HEADERS:  # the field at fault, not a failed copy
         assert "copy it again" not in line and "truncated" not in line
+    if case in UNCONFIRMED:  # no field can be blamed: neither "truncated" alone nor a field alone
+        assert "truncated" not in line and "those header fields are wrong" in line and "cut short" in line
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -204,3 +215,27 @@ def test_a_byte_location_segyio_cannot_read_is_refused(survey_bytes, tmp_path, r
 
 def test_the_byte_locations_are_checked_before_the_file_is_opened(tmp_path, refuse):
     refuse(["seismic", "info", tmp_path / "absent.sgy", "--iline", 0], says="--iline 0:")
+
+
+@pytest.mark.parametrize("command", ["info", "character"])
+def test_two_sample_intervals_take_the_trace_header_and_say_so(survey_bytes, tmp_path, run_cli, command):
+    path = tmp_path / "survey.sgy"
+    path.write_bytes(binary(3217, 2000)(survey_bytes))
+    outcome = run_cli(["seismic", command, path])
+    assert outcome.status == 0, outcome.err
+    if command == "info":
+        assert "every 4 ms" in outcome.out
+        assert outcome.out.strip().splitlines()[-1] == (
+            "  note        the sample intervals disagree: binary header bytes 3217-3218 say 2000 us, the first "
+            "trace header's bytes 117-118 say 4000 us; rather uses the trace header's 4 ms")
+    assert path.read_bytes() == binary(3217, 2000)(survey_bytes)
+
+
+@pytest.mark.parametrize("sizes, says", [
+    (["--samples", "65536"], "65,536 samples per trace do not fit SEG-Y's 16-bit sample count"),
+    (["--samples", "65537", "--inlines", "1", "--crosslines", "2"], "65,537 samples per trace do not fit"),
+    (["--samples", "1000000"], "ask for at most 65,535 samples"),
+    (["--inlines", "50000", "--crosslines", "50000"], "50,000 x 50,000 traces do not fit SEG-Y's 32-bit"),
+])
+def test_synth_refuses_numbers_that_overflow_a_header_field_before_any_work(tmp_path, refuse, sizes, says):
+    refuse(["seismic", "synth", tmp_path / "big.sgy", *sizes], says=("rather seismic: error: ", says))

@@ -360,20 +360,32 @@ def test_refuses_rev2_extensions_segyio_cannot_read(tmp_path):
 def test_refuses_a_missing_sample_interval(tmp_path):
     path = write_cube(tmp_path / "s.sgy", interval_us=0)
     refused(r"no usable sample interval: binary header bytes 3217-3218 hold 0 us, first trace header "
-            r"bytes 117-118 hold 0 us, read as signed 16-bit numbers; expected 1 to 32767 us", path)
+            r"bytes 117-118 hold 0 us, read as signed 16-bit numbers; expected 1 to 32,767 us", path)
     too_long = write_cube(tmp_path / "long.sgy", interval_us=40_000)   # above segyio's signed 16 bits
     refused("binary header bytes 3217-3218 hold -25536 us", too_long)
 
 
-def test_one_positive_sample_interval_is_enough_and_two_must_agree(tmp_path):
+def test_one_positive_sample_interval_is_enough_and_the_trace_header_wins_a_disagreement(tmp_path):
     path = write_cube(tmp_path / "s.sgy", interval_us=0)
     for trace in range(35):
         patch(path, 3600 + trace * (240 + 50 * 4) + 117, 2000)
     with open_survey(path) as survey:
-        assert survey.interval == 2.0   # from the trace headers, as segyio takes it
+        assert survey.interval == 2.0 and survey.notes == ()   # from the trace headers, as segyio takes it
     patch(path, 3217, 4000)
-    refused("two different sample intervals: binary header bytes 3217-3218 hold 4000 us, first trace header "
-            "bytes 117-118 hold 2000 us; repair the header that is wrong", path)
+    with open_survey(path) as survey:   # segyio alone would fall back to 4 ms here
+        assert survey.interval == 2.0
+        np.testing.assert_array_equal(survey.samples, 2.0 * np.arange(N_SAMPLES))
+        assert survey.notes == ("the sample intervals disagree: binary header bytes 3217-3218 say 4000 us, the "
+                                "first trace header's bytes 117-118 say 2000 us; rather uses the trace header's 2 ms",)
+    description = describe(path)
+    assert description["samples"]["interval"] == 2.0 and description["notes"] == list(survey.notes)
+    assert format_description(description).splitlines()[-1] == f"  note        {survey.notes[0]}"
+
+
+def test_a_clean_file_has_no_notes(tmp_path):
+    path = write_cube(tmp_path / "s.sgy")
+    assert describe(path)["notes"] == []
+    assert "  note  " not in format_description(describe(path))
 
 
 @pytest.mark.parametrize("byte, value, match", [
@@ -471,6 +483,7 @@ def test_describe_reports_the_geometry(tmp_path):
         "sorting": "crossline",
         "size_bytes": 3600 + 34 * (240 + 50 * 4),
         "line": None,
+        "notes": [],
     }
     assert json.loads(json.dumps(d)) == d
     text = format_description(d)

@@ -277,3 +277,28 @@ def test_a_synthetic_section_is_the_section_its_seg_y_file_reads_back(tmp_path):
             np.testing.assert_array_equal(made.samples, read.samples)
     with pytest.raises(BadInput, match=r"crossline 3 is not in the synthetic survey \(crosslines 300..306\)"):
         survey.section("crossline", 3)
+
+
+@pytest.mark.parametrize("changes, says", [
+    ({"samples": 65_536}, "65,536 samples per trace do not fit SEG-Y's 16-bit sample count"),
+    ({"interval_ms": 40.0, "ricker_hz_range": (2.0, 5.0)},
+     "an interval of 40 ms does not fit SEG-Y's 16-bit interval in microseconds"),
+    ({"interval_ms": 0.0004}, "an interval of 0.0004 ms does not fit"),
+    ({"inlines": 50_000, "crosslines": 50_000}, "50,000 x 50,000 traces do not fit SEG-Y's 32-bit trace"),
+    ({"origin_m": (3e7, 0.0)}, "coordinates from origin_m (30000000.0, 0.0) do not fit SEG-Y's 32-bit"),
+])
+def test_numbers_that_overflow_a_segy_header_field_are_refused_before_any_work(changes, says):
+    with pytest.raises(BadInput) as refused:
+        synthetic.check_segy_fields(SurveyParameters(**changes))
+    assert says in str(refused.value)
+
+
+def test_the_largest_numbers_that_fit_pass():
+    synthetic.check_segy_fields(SurveyParameters(samples=65_535, interval_ms=32.767, ricker_hz_range=(2.0, 5.0)))
+
+
+def test_write_survey_refuses_a_survey_whose_start_time_overflows_the_delay_field(small, tmp_path):
+    late = dataclasses.replace(small, samples_ms=small.samples_ms + 40_000.0)
+    with pytest.raises(BadInput, match="starts at 40000 ms, outside SEG-Y's 16-bit delay recording time"):
+        write_survey(late, tmp_path / "late.sgy")
+    assert list(tmp_path.iterdir()) == []
