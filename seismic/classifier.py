@@ -233,11 +233,21 @@ def train_checkpoint(out: PathLike, options: TrainOptions = TrainOptions(), *,
     return log
 
 
-def balanced_accuracy(confusion: np.ndarray) -> float:
-    """Mean recall over the classes that occur."""
+NOT_CHECKED = "not checked"
+"""How reports show a share or an accuracy with nothing to compute it on (None in JSON)."""
+
+
+def _mean_or_none(values: torch.Tensor) -> float | None:
+    """The mean of the finite values (an all-zero map's share is NaN), None when there are none: JSON has no NaN."""
+    finite = values[torch.isfinite(values)]
+    return float(finite.mean()) if len(finite) else None
+
+
+def balanced_accuracy(confusion: np.ndarray) -> float | None:
+    """Mean recall over the classes that occur; None when no class occurs (no patch)."""
     totals = confusion.sum(axis=1)
     present = totals > 0
-    return float((np.diag(confusion)[present] / totals[present]).mean())
+    return float((np.diag(confusion)[present] / totals[present]).mean()) if present.any() else None
 
 
 def contrast_energy(model: nn.Module, patches: np.ndarray, masks: np.ndarray, label: int,
@@ -245,7 +255,8 @@ def contrast_energy(model: nn.Module, patches: np.ndarray, masks: np.ndarray, la
     """Mean share of map energy inside the masks: "Why label?" versus "Why label, rather than horizon?".
 
     patches: (N, 99, 99), each predicted ``label`` (so P = label, the paper's contrast CE(y, horizon));
-    masks: (N, 99, 99) bool, the true structure.
+    masks: (N, 99, 99) bool, the true structure. A share with no patch (or only all-zero
+    maps) to average is None: not checked.
     """
     explainer = Explainer(model, layer=LAYER)
     horizon = CLASS_NAMES.index("horizon")
@@ -255,38 +266,54 @@ def contrast_energy(model: nn.Module, patches: np.ndarray, masks: np.ndarray, la
         result = explainer(x, [Why(), Rather(horizon)])
         shares.append(energy_share(result.maps, torch.from_numpy(masks[start:start + batch])[:, None]))
     values = torch.cat(shares) if shares else torch.empty(0, 2)
-    return {"gradcam": float(values[:, 0].nanmean()), "contrast": float(values[:, 1].nanmean()),
+    return {"gradcam": _mean_or_none(values[:, 0]), "contrast": _mean_or_none(values[:, 1]),
             "patches": len(patches)}
 
 
 def accuracy_report(model: nn.Module, patches: np.ndarray, labels: np.ndarray) -> tuple[dict, np.ndarray]:
-    """Balanced accuracy, accuracy and confusion of the model on patches (N, H, W); and its predictions."""
-    predicted = predict(model, patches[:, None]).argmax(1).numpy()
+    """Balanced accuracy, accuracy and confusion of the model on patches (N, H, W); and its predictions.
+
+    No patch: both accuracies None (not checked), the confusion all zeros.
+    """
+    predicted = (predict(model, patches[:, None]).argmax(1).numpy() if len(patches)
+                 else np.zeros(0, dtype=np.int64))
     confusion = confusion_matrix(labels, predicted, len(CLASS_NAMES))
     report = {
         "balanced_accuracy": balanced_accuracy(confusion),
-        "accuracy": float((predicted == labels).mean()),
+        "accuracy": float((predicted == labels).mean()) if len(labels) else None,
         "confusion": confusion.tolist(),
         "patches": int(len(labels)),
     }
     return report, predicted
 
 
-def evaluate_patches(model: nn.Module, data: PatchSample) -> dict:
-    """Balanced accuracy, confusion, and energy shares inside the true fault zones and salt bodies."""
+def evaluate_patches(model: nn.Module, data: PatchSample, where: str = "the data") -> dict:
+    """Balanced accuracy, confusion, and energy shares inside the true fault zones and salt bodies.
+
+    ``not_checked`` lists, one line each, what could not be measured on these patches
+    and why (no clear patch in ``where``; no patch both labelled and predicted fault or
+    salt); those values are None.
+    """
     report, predicted = accuracy_report(model, data.patches, data.labels)
     report["energy_share"] = {}
+    report["not_checked"] = [] if len(data.labels) else [f"accuracy: no clear patch on {where}"]
     for name, masks in (("fault", data.fault_zone), ("salt_dome", data.salt_body)):
         label = CLASS_NAMES.index(name)
         chosen = (predicted == label) & (data.labels == label)
-        report["energy_share"][name] = contrast_energy(model, data.patches[chosen], masks[chosen], label)
+        shares = contrast_energy(model, data.patches[chosen], masks[chosen], label)
+        report["energy_share"][name] = shares
+        if shares["gradcam"] is None or shares["contrast"] is None:
+            why = (f"no patch both labelled and predicted {name}" if shares["patches"] == 0
+                   else f"the maps of its {shares['patches']} patches are all zero")
+            report["not_checked"].append(f"energy share inside {name}: {why} on {where}")
     return report
 
 
 def evaluate_line(model_path: PathLike, survey_path: PathLike, labels_path: PathLike, kind: str, number: int) -> dict:
     """``evaluate_patches`` on the clear patches of one line of a survey that ``rather seismic synth`` wrote."""
     return evaluate_patches(load_classifier(model_path)[0],
-                            section_patches(labelled_line(survey_path, labels_path, kind, number)))
+                            section_patches(labelled_line(survey_path, labels_path, kind, number)),
+                            f"{kind} {number}")
 
 
 def evaluate(model: nn.Module, seed: int = 1000, *, progress: Progress = SILENT) -> dict:
@@ -316,14 +343,21 @@ def evaluation(model_path: PathLike = DEFAULT_CHECKPOINT, *, seed: int = 1000, l
     return report
 
 
+def share_text(value: float | None) -> str:
+    """A share or an accuracy to three decimals, or "not checked" for None."""
+    return NOT_CHECKED if value is None else f"{value:.3f}"
+
+
 def format_evaluation(report: dict) -> str:
     """``evaluation``'s report as the text of ``rather seismic evaluate``."""
     lines = [f"{report['data']}, {report['patches']} patches",
-             f"balanced accuracy {report['balanced_accuracy']:.3f} (accuracy {report['accuracy']:.3f})",
+             f"balanced accuracy {share_text(report['balanced_accuracy'])} (accuracy {share_text(report['accuracy'])})",
              "confusion (rows true, columns predicted): " + ", ".join(CLASS_NAMES)]
     lines += [f"  {name:>10} " + " ".join(f"{count:6d}" for count in row)
               for name, row in zip(CLASS_NAMES, report["confusion"])]
     lines += [f"energy inside the true {name} ({shares['patches']} patches): "
-              f"Why {name}? {shares['gradcam']:.3f}; Why {name}, rather than horizon? {shares['contrast']:.3f}"
+              f"Why {name}? {share_text(shares['gradcam'])}; Why {name}, rather than horizon? "
+              f"{share_text(shares['contrast'])}"
               for name, shares in report.get("energy_share", {}).items()]
+    lines += [f"{NOT_CHECKED}: {reason}" for reason in report.get("not_checked", [])]
     return "\n".join(lines)

@@ -6,7 +6,8 @@ labels). Outputs under ``out``: the survey (when made here), ``explained/`` (as
 question, the figure) and ``summary.json`` with the truth of the explanations:
 on the inline's clear patches, balanced accuracy, confusion and the share of map
 energy inside the true fault zones and salt bodies, Why P? against Why P, rather
-than horizon?
+than horizon? What a line cannot show (no clear patch, no fault predicted there) is
+"not checked": null in the JSON, listed under ``truth.not_checked``, said in the report.
 """
 from __future__ import annotations
 
@@ -56,12 +57,16 @@ def run_seismic_suite(out: Path, data: Optional[str] = None, model: Optional[str
     if labels_path.is_file():
         progress("seismic: checking the maps against the survey's labels")
         summary["truth"] = evaluate_line(weights, survey_path, labels_path, "inline", line["number"])
+        for reason in summary["truth"]["not_checked"]:
+            progress(f"seismic: not checked: {reason}")
     write_json(out / "summary.json", summary)
     return report_section(out.name, summary, line["figure"]), summary
 
 
 def report_section(folder: str, summary: dict, figure: str) -> ReportSection:
     """The suite's part of the report: the section figure, predicted counts and the truth tables."""
+    from rather.seismic.classifier import share_text  # loaded by the run already (torch)
+
     section = ReportSection(
         "seismic", "Seismic: why fault, rather than horizon?",
         f"Inline {summary['inline']} of {Path(summary['survey']).name}, classified patch by patch (99 x 99 samples) "
@@ -75,12 +80,12 @@ def report_section(folder: str, summary: dict, figure: str) -> ReportSection:
     truth = summary.get("truth")
     if truth:
         section.tables.append(Table(
-            "seismic-truth", f"Against the labels: balanced accuracy {truth['balanced_accuracy']:.3f} on "
+            "seismic-truth", f"Against the labels: balanced accuracy {share_text(truth['balanced_accuracy'])} on "
             f"{truth['patches']} clear patches; confusion (rows true, columns predicted)",
             ["true \\ predicted", *CLASS_NAMES], [[name, *row] for name, row in zip(CLASS_NAMES, truth["confusion"])]))
         section.tables.append(Table(
             "seismic-energy", "Share of map energy inside the true structure, patches predicted and labelled so",
             ["structure", "patches", "Why P?", "Why P, rather than horizon?"],
-            [[name, shares["patches"], shares["gradcam"], shares["contrast"]]
+            [[name, shares["patches"], share_text(shares["gradcam"]), share_text(shares["contrast"])]
              for name, shares in truth["energy_share"].items()]))
     return section

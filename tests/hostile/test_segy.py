@@ -11,6 +11,7 @@ when a field is at fault.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Callable
 
@@ -239,3 +240,28 @@ def test_two_sample_intervals_take_the_trace_header_and_say_so(survey_bytes, tmp
 ])
 def test_synth_refuses_numbers_that_overflow_a_header_field_before_any_work(tmp_path, refuse, sizes, says):
     refuse(["seismic", "synth", tmp_path / "big.sgy", *sizes], says=("rather seismic: error: ", says))
+
+
+def _strict_json(path: Path) -> dict:
+    """The file as a strict JSON reader sees it: NaN and Infinity are not JSON."""
+    def refuse(constant):
+        raise ValueError(f"{constant} in {path}")
+    return json.loads(path.read_text(), parse_constant=refuse)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sizes, not_checked", [
+    ({"inlines": 2, "crosslines": 100, "samples": 100, "faults": 0, "salt_domes": 0, "chaotic_zones": 0},
+     ["energy share inside fault: no patch both labelled and predicted fault on inline 101"]),
+    ({"inlines": 2, "crosslines": 60, "samples": 100},   # narrower than a 99-trace patch: no clear patch
+     ["accuracy: no clear patch on inline 101"]),
+], ids=["a class without a clear patch", "a line narrower than a patch"])
+def test_the_suite_on_a_survey_synth_makes_says_not_checked(tmp_path, run_cli, sizes, not_checked):
+    survey = tmp_path / "s.sgy"
+    write_survey(make_survey(5, SurveyParameters(**sizes)), survey)
+    outcome = run_cli(["suite", "seismic", "--data", survey, "--out", tmp_path / "out"])
+    assert outcome.status == 0, outcome.err
+    truth = _strict_json(tmp_path / "out" / "summary.json")["suites"]["seismic"]["truth"]
+    assert set(not_checked) <= set(truth["not_checked"])
+    assert _strict_json(tmp_path / "out" / "seismic" / "summary.json")["truth"] == truth
+    assert "not checked" in (tmp_path / "out" / "index.html").read_text()

@@ -1,8 +1,12 @@
 """Known answers for the classifier's data curation and scores."""
-import numpy as np
+import json
 
-from rather.seismic.classifier import (CLASS_NAMES, PATCH, balanced_accuracy, balanced_sample, clear_labels,
-                                       confusion_matrix)
+import numpy as np
+import pytest
+
+from rather.seismic.classifier import (CLASS_NAMES, DEFAULT_CHECKPOINT, PATCH, PatchSample, balanced_accuracy,
+                                       balanced_sample, clear_labels, confusion_matrix, contrast_energy,
+                                       evaluate_patches, format_evaluation, load_classifier)
 
 HORIZON, CHAOTIC, FAULT, SALT = range(4)
 
@@ -42,3 +46,44 @@ def test_balanced_sample_draws_every_class_equally_and_mirrors_half():
     untouched = sum(any(np.array_equal(p, q) for q in patches) for p in x)
     assert 0 < untouched < len(x)
     assert all(any(np.array_equal(p, v) for q in patches[labels == c] for v in variants(q)) for p, c in zip(x, y))
+
+
+def _no_nan(text: str) -> dict:
+    """JSON as a strict reader sees it: NaN and Infinity refused."""
+    def refuse(constant):
+        raise ValueError(f"{constant} in JSON")
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.fixture(scope="module")
+def committed_model():
+    return load_classifier(DEFAULT_CHECKPOINT)[0]
+
+
+def test_no_clear_patch_is_not_checked_and_the_report_is_valid_json(committed_model):
+    empty = PatchSample(np.zeros((0, PATCH, PATCH), np.float32), np.zeros(0, np.int64),
+                        np.zeros((0, PATCH, PATCH), bool), np.zeros((0, PATCH, PATCH), bool))
+    report = evaluate_patches(committed_model, empty, "inline 7")
+    assert report["balanced_accuracy"] is None and report["accuracy"] is None and report["patches"] == 0
+    assert report["energy_share"]["fault"] == {"gradcam": None, "contrast": None, "patches": 0}
+    assert report["not_checked"] == [
+        "accuracy: no clear patch on inline 7",
+        "energy share inside fault: no patch both labelled and predicted fault on inline 7",
+        "energy share inside salt_dome: no patch both labelled and predicted salt_dome on inline 7"]
+    assert _no_nan(json.dumps(report)) == report
+    text = format_evaluation({**report, "data": "inline 7"})
+    assert "balanced accuracy not checked (accuracy not checked)" in text
+    assert "Why fault? not checked; Why fault, rather than horizon? not checked" in text
+    assert text.splitlines()[-1] == "not checked: energy share inside salt_dome: no patch both labelled and " \
+                                    "predicted salt_dome on inline 7"
+
+
+def test_all_zero_maps_are_not_averaged_into_nan(committed_model):
+    shares = contrast_energy(committed_model, np.zeros((2, PATCH, PATCH), np.float32),
+                             np.ones((2, PATCH, PATCH), bool), CLASS_NAMES.index("fault"))
+    assert shares["patches"] == 2
+    assert all(value is None or 0.0 <= value <= 1.0 for value in (shares["gradcam"], shares["contrast"]))
+
+
+def test_balanced_accuracy_of_nothing_is_none():
+    assert balanced_accuracy(np.zeros((4, 4), dtype=np.int64)) is None
