@@ -14,7 +14,11 @@ folder, replaced atomically after every block: the job's fingerprint (survey fil
 model checksum, patch, stride, byte locations, block size, versions) and, per
 block, its lines, its folder and its files' checksums. Started again, the job
 reuses every recorded block whose files still have those checksums and computes
-the others; a ledger written for another job is discarded with its pieces. Every
+the others; a ledger written for another job is discarded with its pieces, and so,
+with a note, is a ledger that cannot be used (not JSON, of another shape, an entry whose
+folder or files would lead out of the parts folder: ``read_ledger``). Nothing outside the
+parts folder is ever read or deleted through the ledger. Two runs never share a parts
+folder: the output claim (``rather.common.storage.claimed``) refuses the second. Every
 attempt at a block writes into a fresh folder, so a piece half-written by a killed
 worker or driver is never read; the scheduler runs the task of a lost worker again.
 
@@ -147,30 +151,113 @@ def _explain_block(explainer: Explainer, job: VolumeJob, index: int, numbers: li
             "files": {path.name: file_checksum(path) for path in sorted(folder.iterdir())}}
 
 
-class Ledger:
-    """The finished blocks of one job, in ``parts/ledger.json``; see the module docstring."""
+SHA256_HEX = frozenset("0123456789abcdef")
 
-    def __init__(self, parts: Path, job: VolumeJob):
+
+def _plain_name(name: object) -> bool:
+    """Whether ``name`` names an entry of a folder itself: no path, no parent, nothing absolute."""
+    return (isinstance(name, str) and name not in ("", ".", "..") and "/" not in name and "\\" not in name
+            and "\0" not in name)
+
+
+def _regular_file(path: Path) -> bool:
+    """Whether ``path`` is a file itself, not a link to one (which could lead out of the parts folder)."""
+    return path.is_file() and not path.is_symlink()
+
+
+def _entry_problem(parts: Path, index: str, entry: object) -> Optional[str]:
+    """Why block ``index``'s ledger entry cannot be used, or None.
+
+    An entry is {"lines": [int, ...], "folder": name, "files": {name: SHA-256 hex}}, where
+    every name stays inside the parts folder: a plain name (no "/", "..", absolute path),
+    neither the folder nor its files a symbolic link.
+    """
+    if not index.isdigit():
+        return f"block key {index!r} is not a block number"
+    if not isinstance(entry, dict) or set(entry) != {"lines", "folder", "files"}:
+        return f"block {index} is not an entry of lines, folder and files"
+    lines, folder, files = entry["lines"], entry["folder"], entry["files"]
+    if not isinstance(lines, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in lines):
+        return f"block {index}'s lines are not a list of line numbers"
+    if not _plain_name(folder):
+        return f"block {index}'s folder {folder!r} is not a name inside {parts.name}"
+    if (parts / folder).is_symlink():
+        return f"block {index}'s folder {folder!r} is a symbolic link"
+    if not isinstance(files, dict) or not all(
+            _plain_name(name) and isinstance(checksum, str) and len(checksum) == 64 and set(checksum) <= SHA256_HEX
+            for name, checksum in files.items()):
+        return f"block {index}'s files are not {{name inside its folder: SHA-256}}"
+    if PIECE not in files:
+        return f"block {index} lists no {PIECE}"
+    if any((parts / folder / name).is_symlink() for name in files):
+        return f"block {index} lists a symbolic link among its files"
+    return None
+
+
+def read_ledger(parts: Path, fingerprint: dict) -> tuple[dict[int, dict], Optional[str]]:
+    """The blocks recorded in ``parts/ledger.json`` for the job of ``fingerprint``, or {} and why none are usable.
+
+    The reason is None when there is nothing to say (no ledger yet). A ledger that is not
+    a regular file, not JSON, of another shape (``_entry_problem``), or of another job
+    gives {} and its reason: the caller starts afresh instead of failing on every rerun.
+    """
+    path = parts / "ledger.json"
+    if not os.path.lexists(path):
+        return {}, None
+    if not _regular_file(path):
+        return {}, "ledger.json is not a regular file"
+    try:
+        content = json.loads(path.read_bytes())
+    except (OSError, ValueError):  # UnicodeDecodeError is a ValueError
+        return {}, "ledger.json cannot be read as JSON"
+    if not isinstance(content, dict) or not isinstance(content.get("blocks"), dict):
+        return {}, "ledger.json is not a ledger (no blocks)"
+    if content.get("format") != LEDGER_FORMAT:
+        return {}, f"ledger.json is not of format {LEDGER_FORMAT}"
+    if content.get("job") != fingerprint:
+        return {}, "ledger.json was written for another job (other survey, model or settings)"
+    for index, entry in content["blocks"].items():
+        problem = _entry_problem(parts, index, entry)
+        if problem:
+            return {}, f"ledger.json is damaged: {problem}"
+    return {int(index): entry for index, entry in content["blocks"].items()}, None
+
+
+class Ledger:
+    """The finished blocks of one job, in ``parts/ledger.json``; see the module docstring.
+
+    A ledger that cannot be used (``read_ledger``) is discarded with its pieces, with a
+    note on ``progress``; pieces without a ledger are discarded silently (a driver killed
+    before its first record). Every path it reads stays inside ``parts``. A ``parts`` that
+    is a symbolic link or a file is refused: rather deletes inside that folder only.
+    """
+
+    def __init__(self, parts: Path, job: VolumeJob, progress: Progress = SILENT):
         self.parts, self.path = parts, parts / "ledger.json"
         self.fingerprint = job.fingerprint()
-        self.blocks: dict[int, dict] = {}
-        try:
-            content = json.loads(self.path.read_text())
-        except (OSError, ValueError):
-            content = None
-        if content is not None and content.get("format") == LEDGER_FORMAT and content.get("job") == self.fingerprint:
-            self.blocks = {int(index): entry for index, entry in content["blocks"].items()}
-        elif parts.exists():  # pieces of another job, or of none recorded: nothing to reuse
+        if parts.is_symlink() or (os.path.lexists(parts) and not parts.is_dir()):
+            raise BadInput(f"{parts}: is not a folder of rather's own (a symbolic link or a file), where a Dask job "
+                           "keeps its pieces; move it away and run again")
+        self.blocks, problem = read_ledger(parts, self.fingerprint)
+        if problem:
+            progress.note(f"{problem}; its finished blocks are discarded and computed again")
+        if not self.blocks and parts.exists():  # pieces of another job, or of none recorded: nothing to reuse
             shutil.rmtree(parts)
         parts.mkdir(parents=True, exist_ok=True)
 
     def intact(self, index: int, numbers: list[int]) -> bool:
-        """Whether block ``index`` is recorded for exactly these lines and its files still have their checksums."""
+        """Whether block ``index`` is recorded for exactly these lines and its folder holds exactly its files.
+
+        Exactly: the files recorded, each a regular file (no link) with its checksum, and
+        nothing else, so that whatever is read from the piece later was checked here.
+        """
         entry = self.blocks.get(index)
         if entry is None or entry["lines"] != numbers:
             return False
         folder = self.parts / entry["folder"]
-        return all((folder / name).is_file() and file_checksum(folder / name) == checksum
+        if folder.is_symlink() or not folder.is_dir() or {path.name for path in folder.iterdir()} != set(entry["files"]):
+            return False
+        return all(_regular_file(folder / name) and file_checksum(folder / name) == checksum
                    for name, checksum in entry["files"].items())
 
     def record(self, index: int, entry: dict) -> None:
@@ -371,7 +458,7 @@ def explain_blocks(client, job: VolumeJob, numbers: list[int], parts: Path, *,
     """
     where = _cluster_name(client)
     blocks = split_blocks(numbers, job.block_lines)
-    ledger = Ledger(parts, job)
+    ledger = Ledger(parts, job, progress)
     done = [index for index, lines in enumerate(blocks) if ledger.intact(index, lines)]
     futures = {client.submit(explain_block, job, index, lines, str(parts), retries=RETRIES, pure=False): index
                for index, lines in enumerate(blocks) if index not in done}

@@ -9,7 +9,8 @@ import torch
 
 from rather.common import Explainer, load_model
 from rather.seismic import classifier
-from rather.seismic.blocks import PIECE, Ledger, VolumeJob, explain_block, file_checksum, parts_folder, split_blocks
+from rather.seismic.blocks import (PIECE, Ledger, VolumeJob, explain_block, file_checksum, parts_folder, read_ledger,
+                                   split_blocks)
 from rather.seismic.lines import explain_line, figure_name
 from rather.seismic.sections import SectionStore, read_section
 from rather.seismic.segy import open_survey
@@ -113,3 +114,25 @@ def test_pieces_without_a_ledger_are_not_reused(job, tmp_path):
     parts = tmp_path / ".out.parts"
     fake_piece(parts, "block_000000.a")  # written by a driver killed before its first record
     assert not Ledger(parts, job).intact(0, [100, 101]) and not (parts / "block_000000.a").exists()
+
+
+def test_read_ledger_gives_the_recorded_blocks_or_why_there_are_none(job, tmp_path):
+    parts = tmp_path / ".out.parts"
+    assert read_ledger(parts, job.fingerprint()) == ({}, None)   # no ledger yet: nothing to say
+    entry = fake_piece(parts, "block_000000.a")
+    Ledger(parts, job).record(0, entry)
+    assert read_ledger(parts, job.fingerprint()) == ({0: entry}, None)
+    assert read_ledger(parts, {**job.fingerprint(), "stride": 1}) == (
+        {}, "ledger.json was written for another job (other survey, model or settings)")
+    (parts / "ledger.json").write_text("[]")
+    assert read_ledger(parts, job.fingerprint()) == ({}, "ledger.json is not a ledger (no blocks)")
+
+
+def test_a_discarded_ledger_is_noted(job, tmp_path):
+    parts = tmp_path / ".out.parts"
+    fake_piece(parts, "block_000000.a")
+    (parts / "ledger.json").write_text("{")
+    notes = []
+    progress = type("Notes", (), {"note": lambda self, message: notes.append(message)})()
+    assert Ledger(parts, job, progress).blocks == {} and sorted(parts.iterdir()) == []
+    assert notes == ["ledger.json cannot be read as JSON; its finished blocks are discarded and computed again"]
