@@ -255,7 +255,9 @@ class Ledger:
         if entry is None or entry["lines"] != numbers:
             return False
         folder = self.parts / entry["folder"]
-        if folder.is_symlink() or not folder.is_dir() or {path.name for path in folder.iterdir()} != set(entry["files"]):
+        if folder.is_symlink() or not folder.is_dir():
+            return False
+        if {path.name for path in folder.iterdir()} != set(entry["files"]):
             return False
         return all(_regular_file(folder / name) and file_checksum(folder / name) == checksum
                    for name, checksum in entry["files"].items())

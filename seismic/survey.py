@@ -17,7 +17,8 @@ from rather.common.storage import PathLike
 
 from . import headers
 from .geometry import Geometry, file_order, line_step, read_geometry
-from .headers import FORMATS, FileLayout, SampleFormat, SampleInterval, check_byte_locations, read_layout, sample_interval
+from .headers import (FORMATS, FileLayout, SampleFormat, SampleInterval, check_byte_locations, read_layout,
+                      sample_interval)
 from .section import LINE_KINDS, SeismicSection, from_trace_rows
 
 
