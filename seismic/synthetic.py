@@ -708,6 +708,9 @@ def _check_survey(survey: SyntheticSurvey) -> None:
     if not -2**15 <= round(float(survey.samples_ms[0])) < 2**15:
         raise BadInput(f"write_survey: samples_ms starts at {survey.samples_ms[0]:g} ms, outside SEG-Y's 16-bit "
                        "delay recording time (trace header bytes 109-110)")
+    if shape[0] * shape[1] > MAX_INT32:
+        raise BadInput(f"write_survey: {shape[0]:,} x {shape[1]:,} traces do not fit SEG-Y's 32-bit trace and CDP "
+                       f"numbers; write at most {MAX_INT32:,} traces")
     check_segy_fields(survey.parameters, shape)
 
 
@@ -726,9 +729,11 @@ def check_segy_fields(parameters: SurveyParameters, shape: tuple[int, int, int] 
 
     ``write_survey`` writes the sample count in 16 unsigned bits (binary header bytes
     3221-3222, trace header 115-116), the interval in microseconds in 16 bits that segyio
-    reads signed (3217-3218, 117-118), trace and CDP numbers, line numbers and coordinates
-    in 32 signed bits; segyio would wrap a larger value silently into a corrupt file. Cheap:
-    ``rather seismic synth`` calls it before making the survey.
+    reads signed (3217-3218, 117-118), line numbers (``SurveyParameters`` checks those) and
+    coordinates in 32 signed bits; segyio would wrap a larger value silently into a corrupt
+    file. Cheap: ``rather seismic synth`` calls it before making the survey. (Trace and CDP
+    numbers, 32 bits too, overflow only past 2**31 traces, a survey whose making the memory
+    check refuses; ``write_survey`` checks them on the survey it is given.)
     """
     n_il, n_xl, n_t = (parameters.inlines, parameters.crosslines, parameters.samples) if shape is None else shape
     interval_us = round(parameters.interval_ms * 1000)
@@ -738,9 +743,6 @@ def check_segy_fields(parameters: SurveyParameters, shape: tuple[int, int, int] 
     if not 0 < interval_us <= MAX_INTERVAL_US:
         raise BadInput(f"an interval of {parameters.interval_ms:g} ms does not fit SEG-Y's 16-bit interval in "
                        f"microseconds (binary header bytes 3217-3218); use 0.001 to {MAX_INTERVAL_US / 1000:g} ms")
-    if n_il * n_xl > MAX_INT32:
-        raise BadInput(f"{n_il:,} x {n_xl:,} traces do not fit SEG-Y's 32-bit trace and CDP numbers; ask for at "
-                       f"most {MAX_INT32:,} traces")
     _centimetres(parameters, n_il, n_xl)
 
 
