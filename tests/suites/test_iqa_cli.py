@@ -85,7 +85,7 @@ def test_explain_rather_than_people_in_image_mode(images, tmp_path, capsys):
     (["explain", "{d}/distorted.png", "{d}/reference.png", "--rather-than", "0.5", "--stride", "40",
       "--out", "{d}/x"], "at most the window's 32; got 40"),
     (["explain", "{d}/distorted.png", "{d}/reference.png", "--rather-than", "0.5", "nan", "--out", "{d}/x"],
-     "must be finite"),
+     "--rather-than nan is not a score the model can be asked about"),
     (["evaluate", "--format", "tid2013"], "needs --data"),
     (["evaluate", "--format", "live", "--data", "{d}"], "dmos.mat"),
 ])
