@@ -170,7 +170,8 @@ def verify_checksum(model: nn.Module, checkpoint: Checkpoint) -> None:
     """
     if checkpoint.checksum is not None and model_checksum(model) != checkpoint.checksum:
         raise BadModel(f"'{checkpoint.path}': its weights do not match the checksum recorded when it was saved "
-                       f"(the file was changed after save_checkpoint wrote it); use the original file, or save the model again")
+                       "(the file was changed after save_checkpoint wrote it); use the original file, or save the "
+                       "model again")
 
 
 def _names(names: list[str]) -> str:
