@@ -15,9 +15,19 @@ was written by whoever made the file, so nothing in it is trusted:
 - ``kwargs`` and ``meta`` are dicts of plain JSON-like values (None, bool, int, float,
   str, lists and dicts of those with string keys), at most ``MAX_DEPTH`` deep and
   ``MAX_VALUES`` values in all.
+- ``checksum``, if present, is ``model_checksum`` of the model that was saved (64 hex
+  digits); ``load_model`` compares it with the model it built. Checkpoints written before
+  this field existed (and plain state dicts) load unverified.
 - The meta fields rather reads (``META_RULES``: class names, layer, call, patch,
   preprocessing) have the types and ranges rather needs; what only a domain knows (a
   patch that fits a survey) is checked where the domain uses it.
+
+Before anything is unpickled, the file's bytes are checked: a checkpoint written by
+``torch.save`` (PyTorch 1.6 and later) is a zip archive whose members each carry a CRC-32,
+and every member is read and checked (``zipfile.ZipFile.testzip``), so flipped or missing
+bytes are refused instead of loading as different weights. A legacy checkpoint (not a zip
+archive, written with ``_use_new_zipfile_serialization=False``) carries no CRC: it is loaded
+unverified, as torch reads it.
 """
 from __future__ import annotations
 
@@ -25,6 +35,7 @@ import math
 import re
 import sys
 import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, NamedTuple, Optional
@@ -87,6 +98,7 @@ class Checkpoint:
     factory: Optional[str] = None
     kwargs: dict[str, Any] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
+    checksum: Optional[str] = None
 
 
 def shown(value: Any, most: int = 60) -> str:
@@ -123,11 +135,41 @@ def read_checkpoint(path: PathLike) -> Checkpoint:
     problem = meta_problem(meta)
     if problem:
         raise BadModel(f"'{path}': {problem}; {RESAVE}")
-    return Checkpoint(path, _checked_state(content["state_dict"], path, "its state_dict"), factory, kwargs, meta)
+    checksum = content.get("checksum")
+    if checksum is not None and not (isinstance(checksum, str) and re.fullmatch(r"[0-9a-f]{64}", checksum)):
+        raise BadModel(f"'{path}': its checksum {shown(checksum)} is not 64 hexadecimal digits; {RESAVE}")
+    state = _checked_state(content["state_dict"], path, "its state_dict")
+    return Checkpoint(path, state, factory, kwargs, meta, checksum)
+
+
+def verify_archive(path: Path) -> None:
+    """BadModel unless every member of the zip archive at ``path`` has the CRC-32 it records.
+
+    torch.save writes members stored as they are (no compression), so the check reads each
+    byte of the file once. A file that is not a zip archive (a legacy checkpoint, or no
+    checkpoint at all) is left to torch.load, which refuses what it cannot read.
+    """
+    if not zipfile.is_zipfile(path):
+        return
+    damaged = (f"'{path}' is damaged: {{}}, so its weights are not what torch.save wrote; copy the file again "
+               "(or write it again with torch.save)")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            packed = [info.filename for info in archive.infolist() if info.compress_type != zipfile.ZIP_STORED]
+            if packed:
+                raise BadModel(f"'{path}' is a zip archive with compressed members ({shown(packed[0])}), which "
+                               "torch.save never writes; give a checkpoint written by torch.save")
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
+        raise BadModel(damaged.format("its zip archive cannot be read through")) from None
+    if bad is not None:
+        raise BadModel(damaged.format(f"the member {shown(bad)} fails its CRC-32 check"))
 
 
 def _load(path: Path) -> Any:
-    """``torch.load(weights_only=True)``, with every failure (and torch's warnings) as one BadModel line."""
+    """``torch.load(weights_only=True)`` of an archive whose CRCs check, with every failure (and torch's warnings)
+    as one BadModel line."""
+    verify_archive(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. "Detected pickle protocol 4": our refusal says it all

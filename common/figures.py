@@ -1,6 +1,7 @@
 """Figures: the input, then one panel per question with its map laid over the input."""
 from __future__ import annotations
 
+import math
 import textwrap
 from pathlib import Path
 from typing import Optional, Sequence
@@ -12,16 +13,40 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from .images import block_mean  # noqa: E402
 from .questions import Task  # noqa: E402
 from .results import ExplanationResult  # noqa: E402
 from .storage import PathLike, atomic_path  # noqa: E402
 
 
+MAX_SHOWN = 1024
+"""The longest side, in pixels, of an image or map as drawn: larger ones are shown block-averaged."""
+
+
+def display_copy(image) -> np.ndarray:
+    """(C, H, W) or (H, W) array or tensor -> float64 of the same rank, block-averaged by the smallest whole factor
+    that brings its longer side to at most ``MAX_SHOWN`` (a figure's pixels are bounded, whatever the input's)."""
+    array = np.asarray(image.detach().cpu() if isinstance(image, torch.Tensor) else image)
+    planes = array if array.ndim == 3 else array[None]
+    factor = math.ceil(max(planes.shape[1:]) / MAX_SHOWN)
+    planes = block_mean(planes, factor) if factor > 1 else planes.astype(np.float64)
+    return planes if array.ndim == 3 else planes[0]
+
+
+def frame(shape: Sequence[int]) -> tuple[float, float, float, float]:
+    """The imshow extent of an (..., H, W) array in its own pixel coordinates: layers drawn with the same frame
+    line up, whatever their resolution (a map over an input of another size, a shrunk copy)."""
+    height, width = shape[-2:]
+    return -0.5, width - 0.5, height - 0.5, -0.5
+
+
 def displayable(image) -> np.ndarray:
-    """(C, H, W) or (H, W) array -> (H, W) or (H, W, 3) in [0, 1] by min-max, for showing."""
-    array = np.asarray(image.detach().cpu() if isinstance(image, torch.Tensor) else image, dtype=np.float64)
+    """(C, H, W) or (H, W) array -> (H, W) or (H, W, 3) in [0, 1] by min-max, for showing (``display_copy``)."""
+    if image.ndim == 3:
+        image = image[:1] if image.shape[0] == 1 else image[:3]
+    array = display_copy(image)
     if array.ndim == 3:
-        array = array[0] if array.shape[0] == 1 else np.moveaxis(array[:3], 0, -1)
+        array = array[0] if array.shape[0] == 1 else np.moveaxis(array, 0, -1)
     low, high = array.min(), array.max()
     return (array - low) / (high - low) if high > low else np.zeros_like(array)
 
@@ -59,13 +84,14 @@ def plot_explanation(
     figure, axes = plt.subplots(len(rows), len(columns) + 1, squeeze=False,
                                 figsize=(3.2 * (len(columns) + 1), 3.9 * len(rows)))
     for row, index in zip(axes, rows):
-        shown = displayable(images[index])
+        shown, extent = displayable(images[index]), frame(result.maps.shape)
         gray = "gray" if shown.ndim == 2 else None
-        row[0].imshow(shown, cmap=gray)
+        row[0].imshow(shown, cmap=gray, extent=extent)
         row[0].set_title(f"input {result.ids[index]}", fontsize=9)
         for axis, question in zip(row[1:], columns):
-            axis.imshow(shown, cmap=gray)
-            axis.imshow(result.maps[index, question].detach().cpu().numpy(), cmap=cmap, alpha=alpha, vmin=0, vmax=1)
+            axis.imshow(shown, cmap=gray, extent=extent)
+            axis.imshow(display_copy(result.maps[index, question]), cmap=cmap, alpha=alpha, vmin=0, vmax=1,
+                        extent=extent)
             caption = panel_caption(result, index, question)
             axis.set_title("\n".join(textwrap.fill(line, 34) for line in caption.splitlines()), fontsize=8)
         for axis in row:

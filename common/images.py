@@ -12,12 +12,13 @@ import math
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional, Sequence
+from typing import Iterator, Mapping, Optional, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .checkpoints import MAX_CHANNELS
 from .errors import BadInput
 from .memory import require_memory
 from .storage import PathLike
@@ -34,15 +35,26 @@ _TIFF_MAGICS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # classic TIFF 
 _PLAIN_MODES = {"1", "L", "LA", "RGB", "RGBA", "I;16", "I;16L", "I;16B", "I", "F"}
 
 
-def read_image(path: PathLike, max_pixels: Optional[int] = None) -> np.ndarray:
-    """An image file (PNG, JPEG, TIFF, ... or a .npy array) as float32 (C, H, W).
+def read_image(path: PathLike, max_pixels: Optional[int] = None, *,
+               size: Optional[Sequence[int]] = None) -> np.ndarray:
+    """An image file (PNG, JPEG, TIFF, ... or a .npy array) as float32 (C, H, W) in [0, 1].
 
     Integer samples are divided by their type's maximum (8- and 16-bit images land in
-    [0, 1]), float samples are kept as they are; palette, CMYK and YCbCr images are
-    converted to RGB; an alpha channel is dropped (grey + alpha gives grey). A TIFF's
-    first page is read. A .npy array is taken as (H, W), (H, W, C) with C <= 4, or
-    (C, H, W); it must hold plain numbers (no pickled objects, no complex values).
-    Images over ``max_pixels`` (default: see the module docstring) are refused unread.
+    [0, 1]); float samples must already lie in [0, 1] (anything else is refused: rather
+    does not guess a rescaling); palette, CMYK and YCbCr images are converted to RGB; an
+    alpha channel is dropped (grey + alpha gives grey). A TIFF's first page is read. Image
+    files are always (H, W) or (H, W, C), however small. A .npy array must hold plain
+    numbers (no pickled objects, complex numbers or dates) and is read by this rule: 2-D is
+    (H, W); 3-D whose last axis is 1 to 4 is (H, W, C), even when its first axis is small
+    too (a 3 x 5 x 3 array is 3 x 5 RGB pixels); any other 3-D is (C, H, W) with C at most
+    ``MAX_CHANNELS``. Images over ``max_pixels`` (default: see the module docstring) are
+    refused unread.
+
+    ``size`` (H, W): the size the caller will resize to. An image at least twice as large
+    is first shrunk by the largest whole factor that keeps it at least ``size``, by block
+    means of its samples as decoded, so that no full-size float copy is made. The last row
+    and column of blocks may be partial: the picture then shifts by less than one pixel of
+    ``size`` against resizing the full image.
     """
     path = Path(path)
     limit = pixel_limit(max_pixels)
@@ -55,14 +67,54 @@ def read_image(path: PathLike, max_pixels: Optional[int] = None) -> np.ndarray:
             array = _read_pillow(path, limit)
     if array.shape[0] in (2, 4):
         array = array[:-1]
-    if np.issubdtype(array.dtype, np.integer):
-        array = array.astype(np.float32) / np.float32(np.iinfo(array.dtype).max)
-    with np.errstate(over="ignore"):  # values beyond float32 become Inf, refused just below
-        array = array.astype(np.float32, copy=False)
+    _check_samples(path, array)
+    factor = 1 if size is None else max(1, min(side // max(1, int(want)) for side, want in zip(array.shape[1:], size)))
+    scale = np.iinfo(array.dtype).max if np.issubdtype(array.dtype, np.integer) else 1
+    if factor > 1:
+        return (block_mean(array, factor) / scale).astype(np.float32)
+    if scale != 1:
+        return array.astype(np.float32) / np.float32(scale)
+    return array.astype(np.float32, copy=False)
+
+
+def _check_type(path: Path, dtype: np.dtype) -> None:
+    """Refuse samples that are not plain numbers (complex numbers, dates, text, ...)."""
+    if dtype.kind == "c":
+        raise BadInput(f"cannot read image '{path}': it holds complex numbers; save the real part or the magnitude "
+                       "(numpy.abs)")
+    if dtype.kind not in "biuf":
+        raise BadInput(f"cannot read image '{path}': it holds {dtype} values; save numbers (bool, integer or float)")
+
+
+def _check_samples(path: Path, array: np.ndarray) -> None:
+    """Refuse samples that are not plain numbers, and float samples that are not finite or lie outside [0, 1]."""
+    _check_type(path, array.dtype)
+    if array.dtype.kind != "f":
+        return
     if not np.isfinite(array).all():
-        raise BadInput(f"image '{path}' holds NaN or Inf values (or values too large for float32); replace them "
-                       "(e.g. np.nan_to_num) and save again")
-    return array
+        raise BadInput(f"image '{path}' holds NaN or Inf values; replace them (e.g. np.nan_to_num) and save again")
+    low, high = float(array.min()), float(array.max())
+    if low < 0 or high > 1:
+        raise BadInput(f"image '{path}' holds float samples from {low:.4g} to {high:.4g}; rather reads float images "
+                       "as values in [0, 1] (integer images are scaled by their type's maximum): rescale it to "
+                       "[0, 1], e.g. (x - x.min()) / (x.max() - x.min()), or save it as 8- or 16-bit integers")
+
+
+def block_mean(array: np.ndarray, factor: int) -> np.ndarray:
+    """(C, H, W) samples -> float64 (C, ceil(H / factor), ceil(W / factor)): the mean of each factor x factor block
+    (the blocks of the last row and column may be smaller).
+
+    Sums are taken in 32-bit integers where they cannot overflow (8- and 16-bit samples,
+    factor <= 128), so the intermediate rows take at most half the memory of a float32
+    copy of the image; other samples are summed in float64.
+    """
+    narrow = array.dtype.kind in "biu" and array.dtype.itemsize <= 2 and factor <= 128
+    _, height, width = array.shape
+    rows, columns = np.arange(0, height, factor), np.arange(0, width, factor)
+    sums = np.add.reduceat(array, rows, axis=1, dtype=np.int32 if narrow else np.float64)
+    sums = np.add.reduceat(sums, columns, axis=2, dtype=np.int64 if narrow else np.float64)
+    counts = np.outer(np.diff(rows, append=height), np.diff(columns, append=width))
+    return sums / counts
 
 
 def pixel_limit(max_pixels: Optional[int] = None) -> int:
@@ -137,17 +189,15 @@ def _read_npy(path: Path, limit: int) -> np.ndarray:
     if dtype.hasobject:
         raise BadInput(f"cannot read image '{path}': the .npy file holds Python objects (pickled data), which rather "
                        "never loads; save a numeric array")
-    if dtype.kind == "c":
-        raise BadInput(f"cannot read image '{path}': the .npy file holds complex numbers; save the real part or "
-                       "the magnitude (numpy.abs)")
-    if dtype.kind not in "biuf":
-        raise BadInput(f"cannot read image '{path}': the .npy file holds {dtype} values; save numbers "
-                       "(bool, integer or float)")
-    channels_last = len(shape) == 3 and shape[-1] <= 4 and shape[0] > 4
+    _check_type(path, dtype)
     if len(shape) not in (2, 3):
         raise BadInput(f"image '{path}' has shape {shape}; expected (H, W), (H, W, C) or (C, H, W)")
     if math.prod(shape) == 0:
         raise BadInput(f"image '{path}' is empty: shape {shape}")
+    channels_last = len(shape) == 3 and shape[-1] <= 4  # the rule of read_image's docstring
+    if len(shape) == 3 and not channels_last and shape[0] > MAX_CHANNELS:
+        raise BadInput(f"image '{path}' has shape {shape}: as (H, W, C) its last axis is more than 4 channels, "
+                       f"as (C, H, W) its first is more than {MAX_CHANNELS}; save (H, W), (H, W, C) or (C, H, W)")
     height, width = shape[:2] if channels_last or len(shape) == 2 else shape[1:]
     _check_size(path, height, width, limit)
     require_memory(math.prod(shape) * dtype.itemsize, f"reading '{path}' (shape {shape}, {dtype})",
@@ -222,17 +272,29 @@ def _read_pillow(path: Path, limit: int) -> np.ndarray:
     return array[None] if array.ndim == 2 else np.moveaxis(array, -1, 0)
 
 
+NEUTRAL_SOURCES = {"mean": "the normalisation mean", "std": "the normalisation std",
+                   "channels": "the model"}
+"""How ``prepare`` names where each expectation came from, unless its caller says better."""
+
+
 def prepare(
     image: np.ndarray,
     size: Optional[Sequence[int]] = None,
     mean: Optional[Sequence[float]] = None,
     std: Optional[Sequence[float]] = None,
     channels: Optional[int] = None,
+    *,
+    sources: Optional[Mapping[str, str]] = None,
 ) -> torch.Tensor:
     """(C, H, W) image -> (1, C, H, W) model input: channel count, bilinear resize, then (x - mean) / std.
 
-    A resize is checked against the memory available before it is made.
+    A resize is checked against the memory available before it is made. ``sources`` names,
+    for the messages, where ``mean``, ``std`` and ``channels`` came from (e.g.
+    ``{"mean": "--mean"}`` when the user typed it, ``{"mean": "the checkpoint's
+    preprocess.mean"}`` when a file said so); unnamed ones are worded neutrally
+    (``NEUTRAL_SOURCES``).
     """
+    named = {**NEUTRAL_SOURCES, **(sources or {})}
     tensor = torch.from_numpy(np.ascontiguousarray(image)).float()
     if channels is not None and tensor.shape[0] != channels:
         if tensor.shape[0] == 1:
@@ -240,7 +302,8 @@ def prepare(
         elif channels == 1:
             tensor = tensor.mean(dim=0, keepdim=True)
         else:
-            raise BadInput(f"image has {tensor.shape[0]} channels; the model takes {channels}")
+            raise BadInput(f"the image has {tensor.shape[0]} channels but {named['channels']} takes {channels}; "
+                           f"give an image with {channels} channels (or a grey one)")
     tensor = tensor.unsqueeze(0)
     if size is not None:
         size = tuple(size)
@@ -252,11 +315,12 @@ def prepare(
         tensor = F.interpolate(tensor, size=size, mode="bilinear", align_corners=False, antialias=True)
     for values, name in ((mean, "mean"), (std, "std")):
         if values is not None and len(values) not in (1, tensor.shape[1]):
-            raise BadInput(f"--{name} has {len(values)} values for {tensor.shape[1]} channels")
+            raise BadInput(f"{named[name]} has {len(values)} values but the image has {tensor.shape[1]} channels; "
+                           "give one value per channel (or one for all)")
     if mean is not None:
         tensor = tensor - torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1)
     if std is not None:
         if any(value <= 0 for value in std):
-            raise BadInput(f"--std must be positive; got {list(std)}")
+            raise BadInput(f"{named['std']} must be positive; got {list(std)}")
         tensor = tensor / torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1)
     return tensor

@@ -127,6 +127,7 @@ def load_model(
     model = build(spec, factory_kwargs)
     if checkpoint is not None:
         fit_weights(model, checkpoint, spec)
+        verify_checksum(model, checkpoint)
     return model.to(device).eval(), dict(checkpoint.meta) if checkpoint else {}
 
 
@@ -161,6 +162,18 @@ def fit_weights(model: nn.Module, checkpoint: Checkpoint, spec: str) -> None:
     model.load_state_dict(state)
 
 
+def verify_checksum(model: nn.Module, checkpoint: Checkpoint) -> None:
+    """BadModel unless ``model`` (its weights just loaded) has the checksum its checkpoint recorded, if it recorded one.
+
+    The archive's CRCs catch damage in transit; this catches weights changed after saving
+    (an archive rewritten with fresh CRCs). Checkpoints without a checksum load unverified.
+    """
+    if checkpoint.checksum is not None and model_checksum(model) != checkpoint.checksum:
+        raise BadModel(f"'{checkpoint.path}': its weights do not match the checksum recorded when it was saved "
+                       "(the file was changed after save_checkpoint wrote it); use the original file, or save the "
+                       "model again")
+
+
 def _names(names: list[str]) -> str:
     """The first three names, quoted on one line: ['a', 'b', 'c']."""
     return f"[{', '.join(shown(name) for name in names[:3])}]"
@@ -175,6 +188,7 @@ def _fits(given: torch.Tensor, expected: torch.Tensor) -> bool:
 def save_checkpoint(path: PathLike, model: nn.Module, factory: str, kwargs: dict, meta: dict) -> None:
     """Write a rather checkpoint that ``load_model(weights=path)`` rebuilds (atomically).
 
+    The file records ``model_checksum(model)``, which ``load_model`` verifies.
     ``kwargs`` and ``meta`` must be what ``load_model`` accepts back: plain JSON-like values,
     the meta fields rather reads well formed. ``load_model(weights=path)`` calls ``factory``
     only if it is one of rather's architectures; otherwise ``load_model(factory, path)``.
@@ -184,6 +198,7 @@ def save_checkpoint(path: PathLike, model: nn.Module, factory: str, kwargs: dict
     problem = plain_problem(kwargs, "kwargs") or plain_problem(meta, "meta") or meta_problem(meta)
     if problem:
         raise BadInput(f"cannot save '{path}': {problem}")
-    checkpoint = {"state_dict": model.state_dict(), "factory": factory, "kwargs": kwargs, "meta": meta}
+    checkpoint = {"state_dict": model.state_dict(), "factory": factory, "kwargs": kwargs, "meta": meta,
+                  "checksum": model_checksum(model)}
     with atomic_path(path) as temporary, open(temporary, "wb") as file:
         torch.save(checkpoint, file)  # a file object: the archive's inner name does not depend on the temporary name

@@ -288,6 +288,9 @@ class _StoreReader:
         dataset = self.node(f"{group.name}/{name}", h5py.Dataset)
         if dataset.dtype.kind != "f" or dataset.ndim != ndim:
             raise self.fail(f"'{dataset.name}'", f"is {_described(dataset)}, expected a float array {expected}")
+        if 0 in dataset.shape[-2:]:  # pixels (H, W) or classes; zero questions is told by 'kinds'
+            raise self.fail(f"'{dataset.name}'", f"is empty: shape {dataset.shape}, expected a float array "
+                                                 f"{expected} with at least one pixel (or class)")
         return self.read(dataset)
 
     def input(self, name: str, questions: int, task: str) -> tuple[np.ndarray, ...]:

@@ -35,6 +35,7 @@ def evaluation(model_path: str, *, data: Optional[str] = None, form: str = SYNTH
         raise BadInput(f"--format {form} needs --data ROOT, the data set's folder")
     if data and form == SYNTHETIC:
         raise BadInput(f"--data needs --format {'|'.join(FORMATS)} (the synthetic set is made, not read)")
+    quality_model.check_option("--seed", seed, quality_model.SEED)
     model, _ = quality_model.load_quality_model(model_path)
     held_out = None
     if form == SYNTHETIC or with_localisation:

@@ -10,6 +10,7 @@ q (``contrasts``, patchwise or in image mode) and writes, all or nothing:
 """
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 from typing import Optional, Sequence
@@ -21,7 +22,7 @@ from rather.common.summaries import plain, question_records, write_json
 
 from .contrasts import check_stride, explain_image, explain_patchwise
 from .figures import plot_pair
-from .options import MODES, Contrast, ExplainOptions
+from .options import CONTRAST_RANGE, MODES, SCORE_SCALE, Contrast, ExplainOptions
 from .quality_model import load_quality_model, model_input, read_pair
 
 PEOPLE = "human"
@@ -41,6 +42,7 @@ def explain_pair(distorted: PathLike, reference: PathLike, contrasts: Sequence[C
         raise BadInput(f"--mode {options.mode!r}: use one of {', '.join(MODES)}")
     if options.mode == "patchwise":
         check_stride(options.stride)
+    check_contrasts(contrasts)
     model, _ = load_quality_model(options.model, options.device)
     distorted_image, reference_image = read_pair(distorted, reference)
     x = model_input(model, distorted_image[None], reference_image[None])
@@ -60,6 +62,21 @@ def explain_pair(distorted: PathLike, reference: PathLike, contrasts: Sequence[C
         plot_pair(result, distorted_image, reference_image, stage / "figure.png", remarks=remarks)
         write_json(stage / "summary.json", summary)
     return summary, result
+
+
+def check_contrasts(contrasts: Sequence[Contrast]) -> None:
+    """BadInput unless every contrast score is a finite number within ``CONTRAST_RANGE``, naming the option it came
+    from (``--mos`` for people's score, else ``--rather-than``)."""
+    low, high = CONTRAST_RANGE
+    for contrast in contrasts:
+        score = contrast.score
+        where = "--mos (people's score)" if contrast.people else "--rather-than"
+        if isinstance(score, bool) or not isinstance(score, (int, float)):
+            raise BadInput(f"{where} {score!r} is not a number; give a score on the model's scale")
+        if not (math.isfinite(score) and low <= score <= high):
+            raise BadInput(f"{where} {score:g} is not a score the model can be asked about: its scale is "
+                           f"[{SCORE_SCALE[0]:g}, {SCORE_SCALE[1]:g}] (higher is better); give a finite score "
+                           f"in [{low:g}, {high:g}]")
 
 
 def _summary(result: ExplanationResult, contrasts: Sequence[Contrast], options: ExplainOptions,

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from rather.common import ExplanationResult
-from rather.common.figures import displayable, panel_caption, save_figure
+from rather.common.figures import display_copy, displayable, frame, panel_caption, save_figure
 from rather.common.storage import PathLike
 
 
@@ -19,17 +19,17 @@ def plot_pair(result: ExplanationResult, distorted: np.ndarray, reference: np.nd
 
     distorted, reference: (3, H, W) in [0, 1]; remarks: an optional line under each question's title.
     """
-    shown = displayable(distorted)
+    shown, extent = displayable(distorted), frame(result.maps.shape)
     panels = 2 + result.n_questions
     figure, axes = plt.subplots(1, panels, squeeze=False, figsize=(3.2 * panels, 3.9))
     axes = axes[0]
-    axes[0].imshow(shown)
+    axes[0].imshow(shown, extent=extent)
     axes[0].set_title(f"distorted (score {float(result.scores[0]):.3g})", fontsize=9)
-    axes[1].imshow(displayable(reference))
+    axes[1].imshow(displayable(reference), extent=extent)
     axes[1].set_title("reference", fontsize=9)
     for question, axis in enumerate(axes[2:]):
-        axis.imshow(shown)
-        axis.imshow(result.maps[0, question].numpy(), cmap=cmap, alpha=alpha, vmin=0, vmax=1)
+        axis.imshow(shown, extent=extent)
+        axis.imshow(display_copy(result.maps[0, question]), cmap=cmap, alpha=alpha, vmin=0, vmax=1, extent=extent)
         caption = panel_caption(result, 0, question)
         if question < len(remarks) and remarks[question]:
             caption += f"\n{remarks[question]}"

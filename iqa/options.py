@@ -28,6 +28,14 @@ STRIDE = 4
 """Stride in pixels of the paper's 32 x 32 windows in patchwise mode."""
 
 
+SCORE_SCALE = (0.0, 1.0)
+"""The quality model's scale: it learns SSIM clipped to [0, 1], higher is better."""
+CONTRAST_RANGE = (-1.0, 2.0)
+"""The contrast scores q a question may ask about: the scale widened by its width on each side, so that a
+model's score just outside [0, 1] (a pristine pair may earn 1.02) can be asked about, while a q far away
+(1e39 overflows float32 in (s - q)^2 and gives NaN maps) is refused."""
+
+
 @dataclass(frozen=True)
 class Contrast:
     """A score q for the question "Why s, rather than q?"; ``people``: q is people's score of the image."""

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from rather.common import BadInput, load_model, save_checkpoint
+from rather.common.checkpoints import ARCHITECTURES, Bound, shown
 from rather.common.images import read_image
 from rather.common.progress import SILENT, Progress
 from rather.common.storage import PathLike
@@ -25,6 +26,16 @@ from .options import ARCHITECTURE, CROPS_PER_PHOTO, DEFAULT_CHECKPOINT, EPOCHS, 
 from .synthetic import SyntheticSet, make_synthetic
 
 FACTORY = "rather.iqa.networks:wadiqam_fr"
+SEED = Bound(int, 0, 2**32 - 1)
+TRAINING = {"--epochs": Bound(int, 1, 1000), "--width": ARCHITECTURES[FACTORY]["width"],
+            "--crops": Bound(int, 1, 100)}
+"""What ``train_checkpoint`` accepts, by the option that sets it: a bad value is refused before any work."""
+
+
+def check_option(name: str, value: object, bound: Bound) -> None:
+    """BadInput naming the option ``name`` unless ``value`` is within ``bound``."""
+    if not bound.admits(value):
+        raise BadInput(f"{name} {shown(value)} is out of range; give {bound}")
 LAYER = "features"
 SIZE = 64
 LEARNING_RATE = 3e-3
@@ -107,6 +118,9 @@ def train_checkpoint(out: PathLike, *, seed: int = 0, epochs: int = EPOCHS, widt
                      crops_per_photo: int = CROPS_PER_PHOTO, progress: Progress = SILENT) -> list[float]:
     """``train_default`` with the default architecture at ``width``, written as a checkpoint to ``out``;
     the losses of each epoch. The defaults reproduce ``DEFAULT_CHECKPOINT`` byte for byte."""
+    check_option("--seed", seed, SEED)
+    for (name, bound), value in zip(TRAINING.items(), (epochs, width, crops_per_photo)):
+        check_option(name, value, bound)
     architecture = {**ARCHITECTURE, "width": width}
     progress.note(f"training WaDIQaM-FR (width {width}) on the synthetic set (seed {seed}, {epochs} epochs)")
     model, losses, meta = train_default(seed=seed, epochs=epochs, architecture=architecture,

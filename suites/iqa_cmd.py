@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import time
 from pathlib import Path
 
@@ -134,7 +133,8 @@ def run_score(args: argparse.Namespace) -> int:
 
 
 def contrasts_of(tokens: list[str], mos: float | None) -> list[options.Contrast]:
-    """--rather-than tokens (scores, or 'human' for --mos, people's score) -> the contrasts to ask about."""
+    """--rather-than tokens (scores, or 'human' for --mos, people's score) -> the contrasts to ask about (parsed only:
+    ``explain_pair`` checks their range before any work)."""
     from rather.common.errors import BadInput
 
     contrasts = []
@@ -145,12 +145,12 @@ def contrasts_of(tokens: list[str], mos: float | None) -> list[options.Contrast]
             contrasts.append(options.Contrast(mos, people=True))
             continue
         try:
+            if not token.isascii():  # float() reads other scripts' digits ('\uff15' is 5): take what is typed only
+                raise ValueError(token)
             contrasts.append(options.Contrast(float(token)))
         except ValueError:
-            raise BadInput(f"--rather-than takes scores or 'human'; got '{token}'") from None
-    if not all(math.isfinite(contrast.score) for contrast in contrasts):
-        raise BadInput(f"--rather-than scores must be finite; got {tokens}")
-    return contrasts
+            raise BadInput(f"--rather-than takes scores or 'human'; got {token!a}") from None
+    return contrasts  # their range is checked by explain_pair
 
 
 def run_explain(args: argparse.Namespace) -> int:

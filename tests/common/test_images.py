@@ -1,4 +1,6 @@
 """Reading images: every form decoded to the right values, the pixel limit, the memory check of a resize."""
+import re
+
 import numpy as np
 import pytest
 import tifffile
@@ -48,7 +50,7 @@ def test_a_one_pixel_colour_image_keeps_its_channels(tmp_path):
 
 @pytest.mark.parametrize("planar", ["contig", "separate"])
 def test_float_tiffs_keep_their_values_in_either_layout(tmp_path, planar):
-    values = RNG.normal(size=(3, 12, 10)).astype(np.float32)
+    values = RNG.random(size=(3, 12, 10)).astype(np.float32)
     tifffile.imwrite(tmp_path / "f.tif", values if planar == "separate" else np.moveaxis(values, 0, -1),
                      photometric="rgb", planarconfig=planar)
     np.testing.assert_array_equal(read_image(tmp_path / "f.tif"), values)
@@ -66,7 +68,7 @@ def test_npy_layouts_and_types(tmp_path):
     np.save(tmp_path / "mask.npy", RGB[..., 0] > 100)
     np.testing.assert_array_equal(read_image(tmp_path / "mask.npy"), (RGB[None, ..., 0] > 100).astype(np.float32))
     np.save(tmp_path / "f64.npy", np.full((5, 6), 1e40))
-    with pytest.raises(BadInput, match="holds NaN or Inf"):  # beyond float32
+    with pytest.raises(BadInput, match=r"holds float samples from 1e\+40 to 1e\+40; rather reads float images"):
         read_image(tmp_path / "f64.npy")
 
 
@@ -145,3 +147,76 @@ def test_prepare_keeps_its_arithmetic():
     image = np.ones((1, 2, 2), dtype=np.float32)
     x = prepare(image, size=(4, 4), mean=[0.5], std=[0.25], channels=3)
     torch.testing.assert_close(x, torch.full((1, 3, 4, 4), 2.0))
+
+
+def test_the_npy_axis_rule_reads_tiny_colour_images_as_h_w_c(tmp_path):
+    tiny = RGB[:3, :5]  # 3 rows, 5 columns, 3 channels: first and last axes both small
+    np.save(tmp_path / "tiny.npy", tiny)
+    np.testing.assert_array_equal(read_image(tmp_path / "tiny.npy"), np.moveaxis(tiny, -1, 0) / np.float32(255))
+    np.save(tmp_path / "chw.npy", np.moveaxis(RGB, -1, 0))  # last axis 10: channels first
+    np.testing.assert_array_equal(read_image(tmp_path / "chw.npy"), np.moveaxis(RGB, -1, 0) / np.float32(255))
+    np.save(tmp_path / "wide.npy", np.zeros((65, 8, 8), np.uint8))
+    with pytest.raises(BadInput, match=r"as \(C, H, W\) its first is more than 64"):
+        read_image(tmp_path / "wide.npy")
+
+
+@pytest.mark.parametrize("rows", [1, 2, 3, 4])
+def test_tiny_colour_image_files_keep_rows_and_channels(tmp_path, rows):
+    tiny = RGB[:rows, :5]
+    for name in ("tiny.png", "tiny.tif"):
+        image = read_image(saved(tmp_path, name, Image.fromarray(tiny)))
+        np.testing.assert_array_equal(image, np.moveaxis(tiny, -1, 0) / np.float32(255))
+
+
+@pytest.mark.parametrize("dtype", ["datetime64[s]", "timedelta64[s]", "complex64"])
+def test_dates_and_complex_samples_are_refused_in_npy_and_tiff(tmp_path, dtype):
+    values = np.zeros((6, 8), dtype=dtype)
+    np.save(tmp_path / "odd.npy", values)
+    expected = "complex numbers" if dtype == "complex64" else re.escape(f"holds {dtype} values")
+    with pytest.raises(BadInput, match=expected):
+        read_image(tmp_path / "odd.npy")
+    if dtype == "complex64":
+        tifffile.imwrite(tmp_path / "odd.tif", values)
+        with pytest.raises(BadInput, match="complex numbers"):
+            read_image(tmp_path / "odd.tif")
+
+
+def test_a_large_image_is_shrunk_by_block_means_before_any_float_copy(tmp_path):
+    values = RNG.integers(0, 65536, (3, 41, 30), dtype=np.uint16)
+    tifffile.imwrite(tmp_path / "deep.tif", values, photometric="rgb", planarconfig="separate")
+    image = read_image(tmp_path / "deep.tif", size=(10, 7))  # factor min(41 // 10, 30 // 7) = 4
+    assert image.shape == (3, 11, 8) and image.dtype == np.float32
+    np.testing.assert_allclose(image[:, 0, 0], values[:, :4, :4].mean(axis=(1, 2)) / 65535, rtol=1e-6)
+    np.testing.assert_allclose(image[:, -1, -1], values[:, 40:, 28:].mean(axis=(1, 2)) / 65535, rtol=1e-6)
+    assert read_image(tmp_path / "deep.tif", size=(30, 30)).shape == (3, 41, 30)  # not twice as large: kept
+    ramp = np.add.outer(np.arange(41), np.arange(30)).astype(np.uint16) * 900  # smooth: the two low-passes agree
+    tifffile.imwrite(tmp_path / "ramp.tif", ramp)
+    shrunk = prepare(read_image(tmp_path / "ramp.tif", size=(10, 7)), size=(10, 7))
+    direct = prepare(read_image(tmp_path / "ramp.tif"), size=(10, 7))
+    step = 41 / 10 * 900 / 65535  # the ramp's rise over one output row
+    assert (shrunk - direct).abs().max() < step  # the partial last blocks shift the picture by under one output pixel
+
+
+def test_a_channel_mismatch_names_the_channels_and_where_the_expectation_came_from():
+    image = np.zeros((5, 4, 4), dtype=np.float32)
+    with pytest.raises(BadInput, match="the image has 5 channels but the model takes 3; give an image with 3 channels"):
+        prepare(image, channels=3)
+    with pytest.raises(BadInput, match="the checkpoint 'm.pt' takes 3"):
+        prepare(image, channels=3, sources={"channels": "the checkpoint 'm.pt'"})
+    with pytest.raises(BadInput, match="^the normalisation mean has 3 values but the image has 5 channels; give one "
+                                       "value per channel"):
+        prepare(image, mean=[0.5] * 3)
+    with pytest.raises(BadInput, match=r"^--std has 2 values but the image has 5 channels"):
+        prepare(image, std=[0.5] * 2, sources={"std": "--std"})
+    with pytest.raises(BadInput, match=r"^the checkpoint's preprocess.std must be positive; got \[0.0\]"):
+        prepare(image, std=[0.0], sources={"std": "the checkpoint's preprocess.std"})
+
+
+def test_figures_draw_a_block_averaged_copy_of_a_large_input(tmp_path):
+    from rather.common.figures import MAX_SHOWN, display_copy, displayable
+
+    large = np.zeros((3, 2 * MAX_SHOWN + 1, 10), dtype=np.float32)
+    large[:, ::2] = 1  # stripes: rows 0, 2, 4, ... are white
+    assert displayable(large).shape == (683, 4, 3)  # factor ceil(2049 / 1024) = 3
+    np.testing.assert_allclose(display_copy(large)[0, :2, 0], [2 / 3, 1 / 3])  # means of rows 0-2 and 3-5
+    assert display_copy(np.ones((MAX_SHOWN, 5))).shape == (MAX_SHOWN, 5)  # small enough: drawn as it is

@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from rather.common import BadInput, BadModel, load_model, save_checkpoint
+from rather.common import BadInput, BadModel, load_model, model_checksum, save_checkpoint
 from rather.common import checkpoints
 from rather.common.checkpoints import (
     ARCHITECTURES, Bound, META_RULES, is_factory_name, keyword_problem, meta_problem, plain_problem, read_checkpoint,
@@ -315,3 +315,28 @@ def test_devices_that_cannot_run_a_model(device, message):
 
 def test_cpu_devices():
     assert torch_device("cpu") == torch.device("cpu") and torch_device(torch.device("cpu")).type == "cpu"
+
+
+def test_save_checkpoint_records_the_checksum_that_load_model_verifies(tmp_path, small):
+    spec, model = "rather.common.networks:SmallCNN", small[1]
+    save_checkpoint(tmp_path / "model.pt", model, spec, SMALL, {})
+    content = torch.load(tmp_path / "model.pt", weights_only=True)
+    assert content["checksum"] == model_checksum(model) == read_checkpoint(tmp_path / "model.pt").checksum
+    loaded, _ = load_model(spec, tmp_path / "model.pt")
+    assert model_checksum(loaded) == content["checksum"]
+    content["state_dict"] = {name: tensor + 1 for name, tensor in content["state_dict"].items()}
+    torch.save(content, tmp_path / "changed.pt")  # fresh CRCs, old checksum
+    with pytest.raises(BadModel, match="do not match the checksum recorded when it was saved"):
+        load_model(spec, tmp_path / "changed.pt")
+    del content["checksum"]
+    torch.save(content, tmp_path / "older.pt")  # written before checksums: loads unverified
+    assert model_checksum(load_model(spec, tmp_path / "older.pt")[0]) != model_checksum(model)
+
+
+def test_a_legacy_checkpoint_has_no_crc_and_loads_unverified(tmp_path, small):
+    torch.save(small[1].state_dict(), tmp_path / "legacy.pt", _use_new_zipfile_serialization=False)
+    data = bytearray((tmp_path / "legacy.pt").read_bytes())
+    data[-3] ^= 0xFF  # inside the last storage's bytes (legacy files end with the storages)
+    (tmp_path / "legacy.pt").write_bytes(bytes(data))
+    checkpoints.verify_archive(tmp_path / "legacy.pt")  # not a zip archive: nothing to verify
+    assert read_checkpoint(tmp_path / "legacy.pt").factory is None

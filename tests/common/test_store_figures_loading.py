@@ -175,7 +175,7 @@ def test_images_are_read_scaled_and_prepared(tmp_path):
     assert x.shape == (1, 3, 12, 16)
     torch.testing.assert_close(x[0, 0], torch.ones(12, 16))
     torch.testing.assert_close(x[0, 1], -torch.ones(12, 16))
-    np.save(tmp_path / "gray.npy", np.arange(12, dtype=np.float32).reshape(3, 4))
+    np.save(tmp_path / "gray.npy", np.arange(12, dtype=np.float32).reshape(3, 4) / 11)
     assert prepare(read_image(tmp_path / "gray.npy"), channels=3).shape == (1, 3, 3, 4)
     with pytest.raises(BadInput, match="does not exist"):
         read_image(tmp_path / "missing.png")

@@ -14,6 +14,8 @@ import math
 import os
 import pickle
 import shutil
+import struct
+import zipfile
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -22,6 +24,7 @@ import torch
 from skimage import io as image_io
 from torch import nn
 
+from rather.common import load_model, model_checksum
 from rather.common.networks import SmallCNN
 from rather.iqa import quality_model
 from rather.recognition import classifier as birds
@@ -423,3 +426,84 @@ def test_a_factory_typed_by_the_user_wins_over_the_files(bases, case_folder, run
                        "features", "--image", case_folder / "bird.png", "--out", case_folder / "out", "--json"])
     assert outcome.status == 0, outcome.err
     assert (case_folder / "out" / "summary.json").is_file() and not (case_folder / MARKER).exists()
+
+
+# Damaged bytes (issue 21): the archive's CRC-32s and the recorded model checksum are checked before use.
+
+def tensor_member(archive: zipfile.ZipFile) -> zipfile.ZipInfo:
+    """The largest tensor's member of a torch.save archive (its data files are named archive/data/N)."""
+    return max((info for info in archive.infolist() if "/data/" in info.filename), key=lambda info: info.file_size)
+
+
+def flipped(data: bytes, count: int = 200) -> bytes:
+    """``data`` (a torch.save archive) with ``count`` bytes inverted inside its largest tensor, CRCs kept."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        info = tensor_member(archive)
+    name_length, extra_length = struct.unpack("<HH", data[info.header_offset + 26:info.header_offset + 30])
+    start = info.header_offset + 30 + name_length + extra_length
+    damaged = bytearray(data)
+    for offset in range(start, start + min(count, info.file_size)):
+        damaged[offset] ^= 0xFF
+    return bytes(damaged)
+
+
+def rezipped(data: bytes, change=lambda member: bytes(255 - byte for byte in member[:200]) + member[200:],
+             compression: int = zipfile.ZIP_STORED) -> bytes:
+    """``data`` rewritten member by member with the largest tensor changed by ``change``, every CRC recomputed."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as archive, zipfile.ZipFile(out, "w", compression) as rewritten:
+        target = tensor_member(archive).filename
+        for info in archive.infolist():
+            member = archive.read(info)
+            rewritten.writestr(info.filename, change(member) if info.filename == target else member)
+    return out.getvalue()
+
+
+def with_checksum(domain: str) -> dict:
+    """The committed checkpoint of ``domain`` as save_checkpoint writes it today: with its model's checksum."""
+    model, _ = load_model(weights=DEFAULTS[domain])
+    return {**torch.load(DEFAULTS[domain], weights_only=True), "checksum": model_checksum(model)}
+
+
+CRC_SAYS = "fails its CRC-32 check"
+BYTE_CASES = {  # name: (bytes of the case from the committed bytes and from those with a checksum, says)
+    "200-bytes-flipped": (lambda plain, summed: flipped(plain), CRC_SAYS),
+    "1-byte-flipped": (lambda plain, summed: flipped(plain, 1), CRC_SAYS),
+    "flipped-with-checksum": (lambda plain, summed: flipped(summed), CRC_SAYS),
+    "rezipped-wrong-checksum": (lambda plain, summed: rezipped(summed),
+                                "do not match the checksum recorded when it was saved"),
+    "rezipped-compressed": (lambda plain, summed: rezipped(plain, lambda member: member, zipfile.ZIP_DEFLATED),
+                            "compressed members"),
+    "truncated-half": (lambda plain, summed: plain[: len(plain) // 2], "not a readable PyTorch checkpoint"),
+    "truncated-tail": (lambda plain, summed: plain[:-10], "not a readable PyTorch checkpoint"),
+    "checksum-not-hex": (lambda plain, summed: saved({**torch.load(io.BytesIO(summed), weights_only=True),
+                                                     "checksum": "z" * 64}), "is not 64 hexadecimal digits"),
+    "checksum-a-number": (lambda plain, summed: saved({**torch.load(io.BytesIO(summed), weights_only=True),
+                                                      "checksum": 12}), "is not 64 hexadecimal digits"),
+}
+BYTE_COMMANDS = [pytest.param(command, marks=() if command in ("explain", "iqa-score") else pytest.mark.slow)
+                 for command in ("explain", "iqa-score", "iqa-explain", "seismic-explain", "recognition-audit")]
+
+
+@pytest.fixture(scope="module")
+def summed() -> dict[str, bytes]:
+    """The committed checkpoints' bytes with their model checksums recorded."""
+    return {domain: saved(with_checksum(domain)) for domain in DEFAULTS}
+
+
+@pytest.mark.parametrize("command", BYTE_COMMANDS)
+@pytest.mark.parametrize("case", list(BYTE_CASES))
+def test_a_checkpoint_with_damaged_bytes_is_refused(case, command, summed, case_folder, refuse):
+    base_name, argv = COMMANDS[command]
+    make, says = BYTE_CASES[case]
+    weights = write_case(case_folder, make(DEFAULTS[base_name].read_bytes(), summed[base_name]))
+    line = refuse(argv(case_folder, weights), says=says)
+    assert str(weights) in line
+
+
+def test_a_checkpoint_with_its_checksum_loads_and_predicts_as_before(summed, tmp_path):
+    (tmp_path / "summed.pt").write_bytes(summed["birds"])
+    x = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        expected = load_model(weights=DEFAULTS["birds"])[0](x)
+        assert torch.equal(load_model(weights=tmp_path / "summed.pt")[0](x), expected)

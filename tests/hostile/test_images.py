@@ -2,8 +2,8 @@
 
 Each file is either a legitimate image in an unusual form (16-bit, CMYK, grey + alpha,
 palette, 1 x 1, float TIFF), which must be read correctly, or a broken or malicious one
-(empty, truncated, not an image, a decompression bomb, a pickle, complex or NaN values,
-a folder), which must be refused cleanly: one line, exit 2, nothing written.
+(empty, truncated, not an image, a decompression bomb, a pickle, complex, date or NaN values,
+float samples outside [0, 1], a folder), which must be refused cleanly: one line, exit 2, nothing written.
 """
 from __future__ import annotations
 
@@ -112,6 +112,17 @@ def truncated_npy(folder: Path) -> Path:
     return path
 
 
+def tiff(folder: Path, name: str, array: np.ndarray, **options) -> Path:
+    tifffile.imwrite(folder / name, array, **options)
+    return folder / name
+
+
+def float_tiff_outside(folder: Path) -> Path:
+    """The photograph standardised (zero mean, unit variance): float samples outside [0, 1]."""
+    values = picture().astype(np.float32)
+    return tiff(folder, "standardised.tif", (values - values.mean()) / values.std(), photometric="rgb")
+
+
 def folder_named_png(folder: Path) -> Path:
     (folder / "folder.png").mkdir()
     return folder / "folder.png"
@@ -151,6 +162,21 @@ BROKEN = {
     "4-D npy": (lambda d: save_npy(d, "volume.npy", np.zeros((2, 3, 48, 64), dtype=np.float32)),
                 "expected (H, W), (H, W, C) or (C, H, W)"),
     "folder named .png": (folder_named_png, "is a folder"),
+    # issue 21: samples that are not numbers in [0, 1], and arrays with no channel axis rather can name
+    "float npy above 1": (lambda d: save_npy(d, "bright.npy", np.full((48, 64), 2.0, dtype=np.float32)),
+                          ("holds float samples from 2 to 2", "rescale it to [0, 1]")),
+    "float npy below 0": (lambda d: save_npy(d, "signed.npy", with_nan(-0.5)),
+                          "holds float samples from -0.5 to 0.5"),
+    "float64 npy beyond float32": (lambda d: save_npy(d, "huge.npy", np.full((48, 64), 1e40)),
+                                   "holds float samples from 1e+40 to 1e+40"),
+    "float TIFF of standardised values": (float_tiff_outside, "holds float samples from -"),
+    "complex TIFF": (lambda d: tiff(d, "complex.tif", np.ones((48, 64), dtype=np.complex64)), "complex numbers"),
+    "datetime npy": (lambda d: save_npy(d, "dates.npy", np.zeros((48, 64), dtype="datetime64[s]")),
+                     "holds datetime64[s] values; save numbers"),
+    "timedelta npy": (lambda d: save_npy(d, "spans.npy", np.zeros((48, 64), dtype="timedelta64[ms]")),
+                      "holds timedelta64[ms] values"),
+    "npy of 65 x 48 x 64": (lambda d: save_npy(d, "planes.npy", np.zeros((65, 48, 64), dtype=np.uint8)),
+                            "as (C, H, W) its first is more than 64"),
 }
 
 

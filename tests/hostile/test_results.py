@@ -120,6 +120,38 @@ IN_STORE = {
                                          "attribute 'q' of '/inputs/a' holds classes outside -1..2 (3 outputs)"),
     "p of -1": (lambda s: s["inputs/b"].attrs.__setitem__("p", np.array([-1, 2, 2])),
                 "attribute 'p' of '/inputs/b' holds classes outside 0..2"),
+    # issue 21: inconsistent stores that loaded, and more of the damages the API must name
+    "maps of 0 x 0 pixels": (lambda s: [replace(s, f"inputs/{name}/maps", np.zeros((3, 0, 0), np.float32))
+                                        for name in "ab"],
+                             "'/inputs/a/maps' is empty: shape (3, 0, 0), expected a float array (questions, H, W)"),
+    "raw maps of 0 rows": (lambda s: [replace(s, f"inputs/{name}/raw", np.zeros((3, 0, 4), np.float32))
+                                      for name in "ab"], "'/inputs/a/raw' is empty: shape (3, 0, 4)"),
+    "outputs empty": (lambda s: [replace(s, f"inputs/{name}/outputs", np.zeros(0)) for name in "ab"],
+                      "'/inputs/a/outputs' is empty: shape (0,), expected a float array (classes,)"),
+    "NaN in the raw maps": (lambda s: s["inputs/b/raw"].__setitem__((2, 1, 1), np.nan),
+                            "'/inputs/b/raw' holds NaN or Inf"),
+    "-Inf in the maps": (lambda s: s["inputs/b/maps"].__setitem__((0, 5, 5), -np.inf),
+                         "'/inputs/b/maps' holds NaN or Inf"),
+    "NaN maps in half floats": (lambda s: replace(s, "inputs/a/maps", np.full((3, 16, 16), np.nan, np.float16)),
+                                "'/inputs/a/maps' holds NaN or Inf"),
+    "maps as complex numbers": (lambda s: replace(s, "inputs/a/maps", np.zeros((3, 16, 16), np.complex64)),
+                                "'/inputs/a/maps' is an array of complex64"),
+    "raw maps of rank 2": (lambda s: replace(s, "inputs/a/raw", np.zeros((4, 4), np.float32)),
+                           "'/inputs/a/raw' is an array of float32, shape (4, 4), expected a float array "
+                           "(questions, h, w)"),
+    "raw maps with fewer questions": (lambda s: replace(s, "inputs/a/raw", np.zeros((2, 4, 4), np.float32)),
+                                      "'/inputs/a/raw' has 2 questions but attribute 'kinds' names 3"),
+    "outputs of rank 2": (lambda s: replace(s, "inputs/a/outputs", np.zeros((3, 1))),
+                          "'/inputs/a/outputs' is an array of float64, shape (3, 1), expected a float array "
+                          "(classes,)"),
+    "kinds empty": (lambda s: s.attrs.create("kinds", np.array([], dtype=object), dtype=STRINGS),
+                    "'/inputs/a/maps' has 3 questions but attribute 'kinds' names 0"),
+    "kinds naming an unknown question": (lambda s: s.attrs.create("kinds", np.array(["why", "rather", "how"],
+                                                                                     dtype=object), dtype=STRINGS),
+                                         "attribute 'kinds' of '/' names the unknown question kind 'how'"),
+    "p of the wrong length": (lambda s: s["inputs/a"].attrs.__setitem__("p", np.array([0, 1])),
+                              "attribute 'p' of '/inputs/a' is an array of int64, shape (2,), expected 3 class "
+                              "indices"),
     "q as floats in a class store": (lambda s: s["inputs/b"].attrs.__setitem__("q", np.zeros(3)),
                                      "is an array of float64, shape (3,), expected 3 class indices"),
 }

@@ -66,7 +66,7 @@ def test_explain_every_contrast_with_an_input_method(tmp_path, checkpoint, pictu
     (["--layer", "features", "--image", "{picture}", "--rather-than", "wasp"],
      "--rather-than 'wasp' is neither a class index nor a class name; known names include ant, bee, cicada"),
     (["--layer", "features", "--image", "{picture}", "--rather-than", "7"], "Q=7 is out of range"),
-    (["--layer", "features", "--image", "{picture}", "--std", "0", "1", "1"], "--std must be positive"),
+    (["--layer", "features", "--image", "{picture}", "--std", "0", "1", "1"], "std must be positive; got [0.0, 1.0, 1.0]"),
 ])
 def test_bad_input_is_one_line_with_status_2_and_no_output(arguments, message, tmp_path, checkpoint, picture, capsys):
     out = tmp_path / "out"
