@@ -1,20 +1,23 @@
-"""Figures: the input, then one panel per question with its map laid over the input."""
+"""Figures: the input, then one panel per question with its map laid over the input.
+
+Every figure is drawn on its own Agg canvas (``new_figure``): no pyplot, so importing or
+drawing leaves matplotlib's backend and pyplot's figures as the caller had them, and a
+figure is freed like any object once saved.
+"""
 from __future__ import annotations
 
 import textwrap
 from pathlib import Path
 from typing import Optional, Sequence
 
-import matplotlib
+import numpy as np
+import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from .questions import CLASS_TASK  # noqa: E402
-from .results import ExplanationResult  # noqa: E402
-from .storage import PathLike, atomic_path  # noqa: E402
+from .questions import CLASS_TASK
+from .results import ExplanationResult
+from .storage import PathLike, atomic_path
 
 
 def displayable(image) -> np.ndarray:
@@ -56,8 +59,7 @@ def plot_explanation(
     """
     columns = list(range(result.n_questions)) if questions is None else list(questions)
     rows = list(indices)
-    figure, axes = plt.subplots(len(rows), len(columns) + 1, squeeze=False,
-                                figsize=(3.2 * (len(columns) + 1), 3.9 * len(rows)))
+    figure, axes = new_figure(len(rows), len(columns) + 1, figsize=(3.2 * (len(columns) + 1), 3.9 * len(rows)))
     for row, index in zip(axes, rows):
         shown = displayable(images[index])
         gray = "gray" if shown.ndim == 2 else None
@@ -73,10 +75,23 @@ def plot_explanation(
     return save_figure(figure, path)
 
 
-def save_figure(figure: plt.Figure, path: PathLike, dpi: int = 100) -> Path:
-    """Lay out, write as PNG atomically, and close ``figure``."""
+def new_figure(rows: int = 1, columns: int = 1, *, figsize: tuple[float, float]) -> tuple[Figure, np.ndarray]:
+    """A figure on its own Agg canvas and its (rows, columns) array of axes; pyplot never sees it."""
+    figure = Figure(figsize=figsize)
+    FigureCanvasAgg(figure)
+    return figure, figure.subplots(rows, columns, squeeze=False)
+
+
+def save_figure(figure: Figure, path: PathLike, dpi: int = 100) -> Path:
+    """Lay out and write ``figure`` as PNG, atomically.
+
+    A figure that pyplot made (it has a manager) is closed there too, so pyplot does not keep it.
+    """
     figure.tight_layout()
     with atomic_path(path) as temporary:
         figure.savefig(temporary, dpi=dpi, format="png")
-    plt.close(figure)
+    if figure.canvas.manager is not None:
+        import matplotlib.pyplot as plt  # already imported: pyplot made this figure
+
+        plt.close(figure)
     return Path(path)
