@@ -1,39 +1,4 @@
-"""JSON summaries: the numbers of a result in plain types, written atomically."""
-from __future__ import annotations
+"""JSON summaries of the commands: ``rather.common.summaries``, which the domains' pipelines use too."""
+from rather.common.summaries import plain, question_records, write_json
 
-import json
-import math
-from pathlib import Path
-from typing import Any
-
-from rather.common import ExplanationResult
-from rather.common.storage import PathLike, atomic_path
-
-
-def plain(value: float) -> float | None:
-    """A float for JSON: NaN and Inf become null."""
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
-def question_records(result: ExplanationResult, index: int) -> list[dict[str, Any]]:
-    """Each question about input ``index``: kind, title, P and Q, and their probabilities or scores."""
-    records = []
-    for j in range(result.n_questions):
-        record: dict[str, Any] = {"kind": result.kinds[j], "title": result.title(index, j)}
-        if result.task == "class":
-            p, q = int(result.p[index, j]), int(result.q[index, j])
-            probs = result.probs[index]
-            record.update(p=p, p_name=result.name_of(p), p_probability=plain(probs[p]))
-            if q >= 0:
-                record.update(q=q, q_name=result.name_of(q), q_probability=plain(probs[q]))
-        else:
-            record.update(score=plain(result.p[index, j]), q=plain(result.q[index, j]))
-        records.append(record)
-    return records
-
-
-def write_json(path: PathLike, content: dict[str, Any]) -> Path:
-    with atomic_path(path) as temporary:
-        temporary.write_text(json.dumps(content, indent=2, allow_nan=False) + "\n")
-    return Path(path)
+__all__ = ["plain", "question_records", "write_json"]
