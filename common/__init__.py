@@ -18,7 +18,7 @@ _LAZY = {  # public name -> the module of this package that defines it
     "METHODS": "methods", "Method": "methods",
     "load_model": "models", "model_checksum": "models", "save_checkpoint": "models",
     "Question": "questions", "Why": "questions", "WhatIfNot": "questions", "Rather": "questions",
-    "ScoreRather": "questions",
+    "ScoreRather": "questions", "Kind": "questions", "Task": "questions",
     "ExplanationResult": "results", "load": "results",
 }
 

@@ -9,11 +9,11 @@ from torch import nn
 from .capture import ActivationCapture, LastLinearProbe, explaining, find_layer
 from .errors import BadInput, BadModel
 from .gradients import gradient_chunks, linear_head_jacobian, questions_per_chunk
-from .maps import FeatureGrid, normalise_, upsample
+from .maps import FeatureGrid, normalise, normalise_, upsample
 from .memory import out_of_memory
 from .methods import INPUT, METHODS, Method
 from .models import model_checksum
-from .questions import Question, resolve, task_of
+from .questions import Directions, Question, resolve, task_of
 from .results import ExplanationResult
 from .trunks import feature_grid, model_trunk
 
@@ -126,23 +126,55 @@ class Explainer:
                 source = capture.checked_activation()
             raw, directions, gradient_path = self._raw_maps(outputs, source, questions, probe)
         raw = self._per_input(raw, x.shape)
-        notes = list(directions.notes)
-        if was_training:
-            notes.append("the model was in train mode: explained in eval mode, then restored")
+        notes = ("the model was in train mode: explained in eval mode, then restored",) if was_training else ()
+        return self._result(normalise_(upsample(raw, x.shape[-2:], self.grid)), raw, directions, outputs,
+                            gradient_path=gradient_path, ids=ids, notes=notes, class_names=class_names)
+
+    def stitched(
+        self,
+        raw: torch.Tensor,
+        outputs: torch.Tensor,
+        questions: Union[Question, Sequence[Question]],
+        *,
+        gradient_path: str,
+        ids: Optional[Sequence[str]] = None,
+        notes: Sequence[str] = (),
+    ) -> ExplanationResult:
+        """The result of maps put together outside the explainer, e.g. window maps blended over an image.
+
+        raw: (N, Q, H, W) non-negative maps already over the whole inputs, one per question;
+        outputs: the model's outputs for the whole inputs, (N, C) or (N,). The questions are
+        resolved against ``outputs``, so P, Q and the kinds are those a direct explanation of
+        the inputs would carry; each map is normalised on its own (no upsampling: the maps are
+        at the inputs' size). ``gradient_path`` is the path the pieces' answers took.
+        """
+        outputs = outputs.detach()
+        directions = resolve(questions, outputs.reshape(outputs.shape[0], -1))
+        if raw.dim() != 4 or raw.shape[:2] != directions.p.shape:
+            n, k = directions.p.shape
+            raise BadInput(f"stitched maps must be (N, Q, H, W) = ({n}, {k}, H, W) for {n} inputs and {k} questions; "
+                           f"got {tuple(raw.shape)}")
+        return self._result(normalise(raw), raw, directions, outputs, gradient_path=gradient_path, ids=ids,
+                            notes=tuple(notes))
+
+    def _result(self, maps: torch.Tensor, raw: torch.Tensor, directions: Directions, outputs: torch.Tensor, *,
+                gradient_path: str, ids: Optional[Sequence[str]], notes: tuple[str, ...],
+                class_names: Sequence[str] = ()) -> ExplanationResult:
+        """Every result of this explainer: the maps, the answers to ``directions``, and the explainer's settings."""
         return ExplanationResult(
-            maps=normalise_(upsample(raw, x.shape[-2:], self.grid)),
+            maps=maps,
             raw=raw,
             p=directions.p,
             q=directions.q,
             kinds=directions.kinds,
-            outputs=outputs.detach().reshape(x.shape[0], -1),
+            outputs=outputs.detach().reshape(maps.shape[0], -1),
             task=task_of(outputs),
             layer=self.layer_name,
             method=self.method.name,
             call=self.call,
             gradient_path=gradient_path,
             ids=tuple(str(i) for i in ids) if ids is not None else (),
-            notes=tuple(notes),
+            notes=tuple(dict.fromkeys(directions.notes + notes)),
             class_names=tuple(class_names),
             model_checksum=self.model_checksum,
         )

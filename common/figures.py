@@ -15,7 +15,7 @@ import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from .questions import CLASS_TASK
+from .questions import Task
 from .results import ExplanationResult
 from .storage import PathLike, atomic_path
 
@@ -32,7 +32,7 @@ def displayable(image) -> np.ndarray:
 def panel_caption(result: ExplanationResult, index: int, question: int) -> str:
     """The question, then the probabilities (or scores) it is about."""
     title = result.title(index, question)
-    if result.task != CLASS_TASK:
+    if result.task != Task.CLASS:
         return title
     probs = result.probs[index]
     p, q = int(result.p[index, question]), int(result.q[index, question])
@@ -83,15 +83,8 @@ def new_figure(rows: int = 1, columns: int = 1, *, figsize: tuple[float, float])
 
 
 def save_figure(figure: Figure, path: PathLike, dpi: int = 100) -> Path:
-    """Lay out and write ``figure`` as PNG, atomically.
-
-    A figure that pyplot made (it has a manager) is closed there too, so pyplot does not keep it.
-    """
+    """Lay out and write ``figure`` (made by ``new_figure``) as PNG, atomically."""
     figure.tight_layout()
     with atomic_path(path) as temporary:
         figure.savefig(temporary, dpi=dpi, format="png")
-    if figure.canvas.manager is not None:
-        import matplotlib.pyplot as plt  # already imported: pyplot made this figure
-
-        plt.close(figure)
     return Path(path)

@@ -33,11 +33,16 @@ For a regression output s (N,) or (N, 1), a quality score say:
 Class arguments take an int (one question), a sequence of ints (one question
 each, shared by the batch) or a 2-D integer tensor of shape (N, k) (k questions
 with per-sample classes). ``ScoreRather`` takes floats the same way.
+
+Each question column carries its ``Kind`` (``why``, ``whatifnot``, ``rather``,
+``rather_margin``, ``score_rather``) and each result its ``Task`` (``class`` or
+``score``): enums whose members are those very strings, as stores and summaries hold them.
 """
 from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
+from enum import Enum
 from typing import Sequence, Union
 
 import numpy as np
@@ -48,13 +53,39 @@ from .errors import BadQuestion
 ClassSpec = Union[None, int, Sequence[int], torch.Tensor, np.ndarray]
 ScoreSpec = Union[float, Sequence[float], torch.Tensor, np.ndarray]
 
-CLASS_TASK = "class"
-SCORE_TASK = "score"
+
+class _Name(str, Enum):
+    """A name from a closed set that is also its plain string: ``Kind.WHY == "why"``, ``f"{Kind.WHY}"`` is
+    ``"why"``, and it hashes as the string, so files, JSON and dictionaries see only the string."""
+
+    def __str__(self) -> str:
+        return self.value
+
+    __format__ = str.__format__
+    __hash__ = str.__hash__
 
 
-def task_of(outputs: torch.Tensor) -> str:
-    """``"score"`` for outputs of shape (N,) or (N, 1), ``"class"`` for (N, C>1)."""
-    return SCORE_TASK if outputs.dim() == 1 or outputs.shape[1] == 1 else CLASS_TASK
+class Kind(_Name):
+    """What a question asks, one per question column of a result. The values are written to stores
+    and summaries: they never change."""
+
+    WHY = "why"  # Why P? (a regression: Why s?)
+    WHAT_IF_NOT = "whatifnot"  # What if not P?
+    RATHER = "rather"  # Why P, rather than Q? (cross-entropy with target Q)
+    RATHER_MARGIN = "rather_margin"  # the same with a P named by the user: the logit margin y_P - y_Q
+    SCORE_RATHER = "score_rather"  # Why s, rather than q?
+
+
+class Task(_Name):
+    """What the model's output is: class logits (N, C) or a score per input (N,) / (N, 1)."""
+
+    CLASS = "class"
+    SCORE = "score"
+
+
+def task_of(outputs: torch.Tensor) -> Task:
+    """``Task.SCORE`` for outputs of shape (N,) or (N, 1), ``Task.CLASS`` for (N, C>1)."""
+    return Task.SCORE if outputs.dim() == 1 or outputs.shape[1] == 1 else Task.CLASS
 
 
 @dataclass(frozen=True)
@@ -70,7 +101,7 @@ class Directions:
     v: torch.Tensor
     p: torch.Tensor
     q: torch.Tensor
-    kinds: tuple[str, ...]
+    kinds: tuple[Kind, ...]
     notes: tuple[str, ...] = ()
 
     @staticmethod
@@ -88,14 +119,14 @@ class Directions:
 class Question(abc.ABC):
     """A question about a prediction; subclasses turn it into directions."""
 
-    kind: str = ""
-    tasks: tuple[str, ...] = (CLASS_TASK, SCORE_TASK)
+    kind: Kind
+    tasks: tuple[Task, ...] = (Task.CLASS, Task.SCORE)
 
     def resolve(self, outputs: torch.Tensor) -> Directions:
         """Directions for outputs (N, C) of a classifier or (N, 1) of a regression."""
         task = task_of(outputs)
         if task not in self.tasks:
-            if task == SCORE_TASK:
+            if task == Task.SCORE:
                 what, instead = "a regression output (one score per input)", "ScoreRather(q)"
             else:
                 what, instead = f"a classifier with {outputs.shape[1]} outputs", "Rather(Q)"
@@ -103,7 +134,7 @@ class Question(abc.ABC):
         return self._resolve(outputs.reshape(outputs.shape[0], -1), task)
 
     @abc.abstractmethod
-    def _resolve(self, outputs: torch.Tensor, task: str) -> Directions:
+    def _resolve(self, outputs: torch.Tensor, task: Task) -> Directions:
         """Directions for outputs already shaped (N, C) (C = 1 for a regression)."""
 
     def __repr__(self) -> str:
@@ -157,8 +188,8 @@ def _one_hot(indices: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return onehot.scatter_(2, indices.to(like.device).unsqueeze(2), 1.0)
 
 
-def _no_contrast(shape: torch.Size, task: str) -> torch.Tensor:
-    if task == CLASS_TASK:
+def _no_contrast(shape: torch.Size, task: Task) -> torch.Tensor:
+    if task == Task.CLASS:
         return torch.full(shape, -1, dtype=torch.long)
     return torch.full(shape, float("nan"), dtype=torch.float64)
 
@@ -171,9 +202,9 @@ class _Observed(Question):
     def __init__(self, p: ClassSpec = None):
         self.p = p
 
-    def _resolve(self, outputs: torch.Tensor, task: str) -> Directions:
+    def _resolve(self, outputs: torch.Tensor, task: Task) -> Directions:
         n = outputs.shape[0]
-        if task == SCORE_TASK:
+        if task == Task.SCORE:
             if self.p not in (None, 0):
                 raise BadQuestion(f"{type(self).__name__}(p={self.p!r}): a regression has one output; leave p out")
             v = torch.full((n, 1, 1), self.sign, dtype=outputs.dtype, device=outputs.device)
@@ -187,13 +218,13 @@ class _Observed(Question):
 class Why(_Observed):
     """Why P? Grad-CAM's question: J = y_P (P defaults to the prediction)."""
 
-    kind = "why"
+    kind = Kind.WHY
 
 
 class WhatIfNot(_Observed):
     """What if not P? The counterfactual: J = -y_P, evidence whose removal would raise P."""
 
-    kind = "whatifnot"
+    kind = Kind.WHAT_IF_NOT
     sign = -1.0
 
 
@@ -209,8 +240,8 @@ class Rather(Question):
     >>> Rather.all()       # every class as Q, from one forward pass
     """
 
-    kind = "rather"
-    tasks = (CLASS_TASK,)
+    kind = Kind.RATHER
+    tasks = (Task.CLASS,)
 
     def __init__(self, q: ClassSpec = None, p: ClassSpec = None, *, every_class: bool = False):
         self.q = q
@@ -226,7 +257,7 @@ class Rather(Question):
         p = "" if self.p is None else f"p={self.p!r}"
         return f"Rather.all({p})" if self.every_class else super().__repr__()
 
-    def _resolve(self, outputs: torch.Tensor, task: str) -> Directions:
+    def _resolve(self, outputs: torch.Tensor, task: Task) -> Directions:
         n, n_classes = outputs.shape
         p_col = _classes(self.p, outputs, "P")
         if p_col.shape[1] != 1:
@@ -248,7 +279,7 @@ class Rather(Question):
             kind = self.kind
         else:
             v = _one_hot(p, outputs) - _one_hot(q, outputs)
-            kind = "rather_margin"
+            kind = Kind.RATHER_MARGIN
         notes = ()
         if (p == q).any():
             notes = ("where Q == P the question is 'why not more confidently P?'",)
@@ -266,13 +297,13 @@ class ScoreRather(Question):
     >>> ScoreRather(mos.reshape(-1, 1))   # per-input contrast, e.g. people's scores
     """
 
-    kind = "score_rather"
-    tasks = (SCORE_TASK,)
+    kind = Kind.SCORE_RATHER
+    tasks = (Task.SCORE,)
 
     def __init__(self, q: ScoreSpec):
         self.q = q
 
-    def _resolve(self, outputs: torch.Tensor, task: str) -> Directions:
+    def _resolve(self, outputs: torch.Tensor, task: Task) -> Directions:
         n = outputs.shape[0]
         q = _as_columns(self.q, n, "q").double()
         if not torch.isfinite(q).all():

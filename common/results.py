@@ -4,7 +4,8 @@ HDF5 layout (readable with plain h5py; schema 1)::
 
     /                     attrs: format="rather.explanations", schema=1, rather_version,
                                  task ("class"|"score"), layer, call, method, gradient_path,
-                                 model_checksum, kinds (Q strings), notes (strings),
+                                 model_checksum, kinds (Q strings: why, whatifnot, rather,
+                                 rather_margin, score_rather), notes (strings),
                                  class_names (strings, may be empty)
     /ids                  (N,) UTF-8 strings, the inputs in order
     /inputs/<id>/         one group per input
@@ -17,6 +18,7 @@ HDF5 layout (readable with plain h5py; schema 1)::
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from enum import Enum
 from pathlib import Path
 from typing import Optional
 
@@ -27,7 +29,7 @@ import torch
 from ._version import __version__
 from .errors import BadInput
 from .memory import require_memory
-from .questions import CLASS_TASK, SCORE_TASK
+from .questions import Kind, Task
 from .storage import PathLike, atomic_path
 
 FORMAT = "rather.explanations"
@@ -41,17 +43,17 @@ class ExplanationResult:
     maps: (N, Q, H, W) float32 in [0, 1], each map normalised on its own;
     raw: (N, Q, h, w) float32, non-negative, before upsampling and normalising;
     p, q: (N, Q) the prediction and contrast of each question (classes or scores);
-    kinds: per question column, "why", "whatifnot", "rather", "rather_margin", "score_rather";
-    outputs: (N, C) logits, or (N, 1) scores for a regression.
+    kinds: per question column, a ``Kind`` (plain strings are taken and checked);
+    outputs: (N, C) logits, or (N, 1) scores for a regression; task: ``Task.CLASS`` or ``Task.SCORE``.
     """
 
     maps: torch.Tensor
     raw: torch.Tensor
     p: torch.Tensor
     q: torch.Tensor
-    kinds: tuple[str, ...]
+    kinds: tuple[Kind, ...]
     outputs: torch.Tensor
-    task: str
+    task: Task
     layer: str
     method: str
     call: int = 0
@@ -63,18 +65,20 @@ class ExplanationResult:
     version: str = field(default=__version__)
 
     def __post_init__(self):
+        self.task = _member(Task, self.task, "task")
+        self.kinds = tuple(_member(Kind, kind, "question kind") for kind in self.kinds)
         if not self.ids:
             self.ids = tuple(f"{i:06d}" for i in range(self.maps.shape[0]))
 
     @property
     def probs(self) -> Optional[torch.Tensor]:
         """(N, C) softmax of the logits; None for a regression."""
-        return torch.softmax(self.outputs.float(), dim=1) if self.task == CLASS_TASK else None
+        return torch.softmax(self.outputs.float(), dim=1) if self.task == Task.CLASS else None
 
     @property
     def scores(self) -> Optional[torch.Tensor]:
         """(N,) the regression's scores; None for a classifier."""
-        return None if self.task == CLASS_TASK else self.outputs[:, 0]
+        return None if self.task == Task.CLASS else self.outputs[:, 0]
 
     @property
     def n_questions(self) -> int:
@@ -89,13 +93,13 @@ class ExplanationResult:
         """The question in words: 'Why cat?', 'Why cat, rather than dog?', 'Why 0.58, rather than 0.75?'."""
         kind = self.kinds[question]
         p, q = self.p[index, question], self.q[index, question]
-        if self.task == CLASS_TASK:
+        if self.task == Task.CLASS:
             subject, contrast = self.name_of(p), self.name_of(q)
         else:
             subject, contrast = f"{float(p):.3g}", f"{float(q):.3g}"
-        if kind == "why":
+        if kind == Kind.WHY:
             return f"Why {subject}?"
-        if kind == "whatifnot":
+        if kind == Kind.WHAT_IF_NOT:
             return f"What if not {subject}?"
         return f"Why {subject}, rather than {contrast}?"
 
@@ -118,12 +122,13 @@ class ExplanationResult:
         with atomic_path(path) as temporary:
             with h5py.File(temporary, "w") as store:
                 store.attrs.update({
-                    "format": FORMAT, "schema": SCHEMA, "rather_version": self.version, "task": self.task,
+                    "format": FORMAT, "schema": SCHEMA, "rather_version": self.version, "task": self.task.value,
                     "layer": self.layer, "call": self.call, "method": self.method,
                     "gradient_path": self.gradient_path, "model_checksum": self.model_checksum,
                 })
                 for name in ("kinds", "notes", "class_names"):
-                    store.attrs.create(name, np.array(getattr(self, name), dtype=object), dtype=strings)
+                    texts = [str(item) for item in getattr(self, name)]  # a Kind as its plain string
+                    store.attrs.create(name, np.array(texts, dtype=object), dtype=strings)
                 store.create_dataset("ids", data=np.array(ids, dtype=object), dtype=strings)
                 inputs = store.create_group("inputs")
                 for index, name in enumerate(ids):
@@ -190,9 +195,13 @@ class _StoreReader:
             raise BadInput(f"'{self.path}' has store schema {schema}, newer than this rather ({__version__}, "
                            f"schema {SCHEMA}) reads; upgrade rather")
         task = self.text("task")
-        if task not in (CLASS_TASK, SCORE_TASK):
-            raise self.fail("attribute 'task' of '/'", f"is '{task}', expected '{CLASS_TASK}' or '{SCORE_TASK}'")
+        if task not in _values(Task):
+            raise self.fail("attribute 'task' of '/'", f"is '{task}', expected '{Task.CLASS}' or '{Task.SCORE}'")
         kinds = self.texts("kinds")
+        unknown = [kind for kind in kinds if kind not in _values(Kind)]
+        if unknown:
+            raise self.fail("attribute 'kinds' of '/'", f"names the unknown question kind '{unknown[0]}', expected "
+                                                        f"one of {', '.join(_values(Kind))}")
         ids = self.ids()
         inputs = [self.input(name, len(kinds), task) for name in ids]
         for index, name in enumerate(("maps", "raw", "outputs")):
@@ -201,7 +210,7 @@ class _StoreReader:
                 raise self.fail(f"'{name}'", f"differs in shape between inputs: {sorted(shapes)}")
         columns = list(zip(*inputs))
         maps, raw, outputs, p, q = (torch.from_numpy(np.stack(column)) for column in columns)
-        if task == SCORE_TASK and outputs.shape[1] != 1:
+        if task == Task.SCORE and outputs.shape[1] != 1:
             raise self.fail("'outputs'", f"holds {outputs.shape[1]} values per input; a score task has one")
         call = self.integer(self.store, "call")
         if call < 0:
@@ -307,11 +316,11 @@ class _StoreReader:
         or finite scores (float64; q = NaN: no contrast)."""
         where = f"attribute '{name}' of '{group.name}'"
         value = np.asarray(self.attribute(group, name))
-        kinds = "iu" if task == CLASS_TASK else "f"
+        kinds = "iu" if task == Task.CLASS else "f"
         if value.dtype.kind not in kinds or value.shape != (questions,):
-            expected = "class indices" if task == CLASS_TASK else "scores"
+            expected = "class indices" if task == Task.CLASS else "scores"
             raise self.fail(where, f"is {_described(value)}, expected {questions} {expected}")
-        if task == CLASS_TASK:
+        if task == Task.CLASS:
             lowest = -1 if name == "q" else 0
             if value.size and (value.min() < lowest or value.max() >= classes):
                 raise self.fail(where, f"holds classes outside {lowest}..{classes - 1} ({classes} outputs)")
@@ -320,6 +329,18 @@ class _StoreReader:
             raise self.fail(where, "holds NaN or Inf, expected finite scores" + (" (NaN: no contrast)" if name == "q"
                                                                                 else ""))
         return value.astype(np.float64)
+
+
+def _values(names: type[Enum]) -> tuple[str, ...]:
+    """The plain strings of an enum of names (``Kind``, ``Task``), in order."""
+    return tuple(member.value for member in names)
+
+
+def _member(names: type[Enum], value, what: str):
+    """``value`` (a member or its string) as a member of ``names``; BadInput naming the choices otherwise."""
+    if value not in _values(names):
+        raise BadInput(f"unknown {what} {value!r}: use one of {', '.join(_values(names))}")
+    return names(value)
 
 
 def _described(value) -> str:

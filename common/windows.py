@@ -93,6 +93,31 @@ def taper_weights(name: str, window: int, *, sigma: float = GAUSSIAN_SIGMA) -> n
     raise BadInput(f"unknown taper {name!r}: use one of {', '.join(TAPERS)}")
 
 
+def placement_matrix(starts: Sequence[int], size: int, block: torch.Tensor) -> torch.Tensor:
+    """(size, n k): ``block`` (window, k) placed at each of the n ``starts``, the separable form of overlap-add.
+
+    Column block p (columns p k .. p k + k - 1) holds ``block`` in rows ``starts[p]`` ..
+    ``starts[p] + window - 1``; rows past ``size`` (windows over a padded input) are cropped.
+    For windows on a grid ``rows`` x ``cols`` with a separable taper ``h``:
+
+    - with ``block = h[:, None]``, ``P_r V P_c^T`` (``P_r = placement_matrix(rows, H, h[:, None])``,
+      ``P_c`` likewise for ``cols``) sums ``w(s - corner_p) V[p]`` over the windows: the
+      weighted sums of :class:`OverlapAdd` for window maps that are constants V (R, K);
+    - with ``block = h[:, None] * U``, U (window, m) a matrix that brings m cells to the
+      window (an upsampling), ``P_r M P_c^T`` adds maps given at the coarse resolution,
+      M holding them side by side (R m_r, K m_c): the same sums as upsampling each map
+      to the window and adding it, without ever making a map at the window's resolution.
+    """
+    window, k = block.shape
+    n = len(starts)
+    matrix = torch.zeros(max(size, int(max(starts)) + window), n * k, dtype=block.dtype, device=block.device)
+    rows = torch.as_tensor(np.asarray(starts, dtype=np.int64), device=block.device)[:, None, None] \
+        + torch.arange(window, device=block.device)[None, :, None]
+    cols = torch.arange(n, device=block.device)[:, None, None] * k + torch.arange(k, device=block.device)[None, None, :]
+    matrix[rows, cols] = block.expand(n, window, k)
+    return matrix[:size]
+
+
 class OverlapAdd:
     """Weighted overlap-add of window maps into maps of the whole input.
 

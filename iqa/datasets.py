@@ -36,7 +36,7 @@ import numpy as np
 
 from rather.common import BadInput
 
-FORMATS = ("tid2013", "kadid10k", "live", "csiq")
+from .options import FORMATS
 
 TID2013_TYPES = (
     "additive_gaussian_noise", "colour_component_noise", "spatially_correlated_noise", "masked_noise",

@@ -10,11 +10,14 @@ the rectangle's area share there (0.25); a perfect one puts 1.
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 import torch
 from torch import nn
 
 from rather.common.metrics import energy_share
+from rather.common.progress import SILENT, Progress
 
 from .contrasts import explain_image, explain_patchwise
 from .distortions import KINDS, distort_locally
@@ -22,33 +25,44 @@ from .quality_model import pairs
 
 
 def localisation(model: nn.Module, references: np.ndarray, *, kinds=KINDS, level: int = 4, stride: int = 8,
-                 seed: int = 0) -> dict:
+                 seed: int = 0, progress: Progress = SILENT) -> dict:
     """Per distortion kind: mean energy share inside the damaged region (patchwise maps: ``energy_share``, its
     spread ``std``; image-mode maps: ``energy_share_image``), the region's ``area_share`` and the ``images`` count.
 
     references: (R, 3, H, W) float32 in [0, 1]. A map that is zero everywhere has no share (left out of the mean).
+    ``progress`` shows a bar over the damaged images.
     """
     report = {}
-    for kind_number, kind in enumerate(kinds):
-        shares, image_shares, areas = [], [], []
-        for index, reference in enumerate(references):
-            image = reference.transpose(1, 2, 0)
-            damaged, mask = distort_locally(image, kind, level, seed=seed * 7919 + index * 101 + kind_number)
-            x = pairs(damaged.transpose(2, 0, 1)[None], reference[None])
-            with torch.no_grad():
-                pristine = float(model(pairs(reference[None], reference[None]))[0])
-            result, _ = explain_patchwise(model, x, [pristine], stride=stride)
-            shares.append(float(energy_share(result.maps[0, 1], torch.from_numpy(mask))))
-            whole = explain_image(model, x, [pristine])
-            image_shares.append(float(energy_share(whole.maps[0, 1], torch.from_numpy(mask))))
-            areas.append(float(mask.mean()))
-        report[kind] = {"energy_share": _mean(shares), "std": _mean(shares, np.nanstd),
-                        "energy_share_image": _mean(image_shares), "area_share": float(np.mean(areas)),
-                        "images": len(shares)}
+    with progress.bar(total=len(kinds) * len(references), desc="localisation", unit="image") as bar:
+        for kind_number, kind in enumerate(kinds):
+            measured = []
+            for index, reference in enumerate(references):
+                seeded = seed * 7919 + index * 101 + kind_number
+                measured.append(_damage_shares(model, reference, kind, level, seeded, stride))
+                bar.update()
+            shares, image_shares, areas = zip(*measured)
+            report[kind] = {"energy_share": _mean(shares), "std": _mean(shares, np.nanstd),
+                            "energy_share_image": _mean(image_shares), "area_share": float(np.mean(areas)),
+                            "images": len(shares)}
     return report
 
 
-def _mean(values: list[float], statistic=np.nanmean) -> float:
+def _damage_shares(model: nn.Module, reference: np.ndarray, kind: str, level: int, seed: int, stride: int
+                   ) -> tuple[float, float, float]:
+    """One reference (3, H, W) damaged by ``kind`` in a seeded rectangle: the share of the energy of
+    "Why s, rather than the pristine score?" inside it, patchwise and in image mode, and its area share."""
+    damaged, mask = distort_locally(reference.transpose(1, 2, 0), kind, level, seed=seed)
+    x = pairs(damaged.transpose(2, 0, 1)[None], reference[None])
+    with torch.no_grad():
+        pristine = float(model(pairs(reference[None], reference[None]))[0])
+    inside = torch.from_numpy(mask)
+    patchwise, _ = explain_patchwise(model, x, [pristine], stride=stride)
+    whole = explain_image(model, x, [pristine])
+    return (float(energy_share(patchwise.maps[0, 1], inside)), float(energy_share(whole.maps[0, 1], inside)),
+            float(mask.mean()))
+
+
+def _mean(values: Sequence[float], statistic=np.nanmean) -> float:
     """The statistic over the values that are not NaN; NaN when none is."""
     values = np.array(values)
     return float(statistic(values)) if np.isfinite(values).any() else float("nan")

@@ -11,8 +11,9 @@ WaDIQaM, a weight head a = ReLU(.) + 1e-6; the image score is the weighted avera
 
 The input is one tensor: (N, 6, H, W), distorted channels first (full reference),
 or (N, 3, H, W) (no reference), with H, W >= 32. Patches tile the image without
-overlap, the last row and column aligned with the far edges (``tile_positions``);
-a 32 x 32 input is one patch, and its score is that patch's q.
+overlap, the last row and column aligned with the far edges (``WaDIQaM.tiles``,
+``rather.common.windows.window_grid`` with stride 32); a 32 x 32 input is one patch,
+and its score is that patch's q.
 """
 from __future__ import annotations
 
@@ -21,24 +22,10 @@ import torch
 from torch import nn
 
 from rather.common import BadInput
+from rather.common.windows import extract_windows, window_grid
 
 PATCH = 32
 CHANNEL_MULTIPLIERS = (1, 1, 2, 2, 4, 4, 8, 8, 16, 16)
-
-
-def tile_positions(size: int, patch: int = PATCH, stride: int = PATCH) -> np.ndarray:
-    """Start offsets 0, stride, 2 stride, ... of windows along an axis, plus one flush with the far edge."""
-    if size < patch:
-        raise BadInput(f"an image side of {size} pixels is smaller than the {patch}-pixel patch; give at least {patch}")
-    steps = np.arange(0, size - patch + 1, stride, dtype=np.int64)
-    return steps if steps[-1] == size - patch else np.append(steps, np.int64(size - patch))
-
-
-def extract_windows(x: torch.Tensor, rows: np.ndarray, cols: np.ndarray, patch: int = PATCH) -> torch.Tensor:
-    """(N, C, H, W) -> (N * len(rows) * len(cols), C, patch, patch): the windows at (rows x cols), row-major."""
-    view = x.unfold(2, patch, 1).unfold(3, patch, 1)  # (N, C, H - p + 1, W - p + 1, p, p), no copy
-    picked = view[:, :, torch.as_tensor(rows)[:, None], torch.as_tensor(cols)[None, :]]  # (N, C, R, K, p, p)
-    return picked.permute(0, 2, 3, 1, 4, 5).reshape(-1, x.shape[1], patch, patch)
 
 
 def _head(features: int, hidden: int, dropout: float) -> nn.Sequential:
@@ -95,8 +82,12 @@ class WaDIQaM(nn.Module):
         return quality, torch.relu(self.weight(h)[:, 0]) + 1e-6
 
     def tiles(self, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
-        """Rows and columns of the patches an image of height x width is cut into."""
-        return tile_positions(height), tile_positions(width)
+        """Rows and columns of the patches an image of height x width is cut into: 0, 32, 64, ... and
+        one flush with the far edge."""
+        if min(height, width) < PATCH:
+            raise BadInput(f"an image of {height} x {width} pixels is smaller than the {PATCH} x {PATCH} patch; "
+                           f"give at least {PATCH} x {PATCH}")
+        return window_grid(height, width, PATCH, PATCH)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, C, H, W) -> (N,) image scores, the weighted average of the patch scores."""
@@ -105,7 +96,7 @@ class WaDIQaM(nn.Module):
             raise BadInput(f"{type(self).__name__} takes {kind} channels, (N, {self.in_channels}, H, W); "
                            f"got {tuple(x.shape)}")
         rows, cols = self.tiles(*x.shape[-2:])
-        quality, weight = self.patch_outputs(extract_windows(x, rows, cols))
+        quality, weight = self.patch_outputs(extract_windows(x, rows, cols, PATCH))
         quality, weight = quality.view(x.shape[0], -1), weight.view(x.shape[0], -1)
         return (weight * quality).sum(dim=1) / weight.sum(dim=1)
 

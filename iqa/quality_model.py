@@ -1,4 +1,4 @@
-"""The default quality model: a slim WaDIQaM-FR trained on the synthetic set; scoring and evaluation.
+"""The default quality model: a slim WaDIQaM-FR trained on the synthetic set; loading, scoring and evaluation.
 
 Training follows Bosse et al. (2018) in its loss (L1 between image score and label)
 and optimiser (Adam), on the ``synthetic`` training split (photos disjoint from the
@@ -8,31 +8,35 @@ weights.
 """
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Callable
-
 import numpy as np
 import torch
 from torch import nn
 
+from rather.common import BadInput, load_model, save_checkpoint
 from rather.common.images import read_image
+from rather.common.progress import SILENT, Progress
 from rather.common.storage import PathLike
 
 from .contrasts import check_pair
 from .datasets import RatedSet
 from .metrics import agreement, agreement_by_kind
 from .networks import WaDIQaM, wadiqam_fr
+from .options import ARCHITECTURE, CROPS_PER_PHOTO, DEFAULT_CHECKPOINT, EPOCHS, TEST_SEED
 from .synthetic import SyntheticSet, make_synthetic
 
 FACTORY = "rather.iqa.networks:wadiqam_fr"
-ARCHITECTURE = {"width": 4, "dropout": 0.1}
 LAYER = "features"
-DEFAULT_CHECKPOINT = Path(__file__).with_name("models") / "wadiqam_fr.pt"
 SIZE = 64
-CROPS_PER_PHOTO = 6
-EPOCHS = 10
 LEARNING_RATE = 3e-3
 TEST_CROPS_PER_PHOTO = 4
+
+
+def load_quality_model(path: PathLike = DEFAULT_CHECKPOINT, device: str = "cpu") -> tuple[WaDIQaM, dict]:
+    """A WaDIQaM / DIQaM checkpoint (``rather.common.load_model``'s checks) and its meta; any other model refused."""
+    model, meta = load_model(weights=path, device=device)
+    if not isinstance(model, WaDIQaM):
+        raise BadInput(f"'{path}' is not a WaDIQaM/DIQaM checkpoint (it builds a {type(model).__name__})")
+    return model, meta
 
 
 def pairs(distorted: np.ndarray, references: np.ndarray) -> torch.Tensor:
@@ -48,8 +52,11 @@ def model_input(model: WaDIQaM, distorted: np.ndarray, reference: np.ndarray) ->
 
 
 def train(model: nn.Module, data: SyntheticSet, *, epochs: int = EPOCHS, batch_size: int = 48,
-          learning_rate: float = LEARNING_RATE, seed: int = 0, progress: Callable[[str], None] = print) -> list[float]:
-    """Train ``model`` in place on ``data`` (L1 loss); returns the mean loss of each epoch; model ends in eval mode."""
+          learning_rate: float = LEARNING_RATE, seed: int = 0, progress: Progress = SILENT) -> list[float]:
+    """Train ``model`` in place on ``data`` (L1 loss); returns the mean loss of each epoch; model ends in eval mode.
+
+    ``progress`` shows a bar over the epochs and a note with each epoch's loss.
+    """
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     inputs = pairs(data.distorted, data.references[data.reference_of])
@@ -59,7 +66,7 @@ def train(model: nn.Module, data: SyntheticSet, *, epochs: int = EPOCHS, batch_s
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=learning_rate, total_steps=steps)
     losses = []
     model.train()
-    for epoch in range(epochs):
+    for epoch in progress.bar(range(epochs), desc="training", unit="epoch"):
         order = torch.randperm(len(inputs), generator=generator)
         total = 0.0
         for start in range(0, len(inputs), batch_size):
@@ -75,18 +82,18 @@ def train(model: nn.Module, data: SyntheticSet, *, epochs: int = EPOCHS, batch_s
             schedule.step()
             total += float(loss.detach()) * len(batch)
         losses.append(total / len(inputs))
-        progress(f"      epoch {epoch + 1}/{epochs}: L1 loss {losses[-1]:.4f}")
+        progress.note(f"epoch {epoch + 1}/{epochs}: L1 loss {losses[-1]:.4f}")
     model.eval()
     return losses
 
 
 def train_default(*, seed: int = 0, epochs: int = EPOCHS, architecture: dict = ARCHITECTURE,
-                  crops_per_photo: int = CROPS_PER_PHOTO, progress: Callable[[str], None] = print,
+                  crops_per_photo: int = CROPS_PER_PHOTO, progress: Progress = SILENT,
                   ) -> tuple[WaDIQaM, list[float], dict]:
     """``wadiqam_fr(**architecture)`` trained on the synthetic training split: (model, losses, meta)."""
-    progress(f"      making the synthetic training set ({crops_per_photo} crops of {SIZE} x {SIZE} per photo)")
+    progress.note(f"making the synthetic training set ({crops_per_photo} crops of {SIZE} x {SIZE} per photo)")
     data = make_synthetic("train", size=SIZE, crops_per_photo=crops_per_photo, seed=seed)
-    progress(f"      {len(data.distorted)} distorted images of {len(data.references)} references")
+    progress.note(f"{len(data.distorted)} distorted images of {len(data.references)} references")
     torch.manual_seed(seed)
     model = wadiqam_fr(**architecture)
     losses = train(model, data, epochs=epochs, seed=seed, progress=progress)
@@ -94,6 +101,18 @@ def train_default(*, seed: int = 0, epochs: int = EPOCHS, architecture: dict = A
             "crops_per_photo": crops_per_photo, "labels": "SSIM (mean over R, G, B) clipped to [0, 1]",
             "input": "(N, 6, H, W): distorted RGB then reference RGB, in [0, 1]", "final_loss": losses[-1]}
     return model, losses, meta
+
+
+def train_checkpoint(out: PathLike, *, seed: int = 0, epochs: int = EPOCHS, width: int = ARCHITECTURE["width"],
+                     crops_per_photo: int = CROPS_PER_PHOTO, progress: Progress = SILENT) -> list[float]:
+    """``train_default`` with the default architecture at ``width``, written as a checkpoint to ``out``;
+    the losses of each epoch. The defaults reproduce ``DEFAULT_CHECKPOINT`` byte for byte."""
+    architecture = {**ARCHITECTURE, "width": width}
+    progress.note(f"training WaDIQaM-FR (width {width}) on the synthetic set (seed {seed}, {epochs} epochs)")
+    model, losses, meta = train_default(seed=seed, epochs=epochs, architecture=architecture,
+                                        crops_per_photo=crops_per_photo, progress=progress)
+    save_checkpoint(out, model, FACTORY, architecture, meta)
+    return losses
 
 
 def read_pair(distorted: PathLike, reference: PathLike) -> tuple[np.ndarray, np.ndarray]:
@@ -107,11 +126,20 @@ def read_pair(distorted: PathLike, reference: PathLike) -> tuple[np.ndarray, np.
 
 
 @torch.no_grad()
-def score_rated(model: nn.Module, rated: RatedSet) -> np.ndarray:
+def score_files(distorted: PathLike, reference: PathLike, *, model: PathLike = DEFAULT_CHECKPOINT,
+                device: str = "cpu") -> float:
+    """The score that the quality model in checkpoint ``model`` gives image file ``distorted`` against ``reference``."""
+    network, _ = load_quality_model(model, device)
+    pair = read_pair(distorted, reference)
+    return float(network(model_input(network, *(image[None] for image in pair)).to(device))[0])
+
+
+@torch.no_grad()
+def score_rated(model: nn.Module, rated: RatedSet, progress: Progress = SILENT) -> np.ndarray:
     """The model's scores of a data set's pairs, one pair at a time (sizes may differ between pairs)."""
     model.eval()
     scores = [float(model(model_input(model, *(image[None] for image in read_pair(r.distorted, r.reference))))[0])
-              for r in rated.ratings]
+              for r in progress.bar(rated.ratings, desc="scoring", unit="image")]
     return np.array(scores, dtype=np.float64)
 
 
@@ -125,7 +153,7 @@ def score_pairs(model: nn.Module, distorted: np.ndarray, references: np.ndarray,
     ]).numpy()
 
 
-def test_set(seed: int = 1000) -> SyntheticSet:
+def test_set(seed: int = TEST_SEED) -> SyntheticSet:
     """The held-out synthetic references (test photos) under every distortion and level."""
     return make_synthetic("test", crops_per_photo=TEST_CROPS_PER_PHOTO, seed=seed)
 

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from rather.common import Explainer, ExplanationResult, Rather, Why
+from rather.common import BadModel, Explainer, ExplanationResult, Rather, Why
 from rather.common.metrics import box_masks, confusion_matrix, energy_share, pointing_game
 from rather.common.perturbation import perturbation_curves, random_maps
 from rather.common.progress import SILENT, Progress
@@ -103,7 +103,13 @@ def all_logits(model: nn.Module, data, preprocess: Preprocess, batch_size: int, 
         for start in range(0, len(data.labels), batch_size):
             indices = range(start, min(start + batch_size, len(data.labels)))
             shown, _ = data.load(indices)
-            out.append(model(preprocess.normalise(shown).to(device)).float().cpu())
+            x = preprocess.normalise(shown).to(device)
+            try:
+                out.append(model(x).float().cpu())
+            except RuntimeError:  # e.g. a checkpoint whose model takes one channel, or larger images
+                raise BadModel(f"the model does not run on RGB images of {x.shape[-2]} x {x.shape[-1]} pixels (it "
+                               "takes another number of channels, or larger images); give a model for RGB images, "
+                               "or --size H W that it takes") from None
             bar.update(len(indices))
     return torch.cat(out)
 

@@ -41,22 +41,21 @@ from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
 import torch
-from tqdm import tqdm
 
 from rather.common import BadInput, Explainer, load_model
 from rather.common._version import __version__
+from rather.common.progress import SILENT, Progress
 from rather.common.storage import PathLike, atomic_path
 
 from .lines import explain_line
+from .options import DEFAULT_TIMEOUT
 from .sections import SectionStore
-from .segy import open_survey
+from .survey import open_survey
 
 LEDGER_FORMAT = "rather.seismic.blocks/1"
 PIECE = "sections.h5"
 RETRIES = 3
 """Times a block that raised is tried again; a block whose worker died is rescheduled by Dask on its own."""
-DEFAULT_TIMEOUT = 30.0
-"""Seconds a wait on the Dask cluster may go without an answer or any progress (``--timeout``)."""
 NO_TCP_SOCKET = ("inproc", "ucx")
 """Dask address schemes a plain TCP socket cannot reach: in-process addresses and UCX."""
 
@@ -363,10 +362,10 @@ def _cluster_name(client) -> str:
 
 
 def explain_blocks(client, job: VolumeJob, numbers: list[int], parts: Path, *,
-                   timeout: float = DEFAULT_TIMEOUT) -> dict[int, Path]:
+                   timeout: float = DEFAULT_TIMEOUT, progress: Progress = SILENT) -> dict[int, Path]:
     """Every line of ``numbers`` explained in blocks on ``client``, reusing intact recorded blocks.
 
-    Returns {line number: folder of the piece holding it}. A progress bar over blocks goes to stderr.
+    Returns {line number: folder of the piece holding it}. ``progress`` shows a bar over the blocks.
     Waits on the cluster are bounded as ``finished`` says (``timeout`` seconds of silence).
     A job that fails before any block is recorded leaves no parts folder behind.
     """
@@ -378,7 +377,7 @@ def explain_blocks(client, job: VolumeJob, numbers: list[int], parts: Path, *,
                for index, lines in enumerate(blocks) if index not in done}
     waiting = set(futures)
     try:
-        with tqdm(total=len(blocks), initial=len(done), unit="block", desc="blocks", dynamic_ncols=True) as bar:
+        with progress.bar(total=len(blocks), initial=len(done), unit="block", desc="blocks") as bar:
             while waiting:
                 for future in finished(client, waiting, timeout, where):
                     index = futures[future]

@@ -20,27 +20,28 @@ to compare a synthetic survey with a real one.
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 from scipy import signal
 
 from rather.common.errors import BadInput
+from rather.common.storage import PathLike
 
 from .patches import scale_to_unit
-from .segy import Survey
+from .survey import Survey, open_survey
 
 LAGS = (1, 2, 4)
 """Trace offsets of the lateral correlations."""
 
 
 def _correlations(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pearson correlation of matching rows of a and b (traces, samples); NaN where either is constant."""
-    a = a - a.mean(axis=-1, keepdims=True)
-    b = b - b.mean(axis=-1, keepdims=True)
-    norms = np.sqrt((a * a).sum(axis=-1) * (b * b).sum(axis=-1))
+    """Pearson correlation of matching traces (columns) of sections a and b; NaN where either is constant."""
+    a = a - a.mean(axis=0)
+    b = b - b.mean(axis=0)
+    norms = np.sqrt((a * a).sum(axis=0) * (b * b).sum(axis=0))
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(norms > 0, (a * b).sum(axis=-1) / norms, np.nan)
+        return np.where(norms > 0, (a * b).sum(axis=0) / norms, np.nan)
 
 
 class _Sums:
@@ -60,12 +61,15 @@ class _Sums:
 
 
 def _sections(survey: Survey) -> Iterator[np.ndarray]:
-    """(traces, samples) sections: the inlines of a 3-D survey in order, or the one line."""
+    """Section values (samples, traces) in float64: the inlines of a 3-D survey in order, or the one line.
+
+    Sums down a trace run across the rows of the array, so they are taken in float64.
+    """
     if survey.kind == "3d":
         for number in survey.inlines:
-            yield survey.inline(int(number))
+            yield survey.inline(int(number)).values.astype(np.float64)
     else:
-        yield survey.line()
+        yield survey.line().values.astype(np.float64)
 
 
 def character(survey: Survey) -> dict:
@@ -80,25 +84,25 @@ def character(survey: Survey) -> dict:
     previous = None
     sections = 0
     for raw in _sections(survey):
-        live = raw.std(axis=-1) > 0
+        live = raw.std(axis=0) > 0
         if not live.any():
             previous = None
             continue
         sections += 1
-        values = scale_to_unit(raw)[live].astype(np.float64)  # live traces, as the classifier sees them
+        values = scale_to_unit(raw)[:, live].astype(np.float64)  # live traces, as the classifier sees them
         for lag in LAGS:
-            if len(raw) > lag:
-                lateral[lag].add(_correlations(raw[lag:], raw[:-lag]))
+            if raw.shape[1] > lag:
+                lateral[lag].add(_correlations(raw[:, lag:], raw[:, :-lag]))
         if previous is not None:
             across.add(_correlations(raw, previous))
         previous = raw
-        traces = values - values.mean(axis=-1, keepdims=True)
-        power = (traces * traces).sum(axis=-1)
+        traces = values - values.mean(axis=0)
+        power = (traces * traces).sum(axis=0)
         for lag in (1, 2):
-            vertical[lag].add((traces[:, lag:] * traces[:, :-lag]).sum(axis=-1) / power)
-        frequencies, density = signal.welch(traces, fs=1000.0 / survey.interval, nperseg=min(64, traces.shape[-1]),
-                                            axis=-1)
-        spectrum = density.sum(axis=0) if spectrum is None else spectrum + density.sum(axis=0)
+            vertical[lag].add((traces[lag:] * traces[:-lag]).sum(axis=0) / power)
+        frequencies, density = signal.welch(traces, fs=1000.0 / survey.interval, nperseg=min(64, traces.shape[0]),
+                                            axis=0)
+        spectrum = density.sum(axis=1) if spectrum is None else spectrum + density.sum(axis=1)
         moments["sq"].add(values ** 2)
         moments["fourth"].add(values ** 4)
         moments["clipped"].add(np.abs(values) >= 1.0)
@@ -117,6 +121,15 @@ def character(survey: Survey) -> dict:
         "amplitude": {"std": float(np.sqrt(variance)), "excess_kurtosis": float(fourth / variance ** 2 - 3.0),
                       "clipped_share": moments["clipped"].mean()},
     }
+
+
+def characters(paths: Sequence[PathLike], *, iline: int = 189, xline: int = 193) -> list[dict]:
+    """``character`` of each survey file, in order (``rather seismic character FILE ...``)."""
+    reports = []
+    for path in paths:
+        with open_survey(path, iline=iline, xline=xline) as survey:
+            reports.append(character(survey))
+    return reports
 
 
 def format_character(reports: list[dict]) -> str:

@@ -2,12 +2,13 @@
 
 Patches of 99 x 99 samples (LANDMASS-1's size) come from the inline sections of
 synthetic surveys (see ``survey_patches``); each section is scaled to [-1, 1] on its own
-(``patches.scale_to_unit``), as sections of a real survey are when explained. A
-patch's class follows the ``priority`` rule of ``patches.labelled_patches``: a
-fault or salt body filling a few percent of the patch centre claims the patch,
-since those are the thin, rare structures an interpreter asks about. Training draws
-the same number of patches of every class (with replacement for the rare ones),
-mirrors half of them left-right and reverses the polarity of half.
+(``patches.scale_to_unit``), as sections of a real survey are when explained. Only
+patches that clearly show one class are kept, as LANDMASS was curated (``clear_labels``,
+from the class shares of ``patches.class_shares``): a fault zone crossing the patch
+centre makes a fault patch, salt or chaos filling half of it a salt-dome or chaotic
+patch, and unbroken layers a horizon patch; the rest are left out. Training draws the
+same number of patches of every class (with replacement for the rare ones), mirrors
+half of them left-right and reverses the polarity of half.
 
 The network is ``SmallCNN`` with valid (unpadded) convolutions: 8 x 8 features per patch,
 and a trunk whose activation over a whole section holds every patch's
@@ -16,27 +17,31 @@ and a trunk whose activation over a whole section holds every patch's
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 import torch
 from torch import nn
 
-from rather.common import Explainer, Rather, Why
+from rather.common import BadModel, Explainer, Rather, Why, load_model, save_checkpoint
 from rather.common.metrics import confusion_matrix, energy_share
 from rather.common.networks import SmallCNN
+from rather.common.progress import SILENT, Progress
+from rather.common.storage import PathLike
 from rather.common.training import TrainingLog, predict, train_classifier
 
-from .landmass import CLASS_NAMES
+from .classes import CLASS_NAMES
+from .landmass import load_landmass
+from .options import DEFAULT_CHECKPOINT, TrainOptions
 from .patches import class_shares, extract_patches, patch_grid, scale_to_unit
-from .synthetic import Survey, SurveyParameters, make_survey
+from .section import SeismicSection, line_of_volume
+from .survey import open_survey
+from .synthetic import SurveyParameters, SyntheticSurvey, make_survey, read_label_section
 
 FACTORY = "rather.common.networks:SmallCNN"
 ARCHITECTURE = {"num_classes": len(CLASS_NAMES), "in_channels": 1, "width": 16, "pools": 3, "padding": 0}
 LAYER = "features"
 PATCH = 99
-DEFAULT_CHECKPOINT = Path(__file__).with_name("models") / "classifier.pt"
 SURVEY_KINDS = tuple(
     SurveyParameters(inlines=48, crosslines=192, samples=320, faults=faults, salt_domes=salt, chaotic_zones=chaotic)
     for faults, salt, chaotic in ((2, 0, 1), (1, 1, 1), (1, 0, 2))
@@ -50,29 +55,62 @@ tell fault from horizon by a survey's style (wavelet, noise, folding) instead of
 HELD_OUT_SURVEYS = 2 * len(SURVEY_KINDS)
 
 
-@dataclass(frozen=True)
-class Section:
-    """One inline or crossline of a synthetic survey, time down the rows: (samples, traces) each."""
+def load_classifier(path: PathLike, device: str = "cpu") -> tuple[nn.Module, dict]:
+    """The classifier at ``path`` and its meta, once it has classified one blank patch into the four classes.
 
-    kind: str
-    number: int
-    amplitude: np.ndarray
+    The checkpoint's fields are checked by ``load_model``; what only this domain knows is
+    checked here: the model takes one-channel patches of ``meta["patch"]`` samples and gives
+    one logit per class of ``CLASS_NAMES``.
+    """
+    model, meta = load_model(weights=path, device=device)
+    patch = meta.get("patch", PATCH)
+    try:
+        with torch.no_grad():
+            logits = model(torch.zeros(1, 1, patch, patch, device=device))
+    except RuntimeError:
+        raise BadModel(f"'{path}' does not run on a one-channel patch of {patch} x {patch} samples (it takes another "
+                       "number of channels, or larger patches); give a seismic classifier (rather seismic train)") \
+            from None
+    if not isinstance(logits, torch.Tensor) or tuple(logits.shape) != (1, len(CLASS_NAMES)):
+        what = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
+        raise BadModel(f"'{path}' gives {what} for one patch, not {len(CLASS_NAMES)} logits "
+                       f"({', '.join(CLASS_NAMES)}); give a seismic classifier (rather seismic train)")
+    return model, meta
+
+
+@dataclass(frozen=True, eq=False)
+class LabelledSection:
+    """A section with its truth, sample by sample.
+
+    amplitude: scaled to [-1, 1]; labels: class indices (``CLASS_NAMES``); fault_zone and
+    salt_body: bool, the true structures; each (samples, traces) like ``amplitude.values``.
+    """
+
+    amplitude: SeismicSection
     labels: np.ndarray
     fault_zone: np.ndarray
     salt_body: np.ndarray
 
 
-def sections(survey: Survey, every: int = 1, kinds: tuple[str, ...] = ("inline", "crossline")) -> Iterator[Section]:
+def sections(survey: SyntheticSurvey, every: int = 1,
+             kinds: tuple[str, ...] = ("inline", "crossline")) -> Iterator[LabelledSection]:
     """Every ``every``-th line of each kind in ``kinds`` (inlines first), amplitudes scaled per section."""
-    for kind, axis, numbers in (("inline", 0, survey.inlines), ("crossline", 1, survey.crosslines)):
+    for kind, numbers in (("inline", survey.inlines), ("crossline", survey.crosslines)):
         if kind not in kinds:
             continue
         for index in range(0, len(numbers), every):
-            amplitude, labels, fault_zone, salt_body = (
-                np.take(volume, index, axis=axis).T
-                for volume in (survey.amplitude, survey.labels, survey.fault_zone, survey.salt_body)
-            )
-            yield Section(kind, int(numbers[index]), scale_to_unit(amplitude), labels, fault_zone, salt_body)
+            amplitude = survey.section(kind, int(numbers[index]))
+            yield LabelledSection(amplitude.with_values(scale_to_unit(amplitude.values)),
+                                  *(line_of_volume(volume, kind, index)
+                                    for volume in (survey.labels, survey.fault_zone, survey.salt_body)))
+
+
+def labelled_line(survey_path: PathLike, labels_path: PathLike, kind: str, number: int) -> LabelledSection:
+    """Line ``number`` of a SEG-Y survey, scaled, with its labels from the file ``rather seismic synth`` wrote."""
+    with open_survey(survey_path) as survey:
+        amplitude = survey.section(kind, number)
+    return LabelledSection(amplitude.with_values(scale_to_unit(amplitude.values)),
+                           *read_label_section(labels_path, kind, number))
 
 
 def clear_labels(labels: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -113,19 +151,19 @@ class PatchSample:
                              for name in ("patches", "labels", "fault_zone", "salt_body")))
 
 
-def section_patches(section: Section, *, stride: int = 16) -> PatchSample:
+def section_patches(section: LabelledSection, *, stride: int = 16) -> PatchSample:
     """The clear patches (``clear_labels``) of one section, at ``stride``."""
-    rows, cols = patch_grid(*section.amplitude.shape, patch=PATCH, stride=stride)
+    rows, cols = patch_grid(*section.labels.shape, patch=PATCH, stride=stride)
     labels = clear_labels(section.labels, rows, cols)
     keep = labels >= 0
     return PatchSample(
-        extract_patches(section.amplitude, rows, cols, PATCH)[keep], labels[keep],
+        extract_patches(section.amplitude.values, rows, cols, PATCH)[keep], labels[keep],
         extract_patches(section.fault_zone.astype(np.float32), rows, cols, PATCH)[keep] > 0.5,
         extract_patches(section.salt_body.astype(np.float32), rows, cols, PATCH)[keep] > 0.5,
     )
 
 
-def survey_patches(survey: Survey, *, stride: int = 16, every: int = 2) -> PatchSample:
+def survey_patches(survey: SyntheticSurvey, *, stride: int = 16, every: int = 2) -> PatchSample:
     """The clear patches of every ``every``-th inline, at ``stride``.
 
     Inlines only: the surveys' faults strike within 45 degrees of the inline-number axis, so
@@ -137,7 +175,7 @@ def survey_patches(survey: Survey, *, stride: int = 16, every: int = 2) -> Patch
                                     for section in sections(survey, every, kinds=("inline",))])
 
 
-def survey_of(index: int, seed: int) -> Survey:
+def survey_of(index: int, seed: int) -> SyntheticSurvey:
     """Synthetic survey number ``index`` of a seed: the kinds of ``SURVEY_KINDS`` in turn."""
     return make_survey(seed + index, SURVEY_KINDS[index % len(SURVEY_KINDS)])
 
@@ -164,25 +202,35 @@ def balanced_sample(
     return sample, labels[order]
 
 
-def train(*, seed: int = 0, surveys: int = 36, per_class: int = 5000, epochs: int = 10,
-          progress=print) -> tuple[nn.Module, TrainingLog, dict]:
-    """Train the classifier on clear patches of ``surveys`` synthetic surveys (``survey_of(i, seed)``)."""
-    parts = []
-    for index in range(surveys):
-        progress(f"      synthetic survey {index + 1}/{surveys} (seed {seed + index})")
-        parts.append(survey_patches(survey_of(index, seed)))
+def train(options: TrainOptions = TrainOptions(), *,
+          progress: Progress = SILENT) -> tuple[nn.Module, TrainingLog, dict]:
+    """Train the classifier on clear patches of ``options.surveys`` synthetic surveys (``survey_of(i, seed)``).
+
+    ``progress`` shows a bar over the surveys drawn and a note on the patches found.
+    """
+    seed = options.seed
+    parts = [survey_patches(survey_of(index, seed))
+             for index in progress.bar(range(options.surveys), desc="synthetic surveys", unit="survey")]
     data = PatchSample.concatenate(parts)
-    x, y = balanced_sample(data.patches, data.labels, per_class, seed)
+    x, y = balanced_sample(data.patches, data.labels, options.per_class, seed)
     available = np.bincount(data.labels, minlength=len(CLASS_NAMES))
     distinct = dict(zip(CLASS_NAMES, available.tolist()))
-    progress(f"      {len(x)} training patches; distinct patches per class: {distinct}")
+    progress.note(f"{len(x)} training patches; distinct patches per class: {distinct}")
     torch.manual_seed(seed)
     model = SmallCNN(**ARCHITECTURE)
-    log = train_classifier(model, x[:, None], y, epochs=epochs, seed=seed)
-    meta = {"class_names": list(CLASS_NAMES), "layer": LAYER, "patch": PATCH, "seed": seed, "surveys": surveys,
-            "per_class": per_class, "epochs": epochs, "final_training_accuracy": log.accuracy[-1],
-            "distinct_patches": distinct}
+    log = train_classifier(model, x[:, None], y, epochs=options.epochs, seed=seed)
+    meta = {"class_names": list(CLASS_NAMES), "layer": LAYER, "patch": PATCH, "seed": seed,
+            "surveys": options.surveys, "per_class": options.per_class, "epochs": options.epochs,
+            "final_training_accuracy": log.accuracy[-1], "distinct_patches": distinct}
     return model, log, meta
+
+
+def train_checkpoint(out: PathLike, options: TrainOptions = TrainOptions(), *,
+                     progress: Progress = SILENT) -> TrainingLog:
+    """``train`` the classifier and save it as the checkpoint ``out`` (its factory, architecture and meta)."""
+    model, log, meta = train(options, progress=progress)
+    save_checkpoint(out, model, FACTORY, ARCHITECTURE, meta)
+    return log
 
 
 def balanced_accuracy(confusion: np.ndarray) -> float:
@@ -211,7 +259,7 @@ def contrast_energy(model: nn.Module, patches: np.ndarray, masks: np.ndarray, la
             "patches": len(patches)}
 
 
-def classification_report(model: nn.Module, patches: np.ndarray, labels: np.ndarray) -> tuple[dict, np.ndarray]:
+def accuracy_report(model: nn.Module, patches: np.ndarray, labels: np.ndarray) -> tuple[dict, np.ndarray]:
     """Balanced accuracy, accuracy and confusion of the model on patches (N, H, W); and its predictions."""
     predicted = predict(model, patches[:, None]).argmax(1).numpy()
     confusion = confusion_matrix(labels, predicted, len(CLASS_NAMES))
@@ -226,7 +274,7 @@ def classification_report(model: nn.Module, patches: np.ndarray, labels: np.ndar
 
 def evaluate_patches(model: nn.Module, data: PatchSample) -> dict:
     """Balanced accuracy, confusion, and energy shares inside the true fault zones and salt bodies."""
-    report, predicted = classification_report(model, data.patches, data.labels)
+    report, predicted = accuracy_report(model, data.patches, data.labels)
     report["energy_share"] = {}
     for name, masks in (("fault", data.fault_zone), ("salt_dome", data.salt_body)):
         label = CLASS_NAMES.index(name)
@@ -235,7 +283,47 @@ def evaluate_patches(model: nn.Module, data: PatchSample) -> dict:
     return report
 
 
-def evaluate(model: nn.Module, seed: int = 1000) -> dict:
+def evaluate_line(model_path: PathLike, survey_path: PathLike, labels_path: PathLike, kind: str, number: int) -> dict:
+    """``evaluate_patches`` on the clear patches of one line of a survey that ``rather seismic synth`` wrote."""
+    return evaluate_patches(load_classifier(model_path)[0],
+                            section_patches(labelled_line(survey_path, labels_path, kind, number)))
+
+
+def evaluate(model: nn.Module, seed: int = 1000, *, progress: Progress = SILENT) -> dict:
     """``evaluate_patches`` on the clear patches of ``HELD_OUT_SURVEYS`` surveys from ``seed`` on."""
-    return evaluate_patches(model, PatchSample.concatenate(
-        [survey_patches(survey_of(index, seed)) for index in range(HELD_OUT_SURVEYS)]))
+    surveys = progress.bar(range(HELD_OUT_SURVEYS), desc="held-out surveys", unit="survey")
+    return evaluate_patches(model, PatchSample.concatenate([survey_patches(survey_of(index, seed))
+                                                            for index in surveys]))
+
+
+def evaluation(model_path: PathLike = DEFAULT_CHECKPOINT, *, seed: int = 1000, landmass: PathLike | None = None,
+               progress: Progress = SILENT) -> dict:
+    """``rather seismic evaluate``: the classifier's report on a LANDMASS copy or on held-out synthetic surveys.
+
+    On LANDMASS (``landmass``, a folder of class folders): ``accuracy_report`` of every
+    patch. Otherwise ``evaluate`` from ``seed`` on (with energy shares). ``data`` says which.
+    """
+    model, _ = load_classifier(model_path)
+    if landmass is not None:
+        progress.note(f"reading LANDMASS at {landmass}")
+        patch_set = load_landmass(landmass)
+        report, _ = accuracy_report(model, patch_set.patches, patch_set.labels)
+        report["data"] = f"LANDMASS-{patch_set.version} at {landmass}"
+        return report
+    report = evaluate(model, seed, progress=progress)
+    report["data"] = (f"{HELD_OUT_SURVEYS} held-out synthetic surveys (seeds {seed}..{seed + HELD_OUT_SURVEYS - 1}), "
+                      "clear patches")
+    return report
+
+
+def format_evaluation(report: dict) -> str:
+    """``evaluation``'s report as the text of ``rather seismic evaluate``."""
+    lines = [f"{report['data']}, {report['patches']} patches",
+             f"balanced accuracy {report['balanced_accuracy']:.3f} (accuracy {report['accuracy']:.3f})",
+             "confusion (rows true, columns predicted): " + ", ".join(CLASS_NAMES)]
+    lines += [f"  {name:>10} " + " ".join(f"{count:6d}" for count in row)
+              for name, row in zip(CLASS_NAMES, report["confusion"])]
+    lines += [f"energy inside the true {name} ({shares['patches']} patches): "
+              f"Why {name}? {shares['gradcam']:.3f}; Why {name}, rather than horizon? {shares['contrast']:.3f}"
+              for name, shares in report.get("energy_share", {}).items()]
+    return "\n".join(lines)

@@ -19,22 +19,18 @@ and ``LANDMASS2/...``; copies in the wild spell the class folders differently
 """
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
 
 import h5py
 import numpy as np
 import scipy.io
 
 from rather.common.errors import BadInput
+from rather.common.storage import PathLike
 
-PathLike = Union[str, os.PathLike]
-
-CLASS_NAMES: tuple[str, ...] = ("horizon", "chaotic", "fault", "salt_dome")
-"""Class order shared by LANDMASS, the synthetic surveys and the classifier (indices 0..3)."""
+from .classes import CLASS_NAMES
 
 PATCH_SHAPES: dict[int, tuple[int, int]] = {1: (99, 99), 2: (150, 300)}
 """Image shape (rows, columns) of each LANDMASS version."""

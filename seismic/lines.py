@@ -13,7 +13,7 @@ from rather.common import Explainer
 from .figures import plot_section
 from .patches import scale_to_unit
 from .sections import SectionExplanation, explain_section
-from .segy import Survey
+from .survey import Survey
 
 
 def figure_name(kind: str, number: int) -> str:
@@ -27,10 +27,8 @@ def explain_line(survey: Survey, explainer: Explainer, kind: str, number: int, *
 
     The section is (samples, traces): time down, the other kind of line across.
     """
-    traces = survey.inline(number) if kind == "inline" else survey.crossline(number)
-    across = survey.crosslines if kind == "inline" else survey.inlines
-    amplitude = scale_to_unit(traces.T)
-    section = explain_section(explainer, amplitude, patch=patch, stride=stride)
-    plot_section(section, amplitude, Path(figures) / figure_name(kind, number), title=f"{kind} {number}",
-                 traces=across, samples=survey.samples, trace_label="crossline" if kind == "inline" else "inline")
-    return section
+    section = survey.section(kind, number)
+    amplitude = section.with_values(scale_to_unit(section.values))
+    explained = explain_section(explainer, amplitude.values, patch=patch, stride=stride)
+    plot_section(explained, amplitude, Path(figures) / figure_name(kind, number))
+    return explained

@@ -27,16 +27,17 @@ import h5py
 import numpy as np
 import torch
 
-from rather.common import Explainer, Rather, Why
+from rather.common import Explainer, Kind, Rather, Why
 from rather.common.maps import grid_matrix, normalise
 from rather.common.results import ExplanationResult
 from rather.common.sliding import SlidingWindows
 from rather.common.storage import atomic_path
+from rather.common.windows import placement_matrix, taper_weights
 
-from .landmass import CLASS_NAMES
-from .patches import extract_patches, patch_grid, reflect_pad, window_taper
+from .classes import CLASS_NAMES
+from .patches import extract_patches, patch_grid, reflect_pad
 
-QUESTIONS = ("why",) + tuple(f"rather_than_{name}" for name in CLASS_NAMES)
+QUESTIONS = (Kind.WHY.value,) + tuple(f"rather_than_{name}" for name in CLASS_NAMES)
 """The five section questions, in the order of the maps."""
 
 
@@ -67,20 +68,6 @@ class SectionExplanation:
         return {name: int(count) for name, count in zip(CLASS_NAMES, counts)}
 
 
-def placement(positions: np.ndarray, size: int, block: torch.Tensor) -> torch.Tensor:
-    """(size, n k) matrix whose column block p holds ``block`` (patch, k) at rows positions[p] onwards.
-
-    Rows past ``size`` (the reflect padding of a short section) are cropped off.
-    """
-    patch, k = block.shape
-    n = len(positions)
-    matrix = torch.zeros(max(size, patch), n * k, dtype=block.dtype)
-    rows = torch.as_tensor(positions)[:, None, None] + torch.arange(patch)[None, :, None]
-    cols = torch.arange(n)[:, None, None] * k + torch.arange(k)[None, None, :]
-    matrix[rows, cols] = block.expand(n, patch, k)
-    return matrix[:size]
-
-
 def explain_section(
     explainer: Explainer,
     amplitude: np.ndarray,
@@ -101,17 +88,18 @@ def explain_section(
     only add memory traffic).
 
     Upsampling a raw map m (h, w) to the patch is R_h m R_w^T (``grid_matrix``, on the
-    explainer's feature grid), and
-    the Hann window is separable, so the weighted overlap-add of all upsampled maps is
-    ``P_rows M P_cols^T``: M holds the raw maps of all patches side by side (n_rows h,
-    n_cols w), and P places the tapered interpolation matrices at the patch positions
-    (``placement``). Nothing at the patch's resolution is ever made; patch rows are added
-    group by group. The same sums with constant maps give the weights and probabilities.
+    explainer's feature grid), and the Hann window (``rather.common.windows.taper_weights``)
+    is separable, so the weighted overlap-add of all upsampled maps is ``P_rows M P_cols^T``:
+    M holds the raw maps of all patches side by side (n_rows h, n_cols w), and P places the
+    tapered interpolation matrices at the patch positions
+    (``rather.common.windows.placement_matrix``). Nothing at the patch's resolution is ever
+    made; patch rows are added group by group. The same sums with constant maps give the
+    weights and probabilities.
     """
     height, width = amplitude.shape
     rows, cols = patch_grid(height, width, patch=patch, stride=stride)
-    taper = torch.from_numpy(window_taper("hann", patch))[:, None]
-    place_rows, place_cols = placement(rows, height, taper), placement(cols, width, taper)
+    taper = torch.from_numpy(taper_weights("hann", patch))[:, None]
+    place_rows, place_cols = placement_matrix(rows, height, taper), placement_matrix(cols, width, taper)
     questions, n_classes = len(QUESTIONS), len(CLASS_NAMES)
     total = torch.zeros(questions, height, width, dtype=torch.float64)
     valid = torch.empty(len(rows), len(cols), questions, dtype=torch.float64)
@@ -120,9 +108,9 @@ def explain_section(
     spread_rows = spread_cols = None
     for row_index, col_index, result in _patch_answers(explainer, amplitude, rows, cols, patch, batch, shared):
         (k, m), (h, w) = (len(row_index), len(col_index)), result.raw.shape[-2:]
-        if spread_rows is None:
-            spread_rows = placement(rows, height, taper * grid_matrix(patch, h, explainer.grid, 0))  # (H, n_rows h)
-            spread_cols = placement(cols, width, taper * grid_matrix(patch, w, explainer.grid, 1))  # (W, n_cols w)
+        if spread_rows is None:  # (H, n_rows h) and (W, n_cols w)
+            spread_rows = placement_matrix(rows, height, taper * grid_matrix(patch, h, explainer.grid, 0))
+            spread_cols = placement_matrix(cols, width, taper * grid_matrix(patch, w, explainer.grid, 1))
         predicted = result.p[:, 0].cpu()
         answered = torch.ones(len(predicted), questions, dtype=torch.float64)
         answered[:, 1:] = (result.q[:, 1:].cpu() != predicted[:, None]).double()  # "rather than P" is not asked

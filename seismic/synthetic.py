@@ -129,10 +129,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Union
 
 import h5py
 import numpy as np
@@ -141,7 +139,12 @@ from scipy import ndimage, signal
 
 from rather.common.errors import BadInput
 from rather.common.memory import require_memory
-from rather.common.storage import atomic_path
+from rather.common.storage import PathLike, atomic_path
+
+from .classes import CHAOTIC, CLASS_NAMES, FAULT, HORIZON, SALT_DOME
+from .section import LINE_KINDS, SeismicSection, line_of_volume
+from .survey_parameters import (FAULT_DRAG_DECAY, SALT_DRAG_VERTICAL_WEIGHT, Range, SurveyParameters,
+                                is_finite_number)
 
 __all__ = [
     "CLASS_NAMES",
@@ -149,183 +152,18 @@ __all__ = [
     "FaultPlane",
     "Realisation",
     "SaltDome",
-    "Survey",
     "SurveyParameters",
+    "SyntheticSurvey",
     "make_survey",
     "ricker",
     "write_survey",
 ]
 
-PathLike = Union[str, os.PathLike]
-Range = tuple[float, float]
-
-CLASS_NAMES: tuple[str, ...] = ("horizon", "chaotic", "fault", "salt_dome")
-"""Label values 0, 1, 2, 3 of ``Survey.labels``, in this order."""
-
-HORIZON, CHAOTIC, FAULT, SALT_DOME = range(4)
-
 _SIZE_CAP = 0.3  # salt and chaotic radii are capped at this fraction of the longer horizontal side
-_SALT_DRAG_VERTICAL_WEIGHT = 0.3  # one time sample counts as 0.3 trace in the distance to salt
 _SALT_TOP_ROUGHNESS = 1.0  # samples (std) of the salt top's rugosity
 _SALT_STEEP_FLANK = 4.0  # samples per trace at which the salt-top reflection has lost half its strength
-_FAULT_DRAG_DECAY = 4.0  # samples (perpendicular to the plane) over which fault drag decays
 _FIELD_MIXTURE = 8  # lateral random fields mixed into the amplitude and jitter fields
 PEAK_BYTES_PER_SAMPLE = 140  # make_survey's peak memory per sample of the volume (tracemalloc: 132)
-_COUNTS = ("unconformities", "faults", "salt_domes", "chaotic_zones")
-_POSITIVE = ("interval_ms", "bin_size_m", "bed_thickness_samples", "salt_drag_length_traces",
-             "chaotic_block_traces", "chaotic_amplitude", "noise_bandwidth")
-_NON_NEGATIVE = ("package_contrast", "amplitude_variation", "regional_dip", "unconformity_tilt",
-                 "unconformity_relief_samples", "fault_zone_half_width", "salt_interior_reflectivity",
-                 "lateral_smoothing_traces", "noise_correlation_traces", "jitter_samples")
-_POSITIVE_RANGES = ("package_thickness_samples", "amplitude_correlation_traces", "fold_width_traces",
-                    "salt_radius_traces", "chaotic_radius_traces", "chaotic_thickness_samples")
-_RANGES = _POSITIVE_RANGES + (
-    "fold_amplitude_samples", "fold_top_fraction", "dip_range_deg", "throw_range_samples",
-    "strike_range_deg", "fault_drag", "salt_apex_fraction", "salt_flank_exponent", "salt_top_strength",
-    "salt_drag_samples", "chaotic_dip_deg", "ricker_hz_range", "snr_db_range")
-
-
-@dataclass(frozen=True)
-class SurveyParameters:
-    """Geometry, geology, wavelet and noise of a synthetic survey.
-
-    Units, meanings and sources of every field are in the table of the module docstring.
-    Pairs are (low, high) ranges drawn uniformly per survey or per object. Construction
-    refuses unusable values with ``BadInput``.
-    """
-
-    inlines: int = 64
-    crosslines: int = 64
-    samples: int = 256
-    interval_ms: float = 4.0
-    first_inline: int = 100
-    first_crossline: int = 300
-    bin_size_m: float = 25.0
-    origin_m: tuple[float, float] = (605_000.0, 6_073_000.0)
-    bed_thickness_samples: float = 2.0
-    package_thickness_samples: Range = (15.0, 60.0)
-    package_contrast: float = 0.25
-    amplitude_variation: float = 0.35
-    amplitude_correlation_traces: Range = (4.0, 30.0)
-    fold_amplitude_samples: Range = (4.0, 16.0)
-    fold_width_traces: Range = (20.0, 60.0)
-    fold_top_fraction: Range = (0.3, 1.0)
-    regional_dip: float = 0.03
-    unconformities: int = 1
-    unconformity_tilt: float = 0.2
-    unconformity_relief_samples: float = 4.0
-    faults: int = 3
-    dip_range_deg: Range = (60.0, 82.0)
-    throw_range_samples: Range = (5.0, 30.0)
-    strike_range_deg: Range = (-45.0, 45.0)
-    reverse_fraction: float = 0.3
-    fault_drag: Range = (0.0, 0.15)
-    fault_zone_half_width: float = 2.0
-    salt_domes: int = 1
-    salt_apex_fraction: Range = (0.3, 0.55)
-    salt_radius_traces: Range = (40.0, 100.0)
-    salt_flank_exponent: Range = (2.0, 3.0)
-    salt_top_strength: Range = (4.0, 6.0)
-    salt_interior_reflectivity: float = 0.08
-    salt_drag_samples: Range = (6.0, 14.0)
-    salt_drag_length_traces: float = 8.0
-    chaotic_zones: int = 1
-    chaotic_radius_traces: Range = (50.0, 150.0)
-    chaotic_thickness_samples: Range = (60.0, 140.0)
-    chaotic_dip_deg: Range = (5.0, 30.0)
-    chaotic_block_traces: float = 24.0
-    chaotic_amplitude: float = 1.5
-    ricker_hz_range: Range = (20.0, 35.0)
-    frequency_loss: float = 0.15
-    snr_db_range: Range = (2.0, 5.0)
-    lateral_smoothing_traces: float = 0.7
-    noise_correlation_traces: float = 0.3
-    noise_bandwidth: float = 1.6
-    noise_floor: float = 0.5
-    jitter_samples: float = 0.5
-    clip_percentile: float = 99.5
-
-    def __post_init__(self) -> None:
-        for name in ("inlines", "crosslines", "samples"):
-            _check_int(self, name, 1)
-        for name in ("first_inline", "first_crossline") + _COUNTS:
-            _check_int(self, name, 0)
-        _require(self.samples >= 16, "samples", self.samples, "use at least 16 samples per trace")
-        _require(self.first_inline + self.inlines < 2**31 and self.first_crossline + self.crosslines < 2**31,
-                 "first_inline/first_crossline", (self.first_inline, self.first_crossline),
-                 "line numbers must fit SEG-Y's 32-bit fields")
-        for name in _POSITIVE:
-            _check_number(self, name, positive=True)
-        for name in _NON_NEGATIVE + ("reverse_fraction", "frequency_loss", "noise_floor", "clip_percentile"):
-            _check_number(self, name, positive=False)
-        for name in _RANGES:
-            _check_range(self, name, positive=name in _POSITIVE_RANGES)
-        _require(isinstance(self.origin_m, (tuple, list)) and len(self.origin_m) == 2
-                 and all(_is_number(v) for v in self.origin_m), "origin_m", self.origin_m,
-                 "use a pair (easting, northing) of finite numbers in metres")
-        _require(0 < self.dip_range_deg[0] and self.dip_range_deg[1] < 90, "dip_range_deg", self.dip_range_deg,
-                 "fault dips must lie strictly between 0 and 90 degrees")
-        _require(self.throw_range_samples[0] >= 0, "throw_range_samples", self.throw_range_samples,
-                 "throws are non-negative; reverse faults come from reverse_fraction")
-        _require(self.reverse_fraction <= 1, "reverse_fraction", self.reverse_fraction, "use a probability")
-        _require(self.fault_drag[0] >= 0 and self.fault_drag[1] * self.throw_range_samples[1]
-                 * math.cos(math.radians(self.dip_range_deg[0])) < 0.8 * _FAULT_DRAG_DECAY, "fault_drag",
-                 self.fault_drag, "use non-negative fractions of the throw with drag * largest throw * "
-                 f"cos(smallest dip) below {0.8 * _FAULT_DRAG_DECAY:g} samples, so that dragged beds never overturn")
-        _require(0 < self.fold_top_fraction[0] and self.fold_top_fraction[1] <= 1, "fold_top_fraction",
-                 self.fold_top_fraction, "use fractions in (0, 1]")
-        _require(0 < self.salt_apex_fraction[0] and self.salt_apex_fraction[1] < 1, "salt_apex_fraction",
-                 self.salt_apex_fraction, "use fractions of the record length strictly between 0 and 1")
-        _require(self.salt_flank_exponent[0] >= 1, "salt_flank_exponent", self.salt_flank_exponent,
-                 "use exponents of at least 1 (1 is a cone, 2 a paraboloid)")
-        _require(self.salt_top_strength[0] >= 0, "salt_top_strength", self.salt_top_strength,
-                 "use non-negative multiples of the signal RMS")
-        _require(self.salt_drag_samples[0] >= 0
-                 and self.salt_drag_samples[1] * _SALT_DRAG_VERTICAL_WEIGHT < 0.8 * self.salt_drag_length_traces,
-                 "salt_drag_samples", self.salt_drag_samples, f"keep drag * {_SALT_DRAG_VERTICAL_WEIGHT} below "
-                 "0.8 * salt_drag_length_traces, so that dragged beds never overturn")
-        _require(0 <= self.chaotic_dip_deg[0] and self.chaotic_dip_deg[1] < 70, "chaotic_dip_deg",
-                 self.chaotic_dip_deg, "use dips from 0 to below 70 degrees")
-        nyquist = 500.0 / self.interval_ms
-        _require(self.ricker_hz_range[0] > 0 and self.ricker_hz_range[1] < nyquist / 2, "ricker_hz_range",
-                 self.ricker_hz_range, f"peak frequencies must be positive and below half the Nyquist "
-                 f"frequency ({nyquist / 2:g} Hz at {self.interval_ms:g} ms)")
-        _require(self.frequency_loss < 1, "frequency_loss", self.frequency_loss, "use a fraction in [0, 1)")
-        _require(self.noise_floor <= 1, "noise_floor", self.noise_floor, "use a fraction in [0, 1]")
-        _require(50 < self.clip_percentile <= 100, "clip_percentile", self.clip_percentile,
-                 "use a percentile in (50, 100]")
-
-
-def _require(ok: bool, name: str, value: object, advice: str) -> None:
-    if not ok:
-        raise BadInput(f"SurveyParameters.{name} = {value!r} is not usable: {advice}")
-
-
-def _is_number(value: object) -> bool:
-    return (isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-            and math.isfinite(value))
-
-
-def _check_int(parameters: SurveyParameters, name: str, minimum: int) -> None:
-    value = getattr(parameters, name)
-    _require(isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= minimum,
-             name, value, f"use an integer >= {minimum}")
-
-
-def _check_number(parameters: SurveyParameters, name: str, positive: bool) -> None:
-    value = getattr(parameters, name)
-    _require(_is_number(value) and (value > 0 if positive else value >= 0), name, value,
-             "use a finite number " + ("> 0" if positive else ">= 0"))
-
-
-def _check_range(parameters: SurveyParameters, name: str, positive: bool) -> None:
-    value = getattr(parameters, name)
-    ok = (isinstance(value, (tuple, list)) and len(value) == 2 and all(_is_number(v) for v in value)
-          and value[0] <= value[1] and (value[0] > 0 or not positive))
-    _require(ok, name, value, "use a pair (low, high) of finite numbers with low <= high"
-             + (" and low > 0" if positive else ""))
-
-
 @dataclass(frozen=True)
 class FaultPlane:
     """One planar fault as drawn, in grid units (inline index, crossline index, sample).
@@ -379,7 +217,7 @@ class Realisation:
 
 
 @dataclass(frozen=True)
-class Survey:
+class SyntheticSurvey:
     """A synthetic survey; every volume has the shape (inlines, crosslines, samples).
 
     ``amplitude``: float32, divided by the ``clip_percentile`` percentile of its absolute values
@@ -400,6 +238,14 @@ class Survey:
     seed: int
     realisation: Realisation
 
+    def section(self, kind: str, number: int) -> SeismicSection:
+        """The amplitudes of inline or crossline ``number`` as a section (samples, traces), as ``Survey`` reads it."""
+        numbers, across, key = ((self.inlines, self.crosslines, "crossline") if kind == "inline"
+                                else (self.crosslines, self.inlines, "inline"))
+        index = _line_index(numbers, kind, number, "the synthetic survey")
+        return SeismicSection(line_of_volume(self.amplitude, kind, index), kind, int(number),
+                              np.asarray(across, dtype=np.int64), key, np.asarray(self.samples_ms, dtype=np.float64))
+
 
 def ricker(frequency_hz: float, interval_ms: float, length_ms: float | None = None) -> np.ndarray:
     """Zero-phase Ricker wavelet of peak frequency ``frequency_hz`` sampled every ``interval_ms``.
@@ -410,7 +256,7 @@ def ricker(frequency_hz: float, interval_ms: float, length_ms: float | None = No
     Frequencies at or above half the Nyquist frequency (which would alias) are refused.
     """
     for name, value in (("frequency_hz", frequency_hz), ("interval_ms", interval_ms)):
-        if not (_is_number(value) and value > 0):
+        if not (is_finite_number(value) and value > 0):
             raise BadInput(f"ricker: {name} = {value!r}; use a finite positive number")
     nyquist = 500.0 / interval_ms
     if frequency_hz >= nyquist / 2:
@@ -419,7 +265,7 @@ def ricker(frequency_hz: float, interval_ms: float, length_ms: float | None = No
     dt = interval_ms / 1000.0
     if length_ms is None:
         half = math.ceil(1.5 / (frequency_hz * dt))
-    elif _is_number(length_ms) and length_ms > 0:
+    elif is_finite_number(length_ms) and length_ms > 0:
         half = max(1, round(length_ms / interval_ms / 2))
     else:
         raise BadInput(f"ricker: length_ms = {length_ms!r}; use a finite positive length in ms, or None")
@@ -525,7 +371,7 @@ def _salt(rng: np.random.Generator, p: SurveyParameters, x: np.ndarray, y: np.nd
                     + _SALT_TOP_ROUGHNESS * _smooth_2d(rng, (nx, ny), 3.0))
         body = t >= dome_top[:, :, None]
         if body.any():
-            distance = ndimage.distance_transform_edt(~body, sampling=(1.0, 1.0, _SALT_DRAG_VERTICAL_WEIGHT))
+            distance = ndimage.distance_transform_edt(~body, sampling=(1.0, 1.0, SALT_DRAG_VERTICAL_WEIGHT))
             uplift = np.maximum(uplift, drag * np.exp(-distance / p.salt_drag_length_traces))
         top = np.minimum(top, dome_top)
         domes.append(SaltDome((float(cx), float(cy)), float(apex), float(radius), float(exponent)))
@@ -557,7 +403,7 @@ def _faults(rng: np.random.Generator, p: SurveyParameters, x: np.ndarray, y: np.
         zone |= np.abs(distance) <= p.fault_zone_half_width
         throw = plane.throw_top_samples + (plane.throw_bottom_samples - plane.throw_top_samples) * np.clip(
             t_stage / (nt - 1), 0.0, 1.0)
-        bend = plane.drag * np.exp(-np.abs(distance) / _FAULT_DRAG_DECAY)
+        bend = plane.drag * np.exp(-np.abs(distance) / FAULT_DRAG_DECAY)
         shift = throw * np.where(distance < 0, 1.0 - bend, bend)
         t_stage = t_stage - (shift if plane.kind == "normal" else -shift)
     return t_stage, zone, tuple(planes)
@@ -750,7 +596,7 @@ def _mean(volume: np.ndarray, where: np.ndarray) -> float:
     return float(np.mean(volume[where])) if where.any() else float(np.mean(volume))
 
 
-def make_survey(seed: int, parameters: SurveyParameters = SurveyParameters()) -> Survey:
+def make_survey(seed: int, parameters: SurveyParameters = SurveyParameters()) -> SyntheticSurvey:
     """Make the synthetic survey of ``seed``; volumes of shape (inlines, crosslines, samples).
 
     The same seed and parameters give bit-identical arrays. See the module docstring for the
@@ -824,7 +670,7 @@ def make_survey(seed: int, parameters: SurveyParameters = SurveyParameters()) ->
     labels[chaotic] = CHAOTIC
     labels[fault_zone] = FAULT
     labels[salt] = SALT_DOME
-    return Survey(
+    return SyntheticSurvey(
         amplitude=amplitude,
         labels=labels,
         fault_zone=fault_zone,
@@ -839,10 +685,11 @@ def make_survey(seed: int, parameters: SurveyParameters = SurveyParameters()) ->
     )
 
 
-def _check_survey(survey: Survey) -> None:
+def _check_survey(survey: SyntheticSurvey) -> None:
     """Refuse, before anything is written, a survey whose arrays do not fit together."""
-    if not isinstance(survey, Survey):
-        raise BadInput(f"write_survey: got a {type(survey).__name__}; pass the Survey that make_survey returned")
+    if not isinstance(survey, SyntheticSurvey):
+        raise BadInput(f"write_survey: got a {type(survey).__name__}; "
+                       "pass the SyntheticSurvey that make_survey returned")
     shape = np.shape(survey.amplitude)
     if len(shape) != 3 or min(shape) < 1:
         raise BadInput(f"write_survey: amplitude has shape {shape}; expected (inlines, crosslines, samples)")
@@ -858,7 +705,7 @@ def _check_survey(survey: Survey) -> None:
         raise BadInput("write_survey: samples_ms is not regular at parameters.interval_ms")
 
 
-def _coordinates(survey: Survey) -> tuple[np.ndarray, np.ndarray]:
+def _coordinates(survey: SyntheticSurvey) -> tuple[np.ndarray, np.ndarray]:
     """CDP X (east, along crosslines) and Y (north, along inlines) in cm, shape (inlines, crosslines)."""
     p = survey.parameters
     n_il, n_xl = survey.amplitude.shape[:2]
@@ -871,7 +718,7 @@ def _coordinates(survey: Survey) -> tuple[np.ndarray, np.ndarray]:
             np.broadcast_to(north[:, None], (n_il, n_xl)).astype(np.int64))
 
 
-def _textual_header(survey: Survey, labels_name: str) -> bytes:
+def _textual_header(survey: SyntheticSurvey, labels_name: str) -> bytes:
     """The 3200-byte textual header: 40 lines of 80 ASCII characters describing the survey."""
     p, r = survey.parameters, survey.realisation
     n_il, n_xl, n_t = survey.amplitude.shape
@@ -899,7 +746,7 @@ def _textual_header(survey: Survey, labels_name: str) -> bytes:
     return text.encode("ascii", errors="replace")
 
 
-def _write_segy(survey: Survey, path: Path, labels_name: str) -> None:
+def _create_segy(survey: SyntheticSurvey, path: Path, labels_name: str) -> None:
     """Write the amplitudes as SEG-Y rev 1, IEEE floats, inline-sorted, with full trace headers."""
     p = survey.parameters
     n_il, n_xl, n_t = survey.amplitude.shape
@@ -964,7 +811,7 @@ def _write_segy(survey: Survey, path: Path, labels_name: str) -> None:
                 f.trace[index] = amplitude[i, j]
 
 
-def _write_labels(survey: Survey, path: Path, segy_name: str) -> None:
+def _write_labels(survey: SyntheticSurvey, path: Path, segy_name: str) -> None:
     """Write the label volume, masks, axes and the survey's description as HDF5."""
     with h5py.File(path, "w") as f:
         f.create_dataset("labels", data=np.asarray(survey.labels, dtype=np.uint8), compression="gzip")
@@ -987,7 +834,8 @@ def labels_beside(segy_path: PathLike) -> Path:
     return segy_path.with_name(segy_path.stem + ".labels.h5")
 
 
-def write_survey(survey: Survey, segy_path: PathLike, labels_path: PathLike | None = None) -> tuple[Path, Path]:
+def write_survey(survey: SyntheticSurvey, segy_path: PathLike,
+                 labels_path: PathLike | None = None) -> tuple[Path, Path]:
     """Write ``survey`` as SEG-Y rev 1 and its labels as HDF5; return (SEG-Y path, labels path).
 
     SEG-Y: IEEE floats (format 5), inline-sorted, a textual header describing the survey and its
@@ -1015,9 +863,20 @@ def write_survey(survey: Survey, segy_path: PathLike, labels_path: PathLike | No
         if path.is_dir():
             raise BadInput(f"write_survey: {path} is a folder; give a file name")
     with atomic_path(segy_path) as segy_tmp, atomic_path(labels_path) as labels_tmp:
-        _write_segy(survey, segy_tmp, labels_path.name)
+        _create_segy(survey, segy_tmp, labels_path.name)
         _write_labels(survey, labels_tmp, segy_path.name)
     return segy_path, labels_path
+
+
+def _line_index(numbers: np.ndarray, kind: str, number: int, source: str) -> int:
+    """The position of inline or crossline ``number`` among ``numbers``; refused when ``source`` has no such line."""
+    if kind not in LINE_KINDS:
+        raise BadInput(f"kind {kind!r}: a section follows an 'inline' or a 'crossline'")
+    where = np.flatnonzero(numbers == number)
+    if not len(where):
+        raise BadInput(f"{kind} {number} is not in {source} ({kind}s {numbers[0]}..{numbers[-1]}); "
+                       f"give one of its {kind} numbers")
+    return int(where[0])
 
 
 def read_label_section(path: PathLike, kind: str, number: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -1026,16 +885,11 @@ def read_label_section(path: PathLike, kind: str, number: int) -> tuple[np.ndarr
     Each (samples, traces), time down the rows like a section's amplitudes; only that line is read.
     """
     path = Path(path)
-    if kind not in ("inline", "crossline"):
-        raise BadInput(f"read_label_section: kind {kind!r}; use 'inline' or 'crossline'")
     try:
         with h5py.File(path, "r") as f:
             numbers = f["inlines" if kind == "inline" else "crosslines"][:]
-            where = np.flatnonzero(numbers == number)
-            if not len(where):
-                raise BadInput(f"{path}: {kind} {number} is not in the labels ({kind}s {numbers[0]}..{numbers[-1]})")
-            index = (int(where[0]), slice(None)) if kind == "inline" else (slice(None), int(where[0]))
-            return tuple(np.asarray(f[name][index]).T for name in ("labels", "fault_zone", "salt_body"))
+            index = _line_index(numbers, kind, number, f"the labels {path}")
+            return tuple(line_of_volume(f[name], kind, index) for name in ("labels", "fault_zone", "salt_body"))
     except (OSError, KeyError) as error:
         raise BadInput(f"{path}: not a labels file of `rather seismic synth` ({error}); "
                        "give the .labels.h5 written beside the survey") from None

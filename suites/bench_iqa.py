@@ -20,10 +20,11 @@ import torch
 import torch.nn.functional as F
 
 from rather.common import Explainer, load_model
+from rather.common.windows import extract_windows, window_grid
 from rather.iqa import quality_model
 from rather.iqa.contrasts import LAYER, explain_patchwise, questions_for
 from rather.iqa.distortions import distort
-from rather.iqa.networks import PATCH, extract_windows, tile_positions
+from rather.iqa.networks import PATCH
 from rather.iqa.synthetic import photo
 
 CONTRAST = 0.75
@@ -61,7 +62,7 @@ def benchmark_pair() -> torch.Tensor:
 def run_iqa(loop_windows: int = 48, progress: Callable[[str], None] = print) -> dict[str, Any]:
     model, _ = load_model(weights=quality_model.DEFAULT_CHECKPOINT)
     x = benchmark_pair()
-    rows, cols = tile_positions(x.shape[2], PATCH, STRIDE), tile_positions(x.shape[3], PATCH, STRIDE)
+    rows, cols = window_grid(x.shape[2], x.shape[3], PATCH, STRIDE)
     n_windows = len(rows) * len(cols)
     progress(f"ours: {n_windows} windows of a {x.shape[3]} x {x.shape[2]} pair, stride {STRIDE}, two questions")
     explain_patchwise(model, x[:, :, :64, :64], [CONTRAST], stride=STRIDE)  # warm-up
@@ -70,7 +71,7 @@ def run_iqa(loop_windows: int = 48, progress: Callable[[str], None] = print) -> 
     ours = time.perf_counter() - start
     progress(f"the paper's loop on {loop_windows} windows (forward + full backward per window and question)")
     rng = np.random.default_rng(0)
-    sample = extract_windows(x, rows[rng.integers(0, len(rows), 1)], cols)[:loop_windows]
+    sample = extract_windows(x, rows[rng.integers(0, len(rows), 1)], cols, PATCH)[:loop_windows]
     model.requires_grad_(True)
     paper_loop(model, sample[:2], CONTRAST)  # warm-up
     start = time.perf_counter()

@@ -41,6 +41,7 @@ from rather.common import BadInput, Explainer, load_model
 from rather.common.sliding import SlidingWindows
 from rather.seismic import classifier
 from rather.seismic.blocks import VolumeJob, dask_client, explain_blocks, parts_folder
+from rather.seismic.options import DEFAULT_CHECKPOINT
 from rather.seismic.patches import extract_patches, patch_grid, scale_to_unit
 from rather.seismic.sections import explain_section
 from rather.seismic.synthetic import SurveyParameters, make_survey, write_survey
@@ -55,7 +56,7 @@ model, meta = load_model(weights=sys.argv[2])
 explainer = Explainer(model, layer=meta.get("layer", "features"))
 with open_survey(sys.argv[1]) as survey:
     number = int(survey.inlines[len(survey.inlines) // 2])
-    explain_section(explainer, scale_to_unit(survey.inline(number).T), stride=10)
+    explain_section(explainer, scale_to_unit(survey.inline(number).values), stride=10)
 with open("/proc/self/status") as status:  # VmHWM: this process's peak resident size since exec
     print(next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM")))
 """
@@ -95,7 +96,7 @@ def peak_memory(segy: Path, weights: Path) -> int:
     return int(completed.stdout.split()[-1])
 
 
-def run_seismic(weights: Path = classifier.DEFAULT_CHECKPOINT, loop_patches: int = 24,
+def run_seismic(weights: Path = DEFAULT_CHECKPOINT, loop_patches: int = 24,
                 section: tuple[int, int] = (300, 400), memory_inlines: tuple[int, ...] = (16, 64),
                 progress: Callable[[str], None] = print) -> dict[str, Any]:
     model, meta = load_model(weights=weights)
@@ -103,7 +104,7 @@ def run_seismic(weights: Path = classifier.DEFAULT_CHECKPOINT, loop_patches: int
     samples, traces = section
     progress(f"making a synthetic inline of {samples} samples x {traces} traces")
     survey = make_survey(0, SurveyParameters(inlines=8, crosslines=traces, samples=samples))
-    amplitude = scale_to_unit(survey.amplitude[4].T)
+    amplitude = scale_to_unit(survey.section("inline", int(survey.inlines[4])).values)
     rows, cols = patch_grid(*amplitude.shape, patch=classifier.PATCH, stride=10)
     n_patches = len(rows) * len(cols)
     explainer = Explainer(model, layer=layer)
@@ -204,7 +205,7 @@ def _peak_rss() -> int:
         return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM"))
 
 
-def run_seismic_workers(counts: list[int], weights: Path = classifier.DEFAULT_CHECKPOINT, block_lines: int = 2,
+def run_seismic_workers(counts: list[int], weights: Path = DEFAULT_CHECKPOINT, block_lines: int = 2,
                         threads: int = 1, stride: int = 10, sizes: tuple[int, ...] = (8, 16), crosslines: int = 120,
                         samples: int = 150, progress: Callable[[str], None] = print) -> dict[str, Any]:
     model, meta = load_model(weights=weights)

@@ -1,28 +1,21 @@
-"""``rather seismic``: describe SEG-Y files, make synthetic surveys, train, evaluate and explain sections."""
+"""``rather seismic``: describe SEG-Y files, make synthetic surveys, train, evaluate and explain sections.
+
+Each sub-command parses its arguments, calls one function of ``rather.seismic`` and
+prints the result. The domain modules are imported inside the ``run_*`` functions, so
+``rather --help`` loads none of them (nor torch, segyio or Dask), and ``rather seismic
+info`` loads only the SEG-Y reader. Only ``rather.seismic.options`` and
+``rather.seismic.survey_parameters`` are read up front: they hold the defaults the help
+shows.
+"""
 from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import torch
-
-from rather.common import BadInput, Explainer, load_model, save_checkpoint
-from rather.common.storage import claim_outputs, staged_folder
-from rather.seismic import classifier
-from rather.seismic.character import character, format_character
-from rather.seismic.blocks import DEFAULT_TIMEOUT, PIECE, VolumeJob, dask_client, explain_blocks, parts_folder
-from rather.seismic.landmass import load_landmass
-from rather.seismic.lines import explain_line, figure_name
-from rather.seismic.sections import QUESTIONS, SectionExplanation, SectionStore, read_section
-from rather.seismic.segy import check_byte_locations, describe, format_description, open_survey, write_attributes
-from rather.seismic.synthetic import SurveyParameters, labels_beside, make_survey, write_survey
-
-from .summaries import write_json
+from rather.seismic.options import DEFAULT_CHECKPOINT, DEFAULT_TIMEOUT, ExplainOptions, TrainOptions
+from rather.seismic.survey_parameters import SurveyParameters
 
 NAME = "seismic"
 HELP = "seismic sections: info, character, synth, train, evaluate, explain"
@@ -35,11 +28,14 @@ SUB_EXAMPLES = {
     "evaluate": "rather seismic evaluate --json",
     "explain": "rather seismic explain survey.sgy --inline 112 --out explained",
 }
+SYNTH_SIZES = ("inlines", "crosslines", "samples", "faults", "salt_domes", "chaotic_zones")
+"""The ``SurveyParameters`` fields ``rather seismic synth`` takes as options."""
 
 
 def _geometry_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--iline", type=int, default=189, help="byte location of the inline number")
-    parser.add_argument("--xline", type=int, default=193, help="byte location of the crossline number")
+    parser.add_argument("--iline", type=int, default=ExplainOptions.iline, help="byte location of the inline number")
+    parser.add_argument("--xline", type=int, default=ExplainOptions.xline,
+                        help="byte location of the crossline number")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -64,20 +60,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     synth = commands.add_parser("synth", help="write a synthetic survey (SEG-Y + labels HDF5)",
                                 description="Write a seeded synthetic 3D survey as SEG-Y, with its labels in HDF5.")
     synth.add_argument("out", help="output SEG-Y path; labels go to the same stem + .labels.h5")
-    synth.add_argument("--seed", type=int, default=0)
-    defaults = SurveyParameters()
-    for name in ("inlines", "crosslines", "samples", "faults", "salt_domes", "chaotic_zones"):
-        synth.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name))
+    synth.add_argument("--seed", type=int, default=0, help="seed of every random draw")
+    for name in SYNTH_SIZES:
+        synth.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(SurveyParameters, name),
+                           help=f"number of {name.replace('_', ' ')}")
 
     train = commands.add_parser("train", help="train the four-class patch classifier on synthetic surveys")
-    train.add_argument("--out", default=str(classifier.DEFAULT_CHECKPOINT), help="checkpoint to write")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--surveys", type=int, default=36, help="synthetic surveys to draw patches from")
-    train.add_argument("--per-class", type=int, default=5000, help="training patches per class")
-    train.add_argument("--epochs", type=int, default=10)
+    train.add_argument("--out", default=str(DEFAULT_CHECKPOINT), help="checkpoint to write")
+    train.add_argument("--seed", type=int, default=TrainOptions.seed, help="first seed of the synthetic surveys")
+    train.add_argument("--surveys", type=int, default=TrainOptions.surveys, help="synthetic surveys to draw patches "
+                       "from")
+    train.add_argument("--per-class", type=int, default=TrainOptions.per_class, help="training patches per class")
+    train.add_argument("--epochs", type=int, default=TrainOptions.epochs, help="passes over the training patches")
 
     evaluate = commands.add_parser("evaluate", help="balanced accuracy, confusion and energy shares, held out")
-    evaluate.add_argument("--model", default=str(classifier.DEFAULT_CHECKPOINT), help="classifier checkpoint")
+    evaluate.add_argument("--model", default=str(DEFAULT_CHECKPOINT), help="classifier checkpoint")
     evaluate.add_argument("--seed", type=int, default=1000, help="seed of the held-out synthetic survey")
     evaluate.add_argument("--landmass", help="evaluate on a LANDMASS-1 or -2 copy (class folders of .mat files)")
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -87,15 +84,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                   "every other class, stitched into section maps, SEG-Y attributes and figures.")
     explain.add_argument("survey", help="SEG-Y file")
     where = explain.add_mutually_exclusive_group()
-    where.add_argument("--inline", type=int, help="inline number (default: the middle inline)")
+    where.add_argument("--inline", type=int, help="inline number; with none of --inline, --crossline and --all: "
+                       "the middle inline")
     where.add_argument("--crossline", type=int, help="crossline number")
     where.add_argument("--all", action="store_true", help="every inline")
-    explain.add_argument("--model", default=str(classifier.DEFAULT_CHECKPOINT), help="classifier checkpoint")
-    explain.add_argument("--stride", type=int, default=10,
-                         help="patch stride in samples (default 10; with the default classifier, a multiple of 8 "
-                         "needs a single pass of its trunk)")
+    explain.add_argument("--model", default=ExplainOptions.model, help="classifier checkpoint")
+    explain.add_argument("--stride", type=int, default=ExplainOptions.stride,
+                         help="patch stride in samples; with the committed classifier, a multiple of 8 needs a single "
+                         "pass of its trunk")
     explain.add_argument("--out", required=True, help="output folder")
-    explain.add_argument("--device", default="cpu")
+    explain.add_argument("--device", default=ExplainOptions.device, help="torch device")
     _geometry_options(explain)
     explain.add_argument("--json", action="store_true", help="print the summary as JSON")
     cluster = explain.add_mutually_exclusive_group()
@@ -103,7 +101,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                          "of this many worker processes (resumable: run the same command again after a crash)")
     cluster.add_argument("--scheduler", metavar="ADDRESS", help="with --all: use the Dask cluster whose scheduler is "
                          "at ADDRESS (its workers must see the survey, the model and the output folder's parent)")
-    explain.add_argument("--block-lines", type=int, default=8, help="with --workers/--scheduler: inlines per block")
+    explain.add_argument("--block-lines", type=int, default=ExplainOptions.block_lines,
+                         help="with --workers/--scheduler: inlines per block")
     explain.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",
                          help="with --workers/--scheduler: seconds to wait for the scheduler to answer, and for "
                          "progress: the job stops (exit 2, finished blocks kept) once for S seconds no block "
@@ -116,209 +115,75 @@ def run(args: argparse.Namespace) -> int:
             "evaluate": run_evaluate, "explain": run_explain}[args.seismic_command](args)
 
 
+def _progress(args: argparse.Namespace):
+    """Bars and notes on stderr by the command-line rule (``--progress``, a terminal, no ``--json``)."""
+    from rather.common.progress import Progress
+
+    return Progress.for_command(json=getattr(args, "json", False), asked=args.progress)
+
+
 def run_info(args: argparse.Namespace) -> int:
+    from rather.seismic.description import describe, format_description
+
     description = describe(args.file, iline=args.iline, xline=args.xline, ignore_geometry=args.unstructured)
     print(json.dumps(description, indent=2) if args.json else format_description(description))
     return 0
 
 
 def run_character(args: argparse.Namespace) -> int:
-    reports = []
-    for path in args.files:
-        with open_survey(path, iline=args.iline, xline=args.xline) as survey:
-            reports.append(character(survey))
+    from rather.seismic.character import characters, format_character
+
+    reports = characters(args.files, iline=args.iline, xline=args.xline)
     print(json.dumps(reports, indent=2) if args.json else format_character(reports))
     return 0
 
 
 def run_synth(args: argparse.Namespace) -> int:
+    from rather.common.storage import claim_outputs
+    from rather.seismic.synthetic import labels_beside, make_survey, write_survey
+
     claim_outputs(files={"OUT": args.out, "the labels file": labels_beside(args.out)})
-    parameters = SurveyParameters(inlines=args.inlines, crosslines=args.crosslines, samples=args.samples,
-                                  faults=args.faults, salt_domes=args.salt_domes, chaotic_zones=args.chaotic_zones)
+    parameters = SurveyParameters(**{name: getattr(args, name) for name in SYNTH_SIZES})
     segy_path, labels_path = write_survey(make_survey(args.seed, parameters), args.out)
     print(f"wrote {segy_path} and {labels_path}")
     return 0
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from rather.common.storage import claim_outputs
+    from rather.seismic.classifier import train_checkpoint
+
     claim_outputs(files={"--out": args.out})
-    started = time.perf_counter()
-    print(f"training the seismic classifier (seed {args.seed}, {args.surveys} surveys, "
-          f"{args.per_class} patches per class, {args.epochs} epochs)")
-    model, log, meta = classifier.train(seed=args.seed, surveys=args.surveys, per_class=args.per_class,
-                                        epochs=args.epochs)
-    save_checkpoint(args.out, model, classifier.FACTORY, classifier.ARCHITECTURE, meta)
+    started, progress = time.perf_counter(), _progress(args)
+    options = TrainOptions(seed=args.seed, surveys=args.surveys, per_class=args.per_class, epochs=args.epochs)
+    progress.note(f"training the seismic classifier (seed {options.seed}, {options.surveys} surveys, "
+                  f"{options.per_class} patches per class, {options.epochs} epochs)")
+    log = train_checkpoint(args.out, options, progress=progress)
     print(f"training accuracy {log.accuracy[-1]:.3f}; wrote {args.out} in {time.perf_counter() - started:.0f} s")
     return 0
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    model, _ = load_model(weights=args.model)
-    if args.landmass:
-        patch_set = load_landmass(args.landmass)
-        report, _ = classifier.classification_report(model, patch_set.patches, patch_set.labels)
-        report["data"] = f"LANDMASS-{patch_set.version} at {args.landmass}"
-    else:
-        report = classifier.evaluate(model, args.seed)
-        last = args.seed + classifier.HELD_OUT_SURVEYS - 1
-        report["data"] = (f"{classifier.HELD_OUT_SURVEYS} held-out synthetic surveys (seeds {args.seed}..{last}), "
-                          "clear patches")
-    if args.json:
-        print(json.dumps(report, indent=2))
-        return 0
-    print(f"{report['data']}, {report['patches']} patches")
-    print(f"balanced accuracy {report['balanced_accuracy']:.3f} (accuracy {report['accuracy']:.3f})")
-    print("confusion (rows true, columns predicted): " + ", ".join(classifier.CLASS_NAMES))
-    for name, row in zip(classifier.CLASS_NAMES, report["confusion"]):
-        print(f"  {name:>10} " + " ".join(f"{count:6d}" for count in row))
-    for name, shares in report.get("energy_share", {}).items():
-        print(f"energy inside the true {name} ({shares['patches']} patches): "
-              f"Why {name}? {shares['gradcam']:.3f}; Why {name}, rather than horizon? {shares['contrast']:.3f}")
+    from rather.seismic.classifier import evaluation, format_evaluation
+
+    report = evaluation(args.model, seed=args.seed, landmass=args.landmass, progress=_progress(args))
+    print(json.dumps(report, indent=2) if args.json else format_evaluation(report))
     return 0
 
 
 def run_explain(args: argparse.Namespace) -> int:
+    from rather.common.storage import claim_outputs
+    from rather.seismic.sections import QUESTIONS
+    from rather.seismic.survey_explanation import explain_survey
+
     claim_outputs(folders={"--out": args.out}, inputs={"survey": args.survey, "--model": args.model})
-    if args.stride < 1:
-        raise BadInput(f"--stride must be a positive number of samples; got {args.stride}")
-    in_blocks = args.workers is not None or args.scheduler is not None
-    if in_blocks and not args.all:
-        raise BadInput("--workers and --scheduler explain a whole survey in blocks of inlines; add --all")
-    if args.workers is not None and args.workers < 1:
-        raise BadInput(f"--workers must be a positive number of worker processes; got {args.workers}")
-    if args.block_lines < 1:
-        raise BadInput(f"--block-lines must be a positive number of inlines; got {args.block_lines}")
-    if not 0 < args.timeout < float("inf"):
-        raise BadInput(f"--timeout must be a positive number of seconds; got {args.timeout:g}")
     kind = "crossline" if args.crossline is not None else "inline"
-    chosen = None if args.all else (args.inline if kind == "inline" else args.crossline)
-    progress = print if not args.json else (lambda message: print(message, file=sys.stderr))
-    summary = explain_survey(args.survey, args.out, kind=kind, number=chosen, every_line=args.all,
-                             model=args.model, stride=args.stride, device=args.device, iline=args.iline,
-                             xline=args.xline, workers=args.workers, scheduler=args.scheduler,
-                             block_lines=args.block_lines, timeout=args.timeout, progress=progress)
-    if args.json:
-        print(json.dumps(summary, indent=2))
-    else:
-        print(f"wrote {Path(args.out)}: summary.json, explanations.h5, {len(QUESTIONS)} SEG-Y attributes, "
-              f"{len(summary['sections'])} figure(s)")
+    options = ExplainOptions(kind=kind, number=args.crossline if kind == "crossline" else args.inline,
+                             every_line=args.all, model=args.model, stride=args.stride, device=args.device,
+                             iline=args.iline, xline=args.xline, workers=args.workers, scheduler=args.scheduler,
+                             block_lines=args.block_lines, timeout=args.timeout)
+    summary = explain_survey(args.survey, args.out, options, progress=_progress(args))
+    print(json.dumps(summary, indent=2) if args.json else
+          f"wrote {Path(args.out)}: summary.json, explanations.h5, {len(QUESTIONS)} SEG-Y attributes, "
+          f"{len(summary['sections'])} figure(s)")
     return 0
-
-
-def explain_survey(survey_path: str | Path, out: str | Path, *, kind: str = "inline", number: int | None = None,
-                   every_line: bool = False, model: str | Path = classifier.DEFAULT_CHECKPOINT, stride: int = 10,
-                   device: str = "cpu", iline: int = 189, xline: int = 193, workers: int | None = None,
-                   scheduler: str | None = None, block_lines: int = 8, timeout: float = DEFAULT_TIMEOUT,
-                   recorded_as: str | None = None, progress=print) -> dict:
-    """Explain lines of a survey into the folder ``out`` (staged: complete or absent); return the summary.
-
-    ``kind`` "inline" or "crossline"; ``number`` that line (default: the middle one), or
-    ``every_line`` for all of them, in one process or, with ``workers`` or ``scheduler``, in
-    resumable blocks of ``block_lines`` inlines on Dask (same bytes; ``timeout`` bounds every wait
-    on the cluster, see ``blocks.finished``). Writes summary.json,
-    explanations.h5, one SEG-Y attribute per question and a figure per line. The outputs name
-    the survey ``recorded_as`` (default: its path as given).
-    """
-    check_byte_locations(iline, xline)
-    recorded_as = str(survey_path) if recorded_as is None else recorded_as
-    in_blocks = workers is not None or scheduler is not None
-    weights = model
-    model, meta = load_model(weights=weights, device=device)
-    explainer = Explainer(model, layer=meta.get("layer", classifier.LAYER))
-    patch = int(meta.get("patch", classifier.PATCH))
-    with open_survey(survey_path, iline=iline, xline=xline) as survey:
-        if survey.kind != "3d":
-            raise BadInput(f"{survey_path}: is a {survey.kind} file; explaining lines needs a 3D survey")
-        survey.validate()
-        lines, across = (survey.inlines, survey.crosslines) if kind == "inline" else (survey.crosslines, survey.inlines)
-        if every_line:
-            numbers = lines.tolist()
-        else:
-            numbers = [int(lines[len(lines) // 2]) if number is None else number]  # line 0 is a valid number
-            if numbers[0] not in lines:
-                raise BadInput(f"{survey_path}: {kind} {numbers[0]} is not in the survey "
-                               f"({kind}s {lines[0]}..{lines[-1]}); choose one of its {kind}s")
-        smallest = patch // 2 + 1  # reflect padding mirrors real samples only
-        if min(len(across), len(survey.samples)) < smallest:
-            raise BadInput(
-                f"{survey_path}: each {kind} has {len(across)} traces of {len(survey.samples)} samples; the classifier "
-                f"reads {patch} x {patch} patches and needs at least {smallest} of each — explain a larger survey"
-            )
-        if in_blocks:
-            parts = parts_folder(out)
-            job = VolumeJob(survey=str(Path(survey_path).resolve()), model=str(Path(weights).resolve()),
-                            model_checksum=explainer.model_checksum, layer=explainer.layer_name, kind=kind,
-                            patch=patch, stride=stride, iline=iline, xline=xline, device=device,
-                            block_lines=block_lines, threads=torch.get_num_threads())
-            with dask_client(workers, scheduler, timeout) as client:
-                pieces = explain_blocks(client, job, numbers, parts, timeout=timeout)
-
-            def section_of(number: int, stage: Path) -> SectionExplanation:
-                shutil.copyfile(pieces[number] / figure_name(kind, number), stage / figure_name(kind, number))
-                return read_section(pieces[number] / PIECE, kind, number)
-        else:
-            def section_of(number: int, stage: Path) -> SectionExplanation:
-                return explain_line(survey, explainer, kind, number, patch=patch, stride=stride, figures=stage)
-
-        with staged_folder(out) as stage, SectionStore(
-            stage / "explanations.h5", {"survey": recorded_as, "model_checksum": explainer.model_checksum}
-        ) as store:
-            sections = []
-
-            def explained_line(number: int) -> np.ndarray:
-                """The section maps (5, traces, samples) of one line; figure and HDF5 group written on the way."""
-                section = section_of(number, stage)
-                store.add(kind, number, section)
-                sections.append({"kind": kind, "number": number, "patch": section.patch, "stride": section.stride,
-                                 "predicted_counts": section.predicted_counts(), "figure": figure_name(kind, number)})
-                progress(f"{kind} {number}: " + ", ".join(f"{k} {v}" for k, v in section.predicted_counts().items()))
-                return section.maps.transpose(0, 2, 1)
-
-            write_attributes(survey, {question: stage / f"{question}.sgy" for question in QUESTIONS},
-                             streamed_sections(survey, kind, numbers, explained_line))
-            summary = {
-                "command": "seismic explain",
-                "survey": recorded_as,
-                "model": str(weights),
-                "model_checksum": explainer.model_checksum,
-                "layer": explainer.layer_name,
-                "questions": list(QUESTIONS),
-                "sections": sections,
-                "outputs": {"explanations": "explanations.h5",
-                            "segy": {question: f"{question}.sgy" for question in QUESTIONS}},
-            }
-            write_json(stage / "summary.json", summary)
-    if in_blocks:
-        shutil.rmtree(parts)  # the outputs are complete: nothing is left to resume
-    return summary
-
-
-def streamed_sections(survey, kind: str, numbers: list[int], explain_line):
-    """The rows callback of ``write_attributes``: each line explained when its first trace is written.
-
-    A line's maps are dropped once its last trace is written, so a survey sorted along
-    ``kind`` holds one or two sections at a time; across the sorting, every requested
-    line stays until the end of the pass. Other traces are zeros.
-    """
-    position = 0 if kind == "inline" else 1
-    numbers_of = survey.inlines if kind == "inline" else survey.crosslines
-    wanted = np.isin(numbers_of, numbers)
-    line_of_trace = survey.trace_positions()[position]
-    last_trace = np.full(len(numbers_of), -1)
-    np.maximum.at(last_trace, line_of_trace, np.arange(len(line_of_trace)))
-    cache: dict[int, np.ndarray] = {}
-
-    def rows(start: int, stop: int) -> dict[str, np.ndarray]:
-        positions = survey.trace_positions(start, stop)
-        line, trace = positions[position], positions[1 - position]
-        out = np.zeros((len(QUESTIONS), stop - start, len(survey.samples)), dtype=np.float32)
-        for index in np.unique(line[wanted[line]]):
-            if index not in cache:
-                cache[index] = explain_line(int(numbers_of[index]))
-            here = line == index
-            out[:, here] = cache[index][:, trace[here]]
-        for index in [i for i in cache if last_trace[i] < stop]:
-            del cache[index]
-        return dict(zip(QUESTIONS, out))
-
-    return rows

@@ -30,8 +30,7 @@ DATA_HELP = {"seismic": "a 3D SEG-Y survey (labels are read from STEM.labels.h5 
              "iqa": "DISTORTED,REFERENCE image paths",
              "recognition": "FORMAT:FOLDER, FORMAT one of synthetic, cub200, stanford-cars, fgvc-aircraft, "
              "imagenet-val"}
-COMMITTED = {"seismic": "rather.seismic.classifier", "iqa": "rather.iqa.quality_model",
-             "recognition": "rather.recognition.classifier"}
+COMMITTED = {"seismic": "rather.seismic.options", "iqa": "rather.iqa.options", "recognition": "rather.recognition.options"}
 """The module whose ``DEFAULT_CHECKPOINT`` is each suite's model when no ``--model`` is given."""
 
 
@@ -52,7 +51,7 @@ def suite(domain: str) -> Callable:
 
 
 def default_model(domain: str) -> Path:
-    """The committed checkpoint of ``domain``'s suite."""
+    """The committed checkpoint of ``domain``'s suite (from the domain's light options module)."""
     return import_module(COMMITTED[domain]).DEFAULT_CHECKPOINT
 
 

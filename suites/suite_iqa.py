@@ -21,13 +21,15 @@ from matplotlib import image as images
 
 from rather.common import BadInput
 from rather.common.metrics import energy_share
-from rather.iqa import quality_model
+from rather.common.summaries import plain, write_json
 from rather.iqa.distortions import distort_locally
+from rather.iqa.evaluation import evaluation
+from rather.iqa.explanations import explain_pair
+from rather.iqa.options import DEFAULT_CHECKPOINT, Contrast, ExplainOptions
+from rather.iqa.quality_model import score_files
 from rather.iqa.synthetic import TEST_PHOTOS, photo
 
-from .iqa_cmd import evaluation, explain_pair, load_quality_model
 from .report import Figure, Section, Table
-from .summaries import plain, write_json
 
 DAMAGE = ("white_noise", 4)  # a distortion the slim model localises (see `rather iqa evaluate --localisation`)
 CONTRAST = 0.75
@@ -43,19 +45,11 @@ def embedded_pair(out: Path, seed: int) -> tuple[Path, Path, np.ndarray]:
     return *paths, mask
 
 
-def pristine_score(model_path: str, reference_path: Path) -> float:
-    """The model's score of the reference against itself: what an undamaged image earns."""
-    model, _ = load_quality_model(model_path)
-    _, reference = quality_model.read_pair(reference_path, reference_path)
-    with torch.no_grad():
-        return float(model(quality_model.model_input(model, reference[None], reference[None]))[0])
-
-
 def run_iqa_suite(out: Path, data: Optional[str] = None, model: Optional[str] = None, seed: int = 0,
                   device: str = "cpu", progress: Callable[[str], None] = print) -> tuple[Section, dict]:
     """Run the suite into ``out``; return the report's section and the suite's summary."""
     out.mkdir(parents=True, exist_ok=True)
-    weights = model or str(quality_model.DEFAULT_CHECKPOINT)
+    weights = model or str(DEFAULT_CHECKPOINT)
     if data is None:
         progress(f"iqa: damaging '{TEST_PHOTOS[0]}' (scikit-image) with {DAMAGE[0]} level {DAMAGE[1]} in a rectangle")
         distorted, reference, mask = embedded_pair(out, seed)
@@ -66,11 +60,11 @@ def run_iqa_suite(out: Path, data: Optional[str] = None, model: Optional[str] = 
             raise BadInput(f"--data '{data}': give DISTORTED,REFERENCE (two image paths separated by a comma)")
         distorted, reference, mask = Path(distorted), Path(reference), None
         recorded_as = (str(distorted), str(reference))
-    pristine = pristine_score(weights, reference)
+    pristine = score_files(reference, reference, model=weights)  # what an undamaged image earns
     progress(f"iqa: Why s? Why s, rather than {pristine:.3f} (pristine) and {CONTRAST}? (patchwise)")
-    explained, result = explain_pair(str(distorted), str(reference), [pristine, CONTRAST], ["", ""],
-                                     out=out / "explained", model_path=weights, device=device, recorded_as=recorded_as,
-                                     progress=progress)
+    explained, result = explain_pair(distorted, reference, [Contrast(pristine), Contrast(CONTRAST)],
+                                     out / "explained", ExplainOptions(model=weights, device=device),
+                                     recorded_as=recorded_as)
     summary = {"distorted": recorded_as[0], "reference": recorded_as[1], "model": weights,
                "score": explained["score"], "pristine_score": pristine,
                "questions": [record["title"] for record in explained["questions"]],

@@ -13,15 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Optional
 
-from rather.common import load_model
-from rather.seismic import classifier
-from rather.seismic.classifier import CLASS_NAMES, Section, evaluate_patches, section_patches
-from rather.seismic.patches import scale_to_unit
-from rather.seismic.segy import open_survey
-from rather.seismic.synthetic import SurveyParameters, make_survey, read_label_section, write_survey
+from rather.seismic.classes import CLASS_NAMES
+from rather.seismic.options import DEFAULT_CHECKPOINT, ExplainOptions
+from rather.seismic.survey_parameters import SurveyParameters
 
 from .report import Figure, Section as ReportSection, Table
-from .seismic_cmd import explain_survey
 from .summaries import write_json
 
 SURVEY = SurveyParameters(inlines=16, crosslines=192, samples=320, faults=2, salt_domes=1, chaotic_zones=1)
@@ -30,9 +26,16 @@ SEED = 2024  # neither a training (0..17) nor a held-out evaluation seed (1000..
 
 def run_seismic_suite(out: Path, data: Optional[str] = None, model: Optional[str] = None, seed: int = SEED,
                       device: str = "cpu", progress: Callable[[str], None] = print) -> tuple[ReportSection, dict]:
-    """Run the suite into the folder ``out``; return the report's section and the suite's summary."""
+    """Run the suite into the folder ``out``; return the report's section and the suite's summary.
+
+    The domain modules (torch, segyio) are imported here, when the suite runs.
+    """
+    from rather.seismic.classifier import evaluate_line
+    from rather.seismic.survey_explanation import explain_survey
+    from rather.seismic.synthetic import make_survey, write_survey
+
     out.mkdir(parents=True, exist_ok=True)
-    weights = model or str(classifier.DEFAULT_CHECKPOINT)
+    weights = model or str(DEFAULT_CHECKPOINT)
     if data is None:
         progress(f"seismic: writing a synthetic survey ({SURVEY.inlines} x {SURVEY.crosslines} x {SURVEY.samples}, "
                  f"seed {seed}) with its labels")
@@ -43,18 +46,16 @@ def run_seismic_suite(out: Path, data: Optional[str] = None, model: Optional[str
         labels_path = survey_path.with_name(survey_path.stem + ".labels.h5")
         recorded_as = str(survey_path)
     progress(f"seismic: explaining the middle inline of {survey_path.name}")
-    explained = explain_survey(survey_path, out / "explained", model=weights, device=device, recorded_as=recorded_as,
-                               progress=progress)
+    explained = explain_survey(survey_path, out / "explained", ExplainOptions(model=weights, device=device),
+                               recorded_as=recorded_as)
     line = explained["sections"][0]
+    progress(f"seismic: inline {line['number']}: "
+             + ", ".join(f"{name} {count}" for name, count in line["predicted_counts"].items()))
     summary = {"survey": recorded_as, "model": weights, "inline": line["number"],
                "predicted_counts": line["predicted_counts"], "outputs": {"explained": "explained/summary.json"}}
     if labels_path.is_file():
         progress("seismic: checking the maps against the survey's labels")
-        with open_survey(survey_path) as survey:
-            amplitude = scale_to_unit(survey.inline(line["number"]).T)
-        labels, fault_zone, salt_body = read_label_section(labels_path, "inline", line["number"])
-        patches = section_patches(Section("inline", line["number"], amplitude, labels, fault_zone, salt_body))
-        summary["truth"] = evaluate_patches(load_model(weights=weights)[0], patches)
+        summary["truth"] = evaluate_line(weights, survey_path, labels_path, "inline", line["number"])
     write_json(out / "summary.json", summary)
     return report_section(out.name, summary, line["figure"]), summary
 

@@ -114,7 +114,9 @@ def test_checkpoint_round_trip_and_factory_spec(tmp_path, resnet, images):
     save_checkpoint(tmp_path / "model.pt", resnet, "conftest:make_resnet", {"num_classes": 10}, {"classes": ["a"]})
     save_checkpoint(tmp_path / "again.pt", resnet, "conftest:make_resnet", {"num_classes": 10}, {"classes": ["a"]})
     assert (tmp_path / "model.pt").read_bytes() == (tmp_path / "again.pt").read_bytes()
-    model, meta = load_model(weights=tmp_path / "model.pt")
+    with pytest.raises(BadModel, match="names the factory 'conftest:make_resnet', which is not one of rather's"):
+        load_model(weights=tmp_path / "model.pt")  # a name read from a file is never run...
+    model, meta = load_model("conftest:make_resnet", tmp_path / "model.pt")  # ...a name the user gives is
     assert meta == {"classes": ["a"]}
     torch.testing.assert_close(model(images), resnet(images))
     torch.save(resnet.state_dict(), tmp_path / "plain.pth")

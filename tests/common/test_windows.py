@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from rather.common import BadInput
-from rather.common.windows import OverlapAdd, axis_grid, blend_windows, extract_windows, taper_weights, window_grid
+from rather.common.windows import (OverlapAdd, axis_grid, blend_windows, extract_windows, placement_matrix, taper_weights,
+                                  window_grid)
 
 
 @pytest.mark.parametrize("size,window,stride", [(120, 99, 10), (99, 99, 10), (50, 99, 10), (64, 32, 4), (33, 32, 32)])
@@ -90,3 +91,34 @@ def test_overlap_add_refuses_wrong_shapes_and_too_many_windows():
         blend.add(torch.zeros(1, 3, 8, 8))
     with pytest.raises(BadInput, match="5 window maps added to a grid of 4"):
         blend.add(torch.zeros(5, 2, 8, 8))
+
+
+@pytest.mark.parametrize("taper", ["hann", "gaussian"])
+def test_placement_matrices_give_the_weighted_sums_of_the_loop(taper):
+    """Constant window values, and coarse maps brought to the window by a matrix U, as P_r M P_c^T."""
+    height, width, window = 23, 30, 8
+    rows, cols = window_grid(height, width, window, 3)
+    h = torch.from_numpy(taper_weights(taper, window))
+    generator = torch.Generator().manual_seed(2)
+    values = torch.rand(len(rows), len(cols), generator=generator, dtype=torch.float64)
+    sums = placement_matrix(rows, height, h[:, None]) @ values @ placement_matrix(cols, width, h[:, None]).T
+    weights = placement_matrix(rows, height, h[:, None]) @ torch.ones_like(values) @ \
+        placement_matrix(cols, width, h[:, None]).T
+    constant_maps = values.reshape(-1, 1, 1, 1).expand(-1, 1, window, window)
+    assert torch.allclose(sums / weights, blend_windows(constant_maps, (height, width), rows, cols, taper=taper),
+                          rtol=1e-12, atol=1e-12)
+
+    coarse = torch.rand(len(rows), len(cols), 3, 2, generator=generator, dtype=torch.float64)   # (R, K, m_r, m_c)
+    up_rows = torch.rand(window, 3, generator=generator, dtype=torch.float64)
+    up_cols = torch.rand(window, 2, generator=generator, dtype=torch.float64)
+    side_by_side = coarse.permute(0, 2, 1, 3).reshape(len(rows) * 3, len(cols) * 2)
+    added = placement_matrix(rows, height, h[:, None] * up_rows) @ side_by_side @ \
+        placement_matrix(cols, width, h[:, None] * up_cols).T
+    upsampled = (up_rows @ coarse @ up_cols.T).reshape(-1, 1, window, window)   # each window's map, (R K, 1, w, w)
+    expected = looped_blend(upsampled, (height, width), rows, cols, taper_weights(taper, window))
+    assert np.allclose(added.numpy() / weights.numpy(), expected[0], rtol=1e-12, atol=1e-12)
+
+
+def test_placement_matrix_crops_windows_over_a_padded_input():
+    matrix = placement_matrix([0], 6, torch.arange(10.0)[:, None])
+    assert matrix.shape == (6, 1) and matrix[:, 0].tolist() == [0, 1, 2, 3, 4, 5]

@@ -4,10 +4,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from rather.common import BadInput, Explainer, ScoreRather, WhatIfNot, Why, load_model
-from rather.iqa.contrasts import explain_image, explain_patchwise, smooth_window
+from rather.common import BadInput, Explainer, Kind, ScoreRather, Task, WhatIfNot, Why, load_model
+from rather.common.windows import taper_weights
+from rather.iqa.contrasts import explain_image, explain_patchwise
 from rather.iqa.distortions import distort
-from rather.iqa.networks import tile_positions
 from rather.iqa.quality_model import DEFAULT_CHECKPOINT, pairs
 from rather.iqa.synthetic import photo
 
@@ -40,14 +40,26 @@ def test_score_contrast_is_gradcam_scaled_by_twice_the_gap(model):
     assert not equal.any()  # s = q: nothing to explain
 
 
+def starts(size, stride, window=32):
+    """0, stride, 2 stride, ... and the window flush with the far edge."""
+    offsets = list(range(0, size - window + 1, stride))
+    return offsets if offsets[-1] == size - window else offsets + [size - window]
+
+
+def gaussian_window(sigma=8.0):
+    """The paper's (32, 32) blending window g(i) g(j), g(k) = exp(-(k + 1/2 - 16)^2 / (2 sigma^2))."""
+    g = torch.exp(-(torch.arange(32, dtype=torch.float64) + 0.5 - 16) ** 2 / (2 * sigma ** 2))
+    return g[:, None] * g[None, :]
+
+
 def straightforward_patchwise(model, x, q, stride):
     """One window at a time: forward, (s - q)^2 backward to conv10's output on the distorted branch, Grad-CAM."""
     height, width = x.shape[-2:]
     total = torch.zeros(height, width, dtype=torch.float64)
     weights = torch.zeros(height, width, dtype=torch.float64)
-    window = smooth_window()
-    for r in tile_positions(height, stride=stride):
-        for c in tile_positions(width, stride=stride):
+    window = gaussian_window()
+    for r in starts(height, stride):
+        for c in starts(width, stride):
             seen = []
             handle = model.features.register_forward_hook(lambda m, i, o: seen.append(o))
             score = model(x[:, :, r:r + 32, c:c + 32])
@@ -73,6 +85,11 @@ def test_patchwise_equals_the_straightforward_loop(model):
     assert result.scores[0] == pytest.approx(score, abs=1e-6)
     assert result.title(0, 1) == f"Why {score:.3g}, rather than 0.9?"
     assert 0 <= result.maps.min() and result.maps.max() == 1
+    assert result.kinds == (Kind.WHY, Kind.SCORE_RATHER, Kind.SCORE_RATHER) and result.task is Task.SCORE
+    torch.testing.assert_close(result.q, torch.tensor([[float("nan"), 0.9, 0.1]], dtype=torch.float64), equal_nan=True)
+    torch.testing.assert_close(result.p, torch.full((1, 3), score, dtype=torch.float64), rtol=0, atol=1e-7)
+    torch.testing.assert_close(result.maps, (result.raw - result.raw.amin((2, 3), keepdim=True))
+                               / (result.raw.amax((2, 3), keepdim=True) - result.raw.amin((2, 3), keepdim=True)))
 
 
 def test_image_mode_follows_the_weighted_average(model):
@@ -80,7 +97,7 @@ def test_image_mode_follows_the_weighted_average(model):
     x = pair("white_noise", 5, 40, 70)
     q = 0.95
     result = explain_image(model, x, [q])
-    rows, cols = tile_positions(40), tile_positions(70)
+    rows, cols = starts(40, 32), starts(70, 32)
     seen = []
     handle = model.features.register_forward_hook(lambda m, i, o: seen.append(o))
     score = model(x)
@@ -99,15 +116,20 @@ def test_image_mode_follows_the_weighted_average(model):
 
 
 def test_patchwise_refuses_bad_arguments(model):
-    with pytest.raises(BadInput, match="stride must be a positive"):
-        explain_patchwise(model, pair("jpeg", 1, 32, 32), [0.5], stride=0)
+    for stride in (0, 33, 2.5, True):  # 33 would leave pixels that no 32 x 32 window covers
+        with pytest.raises(BadInput, match="stride must be a positive number of pixels, at most the window's 32"):
+            explain_patchwise(model, pair("jpeg", 1, 40, 70), [0.5], stride=stride)
+    with pytest.raises(BadInput, match="smaller than the 32 x 32 patch"):
+        explain_patchwise(model, pair("jpeg", 1, 32, 32)[..., :20], [0.5])
     with pytest.raises(BadInput, match="one pair at a time"):
         explain_patchwise(model, torch.cat([pair("jpeg", 1, 32, 32)] * 2), [0.5])
 
 
-def test_smooth_window_is_a_centred_gaussian():
-    window = smooth_window(32, 8.0)
-    assert window.shape == (32, 32)
-    torch.testing.assert_close(window, window.flip(0).flip(1))
-    assert float(window[15, 15]) == pytest.approx(np.exp(-(0.5 ** 2) / 64))
-    assert float(window[0, 16]) == pytest.approx(np.exp(-(15.5 ** 2) / 128) * np.exp(-(0.5 ** 2) / 128))
+def test_the_blending_window_is_a_centred_gaussian_of_sigma_8():
+    """The taper patchwise mode blends with (``rather.common.windows``' "gaussian" at its default sigma)."""
+    g = taper_weights("gaussian", 32)
+    window = np.outer(g, g)
+    np.testing.assert_allclose(window, window[::-1, ::-1])
+    assert window[15, 15] == pytest.approx(np.exp(-(0.5 ** 2) / 64))
+    assert window[0, 16] == pytest.approx(np.exp(-(15.5 ** 2) / 128) * np.exp(-(0.5 ** 2) / 128))
+    np.testing.assert_allclose(window, gaussian_window().numpy())

@@ -4,24 +4,15 @@ import pytest
 import torch
 
 from rather.common import BadInput
-from rather.iqa.networks import diqam_fr, diqam_nr, extract_windows, tile_positions, wadiqam_fr, wadiqam_nr
+from rather.iqa.networks import diqam_fr, diqam_nr, wadiqam_fr, wadiqam_nr
 
 
-def test_tile_positions_known_answers():
-    assert tile_positions(32).tolist() == [0]
-    assert tile_positions(96).tolist() == [0, 32, 64]
-    assert tile_positions(100).tolist() == [0, 32, 64, 68]  # the last tile flush with the far edge
-    assert tile_positions(40, stride=4).tolist() == [0, 4, 8]
-    with pytest.raises(BadInput, match="smaller than the 32-pixel patch"):
-        tile_positions(31)
-
-
-def test_extract_windows_equals_slicing():
-    x = torch.randn(2, 6, 50, 70)
-    rows, cols = tile_positions(50, stride=9), tile_positions(70, stride=13)
-    windows = extract_windows(x, rows, cols)
-    expected = torch.stack([x[n, :, r:r + 32, c:c + 32] for n in range(2) for r in rows for c in cols])
-    torch.testing.assert_close(windows, expected, rtol=0, atol=0)
+def test_tiles_known_answers():
+    model = wadiqam_fr(4)
+    assert [axis.tolist() for axis in model.tiles(32, 96)] == [[0], [0, 32, 64]]
+    assert [axis.tolist() for axis in model.tiles(100, 40)] == [[0, 32, 64, 68], [0, 8]]  # the last flush
+    with pytest.raises(BadInput, match="smaller than the 32 x 32 patch"):
+        model.tiles(31, 64)
 
 
 def test_image_score_is_the_weighted_average_of_tile_scores():
@@ -30,7 +21,7 @@ def test_image_score_is_the_weighted_average_of_tile_scores():
     x = torch.rand(2, 6, 40, 70)
     with torch.no_grad():
         scores = model(x)
-        rows, cols = tile_positions(40), tile_positions(70)
+        rows, cols = (0, 8), (0, 32, 38)  # non-overlapping tiles, the last flush with the far edge
         quality, weight = [], []
         for n in range(2):
             for r in rows:
@@ -51,7 +42,7 @@ def test_diqam_is_the_plain_mean_and_nr_takes_three_channels():
     x = torch.rand(1, 6, 64, 64)
     model = diqam_fr(4).eval()
     with torch.no_grad():
-        tiles = extract_windows(x, tile_positions(64), tile_positions(64))
+        tiles = torch.stack([x[0, :, r:r + 32, c:c + 32] for r in (0, 32) for c in (0, 32)])
         torch.testing.assert_close(model(x), model.patch_outputs(tiles)[0].mean().reshape(1))
         assert wadiqam_nr(4).eval()(x[:, :3]).shape == (1,)
         assert diqam_nr(4).eval()(x[:, :3]).shape == (1,)

@@ -8,7 +8,7 @@ import pytest
 import segyio
 
 from rather.common.errors import BadInput
-from rather.seismic import segy
+from rather.seismic import attributes, headers, segy
 from rather.seismic.segy import describe, format_description, open_survey, write_attribute
 
 INLINES = np.arange(100, 109, 2)       # 5 inlines
@@ -82,12 +82,31 @@ def test_inline_and_crossline_sorted_files_give_the_same_arrays(tmp_path):
         with open_survey(path) as survey:
             assert (survey.kind, survey.sorting) == ("3d", sorting)
             section = survey.inline(102)
-            assert section.dtype == np.float32 and section.shape == (7, N_SAMPLES)
-            np.testing.assert_array_equal(section, data[1])
-            np.testing.assert_array_equal(survey.crossline(304), data[:, 2])
+            assert section.values.dtype == np.float32 and section.values.shape == (N_SAMPLES, 7)
+            np.testing.assert_array_equal(section.values, data[1].T)   # time down the rows
+            np.testing.assert_array_equal(survey.crossline(304).values, data[:, 2].T)
             np.testing.assert_array_equal(survey.depth_slice(10), data[:, :, 10])
             np.testing.assert_array_equal(survey.volume(), data)
             assert survey.live.shape == (5, 7) and survey.live.all()
+
+
+def test_sections_say_what_their_rows_and_columns_are(tmp_path):
+    path = write_cube(tmp_path / "s.sgy", cube())
+    with open_survey(path) as survey:
+        inline, crossline = survey.inline(102), survey.section("crossline", 304)
+        assert (inline.kind, inline.number, inline.title) == ("inline", 102, "inline 102")
+        assert inline.trace_key == "crossline"
+        np.testing.assert_array_equal(inline.traces, CROSSLINES)
+        np.testing.assert_array_equal(inline.samples, np.arange(N_SAMPLES) * 4.0)
+        assert (crossline.kind, crossline.number, crossline.trace_key) == ("crossline", 304, "inline")
+        np.testing.assert_array_equal(crossline.traces, INLINES)
+        np.testing.assert_array_equal(crossline.values[:, 1], inline.values[:, 2])   # where they cross
+        with pytest.raises(BadInput, match="a section follows an 'inline' or a 'crossline', not 'depth'"):
+            survey.section("depth", 3)
+    with open_survey(write_traces(tmp_path / "cdp.sgy", [{21: 500 + t} for t in range(12)], cube(1, 12)[0])) as line:
+        section = line.line()
+        assert (section.kind, section.number, section.trace_key, section.title) == ("line", None, "cdp", "line")
+        np.testing.assert_array_equal(section.traces, 500 + np.arange(12))
 
 
 def test_line_numbers_are_the_surveys_own(tmp_path):
@@ -126,8 +145,8 @@ def test_missing_traces_are_filled_and_reported(tmp_path, sorting):
             expected[i, j] = -9.0
             live[i, j] = False
         np.testing.assert_array_equal(survey.live, live)
-        np.testing.assert_array_equal(survey.inline(102), expected[1])
-        np.testing.assert_array_equal(survey.crossline(304), expected[:, 2])
+        np.testing.assert_array_equal(survey.inline(102).values, expected[1].T)
+        np.testing.assert_array_equal(survey.crossline(304).values, expected[:, 2].T)
         np.testing.assert_array_equal(survey.depth_slice(3), expected[:, :, 3])
         np.testing.assert_array_equal(survey.volume(), expected)
         assert survey.trace_count == 32
@@ -143,7 +162,7 @@ def test_2d_line_along_crosslines(tmp_path):
     with open_survey(path) as survey:
         assert (survey.kind, survey.line_key, survey.sorting) == ("2d", "crossline", None)
         np.testing.assert_array_equal(survey.line_numbers, 1000 + 5 * np.arange(40))
-        np.testing.assert_array_equal(survey.line(), data)
+        np.testing.assert_array_equal(survey.line().values, data.T)
         np.testing.assert_array_equal(survey.inlines, [7])
         with pytest.raises(BadInput, match=r"inline\(\) needs a 3D survey, this file is 2d; read it with line\(\)"):
             survey.inline(7)
@@ -158,7 +177,7 @@ def test_2d_line_along_inlines(tmp_path):
     with open_survey(path) as survey:
         assert (survey.kind, survey.line_key) == ("2d", "inline")
         np.testing.assert_array_equal(survey.line_numbers, 20 + np.arange(9))
-        np.testing.assert_array_equal(survey.line(), data)
+        np.testing.assert_array_equal(survey.line().values, data.T)
 
 
 def test_2d_line_with_cdp_numbers_only(tmp_path):
@@ -167,7 +186,7 @@ def test_2d_line_with_cdp_numbers_only(tmp_path):
     with open_survey(path) as survey:
         assert (survey.kind, survey.line_key) == ("2d", "cdp")
         np.testing.assert_array_equal(survey.line_numbers, 500 + np.arange(12))
-        np.testing.assert_array_equal(survey.line(), data)
+        np.testing.assert_array_equal(survey.line().values, data.T)
 
 
 def test_unstructured_reading_keeps_file_order(tmp_path):
@@ -175,7 +194,7 @@ def test_unstructured_reading_keeps_file_order(tmp_path):
     path = write_traces(tmp_path / "flat.sgy", [{}] * 6, data)
     with open_survey(path, ignore_geometry=True) as survey:
         assert (survey.kind, survey.line_key) == ("unstructured", "trace")
-        np.testing.assert_array_equal(survey.line(), data)
+        np.testing.assert_array_equal(survey.line().values, data.T)
     text = format_description(describe(path, ignore_geometry=True))
     assert "  kind        unstructured (traces in file order)\n  inlines     none\n" in text
     assert "  along line  trace 0 to 5 step 1 (6 traces)" in text
@@ -198,7 +217,8 @@ def test_every_sample_format_comes_back_as_float32(tmp_path, fmt, scale):
     path = write_cube(tmp_path / f"f{fmt}.sgy", data, fmt=fmt)
     with open_survey(path) as survey:
         assert survey.format.code == fmt and survey.format.name == segy.FORMATS[fmt][0]
-        for array in (survey.inline(106), survey.crossline(302), survey.depth_slice(7), survey.volume()):
+        for array in (survey.inline(106).values, survey.crossline(302).values, survey.depth_slice(7),
+                      survey.volume()):
             assert array.dtype == np.float32
         np.testing.assert_array_equal(survey.volume(), data)
         survey.validate(full=True)
@@ -389,7 +409,7 @@ def test_traces_in_any_order_give_the_same_arrays(tmp_path):
     with open_survey(path) as survey:
         assert (survey.kind, survey.sorting) == ("3d", None)
         np.testing.assert_array_equal(survey.volume(), data)
-        np.testing.assert_array_equal(survey.inline(104), data[2])
+        np.testing.assert_array_equal(survey.inline(104).values, data[2].T)
 
 
 def test_byte_locations_are_the_first_bytes_of_trace_header_fields(tmp_path):
@@ -422,7 +442,7 @@ def test_refuses_nan_and_inf_samples(tmp_path):
     refused("2 NaN or Inf samples in traces 0 to 34; the data are damaged", path)
     with open_survey(path) as survey:
         survey.validate()   # the quick check reads only the first, middle and last traces
-        np.testing.assert_array_equal(survey.inline(100), data[0])
+        np.testing.assert_array_equal(survey.inline(100).values, data[0].T)
         with pytest.raises(BadInput, match="nan.sgy: 2 NaN or Inf samples in inline 106;"):
             survey.inline(106)
         with pytest.raises(BadInput, match="1 NaN or Inf samples in crossline 308"):
@@ -529,31 +549,34 @@ def test_extended_textual_headers_are_read_past_and_copied(tmp_path):
 
 def test_write_attribute_from_sections_writes_zeros_elsewhere(tmp_path):
     source = write_cube(tmp_path / "in.sgy", fmt=3)
-    section = np.full((7, 50), 2.5, dtype=np.float32)
+    section = np.arange(50 * 7, dtype=np.float32).reshape(50, 7)   # (samples, crosslines), as inline(n).values
     target = write_attribute(source, tmp_path / "sections.sgy", {104: section, 100: section * 2})
     with open_survey(target) as survey:
         volume = survey.volume()
-    np.testing.assert_array_equal(volume[2], section)
-    np.testing.assert_array_equal(volume[0], section * 2)
+        np.testing.assert_array_equal(survey.inline(104).values, section)
+    np.testing.assert_array_equal(volume[2], section.T)
+    np.testing.assert_array_equal(volume[0], section.T * 2)
     assert not volume[[1, 3, 4]].any()
     with pytest.raises(BadInput, match="inline 103 is not in the survey"):
         write_attribute(source, tmp_path / "bad.sgy", {103: section})
-    with pytest.raises(BadInput, match=r"the section of inline 104 has shape \(5, 50\), the survey needs \(7, 50\)"):
-        write_attribute(source, tmp_path / "bad.sgy", {104: section[:5]})
+    with pytest.raises(BadInput, match=r"the section of inline 104 has shape \(50, 5\), the survey needs \(50, 7\)"):
+        write_attribute(source, tmp_path / "bad.sgy", {104: section[:, :5]})
+    with pytest.raises(BadInput, match=r"the section of inline 104 has shape \(7, 50\), the survey needs \(50, 7\)"):
+        write_attribute(source, tmp_path / "bad.sgy", {104: section.T.copy()})   # trace rows: the other layout
     assert not (tmp_path / "bad.sgy").exists()
 
 
 @pytest.mark.parametrize("sorting", ["inline", "crossline"])
 def test_write_attribute_from_crossline_sections(tmp_path, sorting):
     source = write_cube(tmp_path / "in.sgy", sorting=sorting)
-    section = np.arange(5 * 50, dtype=np.float32).reshape(5, 50)
+    section = np.arange(50 * 5, dtype=np.float32).reshape(50, 5)   # (samples, inlines)
     target = write_attribute(source, tmp_path / "xl.sgy", {CROSSLINES[3]: section}, by="crossline")
     with open_survey(target) as survey:
         volume = survey.volume()
-        np.testing.assert_array_equal(survey.crossline(CROSSLINES[3]), section)
+        np.testing.assert_array_equal(survey.crossline(CROSSLINES[3]).values, section)
     assert not np.delete(volume, 3, axis=1).any()
-    with pytest.raises(BadInput, match=r"the section of crossline \d+ has shape \(7, 50\), the survey needs \(5, 50\)"):
-        write_attribute(source, tmp_path / "bad.sgy", {CROSSLINES[0]: np.zeros((7, 50))}, by="crossline")
+    with pytest.raises(BadInput, match=r"the section of crossline \d+ has shape \(50, 7\), the survey needs \(50, 5\)"):
+        write_attribute(source, tmp_path / "bad.sgy", {CROSSLINES[0]: np.zeros((50, 7))}, by="crossline")
 
 
 def test_write_attribute_keeps_missing_traces_missing(tmp_path):
@@ -575,7 +598,7 @@ def test_write_attribute_of_a_2d_line(tmp_path):
     attribute = np.arange(40 * 50, dtype=np.float32).reshape(40, 50)
     target = write_attribute(source, tmp_path / "out.sgy", attribute)
     with open_survey(target) as survey:
-        np.testing.assert_array_equal(survey.line(), attribute)
+        np.testing.assert_array_equal(survey.line().values, attribute.T)
     with pytest.raises(BadInput, match="sections by inline need a 3D survey"):
         write_attribute(source, tmp_path / "out2.sgy", {1: attribute})
 
@@ -611,7 +634,7 @@ def test_write_attribute_leaves_nothing_behind_when_it_fails(tmp_path, monkeypat
     source = write_cube(tmp_path / "in.sgy")
     target = tmp_path / "out.sgy"
     target.write_bytes(b"previous result")
-    monkeypatch.setattr(segy, "CHUNK_BYTES", 3 * (240 + 50 * 4))   # several chunks, so the failure is mid-file
+    monkeypatch.setattr(headers, "CHUNK_BYTES", 3 * (240 + 50 * 4))   # several chunks, so the failure is mid-file
     calls = []
 
     def failing_rows(survey, values):
@@ -622,7 +645,7 @@ def test_write_attribute_leaves_nothing_behind_when_it_fails(tmp_path, monkeypat
             return np.zeros((stop - start, 50), dtype=np.float32)
         return rows
 
-    monkeypatch.setattr(segy, "_volume_rows", failing_rows)
+    monkeypatch.setattr(attributes, "_volume_rows", failing_rows)
     with pytest.raises(OSError, match="disk full"):
         write_attribute(source, target, cube())
     assert target.read_bytes() == b"previous result"

@@ -261,3 +261,19 @@ def test_label_sections_read_back_as_the_survey_holds_them(tmp_path):
         read_label_section(labels_path, "inline", 5)
     with pytest.raises(BadInput, match="not a labels file"):
         read_label_section(tmp_path / "s.sgy", "inline", int(survey.inlines[0]))
+
+
+def test_a_synthetic_section_is_the_section_its_seg_y_file_reads_back(tmp_path):
+    from rather.seismic.segy import open_survey
+
+    survey = make_survey(3, SurveyParameters(inlines=6, crosslines=7, samples=20))
+    segy_path, _ = write_survey(survey, tmp_path / "s.sgy")
+    with open_survey(segy_path) as written:
+        for kind, numbers in (("inline", survey.inlines), ("crossline", survey.crosslines)):
+            made, read = survey.section(kind, int(numbers[4])), written.section(kind, int(numbers[4]))
+            np.testing.assert_array_equal(made.values, read.values)
+            assert (made.kind, made.number, made.trace_key) == (read.kind, read.number, read.trace_key)
+            np.testing.assert_array_equal(made.traces, read.traces)
+            np.testing.assert_array_equal(made.samples, read.samples)
+    with pytest.raises(BadInput, match=r"crossline 3 is not in the synthetic survey \(crosslines 300..306\)"):
+        survey.section("crossline", 3)

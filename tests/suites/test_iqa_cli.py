@@ -1,5 +1,8 @@
 """``rather iqa``: score, explain, evaluate from the command line, with the committed default model."""
 import json
+import re
+import subprocess
+import sys
 
 import h5py
 import numpy as np
@@ -11,7 +14,7 @@ from rather.common import load, load_model
 from rather.iqa import quality_model
 from rather.iqa.distortions import distort
 from rather.iqa.synthetic import photo
-from rather.suites.cli import main
+from rather.suites.cli import OneLineParser, main
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +48,9 @@ def test_explain_patchwise_writes_every_output(images, tmp_path, capsys):
     out = tmp_path / "explained"
     assert main(["iqa", "explain", str(images / "distorted.png"), str(images / "reference.png"),
                  "--rather-than", "0.75", "0.9", "--stride", "8", "--out", str(out), "--json"]) == 0
-    summary = json.loads(capsys.readouterr().out)
+    printed = capsys.readouterr()
+    summary = json.loads(printed.out)
+    assert printed.err == ""  # --json and stderr not a terminal: no progress
     assert sorted(p.name for p in out.iterdir()) == ["explanations.h5", "figure.png", "summary.json"]
     assert json.loads((out / "summary.json").read_text()) == summary
     assert summary["mode"] == "patchwise" and summary["stride"] == 8 and summary["call"] == 0
@@ -77,6 +82,10 @@ def test_explain_rather_than_people_in_image_mode(images, tmp_path, capsys):
     (["explain", "{d}/distorted.png", "{d}/reference.png", "--rather-than", "good", "--out", "{d}/x"], "'good'"),
     (["explain", "{d}/distorted.png", "{d}/reference.png", "--rather-than", "0.5", "--stride", "0",
       "--out", "{d}/x"], "--stride must be a positive"),
+    (["explain", "{d}/distorted.png", "{d}/reference.png", "--rather-than", "0.5", "--stride", "40",
+      "--out", "{d}/x"], "at most the window's 32; got 40"),
+    (["explain", "{d}/distorted.png", "{d}/reference.png", "--rather-than", "0.5", "nan", "--out", "{d}/x"],
+     "must be finite"),
     (["evaluate", "--format", "tid2013"], "needs --data"),
     (["evaluate", "--format", "live", "--data", "{d}"], "dmos.mat"),
 ])
@@ -141,3 +150,67 @@ def test_no_reference_models_read_the_distorted_image_only(images, tmp_path, cap
     with torch.no_grad():
         expected = float(model(torch.from_numpy(distorted)[None])[0])
     assert json.loads(capsys.readouterr().out)["score"] == pytest.approx(expected, abs=1e-6)
+
+
+def test_the_command_module_imports_nothing_heavy():
+    """``rather iqa ... --help`` builds its parser without torch, numpy or matplotlib (they load inside the runs)."""
+    probe = ("import argparse, sys; from rather.suites import iqa_cmd; iqa_cmd.add_arguments(argparse.ArgumentParser()); "
+             "print(sorted(m for m in ('torch', 'numpy', 'matplotlib', 'scipy', 'skimage') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_help_text_leaves_defaults_to_the_formatter():
+    """Each option's help says nothing of its default: the command's formatter adds it, once."""
+    from rather.suites import iqa_cmd
+
+    parser = OneLineParser()
+    iqa_cmd.add_arguments(parser)
+    commands = parser.commands.choices
+    assert set(commands) == {"train", "evaluate", "score", "explain"}
+    for name, command in commands.items():
+        for entry in re.split(r"\n(?=  -)", command.format_help()):  # an option's help: "default" only as added
+            entry = " ".join(entry.split())
+            assert entry.count("default") == entry.count("(default: "), (name, entry)
+
+
+def test_explain_shows_progress_on_stderr_when_asked(images, tmp_path, capsys):
+    out = tmp_path / "explained"
+    capsys.readouterr()
+    assert main(["iqa", "explain", str(images / "distorted.png"), str(images / "reference.png"), "--rather-than",
+                 "0.75", "--stride", "8", "--out", str(out), "--json", "--progress"]) == 0
+    printed = capsys.readouterr()
+    assert json.loads(printed.out)["windows"]["count"] == 35  # stdout: the summary alone
+    assert "patchwise: 100%" in printed.err and "35/35" in printed.err and "window/s" in printed.err
+    assert "explained in" in printed.err and "(patchwise)" in printed.err
+
+
+def test_evaluate_shows_a_bar_over_the_images_when_asked(tmp_path, capsys):
+    reference = photo("rocket")[:48, :64]
+    (tmp_path / "reference_images").mkdir()
+    (tmp_path / "distorted_images").mkdir()
+    io.imsave(tmp_path / "reference_images" / "I01.BMP", np.rint(reference * 255).astype(np.uint8))
+    lines = []
+    for level in range(1, 4):
+        name = f"i01_08_{level}.bmp"
+        io.imsave(tmp_path / "distorted_images" / name,
+                  np.rint(distort(reference, "gaussian_blur", level, seed=level) * 255).astype(np.uint8))
+        lines.append(f"{7 - level:.4f} {name}")
+    (tmp_path / "mos_with_names.txt").write_text("\n".join(lines) + "\n")
+    capsys.readouterr()
+    assert main(["iqa", "evaluate", "--data", str(tmp_path), "--format", "tid2013", "--progress"]) == 0
+    printed = capsys.readouterr()
+    assert "scoring: 100%" in printed.err and "3/3" in printed.err
+    assert printed.out.startswith("TID2013") and "scoring" not in printed.out
+
+
+@pytest.mark.slow
+def test_train_shows_epochs_on_stderr_and_the_result_on_stdout(tmp_path, capsys):
+    capsys.readouterr()
+    assert main(["iqa", "train", "--epochs", "2", "--crops", "1", "--width", "2", "--out", str(tmp_path / "m.pt"),
+                 "--progress"]) == 0
+    printed = capsys.readouterr()
+    assert printed.out.startswith("final L1 loss ") and printed.out.count("\n") == 1
+    assert "training: 100%" in printed.err and "2/2" in printed.err
+    assert "epoch/s" in printed.err or "s/epoch" in printed.err  # the rate, whichever way round tqdm shows it
+    assert "epoch 1/2: L1 loss" in printed.err and "epoch 2/2: L1 loss" in printed.err

@@ -1,5 +1,8 @@
 """``rather seismic``: info, synth, train, evaluate and explain from the command line."""
 import json
+import re
+import subprocess
+import sys
 
 import h5py
 import numpy as np
@@ -36,7 +39,9 @@ def test_explain_an_inline_writes_every_output(workspace, capsys):
     out = workspace / "explained"
     assert main(["seismic", "explain", str(workspace / "survey.sgy"), "--model", str(workspace / "model.pt"),
                  "--inline", "102", "--stride", "20", "--out", str(out), "--json"]) == 0
-    summary = json.loads(capsys.readouterr().out)
+    printed = capsys.readouterr()
+    assert printed.err == ""  # off a terminal, without --progress: no bars, no notes
+    summary = json.loads(printed.out)
     (section,) = summary["sections"]
     assert section["kind"] == "inline" and section["number"] == 102 and section["patch"] == 99
     assert set(section["predicted_counts"]) == {"horizon", "chaotic", "fault", "salt_dome"}
@@ -55,10 +60,15 @@ def test_explain_an_inline_writes_every_output(workspace, capsys):
     assert maps.shape == (5, 150, 120) and 0 <= maps.min() and maps.max() <= 1
 
 
-def test_explain_a_crossline(workspace):
+def test_explain_a_crossline(workspace, capsys):
     out = workspace / "crossline"
+    capsys.readouterr()
     assert main(["seismic", "explain", str(workspace / "survey.sgy"), "--model", str(workspace / "model.pt"),
-                 "--crossline", "350", "--out", str(out)]) == 0
+                 "--crossline", "350", "--out", str(out), "--progress"]) == 0
+    printed = capsys.readouterr()
+    assert printed.out == f"wrote {out}: summary.json, explanations.h5, 5 SEG-Y attributes, 1 figure(s)\n"
+    assert re.search(r"crossline 350: horizon \d+, chaotic \d+, fault \d+, salt_dome \d+\n", printed.err)
+    assert "crosslines: 100%" in printed.err  # the bar over the lines, with its rate
     with segyio.open(str(out / "rather_than_fault.sgy")) as attribute:
         volume = segyio.tools.cube(attribute)
     assert not np.delete(volume, 50, axis=1).any()
@@ -96,46 +106,52 @@ def test_evaluate_on_a_landmass_copy(workspace, tmp_path, capsys):
     report = json.loads(capsys.readouterr().out)
     assert report["patches"] == 12 and np.array(report["confusion"]).sum(axis=1).tolist() == [3, 3, 3, 3]
     assert report["data"].startswith("LANDMASS-1") and 0 <= report["balanced_accuracy"] <= 1
+    assert main(["seismic", "evaluate", "--model", str(workspace / "model.pt"), "--landmass", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"LANDMASS-1 at {tmp_path}, 12 patches"
+    assert lines[1] == f"balanced accuracy {report['balanced_accuracy']:.3f} (accuracy {report['accuracy']:.3f})"
+    assert lines[3].split() == ["horizon", *map(str, report["confusion"][0])] and len(lines) == 7
 
 
 def test_explain_all_streams_one_section_at_a_time(tmp_path):
     import gc
     import weakref
 
+    from rather.seismic.attributes import section_rows
+    from rather.seismic.sections import QUESTIONS
     from rather.seismic.segy import open_survey, write_attributes
-    from rather.suites.seismic_cmd import QUESTIONS, streamed_sections
 
     assert main(["seismic", "synth", str(tmp_path / "s.sgy"), "--inlines", "5", "--crosslines", "8",
                  "--samples", "16"]) == 0
     alive, most, calls = [], [0], []
 
-    def fake_section(number):  # (5, traces, samples) with values that say where they come from
+    def fake_section(number):  # (5, samples, traces) with values that say where they come from
         calls.append(number)
-        maps = np.fromfunction(lambda q, t, s: number + q / 10 + t / 100 + s / 10000, (5, 8, 16), dtype=np.float32)
+        maps = np.fromfunction(lambda q, s, t: number + q / 10 + t / 100 + s / 10000, (5, 16, 8), dtype=np.float32)
         alive.append(weakref.ref(maps))
         return maps
 
     with open_survey(tmp_path / "s.sgy") as survey:
-        rows = streamed_sections(survey, "inline", survey.inlines.tolist(), fake_section)
+        rows = section_rows(survey, "inline", survey.inlines.tolist(), fake_section, channels=(len(QUESTIONS),))
 
         def watched(start, stop):
-            values = rows(start, stop)
+            values = dict(zip(QUESTIONS, rows(start, stop)))
             gc.collect()
             most[0] = max(most[0], sum(ref() is not None for ref in alive))
             return values
 
-        import rather.seismic.segy as segy
-        segy.CHUNK_BYTES, saved = 3 * (240 + 16 * 4), segy.CHUNK_BYTES  # three traces per chunk
+        import rather.seismic.headers as headers
+        headers.CHUNK_BYTES, saved = 3 * (240 + 16 * 4), headers.CHUNK_BYTES  # three traces per chunk
         try:
             write_attributes(survey, {q: tmp_path / f"{q}.sgy" for q in QUESTIONS}, watched)
         finally:
-            segy.CHUNK_BYTES = saved
+            headers.CHUNK_BYTES = saved
         inlines = survey.inlines.tolist()
     assert calls == inlines and most[0] <= 2
     with segyio.open(str(tmp_path / "rather_than_fault.sgy")) as attribute:
         volume = segyio.tools.cube(attribute)
     for index, number in enumerate(inlines):
-        np.testing.assert_allclose(volume[index], fake_section(number)[3])
+        np.testing.assert_allclose(volume[index], fake_section(number)[3].T)
 
 
 def test_explain_all_inlines(workspace, tmp_path):
@@ -150,3 +166,38 @@ def test_explain_all_inlines(workspace, tmp_path):
         volume = segyio.tools.cube(why)
         for index, number in enumerate((100, 101, 102)):
             np.testing.assert_allclose(volume[index], store[f"sections/inline_{number}/maps"][0].T)
+
+
+@pytest.mark.parametrize("command", ["info", "character", "synth", "train", "evaluate", "explain"])
+def test_help_shows_each_default_once(command, capsys):
+    with pytest.raises(SystemExit) as ended:
+        main(["seismic", command, "--help"])
+    assert ended.value.code == 0
+    options = capsys.readouterr().out.split("options:")[1]
+    entries = [" ".join(entry.split()) for entry in re.split(r"\n  (?=-)", options)]
+    assert all(entry.count("default") <= 1 for entry in entries), [e for e in entries if e.count("default") > 1]
+    if command == "explain":
+        (stride,) = [entry for entry in entries if entry.startswith("--stride")]
+        assert stride.endswith("with the committed classifier, a multiple of 8 needs a single pass of its trunk "
+                               "(default: 10)")
+
+
+@pytest.mark.slow
+def test_train_shows_its_progress_on_stderr_only(tmp_path, capsys):
+    capsys.readouterr()
+    assert main(["seismic", "train", "--out", str(tmp_path / "m.pt"), "--surveys", "1", "--per-class", "8",
+                 "--epochs", "1", "--progress"]) == 0
+    printed = capsys.readouterr()
+    assert re.fullmatch(rf"training accuracy \d\.\d{{3}}; wrote {tmp_path / 'm.pt'} in \d+ s\n", printed.out)
+    assert "training the seismic classifier (seed 0, 1 surveys, 8 patches per class, 1 epochs)" in printed.err
+    assert "synthetic surveys: 100%" in printed.err
+    assert re.search(r"\n\d+ training patches; distinct patches per class: \{'horizon': \d+", printed.err)
+
+
+def test_seismic_info_does_not_import_torch(workspace):
+    probe = ("import sys; from rather.suites.cli import main; status = main(['seismic', 'info', sys.argv[1]]); "
+             "sys.exit(3 if 'torch' in sys.modules else status)")
+    completed = subprocess.run([sys.executable, "-c", probe, str(workspace / "survey.sgy")], capture_output=True,
+                               text=True)
+    assert completed.returncode == 0, completed.stderr
+    assert "3D, inline-sorted" in completed.stdout

@@ -108,8 +108,9 @@ def test_a_killed_driver_resumes_from_its_ledger(single, tmp_path, capsys):
     done = recorded_blocks(out)
     assert 1 <= done < LINES and not out.exists()
     capsys.readouterr()
-    assert main(command(single, out, "--workers", "2")) == 0
-    assert f"| {done}/{LINES} [00:00<?" in capsys.readouterr().err  # the progress bar starts at the reused blocks
+    assert main(command(single, out, "--workers", "2", "--progress")) == 0
+    shown = capsys.readouterr().err
+    assert f"blocks:  {100 * done // LINES}%" in shown and f"| {done}/{LINES} [00:00<?" in shown  # from the reused
     assert_same_files(single / "single", out)
 
 
