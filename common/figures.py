@@ -1,4 +1,9 @@
-"""Figures: the input, then one panel per question with its map laid over the input."""
+"""Figures: the input, then one panel per question with its map laid over the input.
+
+Every figure is drawn on its own Agg canvas (``new_figure``): no pyplot, so importing or
+drawing leaves matplotlib's backend and pyplot's figures as the caller had them, and a
+figure is freed like any object once saved.
+"""
 from __future__ import annotations
 
 import math
@@ -6,17 +11,15 @@ import textwrap
 from pathlib import Path
 from typing import Optional, Sequence
 
-import matplotlib
+import numpy as np
+import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from .images import block_mean  # noqa: E402
-from .questions import Task  # noqa: E402
-from .results import ExplanationResult  # noqa: E402
-from .storage import PathLike, atomic_path  # noqa: E402
+from .images import block_mean
+from .questions import Task
+from .results import ExplanationResult
+from .storage import PathLike, atomic_path
 
 
 MAX_SHOWN = 1024
@@ -81,8 +84,7 @@ def plot_explanation(
     """
     columns = list(range(result.n_questions)) if questions is None else list(questions)
     rows = list(indices)
-    figure, axes = plt.subplots(len(rows), len(columns) + 1, squeeze=False,
-                                figsize=(3.2 * (len(columns) + 1), 3.9 * len(rows)))
+    figure, axes = new_figure(len(rows), len(columns) + 1, figsize=(3.2 * (len(columns) + 1), 3.9 * len(rows)))
     for row, index in zip(axes, rows):
         shown, extent = displayable(images[index]), frame(result.maps.shape)
         gray = "gray" if shown.ndim == 2 else None
@@ -99,10 +101,16 @@ def plot_explanation(
     return save_figure(figure, path)
 
 
-def save_figure(figure: plt.Figure, path: PathLike, dpi: int = 100) -> Path:
-    """Lay out, write as PNG atomically, and close ``figure``."""
+def new_figure(rows: int = 1, columns: int = 1, *, figsize: tuple[float, float]) -> tuple[Figure, np.ndarray]:
+    """A figure on its own Agg canvas and its (rows, columns) array of axes; pyplot never sees it."""
+    figure = Figure(figsize=figsize)
+    FigureCanvasAgg(figure)
+    return figure, figure.subplots(rows, columns, squeeze=False)
+
+
+def save_figure(figure: Figure, path: PathLike, dpi: int = 100) -> Path:
+    """Lay out and write ``figure`` (made by ``new_figure``) as PNG, atomically."""
     figure.tight_layout()
     with atomic_path(path) as temporary:
         figure.savefig(temporary, dpi=dpi, format="png")
-    plt.close(figure)
     return Path(path)

@@ -23,8 +23,10 @@ Methods at the input x:
 from __future__ import annotations
 
 import abc
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:  # the maps are torch tensors; torch itself is not needed to name the methods
+    import torch
 
 LAYER = "layer"
 INPUT = "input"
@@ -61,7 +63,8 @@ class GradCAMPlusPlus(Method):
     def raw_maps(self, grads, source):
         squared = grads.pow(2)
         denominator = 2 * squared + source.sum(dim=(-2, -1))[:, None, :, None, None] * squared * grads
-        alpha = torch.where(denominator != 0, squared / torch.where(denominator != 0, denominator, 1), 0)
+        defined = denominator != 0
+        alpha = (squared / denominator.where(defined, 1)).where(defined, 0)
         weights = (alpha * grads.clamp(min=0)).sum(dim=(-2, -1))
         return _weighted_sum(weights, source)
 
@@ -105,8 +108,8 @@ class GradientTimesInput(Method):
 
 
 def _weighted_sum(weights: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
-    """ReLU(sum_k w_k A_k): weights (N, q, K), source (N, K, h, w) -> (N, q, h, w)."""
-    return torch.einsum("nqk,nkhw->nqhw", weights, source).clamp(min=0)
+    """ReLU(sum_k w_k A_k): weights (N, q, K), source (N, K, h, w) -> (N, q, h, w), as one batched product."""
+    return (weights @ source.flatten(-2)).unflatten(-1, source.shape[-2:]).clamp(min=0)
 
 
 METHODS: dict[str, Method] = {

@@ -1,9 +1,11 @@
 """Writing safely: no partial outputs, no output over an input, one run per output at a time.
 
 - ``atomic_path`` and ``staged_folder`` write under a temporary name beside the output and
-  rename on success, so an output is complete or absent.
-- ``check_outputs`` refuses, before any work, an output that would write over an input or
-  that names a file where a folder is meant (and the reverse).
+  rename on success, so an output is complete or absent. A folder output replaces the
+  folder as a whole: nothing of an earlier run survives beside the new files.
+- ``check_outputs`` refuses, before any work, an output that would write over an input,
+  that names a file where a folder is meant (and the reverse), or a folder to be replaced
+  that rather did not write (its mark: a ``summary.json`` with a ``"command"``).
 - ``claimed`` holds an output for one run: an exclusive lock on ``.NAME.lock`` beside it, so
   a second run writing the same output is refused at once instead of mixing its files in.
 - ``writing`` does both for a command; a command calls ``claim_outputs`` first thing, which
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import fcntl
 import glob
+import json
 import os
 import re
 import shutil
@@ -62,27 +65,73 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
 
 @contextmanager
 def staged_folder(folder: PathLike) -> Iterator[Path]:
-    """Yield an empty staging folder; on success its files move into ``folder``.
+    """Yield an empty staging folder; on success it replaces ``folder`` as a whole.
 
-    Either every output of a command lands in ``folder`` or none does; files
-    already in ``folder`` with other names are left alone, same names are replaced.
-    The staging folder lies beside the real folder (``folder`` resolved), so the final
-    renames stay on one file system even when ``folder`` is "." or a symbolic link.
+    Either every output of a command lands in ``folder`` or none does, and no file of an
+    earlier run survives beside the new ones: an existing ``folder`` is renamed aside
+    (``.NAME.XXXXXXXX.old``), the stage renamed into its place, and the old one removed.
+    Only an empty folder or one rather wrote (``is_rather_output``) is replaced; any other
+    is refused (BadInput), and ``check_outputs`` refuses it before the work starts. The
+    staging folder lies beside the real folder (``folder`` resolved), so the renames stay
+    on one file system even when ``folder`` is "." or a symbolic link.
     """
     target = _real(folder)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".staging", dir=target.parent))
+    staging.chmod(0o777 & ~_umask())  # mkdtemp makes 0700; the output gets an ordinary folder's mode
     try:
         yield staging
-        target.mkdir(exist_ok=True)
-        for item in sorted(staging.rglob("*")):
-            destination = target / item.relative_to(staging)
-            if item.is_dir():
-                destination.mkdir(exist_ok=True)
-            else:
-                os.replace(item, destination)
+        if target.is_dir() and not replaceable(target):
+            raise BadInput(_foreign(f"'{folder}'", "the output folder"))
+        _swap_in(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _swap_in(staging: Path, target: Path) -> None:
+    """Rename ``staging`` to ``target``; an existing ``target`` goes aside first and is then removed."""
+    if not target.exists():
+        os.rename(staging, target)
+        return
+    aside = staging.with_name(staging.name.removesuffix(".staging") + ".old")
+    os.rename(target, aside)
+    try:
+        os.rename(staging, target)
+    except BaseException:
+        os.rename(aside, target)  # the earlier output stays as it was
+        raise
+    shutil.rmtree(aside, ignore_errors=True)  # what a failure leaves, the next claim removes
+
+
+SUMMARY = "summary.json"
+"""The file that marks a folder rather wrote: a JSON object with a ``"command"`` (the command that wrote it)."""
+_LARGEST_SUMMARY = 64 * 2 ** 20
+
+
+def is_rather_output(folder: PathLike) -> bool:
+    """Whether ``folder`` holds the summary.json of a rather command: a JSON object naming its ``"command"``,
+    in a plain file (rather never writes a link, a pipe or a file of more than 64 MiB there)."""
+    summary = Path(folder) / SUMMARY
+    try:
+        if summary.is_symlink() or not summary.is_file() or summary.stat().st_size > _LARGEST_SUMMARY:
+            return False
+        content = json.loads(summary.read_bytes())
+    except (OSError, ValueError):
+        return False
+    return isinstance(content, dict) and isinstance(content.get("command"), str)
+
+
+def replaceable(folder: PathLike) -> bool:
+    """Whether a folder output may replace ``folder``: it is empty, or rather wrote it."""
+    with os.scandir(folder) as entries:
+        empty = next(entries, None) is None
+    return empty or is_rather_output(folder)
+
+
+def _foreign(shown: str, argument: str) -> str:
+    """The refusal of a folder output that holds files rather did not write."""
+    return (f"{argument} {shown} holds files that rather did not write (it has no {SUMMARY} of a rather "
+            f"command); rather replaces {argument} as a whole: give a new or empty folder")
 
 
 # -- outputs never write over inputs ---------------------------------------------------------------
@@ -100,7 +149,10 @@ def check_outputs(*, folders: Optional[Mapping[str, Optional[PathLike]]] = None,
     - an output that is an input;
     - a folder output that holds an input at any depth (``--out .`` beside the survey);
     - a folder output that is an existing file, a file output that is an existing folder;
-    - an output under something that is not a folder (``--out survey.sgy/maps``).
+    - an output under something that is not a folder (``--out survey.sgy/maps``);
+    - an existing folder output that is not ``replaceable`` (it holds files rather did not
+      write), or that holds the working folder (replacing it would pull the folder from under
+      the shell).
 
     An output inside an input folder (``--out DATA/audit``) is allowed. Nothing is written.
     """
@@ -121,9 +173,20 @@ def check_outputs(*, folders: Optional[Mapping[str, Optional[PathLike]]] = None,
                                    f"{argument}, e.g. a new folder")
             if is_folder and out.exists() and not out.is_dir():
                 raise BadInput(f"{argument} {_shown(given)} is a file, not a folder; give {argument} a folder "
-                               "(a new one, or an existing one to write into)")
+                               "(a new one, or one rather wrote before, to replace)")
+            if is_folder and out.is_dir():
+                _check_replaceable(argument, given, out)
             if not is_folder and out.is_dir():
                 raise BadInput(f"{argument} {_shown(given)} is a folder; give {argument} the path of a file")
+
+
+def _check_replaceable(argument: str, given: PathLike, out: Path) -> None:
+    """Refuse an existing folder output that a run may not replace as a whole."""
+    if not replaceable(out):
+        raise BadInput(_foreign(_shown(given), argument))
+    if _real(os.getcwd()).is_relative_to(out):
+        raise BadInput(f"{argument} {_shown(given)} holds the folder this command runs in; rather replaces "
+                       f"{argument} as a whole: run it from outside that folder")
 
 
 def _inputs(inputs: Mapping[str, Paths]) -> Iterator[tuple[str, str, set[Path]]]:
@@ -163,11 +226,11 @@ def claimed(path: PathLike, argument: str = "--out") -> Iterator[Path]:
     output. It also covers whatever else the run keeps under that name beside it
     (``.NAME.parts`` of a Dask job, staging). A second claim, from any process or from this
     one, is refused at once (BadInput) and leaves nothing behind. Once held, leftovers
-    of a killed run writing the same output (``.NAME.*.staging``, ``.NAME.*.tmp``) are
-    removed: no one else is writing them. Folders made to hold the lock are removed again
-    if the run leaves them empty. The lock file is removed while still locked, so a run
-    that opened it just before cannot lock a file that no longer names the output
-    (``_lock`` checks that and retries on the current file).
+    of a killed run writing the same output (``.NAME.*.staging``, ``.NAME.*.tmp``,
+    ``.NAME.*.old``) are removed: no one else is writing them. Folders made to hold the
+    lock are removed again if the run leaves them empty. The lock file is removed while
+    still locked, so a run that opened it just before cannot lock a file that no longer
+    names the output (``_lock`` checks that and retries on the current file).
     """
     target = _real(path)
     made = _make_folders(target.parent, argument, path)
@@ -229,8 +292,9 @@ def _names(path: Path, descriptor: int) -> bool:
 
 
 def _remove_leftovers(target: Path) -> None:
-    """Remove the staging folders and temporary files that a killed run left beside ``target``."""
-    leftover = re.compile(rf"\.{re.escape(target.name)}\.[a-z0-9_]{{8}}\.(staging|tmp)")
+    """Remove the staging folders, temporary files and earlier outputs set aside that a killed run left
+    beside ``target``."""
+    leftover = re.compile(rf"\.{re.escape(target.name)}\.[a-z0-9_]{{8}}\.(staging|tmp|old)")
     for path in target.parent.glob(glob.escape(f".{target.name}.") + "*"):
         if not leftover.fullmatch(path.name):
             continue

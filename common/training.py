@@ -8,6 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .progress import SILENT, Progress
+
 
 @dataclass(frozen=True)
 class TrainingLog:
@@ -27,10 +29,12 @@ def train_classifier(
     learning_rate: float = 3e-3,
     weight_decay: float = 1e-4,
     seed: int = 0,
+    progress: Progress = SILENT,
 ) -> TrainingLog:
     """Adam on cross-entropy with a one-cycle cosine schedule; same seed, same weights.
 
     images: (N, C, H, W) float32; labels: (N,) int64. The model ends in eval mode.
+    ``progress`` shows a bar over the epochs with the last epoch's loss and accuracy.
     """
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
@@ -41,7 +45,8 @@ def train_classifier(
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=learning_rate, total_steps=steps)
     losses, accuracies = [], []
     model.train()
-    for _ in range(epochs):
+    bar = progress.bar(range(epochs), desc="training", unit="epoch")
+    for _ in bar:
         order = torch.randperm(len(inputs), generator=generator)
         total_loss, correct = 0.0, 0
         for start in range(0, len(inputs), batch_size):
@@ -56,6 +61,7 @@ def train_classifier(
             correct += int((logits.argmax(1) == targets[batch]).sum())
         losses.append(total_loss / len(inputs))
         accuracies.append(correct / len(inputs))
+        bar.set_postfix(loss=f"{losses[-1]:.4f}", accuracy=f"{accuracies[-1]:.3f}")
     model.eval()
     return TrainingLog(loss=tuple(losses), accuracy=tuple(accuracies))
 

@@ -5,11 +5,10 @@ import textwrap
 from pathlib import Path
 from typing import Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 from rather.common import ExplanationResult
-from rather.common.figures import display_copy, displayable, frame, panel_caption, save_figure
+from rather.common.figures import display_copy, displayable, frame, new_figure, panel_caption, save_figure
 from rather.common.storage import PathLike
 
 
@@ -21,7 +20,7 @@ def plot_pair(result: ExplanationResult, distorted: np.ndarray, reference: np.nd
     """
     shown, extent = displayable(distorted), frame(result.maps.shape)
     panels = 2 + result.n_questions
-    figure, axes = plt.subplots(1, panels, squeeze=False, figsize=(3.2 * panels, 3.9))
+    figure, axes = new_figure(1, panels, figsize=(3.2 * panels, 3.9))
     axes = axes[0]
     axes[0].imshow(shown, extent=extent)
     axes[0].set_title(f"distorted (score {float(result.scores[0]):.3g})", fontsize=9)

@@ -16,9 +16,6 @@
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
-
 import numpy as np
 import torch
 from torch import nn
@@ -26,29 +23,15 @@ from torch import nn
 from rather.common import BadModel, Explainer, ExplanationResult, Rather, Why
 from rather.common.metrics import box_masks, confusion_matrix, energy_share, pointing_game
 from rather.common.perturbation import perturbation_curves, random_maps
+from rather.common.progress import SILENT, Progress
 from rather.common.sanity import cascading_randomisation
 
 from .data import Preprocess
+from .options import AuditOptions
 from .synthetic import PARTS, differing_parts
 from .truth import closest_look_alike, swap_truth
 
 MAPS = ("contrast", "gradcam", "random")
-
-
-@dataclass(frozen=True)
-class AuditOptions:
-    """How much the audit looks at: ``pairs`` top pairs, ``per_pair`` images each, ``truth_images`` for the
-    ground-truth metrics, ``steps`` of the deletion curves, ``top_k``, ``bins`` of the calibration error."""
-
-    pairs: int = 3
-    per_pair: int = 6
-    truth_images: int = 200
-    steps: int = 16
-    top_k: int = 5
-    bins: int = 15
-    batch_size: int = 128
-    sanity_images: int = 32
-    seed: int = 0
 
 
 def expected_calibration_error(probs: torch.Tensor, labels: torch.Tensor, bins: int = 15) -> float:
@@ -111,21 +94,23 @@ def hesitations(logits: torch.Tensor, labels: np.ndarray, a: int, b: int) -> tor
 
 
 @torch.no_grad()
-def all_logits(model: nn.Module, data, preprocess: Preprocess, batch_size: int, device, progress) -> torch.Tensor:
-    """(N, C) logits of every image of ``data``."""
+def all_logits(model: nn.Module, data, preprocess: Preprocess, batch_size: int, device,
+               progress: Progress = SILENT) -> torch.Tensor:
+    """(N, C) logits of every image of ``data``, in batches of ``batch_size`` (a bar over the images)."""
     model.eval()
     out = []
-    for start in range(0, len(data.labels), batch_size):
-        indices = range(start, min(start + batch_size, len(data.labels)))
-        shown, _ = data.load(indices)
-        x = preprocess.normalise(shown).to(device)
-        try:
-            out.append(model(x).float().cpu())
-        except RuntimeError:  # e.g. a checkpoint whose model takes one channel, or larger images
-            raise BadModel(f"the model does not run on RGB images of {x.shape[-2]} x {x.shape[-1]} pixels (it takes "
-                           "another number of channels, or larger images); give a model for RGB images, or "
-                           "--size H W that it takes") from None
-        progress(f"      classified {indices[-1] + 1}/{len(data.labels)} images")
+    with progress.bar(total=len(data.labels), desc="classifying", unit="image") as bar:
+        for start in range(0, len(data.labels), batch_size):
+            indices = range(start, min(start + batch_size, len(data.labels)))
+            shown, _ = data.load(indices)
+            x = preprocess.normalise(shown).to(device)
+            try:
+                out.append(model(x).float().cpu())
+            except RuntimeError:  # e.g. a checkpoint whose model takes one channel, or larger images
+                raise BadModel(f"the model does not run on RGB images of {x.shape[-2]} x {x.shape[-1]} pixels (it "
+                               "takes another number of channels, or larger images); give a model for RGB images, "
+                               "or --size H W that it takes") from None
+            bar.update(len(indices))
     return torch.cat(out)
 
 
@@ -170,14 +155,14 @@ def mean(values: torch.Tensor) -> float | None:
 
 
 def truth_report(model: nn.Module, explainer: Explainer, data, preprocess: Preprocess, logits: torch.Tensor,
-                 options: AuditOptions, synthetic: bool, progress: Callable[[str], None]) -> tuple[dict, dict]:
+                 options: AuditOptions, synthetic: bool, progress: Progress = SILENT) -> tuple[dict, dict]:
     """The ground-truth metrics (see the module docstring) and what the figures need."""
     keep, p, q = truth_images(logits, data, options, synthetic)
     if len(keep) == 0:
         return {"images": 0}, {}
     shown, boxes = data.load(keep.tolist())
     x = preprocess.normalise(shown).to(explainer.device)
-    progress(f"      explaining {len(keep)} correctly classified images: Why P? Why P, rather than Q?")
+    progress.note(f"explaining {len(keep)} correctly classified images: Why P? Why P, rather than Q?")
     result = explainer(x, [Rather(q[:, None]), Why()], class_names=data.class_names).cpu()
     size = tuple(x.shape[-2:])
     maps = {"contrast": result.maps[:, 0], "gradcam": result.maps[:, 1],
@@ -214,17 +199,16 @@ def truth_report(model: nn.Module, explainer: Explainer, data, preprocess: Prepr
                                           for name in MAPS[:2]}
     if report.get("energy_share", {}).get("gradcam"):
         report["energy_share_ratio"] = report["energy_share"]["contrast"] / report["energy_share"]["gradcam"]
-    progress(f"      deletion and insertion curves ({options.steps} steps, {len(MAPS)} rankings)")
     curves = {}
-    for mode in ("deletion", "insertion"):
-        for name in MAPS:
-            curves[mode, name] = perturbation_curves(model, x, maps[name].to(x.device), p, q, mode=mode,
-                                                     steps=options.steps, batch_size=options.batch_size)
+    for mode, name in progress.bar([(mode, name) for mode in ("deletion", "insertion") for name in MAPS],
+                                   desc=f"deletion and insertion curves ({options.steps} steps)", unit="curve"):
+        curves[mode, name] = perturbation_curves(model, x, maps[name].to(x.device), p, q, mode=mode,
+                                                 steps=options.steps, batch_size=options.batch_size)
     for mode in ("deletion", "insertion"):
         for score in ("margin", "probability"):
             report[f"{score}_{mode}_auc"] = {name: mean(curves[mode, name].area(score)) for name in MAPS}
     figure["curves"] = curves
-    progress("      parameter-randomisation sanity check")
+    progress.note("parameter-randomisation sanity check")
     count = min(options.sanity_images, len(keep))
     steps = cascading_randomisation(model, explainer.layer_name, x[:count], [Rather(q[:count, None], p=p[:count, None]),
                                     Why(p[:count, None])], depth=2, seed=options.seed)

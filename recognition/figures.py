@@ -1,13 +1,15 @@
-"""Figures of an audit: the confusion matrix, mean deletion and insertion curves, ground-truth examples."""
+"""Figures of an audit: the confusion matrix, mean deletion and insertion curves, ground-truth examples.
+
+Each is drawn on its own Agg canvas (``rather.common.figures.new_figure``), never through pyplot.
+"""
 from __future__ import annotations
 
 from typing import Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from rather.common.figures import displayable, save_figure
+from rather.common.figures import displayable, new_figure, save_figure
 from rather.common.storage import PathLike
 
 
@@ -16,7 +18,8 @@ def plot_confusion(confusion: np.ndarray, class_names: Sequence[str], path: Path
     confusion = np.asarray(confusion, np.float64)
     rates = confusion / np.maximum(confusion.sum(1, keepdims=True), 1)
     size = min(4 + 0.35 * len(class_names), 20)
-    figure, axis = plt.subplots(figsize=(size, size))
+    figure, axes = new_figure(figsize=(size, size))
+    axis = axes[0, 0]
     image = axis.imshow(rates, cmap="magma", vmin=0, vmax=1)
     if len(class_names) <= 40:
         ticks = np.arange(len(class_names))
@@ -30,8 +33,8 @@ def plot_confusion(confusion: np.ndarray, class_names: Sequence[str], path: Path
 
 def plot_curves(curves: dict, path: PathLike) -> None:
     """Mean margin y_P - y_Q along deletion and insertion, one line per ranking map."""
-    figure, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for axis, mode in zip(axes, ("deletion", "insertion")):
+    figure, axes = new_figure(1, 2, figsize=(10, 4))
+    for axis, mode in zip(axes[0], ("deletion", "insertion")):
         for (kind, name), curve in curves.items():
             if kind == mode:
                 axis.plot(curve.fractions.numpy(), curve.margin.mean(0).numpy(),
@@ -48,7 +51,7 @@ def plot_truth(figure_data: dict, class_names: Sequence[str], path: PathLike, ro
     truth = figure_data.get("truth")
     columns = ["input", "ground truth", "gradcam", "contrast"] if truth is not None else ["input", "gradcam",
                                                                                          "contrast"]
-    figure, axes = plt.subplots(count, len(columns), squeeze=False, figsize=(3 * len(columns), 3.2 * count))
+    figure, axes = new_figure(count, len(columns), figsize=(3 * len(columns), 3.2 * count))
     for row in range(count):
         shown = displayable(figure_data["shown"][row])
         p, q = class_names[int(figure_data["p"][row])], class_names[int(figure_data["q"][row])]

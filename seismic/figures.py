@@ -4,12 +4,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import ListedColormap
-from matplotlib.figure import Figure
 
 from rather.common import Kind
-from rather.common.figures import save_figure
+from rather.common.figures import new_figure, save_figure
 from rather.common.storage import PathLike
 
 from .classes import CLASS_NAMES
@@ -39,9 +37,7 @@ def plot_section(explained: SectionExplanation, section: SeismicSection, path: P
     columns = 4
     rows = -(-panels // columns)
     aspect = "auto"
-    figure = Figure(figsize=(4.2 * columns, 3.6 * rows))
-    FigureCanvasAgg(figure)  # drawn on an Agg canvas, whatever matplotlib's backend is
-    axes = figure.subplots(rows, columns, squeeze=False)
+    figure, axes = new_figure(rows, columns, figsize=(4.2 * columns, 3.6 * rows))
     flat = axes.ravel()
     flat[0].imshow(amplitude, cmap=cmap, vmin=-limit, vmax=limit, extent=extent, aspect=aspect)
     flat[0].set_title(f"{title}: amplitude", fontsize=9)

@@ -1,14 +1,15 @@
-"""``rather bench``: speed and memory targets as ratios measured in one run."""
+"""``rather bench``: speed and memory targets as ratios measured in one run.
+
+Each benchmark lives in ``bench_SUITE.py`` and is imported when it runs: the command's
+help needs none of torch. A benchmark reports its steps through ``progress(message)``:
+notes on stderr, shown by the command-line rule of ``rather.common.progress``.
+"""
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 
-from .bench_core import render_table, run_core
-from .bench_iqa import render_iqa, run_iqa
-from .bench_recognition import render_recognition, run_recognition
-from .bench_seismic import render_seismic, render_seismic_workers, run_seismic, run_seismic_workers, worker_counts
+from rather.common.progress import Progress
 
 NAME = "bench"
 HELP = "measure explanation cost against forward-only time and the straightforward loop, in one run"
@@ -27,21 +28,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    progress = (lambda message: print(message, file=sys.stderr)) if args.json else print
+    progress = Progress.for_command(json=args.json, asked=args.progress).note
     if args.suite == "core":
+        from .bench_core import render_table, run_core
+
         report = run_core(batches=tuple(args.batches), loop_iterations=args.loop_iterations, repeats=args.repeats,
                           progress=progress)
         text = render_table(report)
     elif args.suite == "iqa":
+        from .bench_iqa import render_iqa, run_iqa
+
         report = run_iqa(progress=progress)
         text = render_iqa(report)
     elif args.suite == "recognition":
+        from .bench_recognition import render_recognition, run_recognition
+
         report = run_recognition(progress=progress)
         text = render_recognition(report)
     elif args.workers is not None:
+        from .bench_seismic import render_seismic_workers, run_seismic_workers, worker_counts
+
         report = run_seismic_workers(worker_counts(args.workers), progress=progress)
         text = render_seismic_workers(report)
     else:
+        from .bench_seismic import render_seismic, run_seismic
+
         report = run_seismic(progress=progress)
         text = render_seismic(report)
     print(json.dumps(report, indent=2) if args.json else text)

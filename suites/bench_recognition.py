@@ -35,13 +35,12 @@ def run_recognition(images: int = 200, progress: Callable[[str], None] = print) 
     progress(f"rendering {images} held-out synthetic birds")
     data = SyntheticData(images, (classifier.HELD_OUT_OFFSET,), preprocess.size)
     x = preprocess.normalise(data.load(range(images))[0])
-    silent = lambda message: None  # noqa: E731
     progress("classifying, explaining, and the audit's ground-truth metrics")
-    logits, forward = _timed(lambda: all_logits(model, data, preprocess, 128, "cpu", silent))
+    logits, forward = _timed(lambda: all_logits(model, data, preprocess, 128, "cpu"))
     _, explained = _timed(lambda: [explainer(x[i:i + 128], [Why(), Rather()]) for i in range(0, images, 128)])
     options = AuditOptions(truth_images=images)
     (truth, _), metrics = _timed(
-        lambda: truth_report(model, explainer, data, preprocess, logits, options, True, silent))
+        lambda: truth_report(model, explainer, data, preprocess, logits, options, True))
     progress("all-pairs contrasts: Rather.all() against one call per class")
     batch = x[:64]
     classes = logits.shape[1]

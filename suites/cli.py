@@ -24,33 +24,55 @@ COMMANDS = (explain, demo, seismic_cmd, iqa_cmd, recognition_cmd, suite_cmd, dat
 DEVELOPER_WARNINGS = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)
 
 
+class DefaultsOnceFormatter(argparse.HelpFormatter):
+    """Help that states an option's default once: appended as "(default: X)" only where the
+    help does not already speak of its default, and never for a default of None, False or
+    SUPPRESS (an option not given, a flag not set)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:  # argparse's hook for default texts
+        text = action.help or ""
+        unset = any(action.default is value for value in (None, False, argparse.SUPPRESS))  # 0 is a default
+        if unset or "default" in text or not action.option_strings:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 class OneLineParser(argparse.ArgumentParser):
-    """argparse whose usage errors are one line and exit with status 2."""
+    """argparse whose usage errors are one line and exit with status 2, whose help states each default
+    once, and which keeps the sub-commands it is given (``commands``) so they can be finished alike."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", DefaultsOnceFormatter)
+        super().__init__(*args, **kwargs)
+        self.commands: Optional[argparse.Action] = None
+
+    def add_subparsers(self, **kwargs) -> argparse.Action:
+        kwargs.setdefault("parser_class", OneLineParser)
+        self.commands = super().add_subparsers(**kwargs)
+        return self.commands
 
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> OneLineParser:
     parser = OneLineParser(
         prog="rather",
         description="Why P, rather than Q? Contrastive explanations of neural networks as maps over the input.",
         epilog="Example: rather demo --out demo-out",
     )
     parser.add_argument("--version", action="version", version=f"rather {__version__}")
-    commands = parser.add_subparsers(title="commands", dest="command", required=True, parser_class=OneLineParser)
+    commands = parser.add_subparsers(title="commands", dest="command", required=True)
     for command in COMMANDS:
-        sub = commands.add_parser(
-            command.NAME, help=command.HELP, description=command.HELP, epilog=f"Example: {command.EXAMPLE}",
-            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        )
+        sub = commands.add_parser(command.NAME, help=command.HELP, description=command.HELP,
+                                  epilog=f"Example: {command.EXAMPLE}")
         command.add_arguments(sub)
         finish(sub, getattr(command, "SUB_EXAMPLES", {}))
         sub.set_defaults(run=command.run)
     return parser
 
 
-def finish(parser: argparse.ArgumentParser, examples: dict[str, str], nested: bool = False) -> None:
+def finish(parser: OneLineParser, examples: dict[str, str], nested: bool = False) -> None:
     """``--debug`` and ``--progress`` on a command and on each of its sub-commands (so they may
     follow either), and each sub-command's example (``SUB_EXAMPLES`` of its module) at the end of
     its help.
@@ -62,12 +84,10 @@ def finish(parser: argparse.ArgumentParser, examples: dict[str, str], nested: bo
     parser.add_argument("--debug", action="store_true", help="show the traceback of any error", **unset)
     parser.add_argument("--progress", action="store_true", help="show progress bars on stderr even when it is "
                         "not a terminal or the output is JSON", **unset)
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for name, sub in action.choices.items():
-                sub.epilog = f"Example: {examples[name]}"
-                sub.formatter_class = argparse.ArgumentDefaultsHelpFormatter
-                finish(sub, examples, nested=True)
+    if parser.commands is not None:
+        for name, sub in parser.commands.choices.items():
+            sub.epilog = f"Example: {examples[name]}"
+            finish(sub, examples, nested=True)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

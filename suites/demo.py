@@ -5,7 +5,7 @@ copies of photographs that scikit-image ships, synthetic look-alike birds), uses
 the committed checkpoints, and runs the seismic, image-quality and recognition
 suites: explanations (Why P? Why P, rather than Q?), evaluations, and numbers that
 show whether the maps point at the known ground truth. Everything lands in one
-folder, staged so a re-run replaces it safely: ``index.html`` (figures and tables
+folder, staged so a re-run replaces it as a whole: ``index.html`` (figures and tables
 of each domain), ``summary.json`` (every number) and each suite's SEG-Y, HDF5 and
 JSON outputs in a folder named after the domain.
 """
@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
+from rather.common.progress import Progress
 from rather.common.storage import claim_outputs
 
-from .suite_cmd import DEFAULT_MODELS, SUITES, run_suites
+from .suite_cmd import SUITES, default_model, run_suites
 
 NAME = "demo"
 HELP = "the main job: every domain's suite on the embedded default data, into one HTML report"
@@ -26,7 +26,8 @@ EXAMPLE = "rather demo --out demo-out && open demo-out/index.html"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", default="demo-out", help="output folder (replaced safely when it exists)")
+    parser.add_argument("--out", default="demo-out",
+                        help="output folder (one that rather wrote before is replaced as a whole)")
     parser.add_argument("--seed", type=int, default=None, help="seed of the data the suites make (default: each "
                         "suite's own, which the committed models were not trained on)")
     parser.add_argument("--device", default="cpu", help="torch device")
@@ -34,10 +35,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    claim_outputs(folders={"--out": args.out}, inputs={"a committed model": DEFAULT_MODELS.values()})
-    stream = sys.stderr if args.json else sys.stdout
-    summary = run_suites(args.out, list(SUITES), seed=args.seed, device=args.device, title="rather demo",
-                         progress=lambda message: print(message, file=stream, flush=True))
+    claim_outputs(folders={"--out": args.out},
+                  inputs={"a committed model": [default_model(domain) for domain in SUITES]})
+    summary = run_suites(args.out, list(SUITES), seed=args.seed, device=args.device, command="demo",
+                         title="rather demo", progress=Progress.for_command(json=args.json, asked=args.progress))
     if args.json:
         print(json.dumps(summary, indent=2))
     else:

@@ -1,18 +1,16 @@
-"""``rather explain``: Why P, rather than Q? for a user's model and images."""
+"""``rather explain``: Why P, rather than Q? for a user's model and images.
+
+torch and the figures are imported when the command runs, not when its help is built.
+"""
 from __future__ import annotations
 
 import argparse
 import json
 from pathlib import Path
 
-import torch
-
-from rather.common import METHODS, BadInput, BadQuestion, Explainer, Rather, Why, load_model
-from rather.common.figures import plot_explanation
-from rather.common.images import prepare, read_image
+from rather.common import METHODS, BadInput, BadQuestion
+from rather.common.progress import Progress
 from rather.common.storage import claim_outputs, staged_folder
-
-from .summaries import question_records, write_json
 
 NAME = "explain"
 HELP = "explain a model's prediction on images: Why P? and Why P, rather than Q?"
@@ -66,13 +64,22 @@ def read_class_names(path: str | None, meta: dict) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     claim_outputs(folders={"--out": args.out},
                   inputs={"--weights": args.weights, "--image": args.image, "--classes": args.classes})
+    import torch
+
+    from rather.common import Explainer, Rather, Why, load_model
+    from rather.common.figures import plot_explanation
+    from rather.common.images import prepare, read_image
+    from rather.common.summaries import question_records, write_json
+
+    progress = Progress.for_command(json=args.json, asked=args.progress)
+    progress.note(f"loading the model ({args.weights})")
     model, meta = load_model(args.model, args.weights, device=args.device)
     class_names = read_class_names(args.classes, meta)
     preprocess = meta.get("preprocess", {})
     size = args.size or preprocess.get("size")
     mean, std = args.mean or preprocess.get("mean"), args.std or preprocess.get("std")
     channels = preprocess.get("channels")
-    raw_images = [read_image(path) for path in args.image]
+    raw_images = [read_image(path) for path in progress.bar(args.image, desc="reading images", unit="image")]
     inputs = [prepare(image, size, mean, std, channels) for image in raw_images]
     shapes = {tuple(x.shape) for x in inputs}
     if len(shapes) > 1:
@@ -86,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         contrast = Rather()
     explainer = Explainer(model, layer=args.layer, method=args.method, call=args.call)
     ids = [f"{index:03d}_{Path(path).stem}".replace("/", "_") for index, path in enumerate(args.image)]
+    progress.note(f"explaining {len(ids)} image(s) with {args.method} at layer {explainer.layer_name}")
     result = explainer(x, [Why(), contrast], ids=ids, class_names=class_names)
     summary = {
         "command": "explain",
@@ -104,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
         "outputs": {"explanations": "explanations.h5", "figure": "figure.png"},
     }
     shown = [torch.from_numpy(image) for image in raw_images]
+    progress.note("writing explanations.h5 and figure.png")
     with staged_folder(args.out) as stage:
         result.save(stage / "explanations.h5")
         plot_explanation(result, shown, stage / "figure.png", indices=range(len(ids)),

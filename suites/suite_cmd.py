@@ -1,46 +1,41 @@
 """``rather suite``: one domain's suite (explanations, evaluation, truth of the maps) on your data and model.
 
 Each suite is a function ``(out, data, model, seed, device, progress) -> (report section,
-summary)`` in ``SUITES``; ``rather demo`` runs them all on the embedded default data.
-The output folder holds the suite's files under a folder named after the domain,
-``summary.json`` and ``index.html``; it is staged, so it is complete or absent.
+summary)``, ``run_DOMAIN_suite`` in ``rather.suites.suite_DOMAIN`` for each domain of
+``SUITES``, where ``progress(message)`` shows a progress note. ``rather demo`` runs them
+all on the embedded default data. The output folder holds the suite's files under a
+folder named after the domain, ``summary.json`` and ``index.html``; it is staged, so it is
+complete or absent. The suites and the domains' models are imported when a suite runs:
+the command's help needs only their names.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
+from importlib import import_module
 from pathlib import Path
+from typing import Callable
 
 from rather.common import __version__
+from rather.common.progress import SILENT, Progress
 from rather.common.storage import claim_outputs, staged_folder
-from rather.iqa import quality_model
-from rather.recognition import classifier as bird_classifier
-from rather.seismic import classifier as seismic_classifier
-from rather.seismic.synthetic import labels_beside
-
-from .report import write_report
-from .suite_iqa import run_iqa_suite
-from .suite_recognition import run_recognition_suite
-from .suite_seismic import run_seismic_suite
-from .summaries import write_json
 
 NAME = "suite"
 HELP = "run one domain's suite on your data and model: explanations, evaluation, truth of the maps"
 EXAMPLE = "rather suite seismic --data survey.sgy --out seismic-suite"
 
-SUITES = {"seismic": run_seismic_suite, "iqa": run_iqa_suite, "recognition": run_recognition_suite}
+SUITES = ("seismic", "iqa", "recognition")
 DATA_HELP = {"seismic": "a 3D SEG-Y survey (labels are read from STEM.labels.h5 beside it when present)",
              "iqa": "DISTORTED,REFERENCE image paths",
              "recognition": "FORMAT:FOLDER, FORMAT one of synthetic, cub200, stanford-cars, fgvc-aircraft, "
              "imagenet-val"}
-DEFAULT_MODELS = {"seismic": seismic_classifier.DEFAULT_CHECKPOINT, "iqa": quality_model.DEFAULT_CHECKPOINT,
-                  "recognition": bird_classifier.DEFAULT_CHECKPOINT}
+COMMITTED = {"seismic": "rather.seismic.options", "iqa": "rather.iqa.options", "recognition": "rather.recognition.options"}
+"""The module whose ``DEFAULT_CHECKPOINT`` is each suite's model when no ``--model`` is given."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("domain", choices=list(SUITES), help="which suite")
+    parser.add_argument("domain", choices=SUITES, help="which suite")
     parser.add_argument("--data", help="; ".join(f"{name}: {text}" for name, text in DATA_HELP.items())
                         + " (default: the embedded synthetic data)")
     parser.add_argument("--model", help="the model's checkpoint (default: the committed one)")
@@ -50,11 +45,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
+def suite(domain: str) -> Callable:
+    """``run_DOMAIN_suite`` of ``rather.suites.suite_DOMAIN``."""
+    return getattr(import_module(f"rather.suites.suite_{domain}"), f"run_{domain}_suite")
+
+
+def default_model(domain: str) -> Path:
+    """The committed checkpoint of ``domain``'s suite (from the domain's light options module)."""
+    return import_module(COMMITTED[domain]).DEFAULT_CHECKPOINT
+
+
 def data_paths(domain: str, data: str | None) -> list[Path]:
     """The files and folders a suite's ``--data`` names (see DATA_HELP), to keep outputs off them."""
     if data is None:
         return []
     if domain == "seismic":
+        from rather.seismic.synthetic import labels_beside
+
         return [Path(data), labels_beside(data)]
     if domain == "iqa":
         return [Path(path) for path in data.split(",") if path]
@@ -63,18 +70,28 @@ def data_paths(domain: str, data: str | None) -> list[Path]:
 
 
 def run_suites(out: str | Path, domains: list[str], *, data: dict | None = None, model: dict | None = None,
-               seed: int | None = None, device: str = "cpu", title: str, progress=print) -> dict:
-    """Run ``domains`` into ``out`` (staged); write summary.json and index.html; return the summary."""
+               seed: int | None = None, device: str = "cpu", command: str, title: str,
+               progress: Progress = SILENT) -> dict:
+    """Run ``domains`` into ``out`` (staged, replacing a folder rather wrote before); write summary.json
+    (its ``command`` names the command that wrote it) and index.html; return the summary.
+
+    ``progress`` shows a bar over the suites and passes each suite its notes.
+    """
+    from rather.common.summaries import write_json
+
+    from .report import write_report
+
     started = time.perf_counter()
     data, model = data or {}, model or {}
-    summary = {"version": __version__, "suites": {}}
+    summary = {"command": command, "version": __version__, "suites": {}}
     with staged_folder(out) as stage:
         sections = []
-        for number, domain in enumerate(domains, start=1):
-            progress(f"[{number}/{len(domains)}] {domain}")
+        for number, domain in enumerate(progress.bar(domains, desc="suites", unit="suite"), start=1):
+            progress.note(f"[{number}/{len(domains)}] {domain}")
             options = {} if seed is None else {"seed": seed}
-            section, summary["suites"][domain] = SUITES[domain](
-                stage / domain, data.get(domain), model.get(domain), device=device, progress=progress, **options)
+            section, summary["suites"][domain] = suite(domain)(
+                stage / domain, data.get(domain), model.get(domain), device=device, progress=progress.note,
+                **options)
             sections.append(section)
         summary["seconds"] = round(time.perf_counter() - started, 1)
         write_json(stage / "summary.json", summary)
@@ -85,10 +102,11 @@ def run_suites(out: str | Path, domains: list[str], *, data: dict | None = None,
 
 def run(args: argparse.Namespace) -> int:
     claim_outputs(folders={"--out": args.out}, inputs={"--data": data_paths(args.domain, args.data),
-                                                       "--model": args.model or DEFAULT_MODELS[args.domain]})
-    progress = print if not args.json else (lambda message: print(message, file=sys.stderr))
+                                                       "--model": args.model or default_model(args.domain)})
     summary = run_suites(args.out, [args.domain], data={args.domain: args.data}, model={args.domain: args.model},
-                         seed=args.seed, device=args.device, title=f"rather suite {args.domain}", progress=progress)
+                         seed=args.seed, device=args.device, command=f"suite {args.domain}",
+                         title=f"rather suite {args.domain}",
+                         progress=Progress.for_command(json=args.json, asked=args.progress))
     if args.json:
         print(json.dumps(summary, indent=2))
     else:

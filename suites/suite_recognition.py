@@ -1,50 +1,48 @@
 """The recognition suite: an audit of a fine-grained classifier's confusions, as a report section.
 
-It runs ``rather recognition audit`` (the same options, parsed the same way) into
-``out/audit``: with no data, on held-out synthetic birds and the committed bird
+It runs the audit that ``rather recognition audit`` runs (``rather.recognition.pipeline.audit``)
+into ``out/audit``: with no data, on held-out synthetic birds and the committed bird
 classifier, where the part that tells each look-alike pair apart is known, so the
 section also shows whether the maps point at it.
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Callable, Optional
 
 from rather.common import BadInput
+from rather.recognition.options import FORMATS, AuditOptions, DataChoice, ModelChoice
+from rather.recognition.pipeline import audit
 
-from . import recognition_cmd
 from .report import Figure, Section, Table
 
 IMAGES = 300  # held-out synthetic birds in the demo: 15 per class
 TRUTH_IMAGES = 100
 
 
-def audit_arguments(out: Path, data: Optional[str], model: Optional[str], seed: int, device: str
-                    ) -> argparse.Namespace:
-    """The audit's options: ``data`` is FORMAT:FOLDER (e.g. cub200:~/CUB_200_2011), None for synthetic birds."""
-    argv = ["audit", "--out", str(out), "--device", device, "--seed", str(seed)]
+def audit_choices(data: Optional[str], model: Optional[str], seed: int, device: str
+                  ) -> tuple[DataChoice, ModelChoice, AuditOptions]:
+    """The audit's data, model and options: ``data`` is FORMAT:FOLDER (e.g. cub200:~/CUB_200_2011), None for
+    synthetic birds; ``model`` a rather checkpoint, which names its own factory, layer and preprocessing."""
+    classifier = ModelChoice(weights=model, device=device)
     if data is None:
-        argv += ["--format", "synthetic", "--images", str(IMAGES), "--truth-images", str(TRUTH_IMAGES)]
-    else:
-        form, _, folder = data.partition(":")
-        if form not in recognition_cmd.FORMATS or not folder:
-            raise BadInput(f"--data '{data}': give FORMAT:FOLDER with FORMAT one of "
-                           f"{', '.join(recognition_cmd.FORMATS)} (e.g. cub200:~/CUB_200_2011)")
-        argv += ["--format", form, "--data", str(Path(folder).expanduser())]
-    if model is not None:
-        argv += ["--weights", model]  # a rather checkpoint names its own factory, layer and preprocessing
-    parser = argparse.ArgumentParser(prog="rather suite recognition")
-    recognition_cmd.add_arguments(parser)
-    return parser.parse_args(argv)
+        return (DataChoice("synthetic", images=IMAGES, seed=seed), classifier,
+                AuditOptions(truth_images=TRUTH_IMAGES, seed=seed))
+    form, _, folder = data.partition(":")
+    if form not in FORMATS or not folder:
+        raise BadInput(f"--data '{data}': give FORMAT:FOLDER with FORMAT one of "
+                       f"{', '.join(FORMATS)} (e.g. cub200:~/CUB_200_2011)")
+    return DataChoice(form, folder=Path(folder).expanduser(), seed=seed), classifier, AuditOptions(seed=seed)
 
 
 def run_recognition_suite(out: Path, data: Optional[str] = None, model: Optional[str] = None, seed: int = 0,
                           device: str = "cpu", progress: Callable[[str], None] = print) -> tuple[Section, dict]:
     """Audit into ``out/audit``; return the report's section and the audit's summary."""
-    args = audit_arguments(out / "audit", data, model, seed, device)
-    progress(f"recognition: auditing the classifier on {args.format} data")
-    summary = recognition_cmd.audit(args, progress)
+    chosen, classifier, options = audit_choices(data, model, seed, device)
+    progress(f"recognition: auditing the classifier on {chosen.format} data ({chosen.split} split)")
+    summary = audit(out / "audit", chosen, classifier, options)
+    progress(f"recognition: accuracy {summary['accuracy']:.3f} on {summary['images']} images; "
+             f"{len(summary['most_confused'])} most confused pairs explained")
     return report_section(out.name, summary), summary
 
 

@@ -1,4 +1,5 @@
 """rather.common.storage: outputs never over inputs, one run per output, nothing partial left behind."""
+import json
 import os
 import threading
 from contextlib import ExitStack
@@ -14,7 +15,8 @@ from rather.common.storage import (atomic_path, check_outputs, claim_outputs, cl
 
 @pytest.fixture
 def layout(tmp_path, monkeypatch):
-    """tmp_path as the working folder: survey.sgy, data/ (a data folder), deep/er/image.png, link -> deep/er."""
+    """tmp_path as the working folder: survey.sgy, data/ (a data folder), deep/er/image.png, link -> deep/er,
+    empty/ and earlier/ (an explain run's output: summary.json and figure.png)."""
     monkeypatch.chdir(tmp_path)
     Path("survey.sgy").write_bytes(b"survey")
     Path("data/cats").mkdir(parents=True)
@@ -23,7 +25,18 @@ def layout(tmp_path, monkeypatch):
     Path("deep/er/image.png").write_bytes(b"image")
     Path("link").symlink_to("deep/er")
     Path("notes.txt").write_text("a file")
+    Path("empty").mkdir()
+    earlier_run("earlier")
     return tmp_path
+
+
+def earlier_run(folder, command="explain", *extra: str) -> None:
+    """``folder`` as a run of ``command`` left it: summary.json and figure.png, and ``extra`` files."""
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    Path(folder, "summary.json").write_text(json.dumps({"command": command, "images": []}))
+    for name in ("figure.png", *extra):
+        Path(folder, name).parent.mkdir(exist_ok=True)
+        Path(folder, name).write_bytes(b"earlier")
 
 
 @pytest.mark.parametrize("folders, files, inputs, says", [
@@ -38,6 +51,9 @@ def layout(tmp_path, monkeypatch):
     ({"--out": "data"}, {}, {"--data": "data"}, "--out 'data' is the input --data 'data'"),
     ({"--out": "data"}, {}, {"--data": "data/cats"}, "--out 'data' holds the input --data 'data/cats'"),
     ({"--out": "notes.txt"}, {}, {}, "--out 'notes.txt' is a file, not a folder; give --out a folder"),
+    ({"--out": "data"}, {}, {"survey": "survey.sgy"}, "--out 'data' holds files that rather did not write (it has no "
+     "summary.json of a rather command); rather replaces --out as a whole: give a new or empty folder"),
+    ({"--out": "link"}, {}, {}, "--out 'link' (that is '{tmp}/deep/er') holds files that rather did not write"),
     ({}, {"--out": "data"}, {}, "--out 'data' is a folder; give --out the path of a file"),
     ({"--out": "survey.sgy/maps"}, {}, {}, "--out 'survey.sgy/maps' lies under '{tmp}/survey.sgy', which is not a folder"),
     ({}, {"--out": "notes.txt/new/model.pt"}, {}, "lies under '{tmp}/notes.txt', which is not a folder"),
@@ -48,6 +64,40 @@ def test_outputs_over_inputs_are_refused(layout, folders, files, inputs, says):
         check_outputs(folders=folders, files=files, inputs=inputs)
     assert says.format(tmp=layout) in str(refused.value)
     assert "\n" not in str(refused.value)
+
+
+@pytest.mark.parametrize("summary", [
+    "{}", '{"command": 1}', '["command"]', "not JSON", '{"command": "explain"', "", '"explain"',
+])
+def test_a_folder_whose_summary_is_not_a_rather_one_is_refused(layout, summary):
+    Path("other").mkdir()
+    Path("other/summary.json").write_text(summary)
+    with pytest.raises(BadInput, match="--out 'other' holds files that rather did not write"):
+        check_outputs(folders={"--out": "other"})
+
+
+@pytest.mark.parametrize("make", [
+    lambda: Path("other/summary.json").mkdir(parents=True),  # a folder, not a file
+    lambda: (Path("other").mkdir(), Path("other/summary.json").symlink_to("nowhere")),
+    lambda: (Path("other").mkdir(), os.mkfifo("other/summary.json")),  # reading it would wait for ever
+    lambda: (Path("other").mkdir(), Path("other/.hidden").write_bytes(b"mine")),
+])
+def test_a_folder_without_a_readable_summary_is_refused_without_waiting(layout, make):
+    make()
+    with pytest.raises(BadInput, match="--out 'other' holds files that rather did not write"):
+        check_outputs(folders={"--out": "other"})
+
+
+def test_a_folder_output_holding_the_working_folder_is_refused(layout, monkeypatch):
+    """Replacing it would leave the shell in a removed folder."""
+    monkeypatch.chdir("earlier")
+    for out in (".", str(layout / "earlier")):
+        with pytest.raises(BadInput, match=f"--out '{out}' holds the folder this command runs in; rather replaces "
+                                           "--out as a whole: run it from outside that folder"):
+            check_outputs(folders={"--out": out})
+    monkeypatch.chdir("../empty")
+    with pytest.raises(BadInput, match="--out '..' holds files that rather did not write"):
+        check_outputs(folders={"--out": ".."})
 
 
 def test_a_link_to_an_input_lying_in_the_output_is_protected(layout):
@@ -62,7 +112,8 @@ def test_a_link_to_an_input_lying_in_the_output_is_protected(layout):
     ({"--out": "data/audit"}, {}, {"--data": "data"}),  # into the user's data folder: allowed
     ({"--out": "data/cats/new"}, {}, {"--data": "data"}),
     ({"--out": "new/deeper"}, {}, {"survey": "survey.sgy", "--model": None}),
-    ({"--out": "data"}, {}, {"survey": "survey.sgy"}),  # an existing folder holding no input
+    ({"--out": "empty"}, {}, {"survey": "survey.sgy"}),  # an existing empty folder
+    ({"--out": "earlier"}, {}, {"survey": "survey.sgy"}),  # a folder a rather command wrote: replaced
     ({}, {"--out": "notes.txt"}, {"survey": "survey.sgy"}),  # a file output replaces a file
     ({"--out": None}, {"--out": None}, {"--image": []}),
 ])
@@ -150,11 +201,14 @@ def test_a_claim_removes_leftovers_of_a_killed_run_and_nothing_else(layout):
     Path(".out.k3x_9abc.staging").mkdir()
     Path(".out.k3x_9abc.staging/why.sgy").write_bytes(b"half")
     Path(".out.0123abcd.tmp").write_bytes(b"half")
-    kept = [".out.parts", ".out.abc.staging", ".outer.k3x_9abc.staging", ".out.k3x_9abc.staging.txt", "out.tmp"]
+    earlier_run(".out.k3x_9abc.old")  # set aside, then killed before it was removed
+    kept = [".out.parts", ".out.abc.staging", ".outer.k3x_9abc.staging", ".out.k3x_9abc.staging.txt", "out.tmp",
+            ".out.k3x_9abc.older"]
     for name in kept:
         Path(name).write_bytes(b"someone's")
     with claimed("out"):
         assert not Path(".out.k3x_9abc.staging").exists() and not Path(".out.0123abcd.tmp").exists()
+        assert not Path(".out.k3x_9abc.old").exists()
     assert all(Path(name).read_bytes() == b"someone's" for name in kept)
 
 
@@ -221,10 +275,67 @@ def test_a_stage_lies_beside_the_real_folder(tmp_path, monkeypatch):
     (tmp_path / "elsewhere").mkdir()
     (tmp_path / "work" / "to-elsewhere").symlink_to(tmp_path / "elsewhere")
     monkeypatch.chdir(tmp_path / "work")
-    for folder, beside in ((".", tmp_path), ("to-elsewhere", tmp_path)):
-        with staged_folder(folder) as stage:
-            assert stage.parent == beside
-            (stage / "summary.json").write_text("{}")
+    with staged_folder("to-elsewhere") as stage:
+        assert stage.parent == tmp_path
+        (stage / "summary.json").write_text('{"command": "explain"}')
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    with staged_folder(".") as stage:
+        assert stage.parent == tmp_path
+        (stage / "figure.png").write_bytes(b"new")
+        (stage / "summary.json").write_text('{"command": "explain"}')
     assert sorted(os.listdir(tmp_path)) == ["elsewhere", "work"]
-    assert sorted(os.listdir(tmp_path / "work")) == ["summary.json", "to-elsewhere"]
-    assert os.listdir(tmp_path / "elsewhere") == ["summary.json"]
+    assert os.listdir(tmp_path / "work") == ["to-elsewhere"]
+    assert sorted(os.listdir(tmp_path / "elsewhere")) == ["figure.png", "summary.json"]
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def test_a_rerun_replaces_the_folder_as_a_whole(tmp_path):
+    """Nothing of the earlier run survives, nested files included; no stage or old folder is left beside."""
+    earlier_run(tmp_path / "out", "explain", "figure_inline_7.png", "sections/inline_7.json")
+    with staged_folder(tmp_path / "out") as stage:
+        (stage / "sections").mkdir()
+        (stage / "sections" / "inline_8.json").write_text("{}")
+        (stage / "summary.json").write_text('{"command": "explain", "run": 2}')
+    assert files(tmp_path / "out") == {"sections/inline_8.json": b"{}",
+                                       "summary.json": b'{"command": "explain", "run": 2}'}
+    assert os.listdir(tmp_path) == ["out"]
+
+
+def test_an_output_folder_gets_an_ordinary_mode(tmp_path):
+    with staged_folder(tmp_path / "out") as stage:
+        (stage / "summary.json").write_text('{"command": "explain"}')
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "out").stat().st_mode & 0o777 == 0o777 & ~mask
+
+
+def test_a_folder_filled_by_someone_else_during_the_run_is_not_replaced(tmp_path):
+    """check_outputs passed it empty; by the end it holds another's file: refused, left as it is."""
+    (tmp_path / "out").mkdir()
+    with pytest.raises(BadInput, match="the output folder '.*out' holds files that rather did not write"):
+        with staged_folder(tmp_path / "out") as stage:
+            (stage / "summary.json").write_text('{"command": "explain"}')
+            (tmp_path / "out" / "mine.txt").write_text("someone's")
+    assert files(tmp_path / "out") == {"mine.txt": b"someone's"} and os.listdir(tmp_path) == ["out"]
+
+
+def test_a_failed_swap_puts_the_earlier_output_back(tmp_path, monkeypatch):
+    earlier_run(tmp_path / "out")
+    before = files(tmp_path / "out")
+    real_rename, renames = os.rename, []
+
+    def rename(source, destination):
+        renames.append((Path(source).name, Path(destination).name))
+        if len(renames) == 2:  # the stage into place
+            raise OSError(28, "No space left on device")
+        real_rename(source, destination)
+
+    monkeypatch.setattr(storage.os, "rename", rename)
+    with pytest.raises(OSError, match="No space left"):
+        with staged_folder(tmp_path / "out") as stage:
+            (stage / "summary.json").write_text('{"command": "explain"}')
+    assert [destination for _, destination in renames][:2] == [stage.name.replace(".staging", ".old"), "out"]
+    assert files(tmp_path / "out") == before and os.listdir(tmp_path) == ["out"]

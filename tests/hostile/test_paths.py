@@ -11,6 +11,7 @@ inputs here can be placeholders: reading them would be work. A run stopped mid-w
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 import signal
 import subprocess
@@ -187,8 +188,9 @@ def small_model(tmp_path):
 
 def stop_while_writing(monkeypatch, target: str, stop: BaseException, after: int = 0):
     """Make ``target`` (module.function) raise ``stop`` on its call number ``after`` (counting from 0)."""
-    module, _, name = target.rpartition(".")
-    original = getattr(sys.modules[module], name)
+    owner, _, name = target.rpartition(".")
+    module = importlib.import_module(owner)
+    original = getattr(module, name)
     calls = []
 
     def stopping(*args, **kwargs):
@@ -197,13 +199,13 @@ def stop_while_writing(monkeypatch, target: str, stop: BaseException, after: int
             raise stop
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(sys.modules[module], name, stopping)
+    monkeypatch.setattr(module, name, stopping)
     return calls
 
 
 def test_an_interrupted_explain_leaves_no_output(inputs, small_model, monkeypatch, refuse):
     """KeyboardInterrupt while the figure is drawn: explanations.h5 is already staged, and goes."""
-    calls = stop_while_writing(monkeypatch, "rather.suites.explain.plot_explanation", KeyboardInterrupt())
+    calls = stop_while_writing(monkeypatch, "rather.common.figures.plot_explanation", KeyboardInterrupt())
     refuse(small_model, says="rather explain: interrupted", status=130)
     assert calls == ["plot_explanation"]
 
@@ -216,7 +218,7 @@ def files_in(folder: Path) -> dict[str, bytes | None]:
 
 def test_sys_exit_mid_write_leaves_no_output(inputs, small_model, monkeypatch, run_cli):
     before = files_in(inputs)
-    calls = stop_while_writing(monkeypatch, "rather.suites.explain.plot_explanation", SystemExit(3))
+    calls = stop_while_writing(monkeypatch, "rather.common.figures.plot_explanation", SystemExit(3))
     with pytest.raises(SystemExit):
         run_cli(small_model)
     assert calls == ["plot_explanation"] and files_in(inputs) == before
@@ -236,7 +238,7 @@ def test_a_factory_calling_sys_exit_is_reported_and_leaves_no_output(inputs, sma
 def test_an_interrupted_seismic_explain_leaves_no_output(inputs, monkeypatch, refuse):
     """KeyboardInterrupt on the second inline, with the attribute volumes and the HDF5 store half written."""
     write_survey(make_survey(3, SurveyParameters(inlines=3, crosslines=60, samples=60)), "survey.sgy")
-    calls = stop_while_writing(monkeypatch, "rather.suites.seismic_cmd.explain_line", KeyboardInterrupt(), after=1)
+    calls = stop_while_writing(monkeypatch, "rather.seismic.survey_explanation.explain_line", KeyboardInterrupt(), after=1)
     refuse(["seismic", "explain", "survey.sgy", "--all", "--stride", "20", "--out", "out"],
            says="rather seismic: interrupted", status=130)
     assert len(calls) == 2

@@ -5,9 +5,12 @@ import numpy as np
 import pytest
 import torch
 
-from rather.common import load
+from rather.common import BadInput, load
 from rather.common.networks import ResNetLike
 from rather.recognition import classifier
+from rather.recognition.loaders import LOADERS
+from rather.recognition.options import FORMATS, AuditOptions, DataChoice, ModelChoice
+from rather.recognition.pipeline import audit
 from rather.suites.bench_recognition import run_recognition
 from rather.suites.cli import main
 
@@ -42,6 +45,36 @@ def test_synthetic_audit_writes_every_number(synthetic_audit):
         assert (synthetic_audit / name).is_file()
     for pair in summary["most_confused"]:
         assert pair["count"] == pair["a_as_b"] + pair["b_as_a"] > 0
+
+
+def test_the_pipeline_called_with_typed_options_gives_the_commands_numbers(synthetic_audit, tmp_path):
+    """What ``rather recognition audit`` parses is all the pipeline takes: same options, same summary."""
+    summary = audit(tmp_path / "direct", DataChoice("synthetic", images=40),
+                    options=AuditOptions(truth_images=12, steps=4, per_pair=2))
+    expected = json.loads((synthetic_audit / "summary.json").read_text())
+    assert {**summary, "seconds": None} == {**expected, "seconds": None}
+    assert sorted(p.name for p in (tmp_path / "direct").iterdir()) == sorted(p.name for p in synthetic_audit.iterdir())
+
+
+def test_the_formats_are_the_synthetic_birds_and_every_loader():
+    assert FORMATS == ("synthetic", *LOADERS)
+
+
+@pytest.mark.parametrize("data, model, options, message", [
+    (DataChoice("synthetic", images=19), ModelChoice(), AuditOptions(), "--images must be at least 20"),
+    (DataChoice("cub200"), ModelChoice(), AuditOptions(), "--format cub200 needs --data DIR"),
+    (DataChoice("imagenet"), ModelChoice(), AuditOptions(), "unknown data format 'imagenet'; give one of synthetic"),
+    (DataChoice("synthetic"), ModelChoice(factory="rather.common.networks:SmallCNN"), AuditOptions(),
+     "--model rather.common.networks:SmallCNN needs --weights"),
+    (DataChoice("synthetic"), ModelChoice(std=(0.5, 0.0, 0.5)), AuditOptions(), "--std must be positive"),
+    (DataChoice("synthetic"), ModelChoice(size=(4, 4)), AuditOptions(), "--size 4 4 is too small"),
+    (DataChoice("synthetic"), ModelChoice(), AuditOptions(pairs=0), "--pairs must be at least 1; got 0"),
+    (DataChoice("synthetic"), ModelChoice(), AuditOptions(truth_images=-3), "--truth-images must be at least 1"),
+])
+def test_the_pipeline_refuses_bad_options_before_writing(tmp_path, data, model, options, message):
+    with pytest.raises(BadInput, match=message):
+        audit(tmp_path / "out", data, model, options)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_synthetic_audit_store_holds_the_three_questions_per_hesitation(synthetic_audit):

@@ -1,6 +1,6 @@
 """The ``rather`` command: outputs, summaries and one-line refusals."""
-import argparse
 import json
+import re
 import subprocess
 import sys
 
@@ -118,10 +118,9 @@ def test_debug_shows_the_traceback_before_or_after_a_sub_command(arguments, tmp_
 
 def leaf_parsers(parser, name="rather"):
     """(name, parser) of every command that takes no further sub-command."""
-    subs = [action for action in parser._actions if isinstance(action, argparse._SubParsersAction)]
-    if not subs:
+    if parser.commands is None:
         return [(name, parser)]
-    return [leaf for action in subs for sub_name, sub in action.choices.items()
+    return [leaf for sub_name, sub in parser.commands.choices.items()
             for leaf in leaf_parsers(sub, f"{name} {sub_name}")]
 
 
@@ -132,3 +131,87 @@ def test_every_command_has_help_with_an_example_of_itself():
         text = parser.format_help()
         assert f"Example: {name}" in text, name
         assert "--debug" in text, name
+
+
+def help_entries(text: str) -> list[str]:
+    """The help of each option: the text from one option's line to the next."""
+    return [" ".join(entry.split()) for entry in re.split(r"\n(?=  -)", text) if entry.startswith("  -")]
+
+
+def test_help_states_each_default_once():
+    for name, parser in leaf_parsers(build_parser()):
+        text = parser.format_help()
+        assert "(default: None)" not in text and "(default: False)" not in text, name
+        for entry in help_entries(text):  # "(default: X)" appended only where the help says nothing of it
+            assert "(default: " not in entry or entry.count("default") == 1, f"{name}: {entry}"
+
+
+@pytest.mark.parametrize("argv, shown", [
+    (["bench"], ["(default: 4)", "(default: [1, 16])"]),
+    (["demo"], ["(default: each suite's own, which the committed models were not trained on)", "(default: cpu)"]),
+    (["recognition", "audit"], ["(default: 600)", "(default: test)", "(default: 3)", "(default: cpu)"]),
+    (["recognition", "train"], ["(default: 0)", "(default: 10)"]),
+    (["seismic", "explain"], ["trunk (default: 10)", "(default: 189)"]),
+    (["explain"], ["(default: gradcam)", "(default: the runner-up)"]),
+])
+def test_help_shows_the_defaults_once(argv, shown, capsys):
+    with pytest.raises(SystemExit):
+        main([*argv, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for fragment in shown:
+        assert text.count(fragment) == 1, fragment
+
+
+HELP_EVERYWHERE = """
+import sys
+from rather.suites.cli import build_parser
+
+def every_help(parser):
+    parser.format_help()
+    if parser.commands is not None:
+        for sub in parser.commands.choices.values():
+            every_help(sub)
+
+every_help(build_parser())
+heavy = ("torch", "matplotlib", "dask", "segyio", "h5py", "scipy", "skimage")
+print(" ".join(sorted(name for name in sys.modules if name.split(".")[0] in heavy and "." not in name)))
+"""
+
+
+@pytest.mark.slow
+def test_building_every_help_imports_no_heavy_library():
+    """`rather --help` and every `rather ... --help` start at once: no torch, matplotlib, Dask or segyio."""
+    completed = subprocess.run([sys.executable, "-c", HELP_EVERYWHERE], capture_output=True, text=True, check=True)
+    assert completed.stdout.split() == []
+
+
+def test_a_rerun_replaces_the_output_folder_as_a_whole(tmp_path, checkpoint, picture, capsys):
+    """The earlier run's files go, and a user's file put in the output folder goes with them."""
+    out = tmp_path / "out"
+    argv = ["explain", "--weights", str(checkpoint), "--layer", "features", "--image", str(picture), "--out", str(out)]
+    assert main(argv) == 0
+    (out / "figure_of_an_earlier_version.png").write_bytes(b"stale")
+    assert main([*argv, "--method", "gradient"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["explanations.h5", "figure.png", "summary.json"]
+    assert json.loads((out / "summary.json").read_text())["method"] == "gradient"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bug.png", "model.pt", "out"]
+
+
+def test_an_existing_empty_folder_is_a_fine_out(tmp_path, checkpoint, picture):
+    (tmp_path / "out").mkdir()
+    assert main(["explain", "--weights", str(checkpoint), "--layer", "features", "--image", str(picture),
+                 "--out", str(tmp_path / "out")]) == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["explanations.h5", "figure.png", "summary.json"]
+
+
+def test_progress_goes_to_stderr_and_the_results_stay_on_stdout(tmp_path, checkpoint, picture, capsys):
+    assert main(["explain", "--weights", str(checkpoint), "--layer", "features", "--image", str(picture),
+                 "--out", str(tmp_path / "out"), "--json", "--progress"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["command"] == "explain"
+    assert "explaining 1 image(s) with gradcam at layer features" in captured.err
+    assert main(["explain", "--weights", str(checkpoint), "--layer", "features", "--image", str(picture),
+                 "--out", str(tmp_path / "out")]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out.splitlines()[-1] == (
+        f"wrote {tmp_path / 'out'}/summary.json, explanations.h5, figure.png")

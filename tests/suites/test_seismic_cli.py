@@ -194,8 +194,6 @@ def test_train_shows_its_progress_on_stderr_only(tmp_path, capsys):
     assert re.search(r"\n\d+ training patches; distinct patches per class: \{'horizon': \d+", printed.err)
 
 
-@pytest.mark.xfail(strict=True, reason="rather.common's package __init__ (Explainer, results) and the other commands "
-                   "import torch up front; making them lazy is the part of issue 13 outside seismic")
 def test_seismic_info_does_not_import_torch(workspace):
     probe = ("import sys; from rather.suites.cli import main; status = main(['seismic', 'info', sys.argv[1]]); "
              "sys.exit(3 if 'torch' in sys.modules else status)")
