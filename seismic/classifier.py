@@ -206,7 +206,7 @@ def train(options: TrainOptions = TrainOptions(), *,
           progress: Progress = SILENT) -> tuple[nn.Module, TrainingLog, dict]:
     """Train the classifier on clear patches of ``options.surveys`` synthetic surveys (``survey_of(i, seed)``).
 
-    ``progress`` shows a bar over the surveys drawn and a note on the patches found.
+    ``progress`` shows a bar over the surveys drawn, a note on the patches found, then a bar over the epochs.
     """
     seed = options.seed
     parts = [survey_patches(survey_of(index, seed))
@@ -218,7 +218,7 @@ def train(options: TrainOptions = TrainOptions(), *,
     progress.note(f"{len(x)} training patches; distinct patches per class: {distinct}")
     torch.manual_seed(seed)
     model = SmallCNN(**ARCHITECTURE)
-    log = train_classifier(model, x[:, None], y, epochs=options.epochs, seed=seed)
+    log = train_classifier(model, x[:, None], y, epochs=options.epochs, seed=seed, progress=progress)
     meta = {"class_names": list(CLASS_NAMES), "layer": LAYER, "patch": PATCH, "seed": seed,
             "surveys": options.surveys, "per_class": options.per_class, "epochs": options.epochs,
             "final_training_accuracy": log.accuracy[-1], "distinct_patches": distinct}
