@@ -8,6 +8,7 @@ success and are dropped after an error.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import warnings
 from contextlib import contextmanager
@@ -95,14 +96,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     Warnings that libraries raise during the run are held back: after a success each
     distinct one is printed once as ``rather CMD: note: ...``; after an error only the
-    error line is printed.
+    error line is printed. SIGTERM and SIGHUP (``timeout``, batch schedulers, container stops,
+    a closed terminal) end a run as Ctrl-C does: staged outputs removed, exit 128 + N.
     """
     args = build_parser().parse_args(argv)
     name = f"rather {args.command}"
-    with held_warnings(not args.debug) as notes:
+    with held_warnings(not args.debug) as notes, stopped_by_signals():
         try:
             with output_claims():  # outputs a command claims are released when it ends, however it ends
                 status = args.run(args) or 0
+        except Stopped as stop:
+            print(f"{name}: stopped by {signal.Signals(stop.signum).name}", file=sys.stderr)
+            return 128 + stop.signum
         except KeyboardInterrupt:
             print(f"{name}: interrupted", file=sys.stderr)
             return 130
@@ -115,6 +120,39 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     for note in notes:
         print(f"{name}: note: {note}", file=sys.stderr)
     return status
+
+
+class Stopped(KeyboardInterrupt):
+    """A run ended by a signal: it unwinds like Ctrl-C (every ``finally`` runs, staging is removed)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+STOPPING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+@contextmanager
+def stopped_by_signals() -> Iterator[None]:
+    """Inside the block, ``STOPPING_SIGNALS`` raise ``Stopped``; the previous handlers come back after it.
+
+    Signal handlers can only be set from the main thread; elsewhere (a command run from a
+    worker thread) the block runs with the handlers as they are.
+    """
+    def stop(signum, frame) -> None:
+        raise Stopped(signum)
+
+    try:
+        previous = {number: signal.signal(number, stop) for number in STOPPING_SIGNALS}
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def refusal(error: Exception) -> tuple[str, int]:

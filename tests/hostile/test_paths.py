@@ -272,6 +272,21 @@ def survey(inputs):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("stop", ["SIGTERM", "SIGHUP"])
+def test_a_run_stopped_by_a_signal_ends_like_ctrl_c(survey, inputs, stop):
+    """What `timeout`, batch schedulers and container stops send: exit 128 + N, one line, no output, no stage."""
+    run = start_run(explain_all("out"))
+    try:
+        wait_for_staged_figures(run, 2)
+    finally:
+        run.send_signal(getattr(signal, stop))
+        _, err = run.communicate(timeout=60)
+    assert run.returncode == 128 + getattr(signal, stop) and err.strip() == f"rather seismic: stopped by {stop}"
+    left = files_in(inputs)
+    assert {name: left[name] for name in survey} == survey and set(left) == set(survey)
+
+
+@pytest.mark.slow
 def test_a_run_killed_mid_write_leaves_no_output_and_the_next_run_completes(survey, inputs, run_cli):
     run = start_run(explain_all("out"))
     try:
