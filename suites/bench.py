@@ -16,12 +16,24 @@ HELP = "measure explanation cost against forward-only time and the straightforwa
 EXAMPLE = "rather bench core --json"
 
 
+def whole_number(low: int, high: int):
+    """An argparse ``type``: a whole number in [low, high]; anything else is a one-line usage error (exit 2)."""
+    def parse(text: str) -> int:
+        if not (text.isascii() and text.lstrip("-").isdigit()) or not low <= int(text) <= high:
+            raise argparse.ArgumentTypeError(f"expected a whole number from {low} to {high}, got {text!r}")
+        return int(text)
+
+    return parse
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("suite", choices=["core", "seismic", "iqa", "recognition"], help="which benchmark")
-    parser.add_argument("--batches", type=int, nargs="+", default=[1, 16], help="core: batch sizes")
-    parser.add_argument("--loop-iterations", type=int, default=4,
+    parser.add_argument("--batches", type=whole_number(1, 4096), nargs="+", default=[1, 16],
+                        help="core: batch sizes")
+    parser.add_argument("--loop-iterations", type=whole_number(1, 200), default=4,
                         help="core: contrasts of the paper's loop actually timed (then scaled to 200)")
-    parser.add_argument("--repeats", type=int, default=3, help="core: timed runs per figure at batch 1 (median)")
+    parser.add_argument("--repeats", type=whole_number(1, 100), default=3,
+                        help="core: timed runs per figure at batch 1 (median)")
     parser.add_argument("--workers", help="seismic: Dask worker counts to compare, e.g. 1,2 (blocks per second, "
                         "speed-up, peak memory per worker)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
