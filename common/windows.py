@@ -27,6 +27,13 @@ GAUSSIAN_SIGMA = 8.0
 """Default width (pixels) of the Gaussian taper: the one used to blend WaDIQaM's 32 x 32 windows."""
 
 
+def positive_int(value: object, name: str) -> int:
+    """``value`` as an int if it is a whole number >= 1 (bools refused), else BadInput naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise BadInput(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
 def axis_grid(size: int, window: int, stride: int) -> np.ndarray:
     """Start offsets of windows along an axis of ``size`` samples: ``0, stride, 2 stride, ...``
     up to ``size - window``, plus ``size - window`` itself when the steps miss it.
@@ -39,8 +46,7 @@ def axis_grid(size: int, window: int, stride: int) -> np.ndarray:
     array([ 0, 10, 20, 21])
     """
     for value, name in ((size, "size"), (window, "window"), (stride, "stride")):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise BadInput(f"{name} must be a positive integer, got {value!r}")
+        positive_int(value, name)
     if stride > window:
         raise BadInput(f"stride {stride} is larger than the window ({window}) and would leave gaps: "
                        "use stride <= window")
@@ -170,8 +176,8 @@ class OverlapAdd:
         left = self.cols[index % len(self.cols)][:, None, None] + offsets[None, None, :]  # (B, 1, w)
         weighted = torch.cat([maps.to(self.total.device, torch.float64) * self.weight_map,
                               self.weight_map.expand(count, 1, -1, -1)], dim=1)  # (B, channels + 1, w, w)
-        for channel in range(self.channels + 1):
-            self.total[channel].index_put_((top, left), weighted[:, channel], accumulate=True)
+        channel = torch.arange(self.channels + 1, device=self.total.device)[None, :, None, None]
+        self.total.index_put_((channel, top[:, None], left[:, None]), weighted, accumulate=True)
         self.added += count
 
     def result(self, *, fill: float = 0.0, dtype: torch.dtype = torch.float32) -> torch.Tensor:

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from rather.common.errors import BadInput
-from rather.common.windows import extract_windows, window_grid
+from rather.common.windows import extract_windows, positive_int, window_grid
 
 from .classes import CLASS_NAMES
 
@@ -78,9 +78,9 @@ def patch_grid(height: int, width: int, patch: int = 99, stride: int = 10) -> tu
     Returns:
         rows, cols: int64 arrays, strictly increasing.
     """
-    patch = _positive_int(patch, "patch")
+    patch = positive_int(patch, "patch")
     for size, name in ((height, "height"), (width, "width")):
-        _check_size(_positive_int(size, name), patch, name)
+        _check_size(positive_int(size, name), patch, name)
     return window_grid(height, width, patch, stride)
 
 
@@ -98,7 +98,7 @@ def extract_patches(section: ArrayLike, rows: ArrayLike, cols: ArrayLike, patch:
     Raises:
         BadInput: section not 2-D or not finite, positions outside the section.
     """
-    patch = _positive_int(patch, "patch")
+    patch = positive_int(patch, "patch")
     amplitude = _section(section, "section")
     rows = _positions(rows, amplitude.shape[0], patch, "rows")
     cols = _positions(cols, amplitude.shape[1], patch, "cols")
@@ -134,12 +134,6 @@ def class_shares(label_section: ArrayLike, rows: ArrayLike, cols: ArrayLike, pat
         - table[:, top + side, left] + table[:, top, left]
     ).reshape(len(CLASS_NAMES), -1).T
     return counts / float(side * side)
-
-
-def _positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise BadInput(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def _check_size(size: int, patch: int, name: str) -> None:
