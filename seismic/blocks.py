@@ -46,8 +46,7 @@ from typing import Iterable, Iterator, Optional
 
 import torch
 
-from rather.common import BadInput, Explainer, load_model
-from rather.common._version import __version__
+from rather.common import BadInput, Explainer, __version__, load_model
 from rather.common.progress import SILENT, Progress
 from rather.common.storage import PathLike, atomic_path
 

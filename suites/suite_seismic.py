@@ -14,12 +14,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Optional
 
+from rather.common.summaries import write_json
 from rather.seismic.classes import CLASS_NAMES
 from rather.seismic.options import DEFAULT_CHECKPOINT, ExplainOptions
 from rather.seismic.survey_parameters import SurveyParameters
 
 from .report import Figure, Section as ReportSection, Table
-from .summaries import write_json
 
 SURVEY = SurveyParameters(inlines=16, crosslines=192, samples=320, faults=2, salt_domes=1, chaotic_zones=1)
 SEED = 2024  # neither a training (0..17) nor a held-out evaluation seed (1000..1005)
