@@ -8,7 +8,7 @@ from torch import nn
 
 from .capture import ActivationCapture, LastLinearProbe, explaining, find_layer
 from .errors import BadInput, BadModel
-from .gradients import gradient_chunks, linear_head_jacobian, questions_per_chunk
+from .gradients import ChannelSums, analytic_head, gradient_chunks, questions_per_chunk
 from .maps import FeatureGrid, normalise, normalise_, upsample
 from .memory import out_of_memory
 from .methods import INPUT, METHODS, Method
@@ -35,6 +35,8 @@ class Explainer:
     questions go back through the head in one batched vector-Jacobian product,
     and a head ``GAP -> linear`` needs no backward pass at all (``head="auto"``
     detects and verifies it; ``"linear"`` insists on it; ``"autograd"`` never uses it).
+    For Grad-CAM, a head that flattens the (pooled) activation into a Linear (VGG's)
+    takes the questions back to that Linear's output only (``gradients.first_linear_head``).
 
     >>> ex = Explainer(model, layer="layer4")
     >>> res = ex(x, [Why(), Rather()])       # x: (N, C, H, W)
@@ -89,6 +91,7 @@ class Explainer:
         segments = model_trunk(model, self.layer) if call == 0 and assemble is None else None
         self.grid: Optional[FeatureGrid] = feature_grid(segments) if segments is not None else None
         self._checksum: tuple[tuple, str] = ((), "")
+        self._channel_sums = ChannelSums()
 
     @property
     def model_checksum(self) -> str:
@@ -236,18 +239,19 @@ class Explainer:
             )
         y = outputs.reshape(outputs.shape[0], -1)
         directions = resolve(questions, y.detach())
-        jacobian = None
+        head = None
         if self.layer is not None and self.head != "autograd":
-            jacobian = linear_head_jacobian(probe, source, y)
-            if jacobian is None and self.head == "linear":
+            head = analytic_head(probe, source, y, self._channel_sums, self.method.mean_gradient)
+            if head is None and self.head == "linear":
+                flatten = " (nor flatten + linear, for gradcam)" if self.method.mean_gradient else ""
                 raise BadModel(
                     f"head='linear' was asked, but the head after layer '{self.layer_name}' is not "
-                    "global-average-pool + linear on this input; use head='auto'"
+                    f"global-average-pool + linear{flatten} on this input; use head='auto'"
                 )
         chunk = questions_per_chunk(source, self.memory_budget)
         raw = torch.empty(
             (source.shape[0], directions.v.shape[1], *source.shape[-2:]), dtype=source.dtype, device=source.device
         )
-        for start, grads in gradient_chunks(y, source, directions.v, chunk, where, jacobian):
+        for start, grads in gradient_chunks(y, source, directions.v, chunk, where, head):
             raw[:, start:start + grads.shape[1]] = self.method.raw_maps(grads, source.detach())
-        return raw, directions, "analytic" if jacobian is not None else "autograd"
+        return raw, directions, head.name if head is not None else "autograd"

@@ -11,10 +11,22 @@ pass: ``dy_c/dA_k(i, j) = W[c, k] / (h w)`` at every position, so
 verified on the very input being explained: one autograd product with a random
 direction r must equal ``r^T W / (h w)`` at every position (a difference in the
 Jacobian survives a random r with probability one).
+
+Heads that flatten the activation into a first ``Linear`` (VGG: A -> max-pool ->
+flatten -> z = W f + b -> the rest of the head) give Grad-CAM, which needs only
+the mean of dJ/dA over positions, almost as cheaply. When every flattened cell f_km
+of channel k is a pooling of channel k of A whose weights sum to one (identity,
+average pool, non-overlapping max-pool), ``sum_ij dJ/dA_kij = sum_m dJ/df_km``, hence
+``alpha_k = (1 / hw) sum_u (dJ/dz_u) S[u, k]`` with ``S[u, k] = sum_m W[u, k M + m]``
+(``ChannelSums``). The questions then go back from y to z only, through the rest of
+the head, never through W or the pooling. The identity is verified like the closed
+form above: on the very input, for a random r, the autograd mean of dJ/dA must equal
+``(dJ/dz) S / (hw)``; otherwise the full autograd path is taken.
 """
 from __future__ import annotations
 
-from typing import Iterator, Optional
+from dataclasses import dataclass
+from typing import Callable, Iterator, Optional
 
 import torch
 
@@ -24,31 +36,127 @@ from .errors import BadModel
 _UNUSED = "appears to not have been used in the graph"
 
 
-def linear_head_jacobian(
+@dataclass(frozen=True)
+class AnalyticHead:
+    """A head whose channel means of dJ/dA come without a backward pass down to A.
+
+    name: the gradient path recorded in results; constant: dJ/dA is the same at every
+    position (GAP + linear), so it is the whole gradient and every method may use it;
+    otherwise only its mean over positions is known, enough for methods with
+    ``Method.mean_gradient``. channel_means: directions (N, q, C) -> (N, q, K).
+    """
+
+    name: str
+    constant: bool
+    channel_means: Callable[[torch.Tensor], torch.Tensor]
+
+
+class ChannelSums:
+    """``S[u, k] = sum_m W[u, k M + m]`` of a Linear's weight W (U, K M): kept until the weight changes.
+
+    One per explainer. The sums are made again when the weight is another tensor, is
+    changed in place (its version counter), moves (device, dtype, storage) or when the
+    activation has another number of channels K; a stale sum would still be caught by
+    the check on the input.
+    """
+
+    def __init__(self) -> None:
+        self._weight: Optional[torch.Tensor] = None
+        self._key: tuple = ()
+        self._sums: Optional[torch.Tensor] = None
+
+    def __call__(self, weight: torch.Tensor, channels: int) -> torch.Tensor:
+        key = (weight._version, weight.data_ptr(), weight.device, weight.dtype, channels)
+        if weight is not self._weight or key != self._key:
+            self._sums = weight.detach().reshape(weight.shape[0], channels, -1).sum(dim=-1)
+            self._weight, self._key = weight, key
+        return self._sums
+
+
+def analytic_head(
+    probe: LastLinearProbe, activation: torch.Tensor, outputs: torch.Tensor, sums: ChannelSums, mean_only: bool
+) -> Optional[AnalyticHead]:
+    """The cheapest analytic head that holds on this input, or None (full autograd).
+
+    ``mean_only``: the method needs only the mean of dJ/dA over positions, so a head
+    that gives no more (``first_linear_head``) is acceptable.
+    """
+    head = gap_linear_head(probe, activation, outputs)
+    if head is None and mean_only:
+        head = first_linear_head(probe, activation, outputs, sums)
+    return head
+
+
+def gap_linear_head(
     probe: LastLinearProbe, activation: torch.Tensor, outputs: torch.Tensor
-) -> Optional[torch.Tensor]:
-    """G = W / (h w) of shape (C, K) when y = linear(GAP(A)) holds here, else None.
+) -> Optional[AnalyticHead]:
+    """dJ/dA = v^T W / (h w) at every position when y = linear(GAP(A)) holds here, else None.
 
     activation: (N, K, h, w) leaf; outputs: (N, C) with a graph back to it.
     """
     if probe.last is None:
         return None
     linear, linear_output = probe.last
-    n, k, h, w = activation.shape
+    k, positions = activation.shape[1], activation[0, 0].numel()
     if tuple(linear.weight.shape) != (outputs.shape[1], k) or linear_output.numel() != outputs.numel():
         return None
-    jacobian = linear.weight.detach().to(outputs.dtype) / (h * w)
-    generator = torch.Generator().manual_seed(20200800)
-    direction = torch.randn(outputs.shape, generator=generator, dtype=torch.float64).to(outputs)
+    jacobian = linear.weight.detach().to(outputs.dtype) / positions
+    direction = _random_direction(outputs)
     try:
         (autograd_grad,) = torch.autograd.grad(outputs, activation, direction, retain_graph=True)
     except RuntimeError:
         return None
-    closed_form = (direction @ jacobian)[:, :, None, None].expand_as(autograd_grad)
-    scale = closed_form.abs().max()
-    if not torch.allclose(autograd_grad, closed_form, rtol=1e-4, atol=1e-5 * float(scale) + 1e-30):
+    closed_form = (direction @ jacobian).reshape(*autograd_grad.shape[:2], *[1] * (activation.dim() - 2))
+    if not _agrees(autograd_grad, closed_form.expand_as(autograd_grad)):
         return None
-    return jacobian
+    return AnalyticHead("analytic", True, lambda block: block @ jacobian)
+
+
+def first_linear_head(
+    probe: LastLinearProbe, activation: torch.Tensor, outputs: torch.Tensor, sums: ChannelSums
+) -> Optional[AnalyticHead]:
+    """GAP(dJ/dA) = (dJ/dz) S / (h w) when the first Linear fed by A reads it flattened (and pooled), else None.
+
+    z is that Linear's output (N, U); the questions go back from ``outputs`` to z only.
+    """
+    if probe.first is None:
+        return None
+    linear, linear_input, z = probe.first
+    n, k = activation.shape[:2]
+    positions = activation[0, 0].numel()
+    if linear_input.shape != (n, linear.in_features) or linear.in_features % k:
+        return None
+    channel_sums = sums(linear.weight, k).to(z.dtype)
+    direction = _random_direction(outputs)
+    try:
+        at_layer, at_linear = torch.autograd.grad(outputs, (activation, z), direction, retain_graph=True)
+    except RuntimeError:  # z or A unused by the outputs
+        return None
+    if not _agrees(_position_means(at_layer), at_linear @ channel_sums / positions):
+        return None
+
+    def channel_means(block: torch.Tensor) -> torch.Tensor:
+        at_linear = _batched_vjp(outputs, z, block.transpose(0, 1), "the head's first linear layer")
+        return at_linear.transpose(0, 1) @ channel_sums / positions
+
+    return AnalyticHead("first-linear", False, channel_means)
+
+
+def _random_direction(outputs: torch.Tensor) -> torch.Tensor:
+    """A fixed random direction at the outputs, the same on every device."""
+    generator = torch.Generator().manual_seed(20200800)
+    return torch.randn(outputs.shape, generator=generator, dtype=torch.float64).to(outputs)
+
+
+def _agrees(autograd_value: torch.Tensor, closed_form: torch.Tensor) -> bool:
+    """Equal within float rounding, relative to the closed form's largest value."""
+    scale = float(closed_form.abs().max()) if closed_form.numel() else 0.0
+    return torch.allclose(autograd_value, closed_form, rtol=1e-4, atol=1e-5 * scale + 1e-30)
+
+
+def _position_means(grads: torch.Tensor) -> torch.Tensor:
+    """(N, K, *positions) -> (N, K): each channel's mean over its positions."""
+    return grads.flatten(2).mean(dim=-1)
 
 
 def _batched_vjp(
@@ -75,21 +183,23 @@ def gradient_chunks(
     v: torch.Tensor,
     chunk: int,
     source_name: str,
-    linear_jacobian: Optional[torch.Tensor] = None,
+    head: Optional[AnalyticHead] = None,
 ) -> Iterator[tuple[int, torch.Tensor]]:
     """Yield ``(start, dJ/dsource)`` for questions ``start : start + chunk``.
 
-    outputs: (N, C); source: (N, *S) leaf; v: (N, Q, C) directions.
-    The gradients have shape (N, q, *S); from ``linear_jacobian`` (C, K) they are
-    a broadcast view, constant over positions.
+    outputs: (N, C); source: (N, K, *positions) leaf; v: (N, Q, C) directions.
+    The gradients have shape (N, q, K, *positions). From an analytic ``head`` they are
+    its channel means as a broadcast view, constant over positions: the gradient itself
+    for a constant head, a stand-in with the right means (all a mean-only method reads)
+    otherwise.
     """
     n_questions = v.shape[1]
     directions = v.transpose(0, 1)
     for start in range(0, n_questions, chunk):
         block = v[:, start:start + chunk]
-        if linear_jacobian is not None:
-            weights = block @ linear_jacobian
-            yield start, weights[..., None, None].expand(*weights.shape, *source.shape[-2:])
+        if head is not None:
+            means = head.channel_means(block)
+            yield start, means.reshape(*means.shape, *[1] * (source.dim() - 2)).expand(*means.shape, *source.shape[2:])
         else:
             grads = _batched_vjp(outputs, source, directions[start:start + chunk], source_name)
             yield start, grads.transpose(0, 1)

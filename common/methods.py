@@ -37,6 +37,9 @@ class Method(abc.ABC):
 
     name: str = ""
     source: str = LAYER
+    mean_gradient: bool = False
+    """True when the map reads dJ/dA only through its mean over positions: heads that give that mean
+    alone (``gradients.first_linear_head``) serve it."""
 
     @abc.abstractmethod
     def raw_maps(self, grads: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
@@ -50,9 +53,10 @@ class GradCAM(Method):
     """alpha_k = GAP(g_k); map = ReLU(sum_k alpha_k A_k)."""
 
     name = "gradcam"
+    mean_gradient = True
 
     def raw_maps(self, grads, source):
-        return _weighted_sum(grads.mean(dim=(-2, -1)), source)
+        return _weighted_sum(_position_means(grads), source)
 
 
 class GradCAMPlusPlus(Method):
@@ -105,6 +109,14 @@ class GradientTimesInput(Method):
 
     def raw_maps(self, grads, source):
         return (grads * source.unsqueeze(1)).sum(dim=2).clamp(min=0)
+
+
+def _position_means(grads: torch.Tensor) -> torch.Tensor:
+    """(N, q, K, h, w) -> (N, q, K) means over positions; a gradient broadcast over positions
+    (an analytic head's, strides 0) is read at one position instead of summed."""
+    if grads.stride(-1) == 0 and grads.stride(-2) == 0:
+        return grads[..., 0, 0]
+    return grads.mean(dim=(-2, -1))
 
 
 def _weighted_sum(weights: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
