@@ -9,12 +9,12 @@ from torch import nn
 from .capture import ActivationCapture, LastLinearProbe, explaining, find_layer
 from .errors import BadInput, BadModel
 from .gradients import ChannelSums, analytic_head, gradient_chunks, questions_per_chunk
-from .maps import FeatureGrid, normalise, normalise_, upsample
+from .maps import FeatureGrid
 from .memory import out_of_memory
 from .methods import INPUT, METHODS, Method
 from .models import model_checksum
 from .questions import Directions, Question, resolve, task_of
-from .results import ExplanationResult
+from .results import ExplanationResult, Upsampling
 from .trunks import feature_grid, model_trunk
 
 HEADS = ("auto", "linear", "autograd")
@@ -130,7 +130,7 @@ class Explainer:
             raw, directions, gradient_path = self._raw_maps(outputs, source, questions, probe)
         raw = self._per_input(raw, x.shape)
         notes = ("the model was in train mode: explained in eval mode, then restored",) if was_training else ()
-        return self._result(normalise_(upsample(raw, x.shape[-2:], self.grid)), raw, directions, outputs,
+        return self._result(Upsampling(tuple(x.shape[-2:]), self.grid), raw, directions, outputs,
                             gradient_path=gradient_path, ids=ids, notes=notes, class_names=class_names)
 
     def stitched(
@@ -157,20 +157,21 @@ class Explainer:
             n, k = directions.p.shape
             raise BadInput(f"stitched maps must be (N, Q, H, W) = ({n}, {k}, H, W) for {n} inputs and {k} questions; "
                            f"got {tuple(raw.shape)}")
-        return self._result(normalise(raw), raw, directions, outputs, gradient_path=gradient_path, ids=ids,
-                            notes=tuple(notes))
+        return self._result(Upsampling(tuple(raw.shape[-2:])), raw, directions, outputs,
+                            gradient_path=gradient_path, ids=ids, notes=tuple(notes))
 
-    def _result(self, maps: torch.Tensor, raw: torch.Tensor, directions: Directions, outputs: torch.Tensor, *,
+    def _result(self, maps: Upsampling, raw: torch.Tensor, directions: Directions, outputs: torch.Tensor, *,
                 gradient_path: str, ids: Optional[Sequence[str]], notes: tuple[str, ...],
                 class_names: Sequence[str] = ()) -> ExplanationResult:
-        """Every result of this explainer: the maps, the answers to ``directions``, and the explainer's settings."""
+        """Every result of this explainer: the maps (made from ``raw`` when first read), the answers to
+        ``directions``, and the explainer's settings."""
         return ExplanationResult(
             maps=maps,
             raw=raw,
             p=directions.p,
             q=directions.q,
             kinds=directions.kinds,
-            outputs=outputs.detach().reshape(maps.shape[0], -1),
+            outputs=outputs.detach().reshape(raw.shape[0], -1),
             task=task_of(outputs),
             layer=self.layer_name,
             method=self.method.name,
@@ -252,6 +253,6 @@ class Explainer:
         raw = torch.empty(
             (source.shape[0], directions.v.shape[1], *source.shape[-2:]), dtype=source.dtype, device=source.device
         )
-        for start, grads in gradient_chunks(y, source, directions.v, chunk, where, head):
-            raw[:, start:start + grads.shape[1]] = self.method.raw_maps(grads, source.detach())
+        for start, grads, at in gradient_chunks(y, source, directions.v, chunk, where, head, self.method.mean_gradient):
+            raw[:, start:start + grads.shape[1]] = self.method.raw_maps(grads, at)
         return raw, directions, head.name if head is not None else "autograd"

@@ -38,17 +38,38 @@ _UNUSED = "appears to not have been used in the graph"
 
 @dataclass(frozen=True)
 class AnalyticHead:
-    """A head whose channel means of dJ/dA come without a backward pass down to A.
+    """A head whose channel means of dJ/dA are ``back(v) @ weights``, with no backward pass down to A.
 
     name: the gradient path recorded in results; constant: dJ/dA is the same at every
     position (GAP + linear), so it is the whole gradient and every method may use it;
-    otherwise only its mean over positions is known, enough for methods with
-    ``Method.mean_gradient``. channel_means: directions (N, q, C) -> (N, q, K).
+    otherwise only its mean over positions is known, enough for Grad-CAM's form
+    (``Method.mean_gradient``). back: directions (N, q, C) -> (N, q, D), the questions where
+    the closed form starts (the outputs themselves, or a Linear's output); weights: (D, K),
+    1 / (h w) included.
     """
 
     name: str
     constant: bool
-    channel_means: Callable[[torch.Tensor], torch.Tensor]
+    back: Callable[[torch.Tensor], torch.Tensor]
+    weights: torch.Tensor
+
+    def channel_means(self, block: torch.Tensor) -> torch.Tensor:
+        """(N, q, C) directions -> (N, q, K) means of dJ/dA over positions."""
+        return self.back(block) @ self.weights
+
+    def unit_maps(self, activation: torch.Tensor) -> torch.Tensor:
+        """(N, K, *positions) -> (N, D, *positions): ``sum_k weights[d, k] A_k``, one map per unit d.
+
+        Grad-CAM is linear in the channel means: ``sum_k alpha_k A_k = sum_d back(v)_d M_d``
+        with these maps M (the class activation maps of CAM when D is the classes).
+        """
+        return (self.weights @ activation.flatten(2)).unflatten(-1, activation.shape[2:])
+
+    def folding_pays(self, questions: int, activation: torch.Tensor) -> bool:
+        """Whether the unit maps cost fewer products than the channel means for ``questions`` questions."""
+        (units, channels), positions = self.weights.shape, activation[0, 0].numel()
+        direct = questions * units * channels + questions * channels * positions
+        return units * channels * positions + questions * units * positions < direct
 
 
 class ChannelSums:
@@ -109,7 +130,7 @@ def gap_linear_head(
     closed_form = (direction @ jacobian).reshape(*autograd_grad.shape[:2], *[1] * (activation.dim() - 2))
     if not _agrees(autograd_grad, closed_form.expand_as(autograd_grad)):
         return None
-    return AnalyticHead("analytic", True, lambda block: block @ jacobian)
+    return AnalyticHead("analytic", True, lambda block: block, jacobian)
 
 
 def first_linear_head(
@@ -135,11 +156,10 @@ def first_linear_head(
     if not _agrees(_position_means(at_layer), at_linear @ channel_sums / positions):
         return None
 
-    def channel_means(block: torch.Tensor) -> torch.Tensor:
-        at_linear = _batched_vjp(outputs, z, block.transpose(0, 1), "the head's first linear layer")
-        return at_linear.transpose(0, 1) @ channel_sums / positions
+    def back(block: torch.Tensor) -> torch.Tensor:
+        return _batched_vjp(outputs, z, block.transpose(0, 1), "the head's first linear layer").transpose(0, 1)
 
-    return AnalyticHead("first-linear", False, channel_means)
+    return AnalyticHead("first-linear", False, back, channel_sums / positions)
 
 
 def _random_direction(outputs: torch.Tensor) -> torch.Tensor:
@@ -184,25 +204,33 @@ def gradient_chunks(
     chunk: int,
     source_name: str,
     head: Optional[AnalyticHead] = None,
-) -> Iterator[tuple[int, torch.Tensor]]:
-    """Yield ``(start, dJ/dsource)`` for questions ``start : start + chunk``.
+    fold: bool = False,
+) -> Iterator[tuple[int, torch.Tensor, torch.Tensor]]:
+    """Yield ``(start, dJ/dsource, source)`` for questions ``start : start + chunk``, for ``Method.raw_maps``.
 
     outputs: (N, C); source: (N, K, *positions) leaf; v: (N, Q, C) directions.
     The gradients have shape (N, q, K, *positions). From an analytic ``head`` they are
     its channel means as a broadcast view, constant over positions: the gradient itself
     for a constant head, a stand-in with the right means (all a mean-only method reads)
-    otherwise.
+    otherwise. ``fold``: the method is Grad-CAM's form, so where it pays the head's linear
+    map is folded into the source (``AnalyticHead.unit_maps``): the pairs are then
+    (back(v), unit maps), which give the same maps.
     """
     n_questions = v.shape[1]
     directions = v.transpose(0, 1)
+    activation = source.detach()
+    folded = head is not None and fold and head.folding_pays(n_questions, activation)
+    if folded:
+        activation = head.unit_maps(activation)
     for start in range(0, n_questions, chunk):
         block = v[:, start:start + chunk]
         if head is not None:
-            means = head.channel_means(block)
-            yield start, means.reshape(*means.shape, *[1] * (source.dim() - 2)).expand(*means.shape, *source.shape[2:])
+            means = head.back(block) if folded else head.channel_means(block)
+            positions = activation.shape[2:]
+            yield start, means.reshape(*means.shape, *[1] * len(positions)).expand(*means.shape, *positions), activation
         else:
             grads = _batched_vjp(outputs, source, directions[start:start + chunk], source_name)
-            yield start, grads.transpose(0, 1)
+            yield start, grads.transpose(0, 1), activation
 
 
 def questions_per_chunk(source: torch.Tensor, memory_budget: int) -> int:

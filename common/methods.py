@@ -38,8 +38,9 @@ class Method(abc.ABC):
     name: str = ""
     source: str = LAYER
     mean_gradient: bool = False
-    """True when the map reads dJ/dA only through its mean over positions: heads that give that mean
-    alone (``gradients.first_linear_head``) serve it."""
+    """True for Grad-CAM's form ReLU(sum_k GAP(g_k) A_k): the map reads dJ/dA only through its means
+    over positions, and linearly. Heads that give those means alone (``gradients.first_linear_head``)
+    serve it, and a head's linear map may be folded into the activation (``AnalyticHead.unit_maps``)."""
 
     @abc.abstractmethod
     def raw_maps(self, grads: torch.Tensor, source: torch.Tensor) -> torch.Tensor:

@@ -43,7 +43,7 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass
 from enum import Enum
-from typing import Sequence, Union
+from typing import Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -237,25 +237,42 @@ class Rather(Question):
     >>> Rather(3)          # why the prediction, rather than class 3?
     >>> Rather([3, 5])     # two questions
     >>> Rather()           # rather than the runner-up
+    >>> Rather.top(5)      # the 5 most probable rivals of each input
     >>> Rather.all()       # every class as Q, from one forward pass
     """
 
     kind = Kind.RATHER
     tasks = (Task.CLASS,)
 
-    def __init__(self, q: ClassSpec = None, p: ClassSpec = None, *, every_class: bool = False):
+    def __init__(self, q: ClassSpec = None, p: ClassSpec = None, *, every_class: bool = False,
+                 top: Optional[int] = None):
+        if top is not None and (isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1):
+            raise BadQuestion(f"Rather.top(k) takes a whole number of rivals k >= 1; got {top!r}")
+        if top is not None and (q is not None or every_class):
+            raise BadQuestion("Rather takes one of q, every_class or top: the contrasts named, all classes, "
+                              "or the k most probable rivals")
         self.q = q
         self.p = p
         self.every_class = every_class
+        self.rivals = None if top is None else int(top)
 
     @classmethod
     def all(cls, p: ClassSpec = None) -> "Rather":
         """Every class as the contrast Q, in class order."""
         return cls(p=p, every_class=True)
 
+    @classmethod
+    def top(cls, k: int, p: ClassSpec = None) -> "Rather":
+        """The k most probable classes other than P as the contrasts Q of each input, most probable first."""
+        return cls(p=p, top=k)
+
     def __repr__(self) -> str:
         p = "" if self.p is None else f"p={self.p!r}"
-        return f"Rather.all({p})" if self.every_class else super().__repr__()
+        if self.every_class:
+            return f"Rather.all({p})"
+        if self.rivals is not None:
+            return f"Rather.top({', '.join(filter(None, (str(self.rivals), p)))})"
+        return super().__repr__()
 
     def _resolve(self, outputs: torch.Tensor, task: Task) -> Directions:
         n, n_classes = outputs.shape
@@ -267,9 +284,7 @@ class Rather(Question):
         if self.every_class:
             q = torch.arange(n_classes).expand(n, -1)
         elif self.q is None:
-            others = outputs.detach().clone()
-            others.scatter_(1, p_col.to(outputs.device), float("-inf"))
-            q = others.argmax(dim=1, keepdim=True).cpu()
+            q = _rivals(outputs, p_col, self.rivals or 1)
         else:
             q = _classes(self.q, outputs, "Q")
         p = p_col.expand_as(q)
@@ -284,6 +299,16 @@ class Rather(Question):
         if (p == q).any():
             notes = ("where Q == P the question is 'why not more confidently P?'",)
         return Directions(v=v, p=p.clone(), q=q.clone(), kinds=(kind,) * q.shape[1], notes=notes)
+
+
+def _rivals(outputs: torch.Tensor, p: torch.Tensor, k: int) -> torch.Tensor:
+    """(N, k) the k classes of highest output other than P (N, 1), highest first; on the CPU."""
+    if k > outputs.shape[1] - 1:
+        raise BadQuestion(f"Rather.top({k}) asks for {k} rivals, but the model has {outputs.shape[1]} classes: "
+                          f"at most {outputs.shape[1] - 1} besides P")
+    others = outputs.detach().clone()
+    others.scatter_(1, p.to(outputs.device), float("-inf"))
+    return others.topk(k, dim=1).indices.cpu()
 
 
 class ScoreRather(Question):

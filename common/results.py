@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Union
 
 import h5py
 import numpy as np
@@ -28,26 +28,67 @@ import torch
 
 from ._version import __version__
 from .errors import BadInput
+from .maps import FeatureGrid, normalise_, upsample
 from .memory import require_memory
 from .questions import Kind, Task
 from .storage import PathLike, atomic_path
 
 FORMAT = "rather.explanations"
 SCHEMA = 1
+SAVE_BLOCK = 64 * 2**20
+"""Bytes of full-size maps made at once while a result is saved."""
+
+
+@dataclass(frozen=True)
+class Upsampling:
+    """How raw maps become maps over the input: bilinear to ``size`` (on ``grid``), then normalised per map."""
+
+    size: tuple[int, int]
+    grid: Optional[FeatureGrid] = None
+
+    def __call__(self, raw: torch.Tensor) -> torch.Tensor:
+        """(..., h, w) raw maps -> (..., *size) maps in [0, 1], a new tensor on raw's device."""
+        flat = raw.reshape(-1, 1, *raw.shape[-2:]).contiguous()  # normalise_ works in place on contiguous maps
+        return normalise_(upsample(flat, self.size, self.grid)).reshape(*raw.shape[:-2], *self.size)
+
+
+class _MadeOnRead:
+    """The ``maps`` field: a tensor, or an ``Upsampling`` of ``raw`` that becomes the tensor on first read.
+
+    Data descriptor of a dataclass field: the generated ``__init__`` and ``replace`` set it
+    like any field; reading it on the class raises AttributeError, so the field has no default.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = f"_{name}"
+
+    def __get__(self, result, owner=None) -> torch.Tensor:
+        if result is None:
+            raise AttributeError("maps is a field of each result")
+        value = result.__dict__[self.slot]
+        if isinstance(value, Upsampling):
+            value = result.__dict__[self.slot] = value(result.raw)
+        return value
+
+    def __set__(self, result, value: Union[torch.Tensor, Upsampling]) -> None:
+        result.__dict__[self.slot] = value
 
 
 @dataclass(eq=False)
 class ExplanationResult:
     """Maps answering Q questions about each of N inputs.
 
-    maps: (N, Q, H, W) float32 in [0, 1], each map normalised on its own;
+    maps: (N, Q, H, W) float32 in [0, 1], each map normalised on its own; given as an
+        ``Upsampling`` (as the explainer does), they are made from ``raw`` on first read of
+        ``maps``, so that a result of many questions holds only its small raw maps until
+        then (``maps_at`` makes some of them only, ``save`` a block at a time);
     raw: (N, Q, h, w) float32, non-negative, before upsampling and normalising;
     p, q: (N, Q) the prediction and contrast of each question (classes or scores);
     kinds: per question column, a ``Kind`` (plain strings are taken and checked);
     outputs: (N, C) logits, or (N, 1) scores for a regression; task: ``Task.CLASS`` or ``Task.SCORE``.
     """
 
-    maps: torch.Tensor
+    maps: torch.Tensor = _MadeOnRead()
     raw: torch.Tensor
     p: torch.Tensor
     q: torch.Tensor
@@ -68,7 +109,25 @@ class ExplanationResult:
         self.task = _member(Task, self.task, "task")
         self.kinds = tuple(_member(Kind, kind, "question kind") for kind in self.kinds)
         if not self.ids:
-            self.ids = tuple(f"{i:06d}" for i in range(self.maps.shape[0]))
+            self.ids = tuple(f"{i:06d}" for i in range(self.raw.shape[0]))
+
+    def __repr__(self) -> str:
+        made = "made" if self.maps_made else "made on first read"
+        return (f"ExplanationResult({self.raw.shape[0]} inputs x {self.n_questions} questions, layer='{self.layer}', "
+                f"method='{self.method}', gradient_path='{self.gradient_path}', maps {made})")
+
+    @property
+    def maps_made(self) -> bool:
+        """Whether the full-size maps exist yet (they are made on the first read of ``maps``)."""
+        return not isinstance(self.__dict__["_maps"], Upsampling)
+
+    def maps_at(self, index) -> torch.Tensor:
+        """``maps[index]`` for an index of the first two dimensions (inputs, questions), making only those maps.
+
+        >>> res.maps_at((0, slice(0, 10)))   # input 0, questions 0..9: (10, H, W)
+        """
+        lazy = self.__dict__["_maps"]
+        return lazy(self.raw[index]) if isinstance(lazy, Upsampling) else lazy[index]
 
     @property
     def probs(self) -> Optional[torch.Tensor]:
@@ -82,7 +141,7 @@ class ExplanationResult:
 
     @property
     def n_questions(self) -> int:
-        return self.maps.shape[1]
+        return self.raw.shape[1]
 
     def name_of(self, label) -> str:
         """A class index as its name when names are known."""
@@ -104,13 +163,16 @@ class ExplanationResult:
         return f"Why {subject}, rather than {contrast}?"
 
     def subset(self, index: slice) -> "ExplanationResult":
-        """The answers about inputs ``index`` of the batch only (views, no copies)."""
-        return replace(self, maps=self.maps[index], raw=self.raw[index], p=self.p[index], q=self.q[index],
-                       outputs=self.outputs[index], ids=self.ids[index])
+        """The answers about inputs ``index`` of the batch only (views, no copies; maps still to make stay so)."""
+        lazy = self.__dict__["_maps"]
+        return replace(self, maps=lazy if isinstance(lazy, Upsampling) else lazy[index], raw=self.raw[index],
+                       p=self.p[index], q=self.q[index], outputs=self.outputs[index], ids=self.ids[index])
 
     def cpu(self) -> "ExplanationResult":
-        """The same result with every tensor on the CPU."""
-        return replace(self, maps=self.maps.cpu(), raw=self.raw.cpu(), outputs=self.outputs.cpu())
+        """The same result with every tensor on the CPU (maps still to make are made there when read)."""
+        lazy = self.__dict__["_maps"]
+        return replace(self, maps=lazy if isinstance(lazy, Upsampling) else lazy.cpu(), raw=self.raw.cpu(),
+                       outputs=self.outputs.cpu())
 
     def save(self, path: PathLike) -> Path:
         """Write the HDF5 store atomically (temporary file in the same folder, then rename)."""
@@ -133,11 +195,23 @@ class ExplanationResult:
                 inputs = store.create_group("inputs")
                 for index, name in enumerate(ids):
                     group = inputs.create_group(name)
-                    group.create_dataset("maps", data=result.maps[index].numpy(), compression="gzip", shuffle=True)
+                    result._write_maps(group, index)
                     group.create_dataset("raw", data=result.raw[index].numpy())
                     group.create_dataset("outputs", data=result.outputs[index].numpy())
                     group.attrs.update({"index": index, "p": self.p[index].numpy(), "q": self.q[index].numpy()})
         return Path(path)
+
+    def _write_maps(self, group: h5py.Group, index: int) -> None:
+        """Dataset ``maps`` of input ``index``, made and written a block of questions at a time."""
+        size = self.maps.shape[-2:] if self.maps_made else self.__dict__["_maps"].size
+        block = max(1, SAVE_BLOCK // (4 * size[0] * size[1]))
+        dataset = None
+        for start in range(0, self.n_questions, block):
+            part = self.maps_at((index, slice(start, start + block))).numpy()
+            if dataset is None:
+                dataset = group.create_dataset("maps", shape=(self.n_questions, *part.shape[1:]), dtype=part.dtype,
+                                               compression="gzip", shuffle=True)
+            dataset[start:start + len(part)] = part
 
 
 def load(path: PathLike) -> ExplanationResult:
