@@ -55,10 +55,10 @@ def assert_equals_straightforward(model, layer, x, result):
     torch.testing.assert_close(result.raw, expected, rtol=1e-4, atol=1e-6 * float(expected.amax()))
 
 
-def vgg_toy(between=(), after_flatten=(), seed=0, classes=6):
+def vgg_toy(between=(), after_flatten=(), seed=0, classes=6, channels=5):
     """features -> [between] -> flatten -> [after_flatten] -> Linear -> ReLU(inplace) -> Linear; layer '3'."""
     torch.manual_seed(seed)
-    features = [nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 5, 3, stride=2, padding=1), nn.ReLU()]
+    features = [nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, channels, 3, stride=2, padding=1), nn.ReLU()]
     probe = nn.Sequential(*features, *between).eval()(torch.zeros(1, 3, 16, 16))
     return nn.Sequential(*features, *between, nn.Flatten(), *after_flatten, nn.Linear(probe[0].numel(), 12),
                          nn.ReLU(inplace=True), nn.Linear(12, classes)).eval()
@@ -188,3 +188,26 @@ def test_the_model_is_left_as_it_was(x16):
     assert [p.requires_grad for p in model.parameters()] == flags and False in flags
     assert [m.training for m in model.modules()] == modes and True in modes
     assert not any(m._forward_hooks for m in model.modules())
+
+
+@pytest.mark.parametrize("network", ["resnet", "wide-vgg-toy"])
+def test_folding_the_head_into_the_activation_changes_no_map(network, images, request, monkeypatch):
+    """Many questions fold the head's linear map into the activation, one does not: the same maps either way."""
+    from rather.common.gradients import AnalyticHead
+
+    folds = []
+    unit_maps = AnalyticHead.unit_maps
+    monkeypatch.setattr(AnalyticHead, "unit_maps", lambda head, a: folds.append(a.shape) or unit_maps(head, a))
+    if network == "resnet":
+        model, layer = request.getfixturevalue("resnet"), "layer2"
+    else:  # 32 channels at 8 x 8 into 12 units: folding pays from 15 questions on
+        model, layer, images = vgg_toy((nn.MaxPool2d(2),), channels=32), "3", images[:, :, :16, :16]
+    questions = [Rather.all()] * 3
+    explainer = Explainer(model, layer=layer)
+    together = explainer(images, questions)
+    assert len(folds) == 1 and together.gradient_path != "autograd"
+    alone = explainer(images, Rather(together.q[:, 4:5]))
+    assert len(folds) == 1
+    torch.testing.assert_close(together.raw[:, 4], alone.raw[:, 0], rtol=1e-4, atol=1e-6)
+    reference = Explainer(model, layer=layer, head="autograd")(images, questions)
+    torch.testing.assert_close(together.raw, reference.raw, rtol=1e-4, atol=1e-6)
