@@ -16,7 +16,7 @@ Heads that flatten the activation into a first ``Linear`` (VGG: A -> max-pool ->
 flatten -> z = W f + b -> the rest of the head) give Grad-CAM, which needs only
 the mean of dJ/dA over positions, almost as cheaply. When every flattened cell f_km
 of channel k is a pooling of channel k of A whose weights sum to one (identity,
-average pool, non-overlapping max-pool), ``sum_ij dJ/dA_kij = sum_m dJ/df_km``, hence
+an average pool without padding, a max-pool of any shape), ``sum_ij dJ/dA_kij = sum_m dJ/df_km``, hence
 ``alpha_k = (1 / hw) sum_u (dJ/dz_u) S[u, k]`` with ``S[u, k] = sum_m W[u, k M + m]``
 (``ChannelSums``). The questions then go back from y to z only, through the rest of
 the head, never through W or the pooling. The identity is verified like the closed

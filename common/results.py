@@ -119,15 +119,20 @@ class ExplanationResult:
     @property
     def maps_made(self) -> bool:
         """Whether the full-size maps exist yet (they are made on the first read of ``maps``)."""
-        return not isinstance(self.__dict__["_maps"], Upsampling)
+        return self._upsampling is None
 
-    def maps_at(self, index) -> torch.Tensor:
+    @property
+    def _upsampling(self) -> Optional[Upsampling]:
+        """How the maps are still to be made from ``raw``; None once they are made (or were given)."""
+        value = self.__dict__["_maps"]
+        return value if isinstance(value, Upsampling) else None
+
+    def maps_at(self, index: Union[int, slice, tuple]) -> torch.Tensor:
         """``maps[index]`` for an index of the first two dimensions (inputs, questions), making only those maps.
 
         >>> res.maps_at((0, slice(0, 10)))   # input 0, questions 0..9: (10, H, W)
         """
-        lazy = self.__dict__["_maps"]
-        return lazy(self.raw[index]) if isinstance(lazy, Upsampling) else lazy[index]
+        return self._upsampling(self.raw[index]) if self._upsampling else self.maps[index]
 
     @property
     def probs(self) -> Optional[torch.Tensor]:
@@ -164,15 +169,12 @@ class ExplanationResult:
 
     def subset(self, index: slice) -> "ExplanationResult":
         """The answers about inputs ``index`` of the batch only (views, no copies; maps still to make stay so)."""
-        lazy = self.__dict__["_maps"]
-        return replace(self, maps=lazy if isinstance(lazy, Upsampling) else lazy[index], raw=self.raw[index],
-                       p=self.p[index], q=self.q[index], outputs=self.outputs[index], ids=self.ids[index])
+        return replace(self, maps=self._upsampling or self.maps[index], raw=self.raw[index], p=self.p[index],
+                       q=self.q[index], outputs=self.outputs[index], ids=self.ids[index])
 
     def cpu(self) -> "ExplanationResult":
         """The same result with every tensor on the CPU (maps still to make are made there when read)."""
-        lazy = self.__dict__["_maps"]
-        return replace(self, maps=lazy if isinstance(lazy, Upsampling) else lazy.cpu(), raw=self.raw.cpu(),
-                       outputs=self.outputs.cpu())
+        return replace(self, maps=self._upsampling or self.maps.cpu(), raw=self.raw.cpu(), outputs=self.outputs.cpu())
 
     def save(self, path: PathLike) -> Path:
         """Write the HDF5 store atomically (temporary file in the same folder, then rename)."""
@@ -203,7 +205,7 @@ class ExplanationResult:
 
     def _write_maps(self, group: h5py.Group, index: int) -> None:
         """Dataset ``maps`` of input ``index``, made and written a block of questions at a time."""
-        size = self.maps.shape[-2:] if self.maps_made else self.__dict__["_maps"].size
+        size = self._upsampling.size if self._upsampling else self.maps.shape[-2:]
         block = max(1, SAVE_BLOCK // (4 * size[0] * size[1]))
         dataset = None
         for start in range(0, self.n_questions, block):
