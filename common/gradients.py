@@ -153,7 +153,7 @@ def first_linear_head(
         at_layer, at_linear = torch.autograd.grad(outputs, (activation, z), direction, retain_graph=True)
     except RuntimeError:  # z or A unused by the outputs
         return None
-    if not _agrees(_position_means(at_layer), at_linear @ channel_sums / positions):
+    if not _agrees(at_layer.flatten(2).mean(dim=-1), at_linear @ channel_sums / positions):
         return None
 
     def back(block: torch.Tensor) -> torch.Tensor:
@@ -172,11 +172,6 @@ def _agrees(autograd_value: torch.Tensor, closed_form: torch.Tensor) -> bool:
     """Equal within float rounding, relative to the closed form's largest value."""
     scale = float(closed_form.abs().max()) if closed_form.numel() else 0.0
     return torch.allclose(autograd_value, closed_form, rtol=1e-4, atol=1e-5 * scale + 1e-30)
-
-
-def _position_means(grads: torch.Tensor) -> torch.Tensor:
-    """(N, K, *positions) -> (N, K): each channel's mean over its positions."""
-    return grads.flatten(2).mean(dim=-1)
 
 
 def _batched_vjp(
