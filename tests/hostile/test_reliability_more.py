@@ -1,0 +1,143 @@
+"""Hostile conditions, second part (issue 21): a full disk, data check on things that are not files,
+failed runs and the folders they made, library messages, a closed stdout, bad arguments.
+
+Each ends in one line on stderr and leaves the case's folder as it was: no partial output,
+no staging, no new parent folder.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from matplotlib.figure import Figure
+
+from rather.common import BadInput, storage
+from rather.common.summaries import write_json
+from rather.suites.cli import refusal
+
+from .conftest import snapshot
+from .test_paths import inputs, small_model  # noqa: F401 (fixtures: placeholder inputs, a model and a picture)
+
+ENOSPC = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+# -- a full disk ---------------------------------------------------------------------------------------
+
+def fill_after(monkeypatch, allowed: int) -> None:
+    """The disk under every HDF5 output holds ``allowed`` bytes; the next write finds no room (ENOSPC)."""
+    written = []
+    original = storage._SpaceWatch._write_through
+
+    def write(self, view):
+        if sum(written) + len(view) > allowed:
+            raise ENOSPC
+        written.append(len(view))
+        return original(self, view)
+
+    monkeypatch.setattr(storage._SpaceWatch, "_write_through", write)
+
+
+@pytest.mark.parametrize("allowed", [0, 2000, 9000], ids=["at-once", "after-2-kB", "after-9-kB"])
+def test_a_disk_full_while_writing_explanations_h5_is_one_line(allowed, inputs, small_model, monkeypatch,
+                                                               refuse):
+    fill_after(monkeypatch, allowed)
+    line = refuse(small_model, says=("rather explain: error: no space left on /", "out/new/explanations.h5: ",
+                                     "bytes needed", "free space there or write the output elsewhere"))
+    needed = int(line.split("explanations.h5: ")[1].split(" bytes")[0])
+    assert needed > max(allowed, 4000)  # the whole store: maps, raw maps and outputs of one picture
+
+
+def test_a_disk_full_while_drawing_the_figure_is_one_line(inputs, small_model, monkeypatch, refuse):
+    def full(self, path, **kwargs):
+        Path(path).write_bytes(b"\x89PNG partial")
+        raise ENOSPC
+
+    monkeypatch.setattr(Figure, "savefig", full)
+    refuse(small_model, says=("rather explain: error: no space left on /", "out/new/figure.png (the disk filled "
+                              "after 12 bytes); free space there"))
+
+
+def test_a_synthetic_survey_larger_than_the_free_space_is_refused_before_it_is_made(inputs, monkeypatch, refuse):
+    monkeypatch.setattr(storage, "free_space", lambda path: 50_000)
+    refuse("seismic synth new/s.sgy --inlines 3 --crosslines 60 --samples 60".split(),
+           says="writing new/s.sgy: 90000 bytes needed, 50000 free")
+
+
+def test_a_summary_larger_than_the_free_space_is_refused_before_it_is_written(tmp_path, monkeypatch):
+    monkeypatch.setattr(storage, "free_space", lambda path: 10)
+    with pytest.raises(BadInput, match=r"writing .*/summary.json: 27 bytes needed, 10 free"):
+        write_json(tmp_path / "summary.json", {"command": "explain"})
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("filename, shown", [
+    ("/data/.out.ab12cd34.staging/figure_inline_3.png", "/data/out/figure_inline_3.png"),
+    ("/data/.summary.json.x_y1z2w3.tmp", "/data/summary.json"),
+    (None, "the device an output was written to"),
+], ids=["in-a-stage", "a-temporary", "no-file-named"])
+def test_a_full_disk_met_outside_rathers_writers_is_one_line(filename, shown):
+    """An ENOSPC that no atomic writer caught (a copy into the stage): exit 2, the output named as the user knows it."""
+    line, status = refusal(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), filename))
+    assert status == 2 and line.startswith("error: no space left on ") and shown in line and "\n" not in line
+
+
+# a real full disk: a tmpfs of a few kB (root only), every command run in its own process
+
+@pytest.fixture
+def small_disk(inputs):
+    """``small_disk(size)``: an empty tmpfs of ``size`` mounted at ./disk; unmounted after the test."""
+    mounted = []
+
+    def mount(size: str) -> Path:
+        folder = inputs / "disk"
+        folder.mkdir()
+        made = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+                              capture_output=True)
+        if made.returncode:
+            folder.rmdir()
+            pytest.skip("cannot mount a tmpfs here (it needs root)")
+        mounted.append(folder)
+        return folder
+
+    yield mount
+    for folder in mounted:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def run_apart(argv: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "rather.suites.cli", *argv], capture_output=True, text=True,
+                          timeout=300)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("size, argv, says", [
+    ("8k", "explain --weights model.pt --layer features --image bug.png --out disk/a/b",
+     "writing disk/a/b/explanations.h5: "),
+    ("20k", "explain --weights model.pt --layer features --image bug.png --out disk/a/b",
+     "writing disk/a/b/figure.png"),
+    ("8k", "seismic synth disk/a/s.sgy --inlines 3 --crosslines 60 --samples 60",
+     "writing disk/a/s.sgy: 90000 bytes needed, 8192 free"),
+    ("100k", "seismic synth disk/a/s.sgy --inlines 3 --crosslines 60 --samples 60",
+     "writing disk/a/s.labels.h5: "),
+    ("100k", "seismic explain s.sgy --all --stride 20 --out disk/a/b", "writing disk/a/b: 450000 bytes needed"),
+    ("600k", "seismic explain s.sgy --all --stride 20 --out disk/a/b", "writing disk/a/b/"),
+], ids=["explain-h5", "explain-figure", "synth-segy", "synth-labels", "seismic-explain-volumes",
+        "seismic-explain-midway"])
+def test_a_real_full_disk_ends_in_one_line_and_leaves_it_empty(size, argv, says, inputs, small_model, small_disk):
+    """The issue's case: a full tmpfs made the HDF5 library crash (exit 139) after 22 lines of tracebacks."""
+    if argv.startswith("seismic explain"):
+        assert run_apart("seismic synth s.sgy --inlines 3 --crosslines 60 --samples 60".split()).returncode == 0
+    disk = small_disk(size)
+    before = snapshot(inputs)
+    run = run_apart(argv.split())
+    lines = run.stderr.strip().splitlines()
+    assert run.returncode == 2 and len(lines) == 1, run.stderr
+    assert lines[0].startswith("rather seismic: error: no space left on " if "seismic" in argv else
+                               "rather explain: error: no space left on ")
+    assert says in lines[0]
+    assert list(disk.iterdir()) == [] and snapshot(inputs) == before  # no stage, no lock, no new folder
