@@ -7,17 +7,23 @@ no staging, no new parent folder.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import tracemalloc
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 from matplotlib.figure import Figure
 
 from rather.common import BadInput, storage
 from rather.common.summaries import write_json
+from rather.suites import manifests
 from rather.suites.cli import refusal
 
 from .conftest import snapshot
@@ -141,3 +147,116 @@ def test_a_real_full_disk_ends_in_one_line_and_leaves_it_empty(size, argv, says,
                                "rather explain: error: no space left on ")
     assert says in lines[0]
     assert list(disk.iterdir()) == [] and snapshot(inputs) == before  # no stage, no lock, no new folder
+
+
+# -- data check: only regular files, bounded reads --------------------------------------------------------
+
+MANIFEST = {"name": "Tiny", "title": "a tiny data set", "task": "test", "domain": "iqa", "summary": "two files",
+            "root": "tiny/", "conventions": {}, "checksums": {}, "citation": "", "licence": "", "obtain": {"url": ""},
+            "layouts": [{"name": "flat", "expect": [{"path": "index.txt", "lines": 2, "what": "the index"},
+                                                    {"path": "data.bin", "sha256": "00" * 32}]}]}
+
+
+@pytest.fixture
+def never_hangs():
+    """The test fails (TimeoutError) instead of hanging when the command blocks for 20 s."""
+    def expire(signum, frame):
+        raise TimeoutError("the command blocked for 20 s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(20)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.fixture
+def tiny(tmp_path, monkeypatch):
+    """The working folder with ``tiny.json`` (a manifest) and ``copy/`` (a valid copy of it but for its checksum)."""
+    monkeypatch.chdir(tmp_path)
+    Path("tiny.json").write_text(json.dumps(MANIFEST))
+    Path("copy").mkdir()
+    Path("copy/index.txt").write_text("a 1\nb 2\n")
+    Path("copy/data.bin").write_bytes(b"\0" * 10)
+    return tmp_path
+
+
+@contextmanager
+def bounded_memory(limit: int) -> Iterator[None]:
+    """Fail unless the block holds less than ``limit`` bytes of Python memory at once."""
+    tracemalloc.start()
+    try:
+        yield
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < limit, f"{peak} bytes held at once"
+
+
+def replace_with(path: str, kind: str) -> None:
+    """Put something that is not a regular file at ``path``."""
+    Path(path).unlink(missing_ok=True)
+    if kind == "pipe":
+        os.mkfifo(path)
+    elif kind == "folder":
+        Path(path).mkdir()
+    elif kind == "broken-link":
+        Path(path).symlink_to("nowhere")
+    else:  # a device
+        Path(path).symlink_to(f"/dev/{kind}")
+
+
+NOT_FILES = {"pipe": "a named pipe", "folder": "a folder", "zero": "a character device", "null": "a character device",
+             "broken-link": "a broken link"}
+
+
+@pytest.mark.parametrize("kind", NOT_FILES, ids=[f"manifest-{kind}" for kind in NOT_FILES])
+def test_a_manifest_that_is_not_a_file_is_refused_without_reading_it(kind, tiny, refuse, never_hangs):
+    replace_with("tiny.json", kind)
+    refuse(["data", "check", "tiny.json", "copy"],
+           says=f"rather data: error: manifest file tiny.json: is {NOT_FILES[kind]}; pass a manifest .json file")
+
+
+def test_a_huge_manifest_without_line_breaks_is_refused_after_a_bounded_read(tiny, refuse):
+    with open("tiny.json", "wb") as handle:
+        handle.truncate(64 * 2 ** 20)  # 64 MiB of zero bytes, sparse: nothing on disk
+    with bounded_memory(4 * 2 ** 20):
+        refuse(["data", "check", "tiny.json", "copy"],
+               says="manifest file tiny.json: larger than 1048576 bytes, too large for a manifest")
+
+
+@pytest.mark.parametrize("kind", ["pipe", "zero", "broken-link"], ids=["copy-a-pipe", "copy-a-device",
+                                                                       "copy-a-broken-link"])
+def test_a_copy_path_that_is_not_a_folder_is_refused(kind, tiny, refuse, never_hangs):
+    shutil.rmtree("copy")
+    replace_with("copy", kind)
+    says = "does not exist" if kind == "broken-link" else f"copy: is {NOT_FILES[kind]}, not a folder"
+    refuse(["data", "check", "tiny.json", "copy"], says=says)
+
+
+@pytest.mark.parametrize("name, kind", [(name, kind) for name in ("index.txt", "data.bin") for kind in NOT_FILES],
+                         ids=[f"{name}-{kind}" for name in ("index", "data") for kind in NOT_FILES])
+def test_a_file_of_the_copy_that_is_not_a_file_is_a_problem_not_a_hang(name, kind, tiny, run_cli, never_hangs):
+    replace_with(f"copy/{name}", kind)
+    outcome = run_cli(["data", "check", "tiny.json", "copy"])
+    what = " (the index)" if name == "index.txt" else ""
+    assert outcome.status == 1 and outcome.err == ""
+    assert f"not a file: {name} is {NOT_FILES[kind]}{what}" in outcome.out.splitlines()
+
+
+def test_an_index_without_line_breaks_is_counted_in_bounded_memory(tiny, run_cli):
+    with open("copy/index.txt", "wb") as handle:
+        handle.truncate(64 * 2 ** 20)  # one "line" of 64 MiB of zero bytes (sparse)
+    with bounded_memory(4 * 2 ** 20):
+        outcome = run_cli(["data", "check", "tiny.json", "copy"])
+    assert outcome.status == 1 and "wrong length: index.txt has 1 lines, expected 2 (the index)" in outcome.out
+
+
+@pytest.mark.parametrize("content, lines", [(b"", 0), (b"a", 1), (b"a\n", 1), (b"\n\n \t\n", 0), (b"a\r\n\r\nb", 2),
+                                            (b" \n" * 5 + b"x", 1), (b"x" * (2 ** 20 - 1) + b"\ny\n", 2),
+                                            (b" " * 2 ** 20 + b"y", 1), (b"y" + b" " * 2 ** 20 + b"\n", 1)],
+                         ids=["empty", "no-break", "one", "blank", "crlf", "last-unended", "break-at-block-end",
+                              "blank-block-then-text", "text-then-blank-block"])
+def test_non_blank_lines_are_counted_across_blocks(content, lines, tmp_path):
+    (tmp_path / "index.txt").write_bytes(content)
+    assert manifests._non_blank_lines(tmp_path / "index.txt") == lines
