@@ -7,6 +7,7 @@ no staging, no new parent folder.
 from __future__ import annotations
 
 import errno
+import importlib
 import json
 import os
 import shutil
@@ -21,10 +22,12 @@ from typing import Iterator
 import pytest
 from matplotlib.figure import Figure
 
-from rather.common import BadInput, storage
+from rather.common import BadInput, figures, storage
 from rather.common.summaries import write_json
 from rather.suites import manifests
-from rather.suites.cli import refusal
+from rather.suites.cli import Stopped, refusal
+
+from rather.seismic.synthetic import SurveyParameters, make_survey, write_survey
 
 from .conftest import snapshot
 from .test_paths import inputs, small_model  # noqa: F401 (fixtures: placeholder inputs, a model and a picture)
@@ -260,3 +263,61 @@ def test_an_index_without_line_breaks_is_counted_in_bounded_memory(tiny, run_cli
 def test_non_blank_lines_are_counted_across_blocks(content, lines, tmp_path):
     (tmp_path / "index.txt").write_bytes(content)
     assert manifests._non_blank_lines(tmp_path / "index.txt") == lines
+
+
+# -- a failed run leaves no new parent folder -------------------------------------------------------------
+
+def fail_at(monkeypatch, target: str) -> None:
+    """Make ``target`` (module.name or module.Class.method) raise BadInput: a run that fails midway."""
+    owner, _, name = target.rpartition(".")
+    try:
+        holder = importlib.import_module(owner)
+    except ModuleNotFoundError:
+        module, _, cls = owner.rpartition(".")
+        holder = getattr(importlib.import_module(module), cls)
+
+    def fail(*args, **kwargs):
+        raise BadInput(f"injected failure in {name}")
+
+    monkeypatch.setattr(holder, name, fail)
+
+
+FAILING_RUNS = {  # argv (OUT: an output under three new folders), what fails, a real survey first
+    "explain": ("explain --weights model.pt --layer features --image bug.png --out OUT",
+                "rather.common.figures.plot_explanation", False),
+    "explain-store": ("explain --weights model.pt --layer features --image bug.png --out OUT",
+                      "rather.common.results.ExplanationResult.save", False),
+    "seismic-synth": ("seismic synth OUT/s.sgy --inlines 3 --crosslines 60 --samples 60",
+                      "rather.seismic.synthetic._write_labels", False),
+    "seismic-explain": ("seismic explain s.sgy --all --stride 20 --out OUT",
+                        "rather.seismic.attributes.write_attributes", True),
+    "seismic-train": ("seismic train --out OUT/m.pt", "rather.seismic.classifier.train_checkpoint", False),
+    "iqa-train": ("iqa train --out OUT/m.pt", "rather.iqa.quality_model.train_checkpoint", False),
+    "iqa-explain": ("iqa explain a.png b.png --rather-than 0.5 --out OUT", "rather.iqa.explanations.explain_pair",
+                    False),
+    "recognition-train": ("recognition train --out OUT/m.pt", "rather.recognition.classifier.train", False),
+    "recognition-audit": ("recognition audit --format synthetic --out OUT", "rather.recognition.pipeline.audit",
+                          False),
+    "suite": ("suite seismic --out OUT", "rather.suites.suite_cmd.suite", False),
+    "demo": ("demo --out OUT", "rather.suites.suite_cmd.suite", False),
+}
+
+
+@pytest.mark.parametrize("argv, target, survey", FAILING_RUNS.values(), ids=FAILING_RUNS.keys())
+def test_a_failed_run_removes_the_folders_it_made(argv, target, survey, inputs, small_model, monkeypatch, refuse):
+    """``--out new/a/b`` of a run that fails after its outputs were claimed: new/ is gone again."""
+    if survey:
+        write_survey(make_survey(3, SurveyParameters(inlines=3, crosslines=60, samples=60)), "s.sgy")
+    fail_at(monkeypatch, target)
+    refuse(argv.replace("OUT", "new/a/b").split(), says=f"error: injected failure in {target.rpartition('.')[2]}")
+
+
+@pytest.mark.parametrize("stop, status, says", [(KeyboardInterrupt(), 130, "rather explain: interrupted"),
+                                                (Stopped(signal.SIGTERM), 143, "rather explain: stopped by SIGTERM")],
+                         ids=["ctrl-c", "sigterm"])
+def test_a_stopped_run_removes_the_folders_it_made(stop, status, says, inputs, small_model, monkeypatch, refuse):
+    def stopping(*args, **kwargs):
+        raise stop
+
+    monkeypatch.setattr(figures, "plot_explanation", stopping)
+    refuse([*small_model[:-1], "new/a/b"], says=says, status=status)
