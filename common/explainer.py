@@ -22,6 +22,9 @@ HEADS = ("auto", "linear", "autograd")
 Inputs = Union[torch.Tensor, tuple]
 """What ``Explainer.__call__`` takes as x: one tensor, or a tuple of the model's positional inputs."""
 
+OutputSpec = Union[None, str, int, Callable[[Any], torch.Tensor]]
+"""Where the logits are in what the model returns: itself (None), a key or attribute, an index, or a function."""
+
 
 class Explainer:
     """Answers "Why P?", "What if not P?", "Why P, rather than Q?" and "Why s, rather than q?".
@@ -47,9 +50,15 @@ class Explainer:
     over input ``explain_input`` (default 0: ``dist``); an input method takes its gradient
     there. ``ex(x, q, forward_kwargs={"mask": m})`` adds keyword inputs to every call.
 
+    Outputs: the model's output y is logits (N, C) or scores (N,) / (N, 1); an output whose
+    items hold one number each, (N, 1, 1, 1) say, is a score, and (N, C, 1, 1) is (N, C).
+    A model that returns something else names its logits with ``output=``: a key
+    (``"logits"`` of a dict), an attribute, an index (of a tuple) or a function of the output.
+
     Args:
         model: any ``nn.Module`` giving logits (N, C) or scores (N,) / (N, 1).
         explain_input: which of the model's positional inputs the maps are drawn over.
+        output: where the logits (or scores) are in the model's output (see above); None: the output itself.
         layer: dotted module name or the module; not needed by input methods.
         method: a name in ``METHODS`` or a ``Method``.
         call: which call of a module that runs several times per forward.
@@ -72,6 +81,7 @@ class Explainer:
         memory_budget: int = 512 * 2**20,
         assemble: Optional[Callable[[torch.Tensor, torch.Size], torch.Tensor]] = None,
         explain_input: int = 0,
+        output: OutputSpec = None,
     ):
         if not isinstance(model, nn.Module):
             raise BadModel(f"model must be a torch.nn.Module; got {type(model).__name__}")
@@ -86,7 +96,12 @@ class Explainer:
         if not isinstance(explain_input, int) or isinstance(explain_input, bool) or explain_input < 0:
             raise BadModel(f"explain_input must be a non-negative integer (which of the model's inputs); "
                            f"got {explain_input!r}")
+        if not (output is None or callable(output) or isinstance(output, str)
+                or isinstance(output, int) and not isinstance(output, bool)):
+            raise BadModel(f"output must be a key or attribute name, an index or a function of the model's output; "
+                           f"got {type(output).__name__}")
         self.model = model
+        self.output = output
         self.method = method
         self.call = call
         self.head = head
@@ -270,14 +285,37 @@ class Explainer:
                 raise  # not a shape the model refuses: the command says what was asked and what to do
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise BadInput(f"the model cannot run on {_shapes(inputs)}: {first_line}") from None
-        if not isinstance(outputs, torch.Tensor) or outputs.dim() not in (1, 2) or outputs.shape[0] != n:
-            what = f"shape {tuple(outputs.shape)}" if isinstance(outputs, torch.Tensor) else type(outputs).__name__
-            raise BadModel(
-                f"model output must be logits (N, C) or scores (N,) for a batch of N = {n}; got {what}"
-            )
+        outputs = _shaped(self._picked(outputs), n)
         if not outputs.is_floating_point() or not torch.isfinite(outputs).all():
             raise BadModel("model output holds NaN or Inf (or is not floating point); check the model and its weights")
         return outputs
+
+    def _picked(self, returned: Any) -> Any:
+        """The part of the model's output that ``output=`` names (all of it when None)."""
+        spec, found = self.output, type(returned).__name__
+        if spec is None:
+            return returned
+        if callable(spec):
+            try:
+                return spec(returned)
+            except (KeyError, IndexError, AttributeError, TypeError) as error:
+                raise BadModel(f"output=function failed on the model's output ({found}): {type(error).__name__}: "
+                               f"{error}; pass a function that takes what the model returns") from None
+        if isinstance(spec, str):
+            if isinstance(returned, Mapping):
+                if spec in returned:
+                    return returned[spec]
+                keys = ", ".join(repr(key) for key in returned)
+                raise BadModel(f"output='{spec}': the model returns a {found} without that key; its keys: {keys}")
+            if hasattr(returned, spec):
+                return getattr(returned, spec)
+            raise BadModel(f"output='{spec}': the model's output ({found}) has no key or attribute '{spec}'; "
+                           "pass one it has, an index or a function")
+        if isinstance(returned, (tuple, list)) and -len(returned) <= spec < len(returned):
+            return returned[spec]
+        size = f"{len(returned)} items; use 0..{len(returned) - 1}" if isinstance(returned, (tuple, list)) \
+            else "no items to index"
+        raise BadModel(f"output={spec}: the model's output ({found}) has {size}")
 
     def _raw_maps(self, outputs, source, questions, probe):
         """(N, Q, h, w) raw maps, the resolved questions, and the gradient path taken."""
@@ -315,3 +353,22 @@ def _shapes(inputs: tuple) -> str:
     """The inputs' shapes in words: "an input of shape (1, 5, 32, 32)", "inputs of shapes (2, 3, 8, 8), (2, 3, 8, 8)"."""
     shapes = [str(tuple(item.shape)) if isinstance(item, torch.Tensor) else type(item).__name__ for item in inputs]
     return f"an input of shape {shapes[0]}" if len(shapes) == 1 else f"inputs of shapes {', '.join(shapes)}"
+
+
+def _shaped(outputs: Any, n: int) -> torch.Tensor:
+    """The output as logits (N, C) or scores (N,) / (N, 1): one number per input is a score, (N, C, 1, 1) is (N, C)."""
+    if not isinstance(outputs, torch.Tensor):
+        hints = {dict: "a key, output='logits'", tuple: "an index, output=0", list: "an index, output=0"}
+        hint = next((text for kind, text in hints.items() if isinstance(outputs, kind)),
+                    "an attribute name or a function")
+        raise BadModel(f"model output must be logits (N, C) or scores (N,) for a batch of N = {n}; got "
+                       f"{type(outputs).__name__}; name the logits with Explainer(..., output=...): {hint}")
+    if outputs.dim() >= 1 and outputs.shape[0] == n:
+        if outputs.dim() > 2 and outputs[0].numel() == 1:
+            return outputs.reshape(n, 1)
+        if outputs.dim() in (4, 5) and all(size == 1 for size in outputs.shape[2:]):
+            return outputs.reshape(n, -1)
+        if outputs.dim() in (1, 2):
+            return outputs
+    raise BadModel(f"model output must be logits (N, C) or scores (N,) for a batch of N = {n}; "
+                   f"got shape {tuple(outputs.shape)}")

@@ -1,4 +1,4 @@
-"""Models as users bring them: several inputs and keyword inputs (issue 14, item 1).
+"""Models as users bring them: several inputs, keyword inputs, outputs that are not a bare tensor (issue 14).
 
 Every map is checked against a straightforward computation that uses nothing of
 rather: a hook on the layer, the model called as its author calls it,
@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from rather.common import BadInput, BadModel, Explainer, ScoreRather, Why
+from rather.common import BadInput, BadModel, Explainer, Rather, ScoreRather, Why
 
 
 class FullReference(nn.Module):
@@ -127,3 +127,80 @@ def test_explain_input_must_name_one_of_the_inputs():
         Explainer(model, layer="trunk", explain_input=2)(pair(), Why())
     with pytest.raises(BadModel, match=r"explain_input must be a non-negative integer .*got -1"):
         Explainer(model, layer="trunk", explain_input=-1)
+
+
+class Returns(nn.Module):
+    """A classifier whose logits come back wrapped in one of the ways models return them."""
+
+    def __init__(self, how, classes=4):
+        super().__init__()
+        torch.manual_seed(6)
+        self.how = how
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.fc = nn.Linear(8, classes)
+
+    def forward(self, x):
+        features = F.relu(self.conv(x))
+        logits = self.fc(features.amax(dim=(2, 3)))
+        if self.how == "dict":
+            return {"features": features, "logits": logits}
+        if self.how == "tuple":
+            return features, logits
+        if self.how == "attribute":
+            return type("Output", (), {"logits": logits})()
+        if self.how == "map":
+            return logits[:, :, None, None]  # a fully convolutional head: (N, C, 1, 1)
+        return logits
+
+
+@pytest.mark.parametrize("how, output", [
+    ("dict", "logits"), ("tuple", 1), ("tuple", -1), ("attribute", "logits"), ("dict", lambda out: out["logits"]),
+    ("map", None),
+])
+def test_logits_are_read_from_any_output(how, output, images):
+    plain = Explainer(Returns("plain").eval(), layer="conv", head="autograd")(images, Rather.all())
+    result = Explainer(Returns(how).eval(), layer="conv", output=output)(images, Rather.all())
+    torch.testing.assert_close(result.raw, plain.raw)
+    torch.testing.assert_close(result.outputs, plain.outputs)
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 1), (1, 1), (1,), (1, 1, 1, 1)])
+def test_one_number_per_input_is_a_score(shape):
+    class Metric(nn.Module):
+        """An LPIPS-style distance: one number per input, in whatever shape."""
+
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(7)
+            self.conv = nn.Conv2d(3, 5, 3, padding=1)
+
+        def forward(self, x):
+            return self.conv(x).pow(2).mean(dim=(1, 2, 3)).reshape(-1, *shape)
+
+    model = Metric().eval()
+    x = torch.randn(2, 3, 12, 12, generator=torch.Generator().manual_seed(1))
+    result = Explainer(model, layer="conv")(x, [Why(), ScoreRather(0.5)])
+    expected = hand_gradcam(model, model.conv, 0, (x,), lambda s: s.sum())
+    assert result.task == "score" and result.outputs.shape == (2, 1)
+    torch.testing.assert_close(result.raw[:, 0], expected, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("how, output, message", [
+    ("dict", None, r"got dict; name the logits with Explainer\(..., output=...\): a key, output='logits'"),
+    ("tuple", None, r"got tuple; name the logits .*: an index, output=0"),
+    ("dict", "logit", r"output='logit': the model returns a dict without that key; its keys: 'features', 'logits'"),
+    ("tuple", 2, r"output=2: the model's output \(tuple\) has 2 items; use 0..1"),
+    ("plain", 0, r"output=0: the model's output \(Tensor\) has no items to index"),
+    ("attribute", "scores", r"output='scores': the model's output \(Output\) has no key or attribute 'scores'"),
+    ("tuple", lambda out: out["logits"], r"output=function failed on the model's output \(tuple\): TypeError"),
+    ("dict", "features", r"got shape \(3, 8, 32, 32\)"),
+])
+def test_outputs_that_cannot_be_read_are_refused(how, output, message, images, untouched):
+    model = Returns(how).eval()
+    with untouched(model), pytest.raises(BadModel, match=message):
+        Explainer(model, layer="conv", output=output)(images, Why())
+
+
+def test_output_must_be_a_name_an_index_or_a_function():
+    with pytest.raises(BadModel, match=r"output must be a key or attribute name, an index or a function .*got float"):
+        Explainer(Returns("plain"), layer="conv", output=1.5)
