@@ -55,6 +55,11 @@ class Explainer:
     A model that returns something else names its logits with ``output=``: a key
     (``"logits"`` of a dict), an attribute, an index (of a tuple) or a function of the output.
 
+    Dense outputs (segmentation logits y (N, C, H, W)): each question names a region R,
+    ``Why(region=R)``, ``Rather(q, region=R)``, and its loss is summed over R's pixels,
+    ``J = sum_i w_i J(y_i)`` (``questions``; masks from ``regions``). The maps are those of
+    that J, at the same cost: one forward pass, one batched product for all questions.
+
     Args:
         model: any ``nn.Module`` giving logits (N, C) or scores (N,) / (N, 1).
         explain_input: which of the model's positional inputs the maps are drawn over.
@@ -201,7 +206,7 @@ class Explainer:
             p=directions.p,
             q=directions.q,
             kinds=directions.kinds,
-            outputs=outputs.detach().reshape(maps.shape[0], -1),
+            outputs=outputs.detach().reshape(maps.shape[0], -1) if outputs.dim() <= 2 else outputs.detach(),
             task=task_of(outputs),
             layer=self.layer_name,
             method=self.method.name,
@@ -325,11 +330,12 @@ class Explainer:
                 f"no gradient path from the model's output to {where}: the output is computed without "
                 "gradients after it (detach, argmax, no_grad?) or does not use it"
             )
-        y = outputs.reshape(outputs.shape[0], -1)
+        y = outputs if outputs.dim() > 2 else outputs.reshape(outputs.shape[0], -1)
         directions = resolve(questions, y.detach())
         jacobian = None
         if self.layer is not None and self.head != "autograd":
-            jacobian = linear_head_jacobian(probe, source, y)
+            flat = y.dim() == 2 and source.dim() == 4  # the closed form's shapes: (N, C) from (N, K, h, w)
+            jacobian = linear_head_jacobian(probe, source, y) if flat else None
             if jacobian is None and self.head == "linear":
                 raise BadModel(
                     f"head='linear' was asked, but the head after layer '{self.layer_name}' is not "
@@ -356,7 +362,10 @@ def _shapes(inputs: tuple) -> str:
 
 
 def _shaped(outputs: Any, n: int) -> torch.Tensor:
-    """The output as logits (N, C) or scores (N,) / (N, 1): one number per input is a score, (N, C, 1, 1) is (N, C)."""
+    """The output as logits (N, C), scores (N,) / (N, 1) or dense logits (N, C, *S), S = (H, W) or (D, H, W).
+
+    One number per input is a score, and (N, C, 1, 1) is (N, C).
+    """
     if not isinstance(outputs, torch.Tensor):
         hints = {dict: "a key, output='logits'", tuple: "an index, output=0", list: "an index, output=0"}
         hint = next((text for kind, text in hints.items() if isinstance(outputs, kind)),
@@ -368,7 +377,7 @@ def _shaped(outputs: Any, n: int) -> torch.Tensor:
             return outputs.reshape(n, 1)
         if outputs.dim() in (4, 5) and all(size == 1 for size in outputs.shape[2:]):
             return outputs.reshape(n, -1)
-        if outputs.dim() in (1, 2):
+        if outputs.dim() in (1, 2, 4, 5):
             return outputs
-    raise BadModel(f"model output must be logits (N, C) or scores (N,) for a batch of N = {n}; "
-                   f"got shape {tuple(outputs.shape)}")
+    raise BadModel(f"model output must be logits (N, C), scores (N,) or dense logits (N, C, H, W) for a batch of "
+                   f"N = {n}; got shape {tuple(outputs.shape)}")
