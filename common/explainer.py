@@ -15,6 +15,7 @@ from .methods import INPUT, METHODS, Method
 from .models import model_checksum
 from .questions import Directions, Question, resolve, task_of
 from .results import ExplanationResult
+from .tokens import Reshape, on_grid
 from .trunks import feature_grid, model_trunk
 
 HEADS = ("auto", "linear", "autograd")
@@ -60,10 +61,17 @@ class Explainer:
     ``J = sum_i w_i J(y_i)`` (``questions``; masks from ``regions``). The maps are those of
     that J, at the same cost: one forward pass, one batched product for all questions.
 
+    Transformers: a layer giving tokens A (N, T, D) is laid out on a grid before the maps,
+    A -> (N, D, g, g), by ``reshape="auto"`` (T = g^2 patch tokens, after a class token or
+    not) or by ``reshape=f`` for anything else (Swin's (N, H, W, D): ``lambda t: t.permute(0, 3, 1, 2)``).
+    dJ/dA is taken at the tokens and laid out the same way, so every method applies as is;
+    ``f`` must take a batch of any size (the gradients of several questions come through it).
+
     Args:
         model: any ``nn.Module`` giving logits (N, C) or scores (N,) / (N, 1).
         explain_input: which of the model's positional inputs the maps are drawn over.
         output: where the logits (or scores) are in the model's output (see above); None: the output itself.
+        reshape: None, "auto" or a function laying a layer's tokens out as (N, K, h, w) (see above).
         layer: dotted module name or the module; not needed by input methods.
         method: a name in ``METHODS`` or a ``Method``.
         call: which call of a module that runs several times per forward.
@@ -87,6 +95,7 @@ class Explainer:
         assemble: Optional[Callable[[torch.Tensor, torch.Size], torch.Tensor]] = None,
         explain_input: int = 0,
         output: OutputSpec = None,
+        reshape: Reshape = None,
     ):
         if not isinstance(model, nn.Module):
             raise BadModel(f"model must be a torch.nn.Module; got {type(model).__name__}")
@@ -105,8 +114,15 @@ class Explainer:
                 or isinstance(output, int) and not isinstance(output, bool)):
             raise BadModel(f"output must be a key or attribute name, an index or a function of the model's output; "
                            f"got {type(output).__name__}")
+        if not (reshape is None or reshape == "auto" or callable(reshape)):
+            raise BadModel(f"reshape must be 'auto' or a function that lays tokens out as (N, K, h, w); "
+                           f"got {reshape!r}")
+        if reshape is not None and method.source == INPUT:
+            raise BadModel(f"reshape lays out a layer's tokens; method '{method.name}' works at the input: "
+                           "leave it out")
         self.model = model
         self.output = output
+        self.reshape = reshape
         self.method = method
         self.call = call
         self.head = head
@@ -160,7 +176,8 @@ class Explainer:
                 source = explained.clone().requires_grad_(True)
                 outputs = self._forward(_replaced(inputs, self.explain_input, source), kwargs)
             else:
-                with ActivationCapture(self.layer, self.call, self.layer_name) as capture:
+                with ActivationCapture(self.layer, self.call, self.layer_name,
+                                       tokens=self.reshape is not None) as capture:
                     outputs = self._forward(inputs, kwargs)
                 source = capture.checked_activation()
             raw, directions, gradient_path = self._raw_maps(outputs, source, questions, probe)
@@ -264,7 +281,8 @@ class Explainer:
         if x.shape[0] == 0 or min(x.shape[-2:]) == 0:
             raise BadInput(f"{name} is empty: shape {tuple(x.shape)}")
         if not torch.isfinite(x).all():
-            raise BadInput(f"{name} holds {int((~torch.isfinite(x)).sum())} NaN or Inf values; clean or mask them first")
+            raise BadInput(f"{name} holds {int((~torch.isfinite(x)).sum())} NaN or Inf values; "
+                           "clean or mask them first")
         return x.detach().to(self.device)
 
     def _checked_kwargs(self, forward_kwargs: Optional[Mapping[str, Any]]) -> dict:
@@ -334,20 +352,31 @@ class Explainer:
         directions = resolve(questions, y.detach())
         jacobian = None
         if self.layer is not None and self.head != "autograd":
-            flat = y.dim() == 2 and source.dim() == 4  # the closed form's shapes: (N, C) from (N, K, h, w)
+            flat = y.dim() == 2 and source.dim() == 4 and self.reshape is None  # the closed form's shapes
             jacobian = linear_head_jacobian(probe, source, y) if flat else None
             if jacobian is None and self.head == "linear":
                 raise BadModel(
                     f"head='linear' was asked, but the head after layer '{self.layer_name}' is not "
                     "global-average-pool + linear on this input; use head='auto'"
                 )
+        grid = self._on_grid(source.detach(), y.shape[0])
         chunk = questions_per_chunk(source, self.memory_budget)
-        raw = torch.empty(
-            (source.shape[0], directions.v.shape[1], *source.shape[-2:]), dtype=source.dtype, device=source.device
-        )
+        raw = torch.empty((grid.shape[0], directions.v.shape[1], *grid.shape[2:]), dtype=grid.dtype, device=grid.device)
         for start, grads in gradient_chunks(y, source, directions.v, chunk, where, jacobian):
-            raw[:, start:start + grads.shape[1]] = self.method.raw_maps(grads, source.detach())
+            if self.reshape is not None:
+                pairs = grads.shape[:2]  # (inputs, questions): the layout runs on a batch of both
+                grads = self._on_grid(grads.flatten(0, 1), pairs.numel()).unflatten(0, pairs)
+            raw[:, start:start + grads.shape[1]] = self.method.raw_maps(grads, grid)
         return raw, directions, "analytic" if jacobian is not None else "autograd"
+
+    def _on_grid(self, activation: torch.Tensor, batch: int) -> torch.Tensor:
+        """The activation (or its gradients, ``batch`` items) laid out by ``reshape`` as (batch, K, h, w)."""
+        if self.reshape is not None and activation.dim() == 3 and activation.shape[0] != batch \
+                and activation.shape[1] == batch:
+            raise BadModel(f"layer '{self.layer_name}' gives tokens of shape {tuple(activation.shape)}, the batch "
+                           "second (T, N, D); explain a batch-first layer (nn.TransformerEncoderLayer(..., "
+                           "batch_first=True))")
+        return on_grid(activation, self.reshape, f"layer '{self.layer_name}'")
 
 
 def _replaced(inputs: tuple, index: int, value: torch.Tensor) -> tuple:
@@ -356,7 +385,7 @@ def _replaced(inputs: tuple, index: int, value: torch.Tensor) -> tuple:
 
 
 def _shapes(inputs: tuple) -> str:
-    """The inputs' shapes in words: "an input of shape (1, 5, 32, 32)", "inputs of shapes (2, 3, 8, 8), (2, 3, 8, 8)"."""
+    """The inputs' shapes in words: "an input of shape (1, 5, 32, 32)", "inputs of shapes (2, 3, 8, 8), (2,)"."""
     shapes = [str(tuple(item.shape)) if isinstance(item, torch.Tensor) else type(item).__name__ for item in inputs]
     return f"an input of shape {shapes[0]}" if len(shapes) == 1 else f"inputs of shapes {', '.join(shapes)}"
 

@@ -62,7 +62,8 @@ def snapshot(model):
         "state": {name: tensor.clone() for name, tensor in model.state_dict().items()},
         "requires_grad": [param.requires_grad for param in model.parameters()],
         "training": [module.training for module in model.modules()],
-        "hooks": sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks) for m in model.modules()),
+        "hooks": sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks)
+                     for m in model.modules()),
         "grads": [param.grad for param in model.parameters()],
     }
 
