@@ -67,6 +67,11 @@ class Explainer:
     dJ/dA is taken at the tokens and laid out the same way, so every method applies as is;
     ``f`` must take a batch of any size (the gradients of several questions come through it).
 
+    Volumes: a ``Conv3d`` layer's activation A (N, K, d, h, w) over inputs (N, C, D, H, W)
+    gives maps (N, Q, D, H, W): GAP and the sums run over d, h and w, the maps are resized
+    trilinearly and normalised per volume; every method applies (the closed-form linear head
+    and the trunk grid are 2-D only: volumes take the autograd path, stretched).
+
     Args:
         model: any ``nn.Module`` giving logits (N, C) or scores (N,) / (N, 1).
         explain_input: which of the model's positional inputs the maps are drawn over.
@@ -182,8 +187,13 @@ class Explainer:
                 source = capture.checked_activation()
             raw, directions, gradient_path = self._raw_maps(outputs, source, questions, probe)
         raw = self._per_input(raw, explained.shape)
+        if raw.dim() != explained.dim():
+            raise BadModel(f"layer '{self.layer_name}' gives maps over {tuple(raw.shape[2:])} for inputs over "
+                           f"{tuple(explained.shape[2:])}: pick a layer of the same kind (Conv3d for a volume "
+                           "(N, C, D, H, W), Conv2d for images)")
         notes = ("the model was in train mode: explained in eval mode, then restored",) if was_training else ()
-        return self._result(normalise_(upsample(raw, explained.shape[-2:], self.grid)), raw, directions, outputs,
+        maps = normalise_(upsample(raw, explained.shape[2:], self.grid), raw.dim() - 2)
+        return self._result(maps, raw, directions, outputs,
                             gradient_path=gradient_path, ids=ids, notes=notes, class_names=class_names)
 
     def stitched(
@@ -267,18 +277,20 @@ class Explainer:
                      for index, item in enumerate(inputs))
 
     def _checked_input(self, x: torch.Tensor, name: str) -> torch.Tensor:
-        """The input the maps are drawn over: a finite floating batch (N, C, H, W), detached, on the device."""
+        """The input the maps are drawn over: a finite floating batch (N, C, H, W) or (N, C, D, H, W), detached,
+        on the device."""
         if not isinstance(x, torch.Tensor):
             raise BadInput(
                 f"{name} must be a torch.Tensor of shape (N, C, H, W); got {type(x).__name__} "
                 "(convert with torch.as_tensor(x, dtype=torch.float32))"
             )
-        if x.dim() != 4:
-            hint = " (add the batch dimension: x.unsqueeze(0))" if x.dim() == 3 else ""
+        if x.dim() not in (4, 5):
+            hint = " (add the batch dimension: x.unsqueeze(0))" if x.dim() == 3 else \
+                " (or (N, C, D, H, W) for a volume)"
             raise BadInput(f"{name} must have shape (N, C, H, W); got {tuple(x.shape)}{hint}")
         if not x.is_floating_point():
             raise BadInput(f"{name} must be floating point; got {x.dtype} (scale it, e.g. x.float() / 255)")
-        if x.shape[0] == 0 or min(x.shape[-2:]) == 0:
+        if x.shape[0] == 0 or min(x.shape[2:]) == 0:
             raise BadInput(f"{name} is empty: shape {tuple(x.shape)}")
         if not torch.isfinite(x).all():
             raise BadInput(f"{name} holds {int((~torch.isfinite(x)).sum())} NaN or Inf values; "
