@@ -1,4 +1,4 @@
-"""Small random networks shaped like the real ones, and a check that a model is left untouched, shared by the tests."""
+"""Small random networks shaped like the real ones, shared by the tests."""
 from contextlib import contextmanager
 
 import pytest
@@ -56,14 +56,16 @@ def regression():
 def images():
     return torch.randn(3, 3, 32, 32, generator=torch.Generator().manual_seed(7))
 
+
+# A model left exactly as it was: what explaining must guarantee.
+
 def snapshot(model):
     """Everything of a model that explaining must not change."""
     return {
         "state": {name: tensor.clone() for name, tensor in model.state_dict().items()},
         "requires_grad": [param.requires_grad for param in model.parameters()],
         "training": [module.training for module in model.modules()],
-        "hooks": sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks)
-                     for m in model.modules()),
+        "hooks": sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks) for m in model.modules()),
         "grads": [param.grad for param in model.parameters()],
     }
 
