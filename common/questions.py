@@ -247,10 +247,15 @@ def _region_weights(region: RegionSpec, outputs: torch.Tensor, asked: str) -> to
     return weights
 
 
+def _weighted(directions: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Directions (N, k, C, *S) times each pixel's weight; as they are for an output that is not dense
+    (its weights are ones (N,))."""
+    return directions if weights.dim() == 1 else directions * weights[:, None, None]
+
+
 def _spread(rows: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """Directions (N, k, C) at every pixel, times its weight: (N, k, C, *S) (no pixels: (N, k, C) times w_n)."""
-    pixels = weights.shape[1:]
-    return rows.reshape(*rows.shape, *(1,) * len(pixels)) * weights[:, None, None]
+    """Directions (N, k, C), the same at every pixel, times its weight: (N, k, C, *S)."""
+    return _weighted(rows.reshape(*rows.shape, *(1,) * (weights.dim() - 1)), weights)
 
 
 def _region_summary(outputs: torch.Tensor, weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -285,7 +290,7 @@ class _Observed(Question):
             votes, _ = _region_summary(outputs.detach(), weights)
             p = votes.argmax(dim=1, keepdim=True).cpu()
             own = F.one_hot(outputs.detach().argmax(dim=1), outputs.shape[1]).movedim(-1, 1).to(outputs.dtype)
-            v = self.sign * (own * weights[:, None]).unsqueeze(1)
+            v = self.sign * _weighted(own.unsqueeze(1), weights)
             if (votes.count_nonzero(dim=1) > 1).any():
                 notes = ("over a region, P is each pixel's own prediction; the title names the most frequent",)
         else:
@@ -358,7 +363,7 @@ class Rather(Question):
         p = p_col.expand_as(q)
         if self.p is None:
             probs = torch.softmax(outputs.detach(), dim=1)
-            v = probs.unsqueeze(1) * weights[:, None, None] - _spread(_one_hot(q, outputs), weights)
+            v = _weighted(probs.unsqueeze(1), weights) - _spread(_one_hot(q, outputs), weights)
             kind = self.kind
         else:
             v = _spread(_one_hot(p, outputs) - _one_hot(q, outputs), weights)
