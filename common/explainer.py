@@ -73,10 +73,7 @@ class Explainer:
     and the trunk grid are 2-D only: volumes take the autograd path, stretched).
 
     Args:
-        model: any ``nn.Module`` giving logits (N, C) or scores (N,) / (N, 1).
-        explain_input: which of the model's positional inputs the maps are drawn over.
-        output: where the logits (or scores) are in the model's output (see above); None: the output itself.
-        reshape: None, "auto" or a function laying a layer's tokens out as (N, K, h, w) (see above).
+        model: any ``nn.Module`` giving logits (N, C), scores (N,) / (N, 1) or dense logits (N, C, H, W).
         layer: dotted module name or the module; not needed by input methods.
         method: a name in ``METHODS`` or a ``Method``.
         call: which call of a module that runs several times per forward.
@@ -86,6 +83,9 @@ class Explainer:
             quality network, say: the activation's batch is N * T, input n's tiles at rows
             n T .. n T + T - 1), a function ``(raw (N T, Q, h, w), input shape) -> (N, Q, h', w')``
             that puts each input's tile maps together; its output is upsampled and normalised as usual.
+        explain_input: which of the model's positional inputs the maps are drawn over.
+        output: where the logits (or scores) are in the model's output (see above); None: the output itself.
+        reshape: None, "auto" or a function laying a layer's tokens out as (N, K, h, w) (see above).
     """
 
     def __init__(
