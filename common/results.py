@@ -30,7 +30,7 @@ from ._version import __version__
 from .errors import BadInput
 from .memory import require_memory
 from .questions import Kind, Task
-from .storage import PathLike, atomic_path
+from .storage import PathLike, hdf5_output
 
 FORMAT = "rather.explanations"
 SCHEMA = 1
@@ -120,24 +120,23 @@ class ExplanationResult:
             raise BadInput(f"input ids must be unique, non-empty and free of '/'; got {ids[:5]}...")
         result = self.cpu()
         strings = h5py.string_dtype()
-        with atomic_path(path) as temporary:
-            with h5py.File(temporary, "w") as store:
-                store.attrs.update({
-                    "format": FORMAT, "schema": SCHEMA, "rather_version": self.version, "task": self.task.value,
-                    "layer": self.layer, "call": self.call, "method": self.method,
-                    "gradient_path": self.gradient_path, "model_checksum": self.model_checksum,
-                })
-                for name in ("kinds", "notes", "class_names"):
-                    texts = [str(item) for item in getattr(self, name)]  # a Kind as its plain string
-                    store.attrs.create(name, np.array(texts, dtype=object), dtype=strings)
-                store.create_dataset("ids", data=np.array(ids, dtype=object), dtype=strings)
-                inputs = store.create_group("inputs")
-                for index, name in enumerate(ids):
-                    group = inputs.create_group(name)
-                    group.create_dataset("maps", data=result.maps[index].numpy(), compression="gzip", shuffle=True)
-                    group.create_dataset("raw", data=result.raw[index].numpy())
-                    group.create_dataset("outputs", data=result.outputs[index].numpy())
-                    group.attrs.update({"index": index, "p": self.p[index].numpy(), "q": self.q[index].numpy()})
+        with hdf5_output(path) as store:  # a full disk: one BadInput, never a crash of the HDF5 library
+            store.attrs.update({
+                "format": FORMAT, "schema": SCHEMA, "rather_version": self.version, "task": self.task.value,
+                "layer": self.layer, "call": self.call, "method": self.method,
+                "gradient_path": self.gradient_path, "model_checksum": self.model_checksum,
+            })
+            for name in ("kinds", "notes", "class_names"):
+                texts = [str(item) for item in getattr(self, name)]  # a Kind as its plain string
+                store.attrs.create(name, np.array(texts, dtype=object), dtype=strings)
+            store.create_dataset("ids", data=np.array(ids, dtype=object), dtype=strings)
+            inputs = store.create_group("inputs")
+            for index, name in enumerate(ids):
+                group = inputs.create_group(name)
+                group.create_dataset("maps", data=result.maps[index].numpy(), compression="gzip", shuffle=True)
+                group.create_dataset("raw", data=result.raw[index].numpy())
+                group.create_dataset("outputs", data=result.outputs[index].numpy())
+                group.attrs.update({"index": index, "p": self.p[index].numpy(), "q": self.q[index].numpy()})
         return Path(path)
 
 
