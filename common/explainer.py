@@ -16,6 +16,7 @@ from .methods import INPUT, METHODS, Method
 from .models import model_checksum
 from .questions import Directions, Question, resolve, task_of
 from .results import ExplanationResult
+from .tokens import Reshape, on_grid
 from .trunks import feature_grid, model_trunk
 
 HEADS = ("auto", "linear", "autograd")
@@ -56,10 +57,24 @@ class Explainer:
     A model that returns something else names its logits with ``output=``: a key
     (``"logits"`` of a dict), an attribute, an index (of a tuple) or a function of the output.
 
+    Dense outputs (segmentation logits y (N, C, H, W)): each question names a region R,
+    ``Why(region=R)``, ``Rather(q, region=R)``, and its loss is summed over R's pixels,
+    ``J = sum_i w_i J(y_i)`` (``questions``; masks from ``regions``). The maps are those of
+    that J, at the same cost: one forward pass, one batched product for all questions.
+
+    Transformers: a layer giving tokens A (N, T, D) is laid out on a grid before the maps,
+    A -> (N, D, g, g), by ``reshape="auto"`` (T = g^2 patch tokens, after a class token or
+    not) or by ``reshape=f`` for anything else (Swin's (N, H, W, D): ``lambda t: t.permute(0, 3, 1, 2)``).
+    dJ/dA is taken at the tokens and laid out the same way, so every method applies as is;
+    ``f`` must take a batch of any size (the gradients of several questions come through it).
+
+    Volumes: a ``Conv3d`` layer's activation A (N, K, d, h, w) over inputs (N, C, D, H, W)
+    gives maps (N, Q, D, H, W): GAP and the sums run over d, h and w, the maps are resized
+    trilinearly and normalised per volume; every method applies (the closed-form linear head
+    and the trunk grid are 2-D only: volumes take the autograd path, stretched).
+
     Args:
-        model: any ``nn.Module`` giving logits (N, C) or scores (N,) / (N, 1).
-        explain_input: which of the model's positional inputs the maps are drawn over.
-        output: where the logits (or scores) are in the model's output (see above); None: the output itself.
+        model: any ``nn.Module`` giving logits (N, C), scores (N,) / (N, 1) or dense logits (N, C, H, W).
         layer: dotted module name or the module; not needed by input methods.
         method: a name in ``METHODS`` or a ``Method``.
         call: which call of a module that runs several times per forward.
@@ -69,6 +84,9 @@ class Explainer:
             quality network, say: the activation's batch is N * T, input n's tiles at rows
             n T .. n T + T - 1), a function ``(raw (N T, Q, h, w), input shape) -> (N, Q, h', w')``
             that puts each input's tile maps together; its output is upsampled and normalised as usual.
+        explain_input: which of the model's positional inputs the maps are drawn over.
+        output: where the logits (or scores) are in the model's output (see above); None: the output itself.
+        reshape: None, "auto" or a function laying a layer's tokens out as (N, K, h, w) (see above).
     """
 
     def __init__(
@@ -83,6 +101,7 @@ class Explainer:
         assemble: Optional[Callable[[torch.Tensor, torch.Size], torch.Tensor]] = None,
         explain_input: int = 0,
         output: OutputSpec = None,
+        reshape: Reshape = None,
     ):
         if not isinstance(model, nn.Module):
             raise BadModel(f"model must be a torch.nn.Module; got {type(model).__name__}")
@@ -101,8 +120,15 @@ class Explainer:
                 or isinstance(output, int) and not isinstance(output, bool)):
             raise BadModel(f"output must be a key or attribute name, an index or a function of the model's output; "
                            f"got {type(output).__name__}")
+        if not (reshape is None or reshape == "auto" or callable(reshape)):
+            raise BadModel(f"reshape must be 'auto' or a function that lays tokens out as (N, K, h, w); "
+                           f"got {reshape!r}")
+        if reshape is not None and method.source == INPUT:
+            raise BadModel(f"reshape lays out a layer's tokens; method '{method.name}' works at the input: "
+                           "leave it out")
         self.model = model
         self.output = output
+        self.reshape = reshape
         self.method = method
         self.call = call
         self.head = head
@@ -156,13 +182,19 @@ class Explainer:
                 source = explained.clone().requires_grad_(True)
                 outputs = self._forward(_replaced(inputs, self.explain_input, source), kwargs)
             else:
-                with ActivationCapture(self.layer, self.call, self.layer_name) as capture:
+                with ActivationCapture(self.layer, self.call, self.layer_name,
+                                       tokens=self.reshape is not None) as capture:
                     outputs = self._forward(inputs, kwargs)
                 source = capture.checked_activation()
             raw, directions, gradient_path = self._raw_maps(outputs, source, questions, probe)
         raw = self._per_input(raw, explained.shape)
+        if raw.dim() != explained.dim():
+            raise BadModel(f"layer '{self.layer_name}' gives maps over {tuple(raw.shape[2:])} for inputs over "
+                           f"{tuple(explained.shape[2:])}: pick a layer of the same kind (Conv3d for a volume "
+                           "(N, C, D, H, W), Conv2d for images)")
         notes = ("the model was in train mode: explained in eval mode, then restored",) if was_training else ()
-        return self._result(normalise_(upsample(raw, explained.shape[-2:], self.grid)), raw, directions, outputs,
+        maps = normalise_(upsample(raw, explained.shape[2:], self.grid), raw.dim() - 2)
+        return self._result(maps, raw, directions, outputs,
                             gradient_path=gradient_path, ids=ids, notes=notes, class_names=class_names)
 
     def stitched(
@@ -202,7 +234,7 @@ class Explainer:
             p=directions.p,
             q=directions.q,
             kinds=directions.kinds,
-            outputs=outputs.detach().reshape(maps.shape[0], -1),
+            outputs=outputs.detach().reshape(maps.shape[0], -1) if outputs.dim() <= 2 else outputs.detach(),
             task=task_of(outputs),
             layer=self.layer_name,
             method=self.method.name,
@@ -246,21 +278,24 @@ class Explainer:
                      for index, item in enumerate(inputs))
 
     def _checked_input(self, x: torch.Tensor, name: str) -> torch.Tensor:
-        """The input the maps are drawn over: a finite floating batch (N, C, H, W), detached, on the device."""
+        """The input the maps are drawn over: a finite floating batch (N, C, H, W) or (N, C, D, H, W), detached,
+        on the device."""
         if not isinstance(x, torch.Tensor):
             raise BadInput(
                 f"{name} must be a torch.Tensor of shape (N, C, H, W); got {type(x).__name__} "
                 "(convert with torch.as_tensor(x, dtype=torch.float32))"
             )
-        if x.dim() != 4:
-            hint = " (add the batch dimension: x.unsqueeze(0))" if x.dim() == 3 else ""
+        if x.dim() not in (4, 5):
+            hint = " (add the batch dimension: x.unsqueeze(0))" if x.dim() == 3 else \
+                " (or (N, C, D, H, W) for a volume)"
             raise BadInput(f"{name} must have shape (N, C, H, W); got {tuple(x.shape)}{hint}")
         if not x.is_floating_point():
             raise BadInput(f"{name} must be floating point; got {x.dtype} (scale it, e.g. x.float() / 255)")
-        if x.shape[0] == 0 or min(x.shape[-2:]) == 0:
+        if x.shape[0] == 0 or min(x.shape[2:]) == 0:
             raise BadInput(f"{name} is empty: shape {tuple(x.shape)}")
         if not torch.isfinite(x).all():
-            raise BadInput(f"{name} holds {int((~torch.isfinite(x)).sum())} NaN or Inf values; clean or mask them first")
+            raise BadInput(f"{name} holds {int((~torch.isfinite(x)).sum())} NaN or Inf values; "
+                           "clean or mask them first")
         return x.detach().to(self.device)
 
     def _checked_kwargs(self, forward_kwargs: Optional[Mapping[str, Any]]) -> dict:
@@ -326,23 +361,35 @@ class Explainer:
                 f"no gradient path from the model's output to {where}: the output is computed without "
                 "gradients after it (detach, argmax, no_grad?) or does not use it"
             )
-        y = outputs.reshape(outputs.shape[0], -1)
+        y = outputs if outputs.dim() > 2 else outputs.reshape(outputs.shape[0], -1)
         directions = resolve(questions, y.detach())
         jacobian = None
         if self.layer is not None and self.head != "autograd":
-            jacobian = linear_head_jacobian(probe, source, y)
+            flat = y.dim() == 2 and source.dim() == 4 and self.reshape is None  # the closed form's shapes
+            jacobian = linear_head_jacobian(probe, source, y) if flat else None
             if jacobian is None and self.head == "linear":
                 raise BadModel(
                     f"head='linear' was asked, but the head after layer '{self.layer_name}' is not "
                     "global-average-pool + linear on this input; use head='auto'"
                 )
+        grid = self._on_grid(source.detach(), y.shape[0])
         chunk = questions_per_chunk(source, self.memory_budget)
-        raw = torch.empty(
-            (source.shape[0], directions.v.shape[1], *source.shape[-2:]), dtype=source.dtype, device=source.device
-        )
+        raw = torch.empty((grid.shape[0], directions.v.shape[1], *grid.shape[2:]), dtype=grid.dtype, device=grid.device)
         for start, grads in gradient_chunks(y, source, directions.v, chunk, where, jacobian):
-            raw[:, start:start + grads.shape[1]] = self.method.raw_maps(grads, source.detach())
+            if self.reshape is not None:
+                pairs = grads.shape[:2]  # (inputs, questions): the layout runs on a batch of both
+                grads = self._on_grid(grads.flatten(0, 1), pairs.numel()).unflatten(0, pairs)
+            raw[:, start:start + grads.shape[1]] = self.method.raw_maps(grads, grid)
         return raw, directions, "analytic" if jacobian is not None else "autograd"
+
+    def _on_grid(self, activation: torch.Tensor, batch: int) -> torch.Tensor:
+        """The activation (or its gradients, ``batch`` items) laid out by ``reshape`` as (batch, K, h, w)."""
+        if self.reshape is not None and activation.dim() == 3 and activation.shape[0] != batch \
+                and activation.shape[1] == batch:
+            raise BadModel(f"layer '{self.layer_name}' gives tokens of shape {tuple(activation.shape)}, the batch "
+                           "second (T, N, D); explain a batch-first layer (nn.TransformerEncoderLayer(..., "
+                           "batch_first=True))")
+        return on_grid(activation, self.reshape, f"layer '{self.layer_name}'")
 
 
 def _replaced(inputs: tuple, index: int, value: torch.Tensor) -> tuple:
@@ -351,13 +398,16 @@ def _replaced(inputs: tuple, index: int, value: torch.Tensor) -> tuple:
 
 
 def _shapes(inputs: tuple) -> str:
-    """The inputs' shapes in words: "an input of shape (1, 5, 32, 32)", "inputs of shapes (2, 3, 8, 8), (2, 3, 8, 8)"."""
+    """The inputs' shapes in words: "an input of shape (1, 5, 32, 32)", "inputs of shapes (2, 3, 8, 8), (2,)"."""
     shapes = [str(tuple(item.shape)) if isinstance(item, torch.Tensor) else type(item).__name__ for item in inputs]
     return f"an input of shape {shapes[0]}" if len(shapes) == 1 else f"inputs of shapes {', '.join(shapes)}"
 
 
 def _shaped(outputs: Any, n: int) -> torch.Tensor:
-    """The output as logits (N, C) or scores (N,) / (N, 1): one number per input is a score, (N, C, 1, 1) is (N, C)."""
+    """The output as logits (N, C), scores (N,) / (N, 1) or dense logits (N, C, *S), S = (H, W) or (D, H, W).
+
+    One number per input is a score, and (N, C, 1, 1) is (N, C).
+    """
     if not isinstance(outputs, torch.Tensor):
         hints = {dict: "a key, output='logits'", tuple: "an index, output=0", list: "an index, output=0"}
         hint = next((text for kind, text in hints.items() if isinstance(outputs, kind)),
@@ -369,7 +419,7 @@ def _shaped(outputs: Any, n: int) -> torch.Tensor:
             return outputs.reshape(n, 1)
         if outputs.dim() in (4, 5) and all(size == 1 for size in outputs.shape[2:]):
             return outputs.reshape(n, -1)
-        if outputs.dim() in (1, 2):
+        if outputs.dim() in (1, 2, 4, 5):
             return outputs
-    raise BadModel(f"model output must be logits (N, C) or scores (N,) for a batch of N = {n}; "
-                   f"got shape {tuple(outputs.shape)}")
+    raise BadModel(f"model output must be logits (N, C), scores (N,) or dense logits (N, C, H, W) for a batch of "
+                   f"N = {n}; got shape {tuple(outputs.shape)}")

@@ -193,7 +193,8 @@ def test_one_number_per_input_is_a_score(shape):
     ("plain", 0, r"output=0: the model's output \(Tensor\) has no items to index"),
     ("attribute", "scores", r"output='scores': the model's output \(Output\) has no key or attribute 'scores'"),
     ("tuple", lambda out: out["logits"], r"output=function failed on the model's output \(tuple\): TypeError"),
-    ("dict", "features", r"got shape \(3, 8, 32, 32\)"),
+    ("dict", lambda out: out["logits"][:, :, None], r"got shape \(3, 4, 1\)"),
+    ("dict", lambda out: out["logits"][:2], r"for a batch of N = 3; got shape \(2, 4\)"),
 ])
 def test_outputs_that_cannot_be_read_are_refused(how, output, message, images, untouched):
     model = Returns(how).eval()
