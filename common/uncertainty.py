@@ -45,9 +45,10 @@ r lies in [1, k]: 1 when the top-k classes ask for changes of the same energy (n
 out; all-zero gradients included), k when one class's demand dominates. The ratio is the
 authors' normalisation (their code: variance over features of the squared gradient, per class,
 then max over mean); it is free of the gradients' scale and of the 1/K vs 1/(K-1) convention.
-The authors take the gradients at the last linear layer's weights; here they are taken at the
-explained layer, which is what the one pass gives (at a ``GAP -> linear`` head's input the two
-differ only by the activation each weight multiplies).
+The authors take the gradients with respect to the last linear layer's weights W (dJ/dW = v g^T
+for J's output gradient v and that layer's input g); here they are taken with respect to the
+explained layer's activation, which is what the one pass gives (a_Q = W^T v / (h w) when the
+head is ``GAP -> linear``).
 """
 from __future__ import annotations
 
