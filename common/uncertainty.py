@@ -130,7 +130,7 @@ def checked_top_k(k: object, classes: Optional[int] = None, name: str = "k") -> 
 def voice_contrasts(probs: torch.Tensor, p: torch.Tensor, threshold: float) -> torch.Tensor:
     """(N, C) bool: the classes Q != P with p_Q > threshold. probs: (N, C); p: (N,) the predictions."""
     chosen = probs > threshold
-    chosen[torch.arange(probs.shape[0]), p.to(probs.device)] = False
+    chosen[torch.arange(probs.shape[0], device=probs.device), p.to(probs.device)] = False
     return chosen
 
 
