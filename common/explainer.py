@@ -11,6 +11,7 @@ from .errors import BadInput, BadModel
 from .gradients import gradient_chunks, linear_head_jacobian, questions_per_chunk
 from .maps import FeatureGrid, normalise, normalise_, upsample
 from .memory import out_of_memory
+from .messages import error_reason
 from .methods import INPUT, METHODS, Method
 from .models import model_checksum
 from .questions import Directions, Question, resolve, task_of
@@ -318,8 +319,8 @@ class Explainer:
         except (RuntimeError, TypeError) as error:
             if out_of_memory(error):
                 raise  # not a shape the model refuses: the command says what was asked and what to do
-            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise BadInput(f"the model cannot run on {_shapes(inputs)}: {first_line}") from None
+            reason = error_reason(str(error)) or type(error).__name__  # one line, channels named in our words
+            raise BadInput(f"the model cannot run on {_shapes(inputs)}: {reason}") from None
         outputs = _shaped(self._picked(outputs), n)
         if not outputs.is_floating_point() or not torch.isfinite(outputs).all():
             raise BadModel("model output holds NaN or Inf (or is not floating point); check the model and its weights")

@@ -15,17 +15,22 @@ import signal
 import subprocess
 import sys
 import tracemalloc
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
 import pytest
+import torch
 from matplotlib.figure import Figure
+from PIL import Image
 
-from rather.common import BadInput, figures, storage
+from rather.common import BadInput, figures, save_checkpoint, storage
+from rather.common.networks import SmallCNN
 from rather.common.summaries import write_json
-from rather.suites import manifests
-from rather.suites.cli import Stopped, refusal
+from rather.suites import data_cmd, manifests
+from rather.suites.cli import Stopped, main, refusal
 
 from rather.seismic.synthetic import SurveyParameters, make_survey, write_survey
 
@@ -321,3 +326,166 @@ def test_a_stopped_run_removes_the_folders_it_made(stop, status, says, inputs, s
 
     monkeypatch.setattr(figures, "plot_explanation", stopping)
     refuse([*small_model[:-1], "new/a/b"], says=says, status=status)
+
+
+# -- messages: library warnings and errors in rather's words ----------------------------------------------
+
+def complex_cast():
+    np.array([1j]).astype(float)
+
+
+def overflow():
+    np.array([1e39]).astype(np.float32)
+
+
+def division_by_zero():
+    np.array([1.0]) / 0
+
+
+def invalid_value():
+    np.array([0.0]) / 0
+
+
+def pillow_guard(folder: Path):
+    Image.fromarray(np.zeros((40, 48), dtype=np.uint8)).save(folder / "grey.png")
+    Image.MAX_IMAGE_PIXELS = 1000  # restored by the test's monkeypatch
+    Image.open(folder / "grey.png").close()
+
+
+def dask_port():
+    warnings.warn("Port 8787 is already in use.\nPerhaps you already have a cluster running?\n"
+                  "Hosting the HTTP server on port 40123 instead")  # distributed's text, as node.py writes it
+
+
+def unknown_library_warning():
+    warnings.warn("first line of a library's warning\n  and its second line", UserWarning)
+
+
+WARNED = {
+    "numpy-complex": (complex_cast, "complex numbers were made real, their imaginary parts dropped; give real "
+                                    "numbers"),
+    "numpy-overflow": (overflow, "a number too large for its type became infinite (in a cast); check that the "
+                                 "inputs' values are in range"),
+    "numpy-divide": (division_by_zero, "a division by zero gave an infinite value (in a divide); check for constant "
+                                       "or empty inputs"),
+    "numpy-invalid": (invalid_value, "a computation gave NaN, not a number (in a divide); check for constant, empty "
+                                     "or NaN inputs"),
+    "pillow-bomb": (pillow_guard, "an image of 1920 pixels was decoded, more than Pillow's guard of 1000 pixels "
+                                  "expects; rather's own limit (RATHER_MAX_PIXELS) allowed it"),
+    "dask-port": (dask_port, "Dask's dashboard port 8787 was in use, so the dashboard ran on port 40123"),
+    "unknown": (unknown_library_warning, "first line of a library's warning"),
+}
+
+
+@pytest.mark.parametrize("cause, note", WARNED.values(), ids=WARNED.keys())
+def test_a_library_warning_is_one_note_in_rathers_words(cause, note, tmp_path, monkeypatch, run_cli):
+    """Each warning is raised by the library itself (but Dask's, whose text is used) during a run that succeeds."""
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", Image.MAX_IMAGE_PIXELS)
+    listed = data_cmd.all_manifests
+
+    def listing():
+        cause(tmp_path) if cause is pillow_guard else cause()
+        return listed()
+
+    monkeypatch.setattr(data_cmd, "all_manifests", listing)
+    outcome = run_cli(["data", "list"])
+    assert outcome.status == 0 and outcome.err.splitlines() == [f"rather data: note: {note}"]
+
+
+def test_reading_an_image_over_pillows_own_guard_gives_no_note(inputs, small_model, monkeypatch, run_cli):
+    """rather reads with Pillow's guard off (its own limit checked first): no warning to rephrase at all."""
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # the 40 x 48 picture is over it, under twice it
+    outcome = run_cli(small_model)
+    assert outcome.status == 0 and outcome.err == "", outcome.err
+
+
+@pytest.mark.parametrize("shape, channels", [((40, 48), 1), ((40, 48, 2), 1), ((5, 40, 48), 5)],
+                         ids=["grey", "grey-and-alpha", "five-channels"])
+def test_a_channel_count_the_model_cannot_take_is_named(shape, channels, inputs, small_model, refuse):
+    """A checkpoint without preprocess.channels: torch's convolution message, said with channels named."""
+    torch.manual_seed(0)
+    save_checkpoint("free.pt", SmallCNN(num_classes=3, width=4), "rather.common.networks:SmallCNN",
+                    {"num_classes": 3, "width": 4}, {"class_names": ["a", "b", "c"], "preprocess": {"size": [32, 32]}})
+    np.save("odd.npy", np.random.default_rng(0).random(shape, dtype=np.float32))
+    refuse(["explain", "--weights", "free.pt", "--layer", "features", "--image", "odd.npy", "--out", "out"],
+           says=(f"the model cannot run on an input of shape (1, {channels}, 32, 32): its first layer takes 3 channels "
+                 f"but the input has {channels}; give an input of 3 channels, or record preprocess.channels = 3"))
+
+
+@pytest.mark.parametrize("body, says", [
+    ("def build(**kwargs):\n    sys.exit(0)\n", "failed: SystemExit: 0"),
+    ("def build(**kwargs):\n    sys.exit()\n", "failed: SystemExit"),
+    ("def build(**kwargs):\n    sys.exit('bye')\n", "failed: SystemExit: bye"),
+    ("def build(**kwargs):\n    raise SystemExit(5)\n", "failed: SystemExit: 5"),
+    ("sys.exit(0)\n\n\ndef build(**kwargs):\n    pass\n", "importing 'quitting' for model 'quitting:build' failed"),
+], ids=["exit-0", "exit-none", "exit-text", "raise-systemexit", "exit-on-import"])
+def test_a_factory_that_exits_is_reported_not_obeyed(body, says, inputs, small_model, monkeypatch, refuse):
+    Path("quitting.py").write_text(f"import sys\n\n\n{body}")
+    monkeypatch.syspath_prepend(inputs)
+    try:
+        refuse(["explain", "--model", "quitting:build", *small_model[1:]], says=("quitting", says))
+    finally:
+        sys.modules.pop("quitting", None)
+
+
+# -- the command line: a closed output, usage errors, characters a terminal would act on --------------------
+
+def test_a_closed_stdout_ends_quietly(tmp_path, monkeypatch, capsys):
+    """``rather data list | head -0``: the reader is gone before the first write; status 141, nothing on stderr."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    monkeypatch.setattr(sys, "stdout", open(writer, "w"))
+    try:
+        assert main(["data", "list"]) == 141
+    finally:
+        sys.stdout.close()
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("argv, status", [(["data", "list"], 141), (["seismic", "info", "s.sgy"], 141),
+                                          (["--help"], 0)], ids=["data-list", "seismic-info", "help"])
+def test_a_command_whose_reader_went_away_ends_quietly(argv, status, tmp_path):
+    """The issue's case, in a process of its own: the pipe's reader closes before the command writes (argparse
+    drops its help quietly itself, and exits 0)."""
+    write_survey(make_survey(3, SurveyParameters(inlines=3, crosslines=60, samples=60)), tmp_path / "s.sgy")
+    run = subprocess.Popen([sys.executable, "-m", "rather.suites.cli", *argv], cwd=tmp_path, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+    run.stdout.close()
+    err = run.stderr.read()
+    assert run.wait(timeout=120) == status and err == b""
+
+
+@pytest.mark.parametrize("argv, says", [
+    ("bench core --repeats \u00b2", "argument --repeats: expected a whole number from 1 to 100, got '\\xb2'"),
+    ("iqa explain a.png b.png --rather-than 0.5 --stride \u00bd --out o",
+     "argument --stride: invalid int value: '\\xbd'"),
+    ("explain --weights model.pt --image a.png --out o --s\u00efze 3", "unrecognized arguments: --s\\xefze 3"),
+    ("explain --weights model.pt --image a.png --out o --method \x1b[2J", "invalid choice: '\\x1b[2J'"),
+    ("seismic info a.sgy --iline \u202e981", "argument --iline: invalid int value: '\\u202e981'"),
+    ("data", "the following arguments are required: data_command"),
+], ids=["superscript", "vulgar-fraction", "accented-option", "terminal-escape", "right-to-left-mark", "missing"])
+def test_a_usage_error_returns_2_with_the_argument_escaped(argv, says, placeholders_here, refuse):
+    line = refuse(argv.split(" "), says=says)
+    assert line.isascii() and line.isprintable()
+
+
+@pytest.fixture
+def placeholders_here(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("model.pt", "a.png", "b.png", "a.sgy"):
+        Path(name).write_bytes(b"placeholder")
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["seismic", "explain", "--help"]],
+                         ids=["help", "version", "sub-command-help"])
+def test_help_and_version_return_0(argv, capsys):
+    assert main(argv) == 0
+    assert capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", ["\x1b[31mred.sgy", "\x9b2Jcsi.sgy", "bell\a.sgy", "tab\there.sgy", "del\x7f.sgy"],
+                         ids=["colour-escape", "c1-control", "bell", "tab", "delete"])
+def test_a_file_name_a_terminal_would_act_on_is_shown_escaped(name, placeholders_here, refuse):
+    line = refuse(["seismic", "info", name], says=ascii(name)[1:-1])
+    assert line.isprintable()
