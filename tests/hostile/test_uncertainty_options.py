@@ -14,7 +14,6 @@ from skimage import io
 
 from rather.common import save_checkpoint
 from rather.common.networks import SmallCNN
-from rather.suites.cli import main
 
 PLACEHOLDERS = "explain --weights model.pt --image a.png --out out"
 THRESHOLD = "--uncertainty-threshold must be a probability strictly between 0 and 1"
@@ -39,25 +38,15 @@ def placeholders(tmp_path, monkeypatch):
     ("--uncertainty --trust-top-k 1", [TOP_K, "got 1"]),
     ("--uncertainty --trust-top-k 0", [TOP_K, "got 0"]),
     ("--uncertainty --trust-top-k -3", [TOP_K, "got -3"]),
+    ("--uncertainty --uncertainty-threshold half", ["argument --uncertainty-threshold: invalid float value: 'half'"]),
+    ("--uncertainty --trust-top-k 2.5", ["argument --trust-top-k: invalid int value: '2.5'"]),
+    ("--uncertainty --trust-top-k", ["argument --trust-top-k: expected one argument"]),
     ("--uncertainty-threshold 0.1", ["--uncertainty-threshold and --trust-top-k set the uncertainty; "
                                      "add --uncertainty"]),
     ("--trust-top-k 3", ["add --uncertainty"]),
 ])
 def test_bad_uncertainty_options_are_refused_before_any_work(placeholders, refuse, options, says):
     refuse(f"{PLACEHOLDERS} {options}".split(), says=tuple(says))
-
-
-@pytest.mark.parametrize("options, says", [
-    ("--uncertainty --uncertainty-threshold half", "argument --uncertainty-threshold: invalid float value: 'half'"),
-    ("--uncertainty --trust-top-k 2.5", "argument --trust-top-k: invalid int value: '2.5'"),
-    ("--uncertainty --trust-top-k", "argument --trust-top-k: expected one argument"),
-])
-def test_options_that_are_not_numbers_are_refused_by_the_parser(placeholders, tmp_path, capsys, options, says):
-    with pytest.raises(SystemExit) as exit:
-        main(f"{PLACEHOLDERS} {options}".split())
-    lines = capsys.readouterr().err.strip().splitlines()
-    assert exit.value.code == 2 and len(lines) == 1 and lines[0].startswith("rather explain: error: ")
-    assert says in lines[0] and not (tmp_path / "out").exists()
 
 
 def test_more_classes_to_compare_than_the_model_has_is_refused(tmp_path, monkeypatch, refuse):
