@@ -9,14 +9,15 @@ HDF5 layout (readable with plain h5py; schema 1)::
                                  class_names (strings, may be empty)
     /ids                  (N,) UTF-8 strings, the inputs in order
     /inputs/<id>/         one group per input
-        maps              (Q, H, W) float32, each map in [0, 1]
-        raw               (Q, h, w) float32, ReLU(sum_k alpha_k A_k) before upsampling
-        outputs           (C,) float32, the model's logits (or its score, C = 1)
+        maps              (Q, H, W) float32, each map in [0, 1]; (Q, D, H, W) over a volume
+        raw               (Q, h, w) float32, ReLU(sum_k alpha_k A_k) before upsampling; (Q, d, h, w) likewise
+        outputs           (C,) float32, the model's logits (or its score, C = 1); (C, *S) for dense logits
         attrs: index (position in /ids), p (Q,), q (Q,)  -- int64 classes (q = -1: no contrast)
                                                           or float64 scores (q = NaN: none)
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
@@ -30,8 +31,8 @@ from ._version import __version__
 from .errors import BadInput
 from .maps import FeatureGrid, normalise_, upsample
 from .memory import require_memory
-from .questions import Kind, Task
-from .storage import PathLike, atomic_path
+from .questions import Kind, Task, question_title
+from .storage import PathLike, hdf5_output
 
 FORMAT = "rather.explanations"
 SCHEMA = 1
@@ -43,13 +44,15 @@ SAVE_BLOCK = 64 * 2**20
 class Upsampling:
     """How raw maps become maps over the input: bilinear to ``size`` (on ``grid``), then normalised per map."""
 
-    size: tuple[int, int]
+    size: tuple[int, ...]
     grid: Optional[FeatureGrid] = None
 
     def __call__(self, raw: torch.Tensor) -> torch.Tensor:
-        """(..., h, w) raw maps -> (..., *size) maps in [0, 1], a new tensor on raw's device."""
-        flat = raw.reshape(-1, 1, *raw.shape[-2:]).contiguous()  # normalise_ works in place on contiguous maps
-        return normalise_(upsample(flat, self.size, self.grid)).reshape(*raw.shape[:-2], *self.size)
+        """(..., h, w) raw maps -> (..., *size) maps in [0, 1], a new tensor on raw's device
+        (``size`` of three: volumes (..., d, h, w))."""
+        spatial = len(self.size)
+        flat = raw.reshape(-1, 1, *raw.shape[-spatial:]).contiguous()  # normalise_ works in place on contiguous maps
+        return normalise_(upsample(flat, self.size, self.grid), spatial).reshape(*raw.shape[:-spatial], *self.size)
 
 
 class _MadeOnRead:
@@ -78,14 +81,15 @@ class _MadeOnRead:
 class ExplanationResult:
     """Maps answering Q questions about each of N inputs.
 
-    maps: (N, Q, H, W) float32 in [0, 1], each map normalised on its own; given as an
-        ``Upsampling`` (as the explainer does), they are made from ``raw`` on first read of
-        ``maps``, so that a result of many questions holds only its small raw maps until
-        then (``maps_at`` makes some of them only, ``save`` a block at a time);
-    raw: (N, Q, h, w) float32, non-negative, before upsampling and normalising;
+    maps: (N, Q, H, W) float32 in [0, 1], each map normalised on its own ((N, Q, D, H, W) over
+        volumes); given as an ``Upsampling`` (as the explainer does), they are made from ``raw``
+        on first read of ``maps``, so that a result of many questions holds only its small raw
+        maps until then (``maps_at`` makes some of them only, ``save`` a block at a time);
+    raw: (N, Q, h, w) float32, non-negative, before upsampling and normalising ((N, Q, d, h, w) likewise);
     p, q: (N, Q) the prediction and contrast of each question (classes or scores);
     kinds: per question column, a ``Kind`` (plain strings are taken and checked);
-    outputs: (N, C) logits, or (N, 1) scores for a regression; task: ``Task.CLASS`` or ``Task.SCORE``.
+    outputs: (N, C) logits, or (N, 1) scores for a regression, or dense logits (N, C, *S) (questions over
+    a region); task: ``Task.CLASS`` or ``Task.SCORE``.
     """
 
     maps: torch.Tensor = _MadeOnRead()
@@ -110,6 +114,7 @@ class ExplanationResult:
         self.kinds = tuple(_member(Kind, kind, "question kind") for kind in self.kinds)
         if not self.ids:
             self.ids = tuple(f"{i:06d}" for i in range(self.raw.shape[0]))
+        self.notes = tuple(dict.fromkeys(tuple(self.notes) + _blank_notes(self)))
 
     def __repr__(self) -> str:
         made = "made" if self.maps_made else "made on first read"
@@ -154,18 +159,18 @@ class ExplanationResult:
         return self.class_names[label] if 0 <= label < len(self.class_names) else str(label)
 
     def title(self, index: int, question: int) -> str:
-        """The question in words: 'Why cat?', 'Why cat, rather than dog?', 'Why 0.58, rather than 0.75?'."""
-        kind = self.kinds[question]
+        """The question in words (``question_title``): 'Why cat?', 'Why cat, rather than dog?',
+        'Why cat, rather than dog? (margin)', 'Why 0.58, rather than 0.75?'."""
         p, q = self.p[index, question], self.q[index, question]
         if self.task == Task.CLASS:
             subject, contrast = self.name_of(p), self.name_of(q)
         else:
             subject, contrast = f"{float(p):.3g}", f"{float(q):.3g}"
-        if kind == Kind.WHY:
-            return f"Why {subject}?"
-        if kind == Kind.WHAT_IF_NOT:
-            return f"What if not {subject}?"
-        return f"Why {subject}, rather than {contrast}?"
+        return question_title(self.kinds[question], subject, contrast)
+
+    def blank(self) -> torch.Tensor:
+        """(N, Q) bool on the CPU: True where a map is all zero after the ReLU (no positive evidence)."""
+        return (self.raw.flatten(2).amax(dim=2) <= 0).cpu()
 
     def subset(self, index: slice) -> "ExplanationResult":
         """The answers about inputs ``index`` of the batch only (views, no copies; maps still to make stay so)."""
@@ -183,30 +188,29 @@ class ExplanationResult:
             raise BadInput(f"input ids must be unique, non-empty and free of '/'; got {ids[:5]}...")
         result = self.cpu()
         strings = h5py.string_dtype()
-        with atomic_path(path) as temporary:
-            with h5py.File(temporary, "w") as store:
-                store.attrs.update({
-                    "format": FORMAT, "schema": SCHEMA, "rather_version": self.version, "task": self.task.value,
-                    "layer": self.layer, "call": self.call, "method": self.method,
-                    "gradient_path": self.gradient_path, "model_checksum": self.model_checksum,
-                })
-                for name in ("kinds", "notes", "class_names"):
-                    texts = [str(item) for item in getattr(self, name)]  # a Kind as its plain string
-                    store.attrs.create(name, np.array(texts, dtype=object), dtype=strings)
-                store.create_dataset("ids", data=np.array(ids, dtype=object), dtype=strings)
-                inputs = store.create_group("inputs")
-                for index, name in enumerate(ids):
-                    group = inputs.create_group(name)
-                    result._write_maps(group, index)
-                    group.create_dataset("raw", data=result.raw[index].numpy())
-                    group.create_dataset("outputs", data=result.outputs[index].numpy())
-                    group.attrs.update({"index": index, "p": self.p[index].numpy(), "q": self.q[index].numpy()})
+        with hdf5_output(path) as store:  # a full disk: one BadInput, never a crash of the HDF5 library
+            store.attrs.update({
+                "format": FORMAT, "schema": SCHEMA, "rather_version": self.version, "task": self.task.value,
+                "layer": self.layer, "call": self.call, "method": self.method,
+                "gradient_path": self.gradient_path, "model_checksum": self.model_checksum,
+            })
+            for name in ("kinds", "notes", "class_names"):
+                texts = [str(item) for item in getattr(self, name)]  # a Kind as its plain string
+                store.attrs.create(name, np.array(texts, dtype=object), dtype=strings)
+            store.create_dataset("ids", data=np.array(ids, dtype=object), dtype=strings)
+            inputs = store.create_group("inputs")
+            for index, name in enumerate(ids):
+                group = inputs.create_group(name)
+                result._write_maps(group, index)
+                group.create_dataset("raw", data=result.raw[index].numpy())
+                group.create_dataset("outputs", data=result.outputs[index].numpy())
+                group.attrs.update({"index": index, "p": self.p[index].numpy(), "q": self.q[index].numpy()})
         return Path(path)
 
     def _write_maps(self, group: h5py.Group, index: int) -> None:
         """Dataset ``maps`` of input ``index``, made and written a block of questions at a time."""
-        size = self._upsampling.size if self._upsampling else self.maps.shape[-2:]
-        block = max(1, SAVE_BLOCK // (4 * size[0] * size[1]))
+        size = self._upsampling.size if self._upsampling else tuple(self.maps.shape[2:])
+        block = max(1, SAVE_BLOCK // (4 * math.prod(size)))
         dataset = None
         for start in range(0, self.n_questions, block):
             part = self.maps_at((index, slice(start, start + block))).numpy()
@@ -214,6 +218,26 @@ class ExplanationResult:
                 dataset = group.create_dataset("maps", shape=(self.n_questions, *part.shape[1:]), dtype=part.dtype,
                                                compression="gzip", shuffle=True)
             dataset[start:start + len(part)] = part
+
+
+def _blank_notes(result: ExplanationResult, shown: int = 3) -> tuple[str, ...]:
+    """One note per input with blank maps (``blank``), naming the input and up to ``shown`` of its questions.
+
+    A map that is all zero after the ReLU is an answer (nothing at this layer speaks for the
+    question), not a failure; said here, it is not mistaken for a missing panel.
+    """
+    where = "at the input" if result.layer == "input" else f"at layer '{result.layer}'"
+    notes = []
+    for index, row in enumerate(result.blank().tolist()):
+        questions = [column for column, empty in enumerate(row) if empty]
+        if not questions:
+            continue
+        titles = ", ".join(f"'{result.title(index, column)}'" for column in questions[:shown])
+        more = f" and {len(questions) - shown} more" if len(questions) > shown else ""
+        maps = "its map is" if len(questions) == 1 else "their maps are"
+        notes.append(f"input {result.ids[index]}: no positive evidence {where} for {titles}{more} "
+                     f"({maps} all zero after the ReLU)")
+    return tuple(notes)
 
 
 def load(path: PathLike) -> ExplanationResult:
@@ -359,22 +383,23 @@ class _StoreReader:
             raise self.fail("'/ids'", "repeats a name or holds an empty one or one with '/'")
         return ids
 
-    def numbers(self, group: h5py.Group, name: str, ndim: int, expected: str) -> np.ndarray:
-        """A numeric dataset of ``group`` with ``ndim`` dimensions (``expected`` names them)."""
+    def numbers(self, group: h5py.Group, name: str, ndims: tuple[int, ...], expected: str) -> np.ndarray:
+        """A numeric dataset of ``group`` with one of ``ndims`` dimensions (``expected`` names them)."""
         dataset = self.node(f"{group.name}/{name}", h5py.Dataset)
-        if dataset.dtype.kind != "f" or dataset.ndim != ndim:
+        if dataset.dtype.kind != "f" or dataset.ndim not in ndims:
             raise self.fail(f"'{dataset.name}'", f"is {_described(dataset)}, expected a float array {expected}")
-        if 0 in dataset.shape[-2:]:  # pixels (H, W) or classes; zero questions is told by 'kinds'
-            raise self.fail(f"'{dataset.name}'", f"is empty: shape {dataset.shape}, expected a float array "
-                                                 f"{expected} with at least one pixel (or class)")
+        if 0 in (dataset.shape[1:] if dataset.ndim > 1 else dataset.shape):  # pixels or classes; zero questions
+            raise self.fail(f"'{dataset.name}'", f"is empty: shape {dataset.shape}, expected a float array "  # is
+                                                 f"{expected} with at least one pixel (or class)")  # told by 'kinds'
         return self.read(dataset)
 
     def input(self, name: str, questions: int, task: str) -> tuple[np.ndarray, ...]:
         """maps, raw, outputs, p and q of one input, each checked."""
         group = self.node(f"/inputs/{name}", h5py.Group)
-        maps = self.numbers(group, "maps", 3, "(questions, H, W)")
-        raw = self.numbers(group, "raw", 3, "(questions, h, w)")
-        outputs = self.numbers(group, "outputs", 1, "(classes,)")
+        maps = self.numbers(group, "maps", (3, 4), "(questions, H, W) or (questions, D, H, W)")
+        raw = self.numbers(group, "raw", (maps.ndim,), "(questions, h, w)" if maps.ndim == 3 else
+                           "(questions, d, h, w), as 'maps' is over volumes")
+        outputs = self.numbers(group, "outputs", (1, 3, 4), "(classes,) or dense (classes, *pixels)")
         for label, array in (("maps", maps), ("raw", raw)):
             if array.shape[0] != questions:
                 raise self.fail(f"'{group.name}/{label}'", f"has {array.shape[0]} questions but attribute 'kinds' "
