@@ -23,15 +23,20 @@ from .synthetic import CLASS_NAMES, make_set
 
 @dataclass(frozen=True)
 class Preprocess:
-    """A model's input: size (H, W), then (x - mean) / std per channel (None: as is)."""
+    """A model's input: size (H, W), ``channels`` (None: the RGB images as they are; 1: their grey mean; more:
+    the grey copied), then (x - mean) / std per channel (None: as is)."""
 
     size: tuple[int, int]
     mean: Optional[tuple[float, ...]] = None
     std: Optional[tuple[float, ...]] = None
+    channels: Optional[int] = None
 
     def normalise(self, shown: torch.Tensor) -> torch.Tensor:
-        """(N, C, H, W) images in [0, 1] -> the model's input."""
+        """(N, 3, H, W) images in [0, 1], as shown -> the model's input."""
         x = shown
+        if self.channels is not None and self.channels != x.shape[1]:
+            grey = x.mean(dim=1, keepdim=True)
+            x = grey if self.channels == 1 else grey.expand(-1, self.channels, -1, -1)
         if self.mean is not None:
             x = x - torch.tensor(self.mean, dtype=x.dtype).view(1, -1, 1, 1)
         if self.std is not None:

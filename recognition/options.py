@@ -17,7 +17,7 @@ DEFAULT_CHECKPOINT = Path(__file__).with_name("models") / "birds.pt"
 TRAIN_IMAGES = 5000
 EPOCHS = 10
 
-FORMATS = ("synthetic", "cub200", "stanford-cars", "fgvc-aircraft", "imagenet-val")
+FORMATS = ("synthetic", "cub200", "stanford-cars", "fgvc-aircraft", "imagenet-val", "imagefolder", "csv")
 """Layouts of audit data: the synthetic birds, then the loaders of ``rather.recognition.loaders``."""
 SPLITS = ("test", "train", "all")
 
@@ -42,13 +42,16 @@ class AuditOptions:
 class DataChoice:
     """The images an audit reads: ``format`` one of FORMATS; ``folder`` the data set's folder (None for
     synthetic birds); its ``split``; for synthetic birds, ``images`` rendered per split from ``seed``
-    (the training split's seed; the held-out split adds ``classifier.HELD_OUT_OFFSET``)."""
+    (the training split's seed; the held-out split adds ``classifier.HELD_OUT_OFFSET``); for an image folder
+    or a CSV file (``folder`` is then the file), ``classes`` the class names in the model's order (None:
+    sorted as found)."""
 
     format: str
     folder: Optional[PathLike] = None
     split: str = "test"
     images: int = 600
     seed: int = 0
+    classes: Optional[tuple[str, ...]] = None
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from rather.common import BadInput, Explainer, load_model
+from rather.common.checkpoints import read_checkpoint, trusted_factory
 from rather.common.figures import plot_explanation
 from rather.common.progress import SILENT, Progress
 from rather.common.storage import PathLike, staged_folder
@@ -24,7 +25,7 @@ from . import classifier
 from .audit import all_logits, classification_report, explain_pairs, truth_report
 from .data import FileData, Preprocess, SyntheticData
 from .figures import plot_confusion, plot_curves, plot_truth
-from .loaders import LOADERS
+from .loaders import LOADERS, OWN_LAYOUTS
 from .options import FORMATS, AuditOptions, DataChoice, ModelChoice
 
 
@@ -89,7 +90,8 @@ def load_classifier(model: ModelChoice):
     if model.factory and not model.weights:
         raise BadInput(f"--model {model.factory} needs --weights (a state dict); rather downloads nothing")
     weights = model.weights or classifier.DEFAULT_CHECKPOINT
-    network, meta = load_model(model.factory, weights, kwargs=dict(model.kwargs), device=model.device)
+    factory = model.factory or trusted_factory(read_checkpoint(weights))  # the name, for the summary
+    network, meta = load_model(factory, weights, kwargs=dict(model.kwargs), device=model.device)
     layer = model.layer or meta.get("layer")
     if layer is None:
         raise BadInput("--layer is needed for this model (e.g. layer4 for a ResNet)")
@@ -103,9 +105,9 @@ def load_classifier(model: ModelChoice):
         raise BadInput(f"--std must be positive; got {list(std)}")
     if min(size) < 8:
         raise BadInput(f"--size {size[0]} {size[1]} is too small; give at least 8 x 8 pixels")
-    description = {"model": model.factory or meta.get("factory", ""), "weights": str(weights), "layer": layer}
-    return network, layer, Preprocess(tuple(size), tuple(mean) if mean else None, tuple(std) if std else None), \
-        description
+    description = {"model": factory, "weights": str(weights), "layer": layer}
+    return network, layer, Preprocess(tuple(size), tuple(mean) if mean else None, tuple(std) if std else None,
+                                      preprocess.get("channels")), description
 
 
 def read_data(data: DataChoice, size: tuple[int, int]):
@@ -118,8 +120,12 @@ def read_data(data: DataChoice, size: tuple[int, int]):
         held_out = data.seed + classifier.HELD_OUT_OFFSET
         seeds = {"test": (held_out,), "train": (data.seed,), "all": (data.seed, held_out)}[data.split]
         return SyntheticData(data.images, seeds, size)
+    what = "FILE, the CSV file" if data.format == "csv" else "DIR, the data set's folder"
     if data.folder is None:
-        raise BadInput(f"--format {data.format} needs --data DIR, the data set's folder")
-    if not Path(data.folder).is_dir():
-        raise BadInput(f"--data '{data.folder}' is not a folder")
-    return FileData(LOADERS[data.format](data.folder, data.split), size)
+        raise BadInput(f"--format {data.format} needs --data {what}")
+    if data.format != "csv" and not Path(data.folder).is_dir():
+        raise BadInput(f"--data '{data.folder}' is not a folder; --format {data.format} reads a folder")
+    if data.classes is not None and data.format not in OWN_LAYOUTS:
+        raise BadInput(f"--classes is for --format {' or '.join(OWN_LAYOUTS)}; {data.format} names its own classes")
+    extra = {"classes": data.classes} if data.format in OWN_LAYOUTS else {}
+    return FileData(LOADERS[data.format](data.folder, data.split, **extra), size)

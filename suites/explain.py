@@ -12,6 +12,8 @@ from rather.common import METHODS, BadInput, BadQuestion
 from rather.common.progress import Progress
 from rather.common.storage import claim_outputs, staged_folder
 
+from .model_args import add_model_arguments, check_batch_size, model_kwargs, read_class_names
+
 NAME = "explain"
 HELP = "explain a model's prediction on images: Why P? and Why P, rather than Q?"
 EXAMPLE = ("rather explain --model torchvision.models:resnet50 --weights resnet50.pth --layer layer4 "
@@ -19,9 +21,7 @@ EXAMPLE = ("rather explain --model torchvision.models:resnet50 --weights resnet5
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", help="architecture as module:factory (optional for rather's own checkpoints)")
-    parser.add_argument("--weights", required=True, help="state dict (.pt/.pth), read with weights_only=True")
-    parser.add_argument("--layer", help="dotted name of the layer to explain (not needed by input methods)")
+    add_model_arguments(parser, weights_required=True)
     parser.add_argument("--call", type=int, default=0, help="which call of a layer that runs several times")
     parser.add_argument("--image", required=True, nargs="+", help="image files (PNG, JPEG, TIFF, .npy)")
     contrast = parser.add_mutually_exclusive_group()
@@ -29,11 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                           help="contrast classes, as indices or class names (default: the runner-up)")
     contrast.add_argument("--all", action="store_true", help="every class as the contrast")
     parser.add_argument("--method", default="gradcam", choices=sorted(METHODS), help="how gradients become maps")
-    parser.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), help="resize inputs to H x W")
-    parser.add_argument("--mean", type=float, nargs="+", help="per-channel mean subtracted after scaling to [0, 1]")
-    parser.add_argument("--std", type=float, nargs="+", help="per-channel standard deviation divided by")
     parser.add_argument("--classes", help="text file with one class name per line")
-    parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda:0")
     parser.add_argument("--out", required=True, help="output folder (summary.json, explanations.h5, figure.png)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
@@ -52,13 +48,16 @@ def class_indices(labels: list[str], class_names: list[str]) -> list[int]:
     return indices
 
 
-def read_class_names(path: str | None, meta: dict) -> list[str]:
-    if path is None:
-        return list(meta.get("class_names", []))
-    file = Path(path)
-    if not file.is_file():
-        raise BadInput(f"--classes file '{path}' does not exist")
-    return [line.strip() for line in file.read_text().splitlines() if line.strip()]
+def preprocessing(args: argparse.Namespace, preprocess: dict) -> tuple:
+    """(size, mean, std, channels, sources): each option over what the checkpoint's ``preprocess`` says, and
+    where each came from, for ``prepare``'s messages."""
+    chosen, sources = {}, {}
+    for name in ("size", "mean", "std"):
+        typed = getattr(args, name)
+        chosen[name] = typed or preprocess.get(name)
+        sources[name] = f"--{name}" if typed else f"the checkpoint's preprocess.{name}"
+    sources["channels"] = "the checkpoint's preprocess.channels"
+    return chosen["size"], chosen["mean"], chosen["std"], preprocess.get("channels"), sources
 
 
 def run(args: argparse.Namespace) -> int:
@@ -67,20 +66,22 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from rather.common import Explainer, Rather, Why, load_model
+    from rather.common.checkpoints import read_checkpoint, trusted_factory
     from rather.common.figures import plot_explanation
     from rather.common.images import prepare, read_image
     from rather.common.summaries import question_records, write_json
 
+    check_batch_size(args)
     progress = Progress.for_command(json=args.json, asked=args.progress)
     progress.note(f"loading the model ({args.weights})")
-    model, meta = load_model(args.model, args.weights, device=args.device)
-    class_names = read_class_names(args.classes, meta)
-    preprocess = meta.get("preprocess", {})
-    size = args.size or preprocess.get("size")
-    mean, std = args.mean or preprocess.get("mean"), args.std or preprocess.get("std")
-    channels = preprocess.get("channels")
-    raw_images = [read_image(path) for path in progress.bar(args.image, desc="reading images", unit="image")]
-    inputs = [prepare(image, size, mean, std, channels) for image in raw_images]
+    kwargs = model_kwargs(args.model_kwargs)
+    factory = args.model or trusted_factory(read_checkpoint(args.weights))  # the name, for the summary
+    model, meta = load_model(factory, args.weights, kwargs=kwargs, device=args.device)
+    class_names = list(read_class_names(args.classes) or meta.get("class_names", []))
+    size, mean, std, channels, sources = preprocessing(args, meta.get("preprocess", {}))
+    raw_images = [read_image(path, size=size)
+                  for path in progress.bar(args.image, desc="reading images", unit="image")]
+    inputs = [prepare(image, size, mean, std, channels, sources=sources) for image in raw_images]
     shapes = {tuple(x.shape) for x in inputs}
     if len(shapes) > 1:
         raise BadInput(f"images differ in size {sorted(shapes)}; give --size H W to resize them alike")
@@ -91,14 +92,14 @@ def run(args: argparse.Namespace) -> int:
         contrast = Rather(class_indices(args.rather_than, class_names))
     else:
         contrast = Rather()
-    explainer = Explainer(model, layer=args.layer, method=args.method, call=args.call)
+    explainer = Explainer(model, layer=args.layer or meta.get("layer"), method=args.method, call=args.call)
     ids = [f"{index:03d}_{Path(path).stem}".replace("/", "_") for index, path in enumerate(args.image)]
     progress.note(f"explaining {len(ids)} image(s) with {args.method} at layer {explainer.layer_name}")
     result = explainer(x, [Why(), contrast], ids=ids, class_names=class_names)
     summary = {
         "command": "explain",
         "version": result.version,
-        "model": args.model or meta.get("factory", ""),
+        "model": factory,
         "weights": str(args.weights),
         "model_checksum": result.model_checksum,
         "layer": result.layer,
