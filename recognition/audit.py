@@ -114,6 +114,17 @@ def all_logits(model: nn.Module, data, preprocess: Preprocess, batch_size: int, 
     return torch.cat(out)
 
 
+def image_record(data, logits: torch.Tensor, index: int, a: int, b: int) -> dict:
+    """What an auditor reads about one image of pair (a, b): its id, file, true class, prediction and the two
+    classes' probabilities."""
+    probs = logits[index].double().softmax(0)
+    predicted = int(probs.argmax())
+    names = data.class_names
+    return {"id": data.ids[index], "path": data.path(index), "true": names[int(data.labels[index])],
+            "predicted": names[predicted], "p_predicted": round(float(probs[predicted]), 4),
+            "p_a": round(float(probs[a]), 4), "p_b": round(float(probs[b]), 4)}
+
+
 def explain_pairs(explainer: Explainer, data, preprocess: Preprocess, logits: torch.Tensor,
                   pairs: list[dict], options: AuditOptions) -> tuple[ExplanationResult | None, torch.Tensor, list]:
     """Why A? Why A, rather than B? Why B, rather than A? on each pair's hesitations.
@@ -128,7 +139,7 @@ def explain_pairs(explainer: Explainer, data, preprocess: Preprocess, logits: to
         a_of += [pair["a"]] * len(picked)
         b_of += [pair["b"]] * len(picked)
         ids += [f"pair{number + 1}_{data.ids[i]}" for i in picked]
-        pair["images"] = [data.ids[i] for i in picked]
+        pair["images"] = [image_record(data, logits, i, pair["a"], pair["b"]) for i in picked]
     if not chosen:
         return None, torch.empty(0), rows
     shown, _ = data.load(chosen)
@@ -168,7 +179,7 @@ def truth_report(model: nn.Module, explainer: Explainer, data, preprocess: Prepr
     maps = {"contrast": result.maps[:, 0], "gradcam": result.maps[:, 1],
             "random": random_maps(len(keep), size, options.seed, cells=tuple(result.raw.shape[-2:]))}
     report: dict = {"images": len(keep), "rival": "closest look-alike" if synthetic else "runner-up"}
-    figure: dict = {"shown": shown, "maps": maps, "p": p, "q": q}
+    figure: dict = {"shown": shown, "maps": maps, "p": p, "q": q, "probs": result.probs}
     if synthetic:
         swap = swap_truth(data.labels[keep.numpy()], data.seeds[keep.numpy()], q.numpy(), size[0])
         changed, part = torch.from_numpy(swap.changed), torch.from_numpy(swap.part)

@@ -78,6 +78,10 @@ class FileData:
     def __post_init__(self):
         self.labels, self.class_names, self.ids = self.images.labels, self.images.class_names, self.images.ids
 
+    def path(self, index: int) -> Optional[str]:
+        """The file image ``index`` is read from."""
+        return str(self.images.paths[index])
+
     def load(self, indices: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
         """Images (B, 3, H, W) in [0, 1] at ``size`` and boxes (B, 4) in that frame."""
         shown, boxes = [], []
@@ -114,6 +118,10 @@ class SyntheticData:
         self.labels = np.concatenate([s.labels for s in sets])
         self.seeds = np.concatenate([s.seeds for s in sets])
         self.ids = tuple(f"bird{seed}_{index:05d}" for seed in self.seeds_of_sets for index in range(self.count))
+
+    def path(self, index: int) -> Optional[str]:
+        """None: a synthetic bird is rendered, not read (its id names its set's seed and its index)."""
+        return None
 
     def load(self, indices: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
         indices = np.asarray(indices, np.int64)

@@ -65,7 +65,8 @@ def audit(out: PathLike, data: DataChoice, model: ModelChoice = ModelChoice(),
             for number, pair_rows in enumerate(rows, start=1):
                 if pair_rows:
                     name = f"pair{number}.png"
-                    plot_explanation(result, shown, stage / name, indices=pair_rows[:4])
+                    truths = [record["true"] for pair in summary["most_confused"] for record in pair["images"]]
+                    plot_explanation(result, shown, stage / name, indices=pair_rows[:4], truths=truths)
                     summary["most_confused"][number - 1]["figure"] = name
         if figure_data:
             plot_curves(figure_data["curves"], stage / "curves.png")

@@ -108,13 +108,20 @@ def run_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+SHOWN_PER_PAIR = 3
+"""Images of each confused pair listed in the text summary (summary.json lists them all)."""
+
+
 def render_summary(summary: dict) -> str:
     """The audit's headline numbers as text."""
     lines = [f"accuracy {summary['accuracy']:.3f}, " + ", ".join(f"{k} {v:.3f}" for k, v in summary["top_k"].items())
              + f", ECE {summary['ece']:.3f} on {summary['images']} images"]
     for pair in summary["most_confused"]:
         lines.append(f"  confused: {pair['a_name']} <-> {pair['b_name']}: {pair['a_as_b']} + {pair['b_as_a']} "
-                     f"errors, {len(pair['images'])} explained")
+                     f"errors, {len(pair['images'])} explained" + (f" ({pair['figure']})" if "figure" in pair else ""))
+        for image in pair["images"][:SHOWN_PER_PAIR]:
+            lines.append(f"    {image['path'] or image['id']}: true {image['true']}, predicted {image['predicted']}"
+                         f"; p({pair['a_name']})={image['p_a']:.2f}, p({pair['b_name']})={image['p_b']:.2f}")
     for key in ("energy_share", "energy_share_in_box", "pointing_game", "margin_deletion_auc",
                 "margin_insertion_auc"):
         if key in summary:

@@ -1,5 +1,6 @@
 """``rather recognition`` train and audit from the command line, and ``rather bench recognition``."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -179,6 +180,11 @@ def test_an_image_folder_audit_with_a_user_model(tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out)
     assert summary["format"] == "imagefolder" and summary["images"] == 6
     assert summary["class_names"] == ["a_finch", "b_wren"] and summary["model"] == "rather.common.networks:ResNetLike"
+    records = [image for pair in summary["most_confused"] for image in pair["images"]]
+    assert records, "a random two-class model confuses some of six images"
+    for image in records:
+        assert Path(image["path"]).is_file() and image["true"] in Path(image["path"]).parts
+        assert image["p_a"] + image["p_b"] == pytest.approx(1, abs=1e-3)
 
 
 def test_a_csv_audit_reads_the_listed_images_and_boxes(tmp_path, capsys):
