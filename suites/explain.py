@@ -1,6 +1,11 @@
 """``rather explain``: Why P, rather than Q? for a user's model and images.
 
-torch and the figures are imported when the command runs, not when its help is built.
+The images stream through in batches of ``--batch-size``: each batch is read, explained,
+written (its part of the HDF5 store, one figure per image) and dropped, so memory is
+bounded by the batch, not by the number of images. The parts are joined into one
+``explanations.h5`` at the end, and ``figure.png`` is a contact sheet of the first
+``--sheet`` images, of bounded size. torch and the figures are imported when the command
+runs, not when its help is built.
 """
 from __future__ import annotations
 
@@ -13,6 +18,15 @@ from rather.common.progress import Progress
 from rather.common.storage import claim_outputs, staged_folder
 
 from .model_args import add_model_arguments, check_batch_size, model_kwargs, read_class_names
+
+MAX_COLUMNS = 6
+"""Questions shown in an image's figure (``--all`` asks one per class)."""
+MAX_SHEET = 400
+SHEET_COLUMNS = 6
+THUMBNAIL = 160
+"""Pixels a side of a contact sheet's thumbnails."""
+MAX_PRINTED = 20
+"""Images whose questions the text summary prints (summary.json holds every one)."""
 
 NAME = "explain"
 HELP = "explain a model's prediction on images: Why P? and Why P, rather than Q?"
@@ -30,7 +44,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     contrast.add_argument("--all", action="store_true", help="every class as the contrast")
     parser.add_argument("--method", default="gradcam", choices=sorted(METHODS), help="how gradients become maps")
     parser.add_argument("--classes", help="text file with one class name per line")
-    parser.add_argument("--out", required=True, help="output folder (summary.json, explanations.h5, figure.png)")
+    parser.add_argument("--sheet", type=int, default=36, help="images on the contact sheet figure.png (the first "
+                        "ones; every image has its own figure in figures/)")
+    parser.add_argument("--out", required=True, help="output folder (summary.json, explanations.h5, figure.png, "
+                        "figures/)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
@@ -72,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
     from rather.common.summaries import question_records, write_json
 
     check_batch_size(args)
+    if not 1 <= args.sheet <= MAX_SHEET:
+        raise BadInput(f"--sheet must be between 1 and {MAX_SHEET} images; got {args.sheet}")
     progress = Progress.for_command(json=args.json, asked=args.progress)
     progress.note(f"loading the model ({args.weights})")
     kwargs = model_kwargs(args.model_kwargs)
@@ -79,13 +98,6 @@ def run(args: argparse.Namespace) -> int:
     model, meta = load_model(factory, args.weights, kwargs=kwargs, device=args.device)
     class_names = list(read_class_names(args.classes) or meta.get("class_names", []))
     size, mean, std, channels, sources = preprocessing(args, meta.get("preprocess", {}))
-    raw_images = [read_image(path, size=size)
-                  for path in progress.bar(args.image, desc="reading images", unit="image")]
-    inputs = [prepare(image, size, mean, std, channels, sources=sources) for image in raw_images]
-    shapes = {tuple(x.shape) for x in inputs}
-    if len(shapes) > 1:
-        raise BadInput(f"images differ in size {sorted(shapes)}; give --size H W to resize them alike")
-    x = torch.cat(inputs)
     if args.all:
         contrast = Rather.all()
     elif args.rather_than:
@@ -94,35 +106,117 @@ def run(args: argparse.Namespace) -> int:
         contrast = Rather()
     explainer = Explainer(model, layer=args.layer or meta.get("layer"), method=args.method, call=args.call)
     ids = [f"{index:03d}_{Path(path).stem}".replace("/", "_") for index, path in enumerate(args.image)]
-    progress.note(f"explaining {len(ids)} image(s) with {args.method} at layer {explainer.layer_name}")
-    result = explainer(x, [Why(), contrast], ids=ids, class_names=class_names)
-    summary = {
-        "command": "explain",
-        "version": result.version,
-        "model": factory,
-        "weights": str(args.weights),
-        "model_checksum": result.model_checksum,
-        "layer": result.layer,
-        "method": result.method,
-        "gradient_path": result.gradient_path,
-        "notes": list(result.notes),
-        "images": [
-            {"id": ids[n], "path": str(args.image[n]), "questions": question_records(result, n)}
-            for n in range(len(ids))
-        ],
-        "outputs": {"explanations": "explanations.h5", "figure": "figure.png"},
-    }
-    shown = [torch.from_numpy(image) for image in raw_images]
-    progress.note("writing explanations.h5 and figure.png")
-    with staged_folder(args.out) as stage:
-        result.save(stage / "explanations.h5")
-        plot_explanation(result, shown, stage / "figure.png", indices=range(len(ids)),
-                         questions=range(min(result.n_questions, 6)))
+    progress.note(f"explaining {len(ids)} image(s) with {args.method} at layer {explainer.layer_name}, "
+                  f"{args.batch_size} at a time")
+    summary = {"command": "explain", "model": factory, "weights": str(args.weights), "images": [],
+               "outputs": {"explanations": "explanations.h5", "figure": "figure.png", "figures": "figures/"}}
+    first_shape, notes, parts = None, [], []
+    with staged_folder(args.out) as stage, progress.bar(total=len(ids), desc="explaining", unit="image") as bar:
+        sheet = ContactSheet(args.sheet)
+        (stage / "figures").mkdir()
+        for start in range(0, len(ids), args.batch_size):
+            paths, names = args.image[start:start + args.batch_size], ids[start:start + args.batch_size]
+            raw_images = [read_image(path, size=size) for path in paths]
+            inputs = [prepare(image, size, mean, std, channels, sources=sources) for image in raw_images]
+            shapes = {tuple(x.shape) for x in inputs} | ({first_shape} if first_shape else set())
+            if len(shapes) > 1:
+                raise BadInput(f"images differ in size {sorted(shapes)}; give --size H W to resize them alike")
+            first_shape = tuple(inputs[0].shape)
+            result = explainer(torch.cat(inputs), [Why(), contrast], ids=names, class_names=class_names).cpu()
+            parts.append(result.save(stage / f".part{len(parts):06d}.h5"))
+            shown = [torch.from_numpy(image) for image in raw_images]
+            for row, name in enumerate(names):
+                plot_explanation(result, shown, stage / "figures" / f"{name}.png", indices=[row],
+                                 questions=range(min(result.n_questions, MAX_COLUMNS)))
+                summary["images"].append({"id": name, "path": str(paths[row]), "figure": f"figures/{name}.png",
+                                          "questions": question_records(result, row)})
+            sheet.add(result, shown)
+            notes += [note for note in result.notes if note not in notes]
+            bar.update(len(names))
+        summary.update(version=result.version, model_checksum=result.model_checksum, layer=result.layer,
+                       method=result.method, gradient_path=result.gradient_path, notes=notes)
+        join_stores(parts, stage / "explanations.h5")
+        sheet.save(stage / "figure.png")
         write_json(stage / "summary.json", summary)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        for record in summary["images"]:
+        for record in summary["images"][:MAX_PRINTED]:
             print(f"{record['id']}: " + "; ".join(q["title"] for q in record["questions"][:3]))
-        print(f"wrote {args.out}/summary.json, explanations.h5, figure.png")
+        if len(summary["images"]) > MAX_PRINTED:
+            print(f"... and {len(summary['images']) - MAX_PRINTED} more in summary.json")
+        print(f"wrote {args.out}/summary.json, explanations.h5, figure.png (contact sheet), figures/ (one per image)")
     return 0
+
+
+class ContactSheet:
+    """The first ``limit`` images, each with its first contrast map, as one figure of bounded size: thumbnails
+    of at most ``THUMBNAIL`` pixels a side are kept, whatever the number or size of the images."""
+
+    def __init__(self, limit: int):
+        self.limit, self.cells = limit, []
+
+    def add(self, result, shown) -> None:
+        """Keep thumbnails of ``result``'s inputs (``shown``) until the sheet is full."""
+        from rather.common.figures import displayable, panel_caption
+
+        column = 1 if result.n_questions > 1 else 0
+        for row in range(min(len(shown), self.limit - len(self.cells))):
+            self.cells.append((result.ids[row], thumbnail(displayable(shown[row])),
+                               thumbnail(result.maps[row, column].numpy()), panel_caption(result, row, column)))
+
+    def save(self, path: Path) -> None:
+        """One PNG: a grid of at most ``limit`` cells, ``SHEET_COLUMNS`` wide."""
+        from rather.common.figures import new_figure, save_figure, wrapped
+
+        columns = min(SHEET_COLUMNS, len(self.cells))
+        rows = -(-len(self.cells) // columns)
+        figure, axes = new_figure(rows, columns, figsize=(2.6 * columns, 3.2 * rows))
+        for axis in axes.flat:
+            axis.set_axis_off()
+        for axis, (name, image, layer, caption) in zip(axes.flat, self.cells):
+            axis.imshow(image, cmap="gray" if image.ndim == 2 else None)
+            axis.imshow(layer, cmap="jet", alpha=0.5, vmin=0, vmax=1, extent=(-0.5, image.shape[1] - 0.5,
+                                                                            image.shape[0] - 0.5, -0.5))
+            axis.set_title(wrapped(f"{name}\n{caption}", 28), fontsize=6)
+        save_figure(figure, path)
+
+
+def thumbnail(array, side: int = THUMBNAIL):
+    """(H, W) or (H, W, 3) array block-averaged by the smallest whole factor that brings it to ``side`` pixels
+    a side at most."""
+    import numpy as np
+
+    from rather.common.images import block_mean
+
+    factor = -(-max(array.shape[:2]) // side)
+    if factor == 1:
+        return array
+    planes = array[None] if array.ndim == 2 else np.moveaxis(array, -1, 0)
+    small = block_mean(np.ascontiguousarray(planes), factor)
+    return small[0] if array.ndim == 2 else np.moveaxis(small, 0, -1)
+
+
+def join_stores(parts: list[Path], path: Path) -> None:
+    """The HDF5 stores ``parts`` (each a batch's ``ExplanationResult.save``) as one store at ``path``, as one
+    ``save`` of every input would write it: the first part's attributes, every input's group in order with its
+    ``index`` counted on, all ids. Groups are copied inside HDF5 (no map is held in memory); parts are removed."""
+    import h5py
+    import numpy as np
+
+    from rather.common.storage import atomic_path
+
+    with atomic_path(path) as temporary, h5py.File(temporary, "w") as joined:
+        ids = []
+        for number, part in enumerate(parts):
+            with h5py.File(part, "r") as store:
+                if number == 0:
+                    joined.attrs.update(dict(store.attrs))
+                    joined.create_group("inputs")
+                for name in store["ids"].asstr()[()]:
+                    store.copy(store["inputs"][name], joined["inputs"], name=name)
+                    joined["inputs"][name].attrs["index"] = len(ids)
+                    ids.append(name)
+        joined.create_dataset("ids", data=np.array(ids, dtype=object), dtype=h5py.string_dtype())
+    for part in parts:
+        part.unlink()

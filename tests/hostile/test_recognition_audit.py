@@ -10,8 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
+from rather.common.networks import SmallCNN
 from rather.recognition import classifier as birds
 
 
@@ -23,7 +25,8 @@ def png(path: str, value: int = 100, size: int = 24) -> None:
 @pytest.fixture
 def tree(tmp_path, monkeypatch):
     """The working folder: birds/{train,test}/{wren,finch}/*.png, flat/{wren,finch}/*.png, empty/,
-    classless/ (images but no class folder), broken/wren/bad.png (not an image), names.txt, a.png."""
+    classless/ (images but no class folder), broken/wren/bad.png (not an image), names.txt, a.png (24 x 24),
+    tall.png (40 x 40), plain.pt (a two-class SmallCNN's state dict)."""
     monkeypatch.chdir(tmp_path)
     for split in ("train", "test"):
         for name, value in (("wren", 40), ("finch", 200)):
@@ -36,6 +39,9 @@ def tree(tmp_path, monkeypatch):
     Path("broken/wren/bad.png").write_bytes(b"not a picture at all")
     Path("names.txt").write_text("wren\nfinch\n")
     png("a.png")
+    png("tall.png", size=40)
+    torch.manual_seed(0)
+    torch.save(SmallCNN(num_classes=2).state_dict(), "plain.pt")
     return tmp_path
 
 
@@ -105,6 +111,12 @@ CASES = [  # (id, argv or a function of nothing that lays out more and returns a
     ("explain-batch-size-negative", [*EXPLAIN, "--batch-size", "-2"], "--batch-size must be at least 1"),
     ("explain-model-kwargs-not-json", [*EXPLAIN, "--model-kwargs", "{"], "--model-kwargs is not JSON"),
     ("explain-model-kwargs-too-wide", [*EXPLAIN, "--model-kwargs", '{"width": 100000}'], "width"),
+    ("explain-contact-sheet-zero", [*EXPLAIN, "--sheet", "0"], "--sheet must be between 1 and 400"),
+    ("explain-contact-sheet-huge", [*EXPLAIN, "--sheet", "100000"], "--sheet must be between 1 and 400"),
+    ("explain-images-of-two-sizes-across-batches",
+     ["explain", "--model", "rather.common.networks:SmallCNN", "--model-kwargs", '{"num_classes": 2}', "--weights",
+      "plain.pt", "--layer", "features", "--image", "a.png", "tall.png", "--batch-size", "1", "--out", "out"],
+     "images differ in size"),
     ("suite-weights-for-seismic", ["suite", "seismic", "--weights", "a.png", "--out", "out"],
      "--weights is for rather suite recognition"),
     ("suite-folder-missing", ["suite", "recognition", "--data", "imagefolder:nowhere", "--out", "out"],
