@@ -12,7 +12,8 @@
    ground truth (the differing part of a synthetic bird, or the object box);
    deletion and insertion curves of the margin y_P - y_Q and of P alone, ranked
    by the contrast map, by Grad-CAM and by a random map; the part-swap check;
-   and the parameter-randomisation sanity check.
+   and the sanity checks of Adebayo et al. (2018): cascading and independent
+   randomisation of the whole network, and the random-logit check.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from rather.common import BadModel, Explainer, ExplanationResult, Rather, Why
 from rather.common.metrics import box_masks, confusion_matrix, energy_share, pointing_game
 from rather.common.perturbation import perturbation_curves, random_maps
 from rather.common.progress import SILENT, Progress
-from rather.common.sanity import cascading_randomisation
+from rather.common import sanity
 
 from .data import Preprocess
 from .options import AuditOptions
@@ -219,10 +220,32 @@ def truth_report(model: nn.Module, explainer: Explainer, data, preprocess: Prepr
         for score in ("margin", "probability"):
             report[f"{score}_{mode}_auc"] = {name: mean(curves[mode, name].area(score)) for name in MAPS}
     figure["curves"] = curves
-    progress.note("parameter-randomisation sanity check")
     count = min(options.sanity_images, len(keep))
-    steps = cascading_randomisation(model, explainer.layer_name, x[:count], [Rather(q[:count, None], p=p[:count, None]),
-                                    Why(p[:count, None])], depth=2, seed=options.seed)
-    report["sanity"] = [{"randomised": list(step.layers), "rank_correlation": {
-        "contrast": mean(step.correlation[:, 0]), "gradcam": mean(step.correlation[:, 1])}} for step in steps]
+    report["sanity"] = sanity_report(model, explainer.layer_name, x[:count], p[:count], q[:count], options,
+                                     progress)
     return report, figure
+
+
+def sanity_report(model: nn.Module, layer: str, x: torch.Tensor, p: torch.Tensor, q: torch.Tensor,
+                  options: AuditOptions, progress: Progress = SILENT) -> dict:
+    """The sanity checks (``rather.common.sanity``) of the contrast map (Why P, rather than Q?) and Grad-CAM
+    (Why P?) on ``x``: mean rank correlation with the trained model's maps per cascading and independent
+    step, and with the maps of a random other class."""
+    asked = [Rather(q[:, None], p=p[:, None]), Why(p[:, None])]
+
+    def rows(steps: list) -> list[dict]:
+        return [{"randomised": list(step.layers), "rank_correlation": {
+            "contrast": mean(step.correlation[:, 0]), "gradcam": mean(step.correlation[:, 1])}} for step in steps]
+
+    progress.note(f"sanity checks on {len(x)} images: cascading and independent randomisation, random logit")
+    settings = {"steps": options.sanity_steps, "seed": options.seed}
+    report = {"images": len(x),
+              "cascade": rows(sanity.cascade(model, layer, x, asked, **settings)),
+              "independent": rows(sanity.independent(model, layer, x, asked, **settings))}
+    with torch.no_grad():
+        classes = model(x[:1]).shape[1]
+    if classes >= 3:
+        r = sanity.random_classes(p, q, classes, options.seed)[:, None]
+        correlation = sanity.random_logit(model, layer, x, asked, [Rather(q[:, None], p=r), Why(r)])
+        report["random_logit"] = {"contrast": mean(correlation[:, 0]), "gradcam": mean(correlation[:, 1])}
+    return report

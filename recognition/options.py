@@ -25,7 +25,8 @@ SPLITS = ("test", "train", "all")
 @dataclass(frozen=True)
 class AuditOptions:
     """How much the audit looks at: ``pairs`` top pairs, ``per_pair`` images each, ``truth_images`` for the
-    ground-truth metrics, ``steps`` of the deletion curves, ``top_k``, ``bins`` of the calibration error."""
+    ground-truth metrics, ``steps`` of the deletion curves, ``top_k``, ``bins`` of the calibration error,
+    ``sanity_images`` and at most ``sanity_steps`` steps (groups of layers) of the randomisation checks."""
 
     pairs: int = 3
     per_pair: int = 6
@@ -35,6 +36,7 @@ class AuditOptions:
     bins: int = 15
     batch_size: int = 128
     sanity_images: int = 32
+    sanity_steps: int = 12
     seed: int = 0
 
 

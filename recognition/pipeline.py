@@ -80,7 +80,7 @@ def audit(out: PathLike, data: DataChoice, model: ModelChoice = ModelChoice(),
 
 def check_options(options: AuditOptions) -> None:
     """Refuse counts below one, naming the command's option."""
-    for name in ("pairs", "per_pair", "truth_images", "steps", "batch_size"):
+    for name in ("pairs", "per_pair", "truth_images", "steps", "batch_size", "sanity_images", "sanity_steps"):
         if getattr(options, name) < 1:
             raise BadInput(f"--{name.replace('_', '-')} must be at least 1; got {getattr(options, name)}")
 

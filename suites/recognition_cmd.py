@@ -55,6 +55,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     audit.add_argument("--truth-images", type=int, default=defaults.truth_images,
                        help="images for the ground-truth and deletion metrics")
     audit.add_argument("--steps", type=int, default=defaults.steps, help="steps of the deletion curves")
+    audit.add_argument("--sanity-images", type=int, default=defaults.sanity_images,
+                       help="images of the sanity checks (randomised weights, random logit)")
+    audit.add_argument("--sanity-steps", type=int, default=defaults.sanity_steps,
+                       help="steps of the cascading and independent randomisation: the layers from the top "
+                       "in at most this many groups")
     audit.add_argument("--out", required=True, help="output folder")
     audit.add_argument("--json", action="store_true", help="print the summary as JSON")
 
@@ -92,7 +97,8 @@ def audit_choices(args: argparse.Namespace) -> tuple[DataChoice, ModelChoice, Au
     data = DataChoice(format=args.format, folder=data_source(args), split=args.split, images=args.images,
                       seed=args.seed, classes=read_class_names(args.classes))
     options = AuditOptions(pairs=args.pairs, per_pair=args.per_pair, truth_images=args.truth_images,
-                           steps=args.steps, batch_size=args.batch_size, seed=args.seed)
+                           steps=args.steps, batch_size=args.batch_size, sanity_images=args.sanity_images,
+                           sanity_steps=args.sanity_steps, seed=args.seed)
     return data, model_choice(args), options
 
 
@@ -125,8 +131,7 @@ def render_summary(summary: dict) -> str:
     for key in ("energy_share", "energy_share_in_box", "pointing_game", "margin_deletion_auc",
                 "margin_insertion_auc"):
         if key in summary:
-            lines.append(f"{key}: " + ", ".join(f"{k} {v:.3f}" if v is not None else f"{k} -"
-                                                for k, v in summary[key].items()))
+            lines.append(f"{key}: " + numbers(summary[key]))
     for part, shares in summary.get("energy_share_by_part", {}).items():
         lines.append(f"  energy share where the {part} differs ({shares['images']} images): "
                      f"contrast {shares['contrast']:.3f}, gradcam {shares['gradcam']:.3f}")
@@ -135,9 +140,17 @@ def render_summary(summary: dict) -> str:
     if "part_swap" in summary:
         lines.append(f"part swap moves the model from A to B on {summary['part_swap']['moved_to_b']:.3f} "
                      f"of {summary['part_swap']['images']} images")
-    for step in summary.get("sanity", []):
-        lines.append(f"sanity: randomised {', '.join(step['randomised'])}: rank correlation "
-                     + ", ".join(f"{k} {v:.3f}" if v is not None else f"{k} -"
-                                 for k, v in step["rank_correlation"].items()))
+    checks = summary.get("sanity", {})
+    for kind in ("cascade", "independent"):
+        for step in checks.get(kind, []):
+            lines.append(f"sanity {kind}: {', '.join(step['randomised'])}: rank correlation "
+                         + numbers(step["rank_correlation"]))
+    if "random_logit" in checks:
+        lines.append("sanity random logit: rank correlation " + numbers(checks["random_logit"]))
     lines.append(f"done in {summary['seconds']} s")
     return "\n".join(lines)
+
+
+def numbers(values: dict) -> str:
+    """``name value, ...`` with three decimals (``-`` where a value is unknown)."""
+    return ", ".join(f"{name} {value:.3f}" if value is not None else f"{name} -" for name, value in values.items())

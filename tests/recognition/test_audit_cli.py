@@ -41,7 +41,12 @@ def test_synthetic_audit_writes_every_number(synthetic_audit):
     assert set(summary["margin_deletion_auc"]) == {"contrast", "gradcam", "random"}
     assert set(summary["top_k"]) == {"top_1", "top_5"} and 0 <= summary["ece"] <= 1
     assert summary["truth_images"] == 12 and summary["part_swap"]["images"] == 12
-    assert [step["randomised"] for step in summary["sanity"]] == [["fc"], ["fc", "features.12"]]
+    sanity = summary["sanity"]
+    assert [name for step in sanity["cascade"] for name in step["randomised"]][:2] == ["fc", "features.12"]
+    assert len(sanity["cascade"]) == len(sanity["independent"]) <= AuditOptions.sanity_steps
+    assert [step["randomised"] for step in sanity["cascade"]] == [step["randomised"] for step in sanity["independent"]]
+    assert sanity["cascade"][-1]["randomised"][-1] == "features.0"  # through the whole network
+    assert set(sanity["random_logit"]) == {"contrast", "gradcam"}
     for name in summary["outputs"].values():
         assert (synthetic_audit / name).is_file()
     for pair in summary["most_confused"]:
