@@ -33,6 +33,9 @@ from .synthetic import PARTS, differing_parts
 from .truth import closest_look_alike, swap_truth
 
 MAPS = ("contrast", "gradcam", "random")
+POINT_TOLERANCE = 15 / 224
+"""The part pointing game's tolerance, as a share of the input's longer side: 15 pixels at 224 x 224, as in
+the pointing game of Zhang et al. (ECCV 2016)."""
 
 
 def expected_calibration_error(probs: torch.Tensor, labels: torch.Tensor, bins: int = 15) -> float:
@@ -143,11 +146,32 @@ def explain_pairs(explainer: Explainer, data, preprocess: Preprocess, logits: to
         pair["images"] = [image_record(data, logits, i, pair["a"], pair["b"]) for i in picked]
     if not chosen:
         return None, torch.empty(0), rows
-    shown, _ = data.load(chosen)
+    shown, _, points = data.load_with_points(chosen)
     a, b = torch.tensor(a_of)[:, None], torch.tensor(b_of)[:, None]
     result = explainer(preprocess.normalise(shown), [Why(a), Rather(b, p=a), Rather(a, p=b)], ids=ids,
                        class_names=data.class_names).cpu()
+    if points is not None:
+        tolerance = POINT_TOLERANCE * max(shown.shape[-2:])
+        for pair, pair_rows in zip(pairs, rows):
+            pair["part_pointing"] = {"tolerance_pixels": round(tolerance, 2), **{
+                name: part_pointing(result.maps[pair_rows, question], points[pair_rows], data.part_names, tolerance)
+                for name, question in (("contrast", 1), ("gradcam", 0))}}
     return result, shown, rows
+
+
+def part_pointing(maps: torch.Tensor, points: torch.Tensor, names, tolerance: float) -> dict:
+    """The pointing game per annotated part: for each part, the images where it is visible and the share of them
+    whose map maximum lies within ``tolerance`` pixels of it. maps (N, H, W); points (N, parts, 2) x, y in the
+    maps' pixel frame (pixel edges), NaN where hidden."""
+    width = maps.shape[-1]
+    peak = maps.flatten(-2).argmax(-1)
+    centre = torch.stack([peak % width, peak // width], dim=-1).double() + 0.5
+    distance = (points.double() - centre[:, None]).norm(dim=-1)
+    visible = ~distance.isnan()
+    hits = (distance <= tolerance) & visible
+    return {name: {"images": int(visible[:, k].sum()),
+                   "hit_rate": int(hits[:, k].sum()) / int(visible[:, k].sum()) if visible[:, k].any() else None}
+            for k, name in enumerate(names)}
 
 
 def truth_images(logits: torch.Tensor, data, options: AuditOptions, synthetic: bool) -> tuple[torch.Tensor, ...]:

@@ -49,7 +49,7 @@ class ImageSet:
     """Image files of a data set: ``paths``, ``labels`` (N,) 0-based, ``boxes`` (N, 4) x0, y0, x1, y1
     in pixel edges of the file (NaN where unknown), ``class_names``, ``ids`` (unique, no '/'),
     ``crop_bottom`` rows to cut off every image before use (FGVC-Aircraft's banner) and ``points``
-    (N, parts, 2) x, y of annotated parts (NaN where hidden; CUB-200-2011 only)."""
+    (N, parts, 2) x, y of annotated parts (NaN where hidden; CUB-200-2011 only), named by ``part_names``."""
 
     paths: tuple[Path, ...]
     labels: np.ndarray
@@ -58,6 +58,7 @@ class ImageSet:
     ids: tuple[str, ...]
     crop_bottom: int = 0
     points: Optional[np.ndarray] = None
+    part_names: tuple[str, ...] = ()
 
     def __post_init__(self):
         if len(self.paths) == 0:
@@ -66,7 +67,7 @@ class ImageSet:
 
 @dataclass
 class FileData:
-    """An ``ImageSet`` read and resized to ``size`` on demand."""
+    """An ``ImageSet`` read and resized to ``size`` on demand; its part names (CUB-200-2011) as ``part_names``."""
 
     images: ImageSet
     size: tuple[int, int]
@@ -77,6 +78,7 @@ class FileData:
 
     def __post_init__(self):
         self.labels, self.class_names, self.ids = self.images.labels, self.images.class_names, self.images.ids
+        self.part_names = self.images.part_names
 
     def path(self, index: int) -> Optional[str]:
         """The file image ``index`` is read from."""
@@ -84,16 +86,24 @@ class FileData:
 
     def load(self, indices: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
         """Images (B, 3, H, W) in [0, 1] at ``size`` and boxes (B, 4) in that frame."""
-        shown, boxes = [], []
+        shown, boxes, _ = self.load_with_points(indices)
+        return shown, boxes
+
+    def load_with_points(self, indices: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
+        """``load``'s images and boxes, and the part locations (B, parts, 2) x, y in that frame (None: no parts)."""
+        shown, boxes, points = [], [], []
         for index in indices:
             image = read_image(self.images.paths[index])
             if self.images.crop_bottom:
                 image = image[:, :image.shape[1] - self.images.crop_bottom]
             height, width = image.shape[1:]
             shown.append(prepare(image, self.size, channels=3).clamp(0, 1))
-            scale = np.array([self.size[1] / width, self.size[0] / height] * 2)
-            boxes.append(np.clip(self.images.boxes[index] * scale, 0, [self.size[1], self.size[0]] * 2))
-        return torch.cat(shown), torch.from_numpy(np.stack(boxes)).float()
+            scale = np.array([self.size[1] / width, self.size[0] / height])
+            boxes.append(np.clip(self.images.boxes[index] * np.tile(scale, 2), 0, [self.size[1], self.size[0]] * 2))
+            if self.images.points is not None:
+                points.append(self.images.points[index] * scale)
+        located = torch.from_numpy(np.stack(points)).float() if points else None
+        return torch.cat(shown), torch.from_numpy(np.stack(boxes)).float(), located
 
 
 @dataclass
@@ -122,6 +132,10 @@ class SyntheticData:
     def path(self, index: int) -> Optional[str]:
         """None: a synthetic bird is rendered, not read (its id names its set's seed and its index)."""
         return None
+
+    def load_with_points(self, indices: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor, None]:
+        """``load``'s images and boxes; no annotated part locations (the differing part is known instead)."""
+        return (*self.load(indices), None)
 
     def load(self, indices: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
         indices = np.asarray(indices, np.int64)

@@ -87,18 +87,33 @@ def load_cub200(root: str | Path, split: str = "test") -> ImageSet:
         raise BadInput(f"{base}: image {missing[0]} has no class, box or split line; the index files disagree")
     xywh = np.array([boxes[i] for i in wanted], np.float64).reshape(-1, 4)
     files = [base / "images" / paths[i] for i in wanted]
-    points = None
+    points, names = None, []
     part_file = base / "parts" / "part_locs.txt"
     if part_file.is_file():
         names = [" ".join(r[1:]) for r in _rows(base / "parts" / "parts.txt", what)]
         points = np.full((len(wanted), len(names), 2), np.nan)
         row_of = {image: row for row, image in enumerate(wanted)}
-        for image, part, x, y, visible in _rows(part_file, what):
-            if int(image) in row_of and visible == "1":
-                points[row_of[int(image)], int(part) - 1] = float(x), float(y)
+        for line, fields in enumerate(_rows(part_file, what), start=1):
+            image, part, x, y = _part_location(fields, len(names), f"{part_file} line {line}")
+            if image in row_of and fields[4] == "1":
+                points[row_of[image], part - 1] = x, y
     return ImageSet(tuple(files), np.array([labels[i] for i in wanted], np.int64),
                     np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1), tuple(classes), _ids(files),
-                    points=points)
+                    points=points, part_names=tuple(names))
+
+
+def _part_location(fields: list[str], parts: int, where: str) -> tuple[int, int, float, float]:
+    """A part_locs.txt line (image id, part id, x, y, visible) checked: ids whole numbers, the part one of
+    parts.txt's, x and y finite."""
+    try:
+        image, part, x, y = int(fields[0]), int(fields[1]), float(fields[2]), float(fields[3])
+        valid = len(fields) == 5 and 1 <= part <= parts and math.isfinite(x) and math.isfinite(y)
+    except (ValueError, IndexError):
+        valid = False
+    if not valid:
+        raise BadInput(f"{where}: '{' '.join(fields)}' is not 'image part x y visible' with a part of parts.txt "
+                       f"(1 to {parts}); is the CUB-200-2011 copy intact?")
+    return image, part, x, y
 
 
 def _mat(path: Path, what: str) -> dict:

@@ -125,6 +125,11 @@ def render_summary(summary: dict) -> str:
     for pair in summary["most_confused"]:
         lines.append(f"  confused: {pair['a_name']} <-> {pair['b_name']}: {pair['a_as_b']} + {pair['b_as_a']} "
                      f"errors, {len(pair['images'])} explained" + (f" ({pair['figure']})" if "figure" in pair else ""))
+        for name, parts in ((name, pair.get("part_pointing", {}).get(name)) for name in ("contrast", "gradcam")):
+            if parts:
+                lines.append(f"    {name} points at: " + ", ".join(
+                    f"{part} {shares['hit_rate']:.2f} ({shares['images']})" for part, shares in parts.items()
+                    if shares["hit_rate"] is not None))
         for image in pair["images"][:SHOWN_PER_PAIR]:
             lines.append(f"    {image['path'] or image['id']}: true {image['true']}, predicted {image['predicted']}"
                          f"; p({pair['a_name']})={image['p_a']:.2f}, p({pair['b_name']})={image['p_b']:.2f}")

@@ -102,6 +102,12 @@ CASES = [  # (id, argv or a function of nothing that lays out more and returns a
     ("csv-nul-bytes", lambda: [*CSV, bytes_file("z.csv", b"path,label\na.png\x00,w\n")], "z.csv"),
     ("csv-too-few-classes-for-the-model", lambda: [*CSV, csv("c.csv", "path,label\na.png,wren\n")],
      "gives 20 classes but the csv data has 1"),
+    ("cub-part-location-not-numbers", lambda: [*AUDIT, "--format", "cub200", "--data", cub("x y", "1 1 a b 1")],
+     "part_locs.txt line 1: '1 1 a b 1' is not 'image part x y visible'"),
+    ("cub-part-location-unknown-part", lambda: [*AUDIT, "--format", "cub200", "--data", cub("1 beak", "1 7 3 4 1")],
+     "with a part of parts.txt (1 to 1)"),
+    ("cub-part-location-short-line", lambda: [*AUDIT, "--format", "cub200", "--data", cub("1 beak", "1 1 3")],
+     "'1 1 3' is not 'image part x y visible'"),
     ("model-kwargs-not-json", [*FOLDER, "birds", "--model-kwargs", "{num_classes: 2}"], "--model-kwargs is not JSON"),
     ("model-kwargs-a-list", [*FOLDER, "birds", "--model-kwargs", "[2]"], "must be a JSON object"),
     ("model-kwargs-unknown-keyword", [*FOLDER, "birds", "--model-kwargs", '{"colour": 3}'], "colour"),
@@ -122,6 +128,18 @@ CASES = [  # (id, argv or a function of nothing that lays out more and returns a
     ("suite-folder-missing", ["suite", "recognition", "--data", "imagefolder:nowhere", "--out", "out"],
      "'nowhere' is not a folder"),
 ]
+
+
+def cub(parts: str, locations: str) -> str:
+    """A one-image CUB-200-2011 tree in cub/ with the given parts.txt and part_locs.txt lines."""
+    base = Path("cub")
+    png("cub/images/001.Wren/1.png")
+    for name, text in (("images.txt", "1 001.Wren/1.png"), ("image_class_labels.txt", "1 1"),
+                       ("train_test_split.txt", "1 0"), ("bounding_boxes.txt", "1 1 1 5 5"), ("classes.txt", "1 001.Wren"),
+                       ("parts/parts.txt", parts), ("parts/part_locs.txt", locations)):
+        (base / name).parent.mkdir(parents=True, exist_ok=True)
+        (base / name).write_text(text + "\n")
+    return "cub"
 
 
 def bytes_file(name: str, content: bytes) -> str:

@@ -130,6 +130,11 @@ def test_user_model_audit_on_a_cub_tree_measures_boxes(tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out)
     assert summary["images"] == 3 and summary["class_names"][0] == "001.Black_footed_Albatross"
     assert summary["layer"] == "layer2" and summary["model"] == "rather.common.networks:ResNetLike"
+    for pair in summary["most_confused"]:  # CUB's part locations: the pointing game per part
+        if pair["images"]:
+            assert set(pair["part_pointing"]) == {"tolerance_pixels", "contrast", "gradcam"}
+            assert pair["part_pointing"]["tolerance_pixels"] == pytest.approx(15 / 224 * 32, abs=0.01)
+            assert set(pair["part_pointing"]["contrast"]) == {"back", "beak"}
     if summary["truth_images"]:
         assert set(summary["energy_share_in_box"]) == {"contrast", "gradcam"}
         assert set(summary["margin_deletion_auc"]) == {"contrast", "gradcam", "random"}
