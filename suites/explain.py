@@ -1,9 +1,9 @@
 """``rather explain``: Why P, rather than Q? for a user's model and images.
 
 The images stream through in batches of ``--batch-size``: each batch is read, explained,
-written (its part of the HDF5 store, one figure per image) and dropped, so memory is
-bounded by the batch, not by the number of images. The parts are joined into one
-``explanations.h5`` at the end, and ``figure.png`` is a contact sheet of the first
+written (appended to ``explanations.h5``, one figure per image in ``figures/``) and
+dropped, so memory is bounded by the batch, not by the number of images (only the ids
+and the summary's records grow). ``figure.png`` is a contact sheet of the first
 ``--sheet`` images, of bounded size. torch and the figures are imported when the command
 runs, not when its help is built.
 """
@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
                   f"{args.batch_size} at a time")
     summary = {"command": "explain", "model": factory, "weights": str(args.weights), "images": [],
                "outputs": {"explanations": "explanations.h5", "figure": "figure.png", "figures": "figures/"}}
-    first_shape, notes, parts = None, [], []
+    first_shape, notes = None, []
     with staged_folder(args.out) as stage, progress.bar(total=len(ids), desc="explaining", unit="image") as bar:
         sheet = ContactSheet(args.sheet)
         (stage / "figures").mkdir()
@@ -123,7 +123,10 @@ def run(args: argparse.Namespace) -> int:
                 raise BadInput(f"images differ in size {sorted(shapes)}; give --size H W to resize them alike")
             first_shape = tuple(inputs[0].shape)
             result = explainer(torch.cat(inputs), [Why(), contrast], ids=names, class_names=class_names).cpu()
-            parts.append(result.save(stage / f".part{len(parts):06d}.h5"))
+            if start == 0:
+                result.save(stage / "explanations.h5")
+            else:
+                append_store(result.save(stage / ".batch.h5"), stage / "explanations.h5", start)
             shown = [torch.from_numpy(image) for image in raw_images]
             for row, name in enumerate(names):
                 plot_explanation(result, shown, stage / "figures" / f"{name}.png", indices=[row],
@@ -133,9 +136,10 @@ def run(args: argparse.Namespace) -> int:
             sheet.add(result, shown)
             notes += [note for note in result.notes if note not in notes]
             bar.update(len(names))
+        if len(ids) > args.batch_size:
+            write_ids(stage / "explanations.h5", ids)
         summary.update(version=result.version, model_checksum=result.model_checksum, layer=result.layer,
                        method=result.method, gradient_path=result.gradient_path, notes=notes)
-        join_stores(parts, stage / "explanations.h5")
         sheet.save(stage / "figure.png")
         write_json(stage / "summary.json", summary)
     if args.json:
@@ -197,26 +201,25 @@ def thumbnail(array, side: int = THUMBNAIL):
     return small[0] if array.ndim == 2 else np.moveaxis(small, 0, -1)
 
 
-def join_stores(parts: list[Path], path: Path) -> None:
-    """The HDF5 stores ``parts`` (each a batch's ``ExplanationResult.save``) as one store at ``path``, as one
-    ``save`` of every input would write it: the first part's attributes, every input's group in order with its
-    ``index`` counted on, all ids. Groups are copied inside HDF5 (no map is held in memory); parts are removed."""
+def append_store(part: Path, path: Path, offset: int) -> None:
+    """Append the HDF5 store ``part`` (a batch's ``ExplanationResult.save``) to the store at ``path``, which
+    holds the ``offset`` inputs of the earlier batches: each input's group copied inside HDF5 (no map is held
+    in memory), its ``index`` counted on from ``offset``; ``part`` is removed. ``write_ids`` ends the store."""
+    import h5py
+
+    with h5py.File(part, "r") as store, h5py.File(path, "a") as joined:
+        for number, name in enumerate(store["ids"].asstr()[()]):
+            store.copy(store["inputs"][name], joined["inputs"], name=name)
+            joined["inputs"][name].attrs["index"] = offset + number
+    part.unlink()
+
+
+def write_ids(path: Path, ids: list[str]) -> None:
+    """The store's ``ids``, every input's in order: once the last batch is appended, the store is what one
+    ``save`` of every input would have written."""
     import h5py
     import numpy as np
 
-    from rather.common.storage import atomic_path
-
-    with atomic_path(path) as temporary, h5py.File(temporary, "w") as joined:
-        ids = []
-        for number, part in enumerate(parts):
-            with h5py.File(part, "r") as store:
-                if number == 0:
-                    joined.attrs.update(dict(store.attrs))
-                    joined.create_group("inputs")
-                for name in store["ids"].asstr()[()]:
-                    store.copy(store["inputs"][name], joined["inputs"], name=name)
-                    joined["inputs"][name].attrs["index"] = len(ids)
-                    ids.append(name)
-        joined.create_dataset("ids", data=np.array(ids, dtype=object), dtype=h5py.string_dtype())
-    for part in parts:
-        part.unlink()
+    with h5py.File(path, "a") as store:
+        del store["ids"]
+        store.create_dataset("ids", data=np.array(ids, dtype=object), dtype=h5py.string_dtype())

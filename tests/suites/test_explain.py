@@ -43,7 +43,7 @@ def test_a_rather_checkpoint_names_its_factory_and_layer(tmp_path, capsys):
 
 
 def test_batches_give_the_store_one_batch_gives(tmp_path, capsys):
-    """Five images in batches of 2 (three parts joined) and in one batch: the same store, figure per image."""
+    """Five images in batches of 2 (three batches appended) and in one batch: the same store, figure per image."""
     images = pictures(tmp_path / "in", 5)
     common = ["explain", "--weights", str(classifier.DEFAULT_CHECKPOINT), "--size", "48", "48", "--all",
               "--image", *images]
@@ -56,7 +56,7 @@ def test_batches_give_the_store_one_batch_gives(tmp_path, capsys):
     summary = json.loads((tmp_path / "two" / "summary.json").read_text())
     assert [image["figure"] for image in summary["images"]] == [f"figures/{name}.png" for name in two.ids]
     assert sorted(p.name for p in (tmp_path / "two" / "figures").iterdir()) == sorted(f"{n}.png" for n in two.ids)
-    assert not list((tmp_path / "two").glob(".part*"))
+    assert not list((tmp_path / "two").glob(".batch*"))
     with h5py.File(tmp_path / "two" / "explanations.h5") as store:
         assert [store["inputs"][name].attrs["index"] for name in two.ids] == list(range(5))
 
