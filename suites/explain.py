@@ -80,13 +80,9 @@ def preprocessing(args: argparse.Namespace, preprocess: dict) -> tuple:
 def run(args: argparse.Namespace) -> int:
     claim_outputs(folders={"--out": args.out},
                   inputs={"--weights": args.weights, "--image": args.image, "--classes": args.classes})
-    import torch
-
     from rather.common import Explainer, Rather, Why, load_model
     from rather.common.checkpoints import read_checkpoint, trusted_factory
-    from rather.common.figures import plot_explanation
-    from rather.common.images import prepare, read_image
-    from rather.common.summaries import question_records, write_json
+    from rather.common.summaries import write_json
 
     check_batch_size(args)
     if not 1 <= args.sheet <= MAX_SHEET:
@@ -110,29 +106,16 @@ def run(args: argparse.Namespace) -> int:
                   f"{args.batch_size} at a time")
     summary = {"command": "explain", "model": factory, "weights": str(args.weights), "images": [],
                "outputs": {"explanations": "explanations.h5", "figure": "figure.png", "figures": "figures/"}}
-    first_shape, notes = None, []
+    shape, notes = None, []
     with staged_folder(args.out) as stage, progress.bar(total=len(ids), desc="explaining", unit="image") as bar:
         sheet = ContactSheet(args.sheet)
         (stage / "figures").mkdir()
         for start in range(0, len(ids), args.batch_size):
             paths, names = args.image[start:start + args.batch_size], ids[start:start + args.batch_size]
-            raw_images = [read_image(path, size=size) for path in paths]
-            inputs = [prepare(image, size, mean, std, channels, sources=sources) for image in raw_images]
-            shapes = {tuple(x.shape) for x in inputs} | ({first_shape} if first_shape else set())
-            if len(shapes) > 1:
-                raise BadInput(f"images differ in size {sorted(shapes)}; give --size H W to resize them alike")
-            first_shape = tuple(inputs[0].shape)
-            result = explainer(torch.cat(inputs), [Why(), contrast], ids=names, class_names=class_names).cpu()
-            if start == 0:
-                result.save(stage / "explanations.h5")
-            else:
-                append_store(result.save(stage / ".batch.h5"), stage / "explanations.h5", start)
-            shown = [torch.from_numpy(image) for image in raw_images]
-            for row, name in enumerate(names):
-                plot_explanation(result, shown, stage / "figures" / f"{name}.png", indices=[row],
-                                 questions=range(min(result.n_questions, MAX_COLUMNS)))
-                summary["images"].append({"id": name, "path": str(paths[row]), "figure": f"figures/{name}.png",
-                                          "questions": question_records(result, row)})
+            shown, x = read_batch(paths, shape, size, mean, std, channels, sources)
+            shape = tuple(x.shape[1:])
+            result = explainer(x, [Why(), contrast], ids=names, class_names=class_names).cpu()
+            summary["images"] += write_batch(stage, result, shown, paths, start)
             sheet.add(result, shown)
             notes += [note for note in result.notes if note not in notes]
             bar.update(len(names))
@@ -151,6 +134,40 @@ def run(args: argparse.Namespace) -> int:
             print(f"... and {len(summary['images']) - MAX_PRINTED} more in summary.json")
         print(f"wrote {args.out}/summary.json, explanations.h5, figure.png (contact sheet), figures/ (one per image)")
     return 0
+
+
+def read_batch(paths: list[str], shape, size, mean, std, channels, sources) -> tuple[list, "torch.Tensor"]:
+    """The images at ``paths`` as read (to show) and as the model's input batch; refused when they differ in
+    size from each other or from the earlier batches' ``shape`` (C, H, W)."""
+    import torch
+
+    from rather.common.images import prepare, read_image
+
+    raw_images = [read_image(path, size=size) for path in paths]
+    inputs = [prepare(image, size, mean, std, channels, sources=sources) for image in raw_images]
+    shapes = {tuple(x.shape[1:]) for x in inputs} | ({shape} if shape else set())
+    if len(shapes) > 1:
+        raise BadInput(f"images differ in size {sorted(shapes)}; give --size H W to resize them alike")
+    return [torch.from_numpy(image) for image in raw_images], torch.cat(inputs)
+
+
+def write_batch(stage: Path, result, shown: list, paths: list[str], start: int) -> list[dict]:
+    """A batch's answers into the stage: appended to explanations.h5 (the first batch creates it), one figure
+    per image in figures/; the batch's records for summary.json."""
+    from rather.common.figures import plot_explanation
+    from rather.common.summaries import question_records
+
+    if start == 0:
+        result.save(stage / "explanations.h5")
+    else:
+        append_store(result.save(stage / ".batch.h5"), stage / "explanations.h5", start)
+    records = []
+    for row, name in enumerate(result.ids):
+        plot_explanation(result, shown, stage / "figures" / f"{name}.png", indices=[row],
+                         questions=range(min(result.n_questions, MAX_COLUMNS)))
+        records.append({"id": name, "path": str(paths[row]), "figure": f"figures/{name}.png",
+                        "questions": question_records(result, row)})
+    return records
 
 
 class ContactSheet:
