@@ -229,3 +229,14 @@ def test_the_data_given_twice_is_refused(tmp_path, capsys):
     assert main(["recognition", "audit", "--format", "imagefolder", "a", "--data", "b",
                  "--out", str(tmp_path / "out")]) == 2
     assert "the data is given twice" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_suite_recognition_takes_the_same_classifier_options(tmp_path, capsys):
+    root = image_folder(tmp_path / "data")
+    out = tmp_path / "suite"
+    assert main(["suite", "recognition", "--data", f"imagefolder:{root}", *user_model_argv(tmp_path),
+                 "--out", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)["suites"]["recognition"]
+    assert summary["model"] == "rather.common.networks:ResNetLike" and summary["class_names"] == ["a_finch", "b_wren"]
+    assert (out / "index.html").is_file()
