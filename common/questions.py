@@ -100,6 +100,21 @@ def task_of(outputs: torch.Tensor) -> Task:
     return Task.SCORE if outputs.dim() == 1 or outputs.shape[1] == 1 else Task.CLASS
 
 
+def question_title(kind: Kind, subject: str, contrast: str = "") -> str:
+    """A question in words, the one place titles are made (results, figures, summaries).
+
+    subject: P (a class name) or the score s, as text; contrast: Q or q, for the contrasts.
+    ``Rather(Q)`` (cross-entropy) and ``Rather(Q, p=P)`` (the logit margin y_P - y_Q) ask
+    different things, so the margin says so: 'Why cat, rather than dog? (margin)'.
+    """
+    if kind == Kind.WHY:
+        return f"Why {subject}?"
+    if kind == Kind.WHAT_IF_NOT:
+        return f"What if not {subject}?"
+    margin = " (margin)" if kind == Kind.RATHER_MARGIN else ""
+    return f"Why {subject}, rather than {contrast}?{margin}"
+
+
 @dataclass(frozen=True)
 class Directions:
     """The questions of one batch, resolved against the model output.

@@ -29,7 +29,7 @@ import torch
 from ._version import __version__
 from .errors import BadInput
 from .memory import require_memory
-from .questions import Kind, Task
+from .questions import Kind, Task, question_title
 from .storage import PathLike, hdf5_output
 
 FORMAT = "rather.explanations"
@@ -70,6 +70,7 @@ class ExplanationResult:
         self.kinds = tuple(_member(Kind, kind, "question kind") for kind in self.kinds)
         if not self.ids:
             self.ids = tuple(f"{i:06d}" for i in range(self.maps.shape[0]))
+        self.notes = tuple(dict.fromkeys(tuple(self.notes) + _blank_notes(self)))
 
     @property
     def probs(self) -> Optional[torch.Tensor]:
@@ -91,18 +92,18 @@ class ExplanationResult:
         return self.class_names[label] if 0 <= label < len(self.class_names) else str(label)
 
     def title(self, index: int, question: int) -> str:
-        """The question in words: 'Why cat?', 'Why cat, rather than dog?', 'Why 0.58, rather than 0.75?'."""
-        kind = self.kinds[question]
+        """The question in words (``question_title``): 'Why cat?', 'Why cat, rather than dog?',
+        'Why cat, rather than dog? (margin)', 'Why 0.58, rather than 0.75?'."""
         p, q = self.p[index, question], self.q[index, question]
         if self.task == Task.CLASS:
             subject, contrast = self.name_of(p), self.name_of(q)
         else:
             subject, contrast = f"{float(p):.3g}", f"{float(q):.3g}"
-        if kind == Kind.WHY:
-            return f"Why {subject}?"
-        if kind == Kind.WHAT_IF_NOT:
-            return f"What if not {subject}?"
-        return f"Why {subject}, rather than {contrast}?"
+        return question_title(self.kinds[question], subject, contrast)
+
+    def blank(self) -> torch.Tensor:
+        """(N, Q) bool on the CPU: True where a map is all zero after the ReLU (no positive evidence)."""
+        return (self.raw.flatten(2).amax(dim=2) <= 0).cpu()
 
     def subset(self, index: slice) -> "ExplanationResult":
         """The answers about inputs ``index`` of the batch only (views, no copies)."""
@@ -138,6 +139,26 @@ class ExplanationResult:
                 group.create_dataset("outputs", data=result.outputs[index].numpy())
                 group.attrs.update({"index": index, "p": self.p[index].numpy(), "q": self.q[index].numpy()})
         return Path(path)
+
+
+def _blank_notes(result: ExplanationResult, shown: int = 3) -> tuple[str, ...]:
+    """One note per input with blank maps (``blank``), naming the input and up to ``shown`` of its questions.
+
+    A map that is all zero after the ReLU is an answer (nothing at this layer speaks for the
+    question), not a failure; said here, it is not mistaken for a missing panel.
+    """
+    where = "at the input" if result.layer == "input" else f"at layer '{result.layer}'"
+    notes = []
+    for index, row in enumerate(result.blank().tolist()):
+        questions = [column for column, empty in enumerate(row) if empty]
+        if not questions:
+            continue
+        titles = ", ".join(f"'{result.title(index, column)}'" for column in questions[:shown])
+        more = f" and {len(questions) - shown} more" if len(questions) > shown else ""
+        maps = "its map is" if len(questions) == 1 else "their maps are"
+        notes.append(f"input {result.ids[index]}: no positive evidence {where} for {titles}{more} "
+                     f"({maps} all zero after the ReLU)")
+    return tuple(notes)
 
 
 def load(path: PathLike) -> ExplanationResult:

@@ -25,6 +25,8 @@ MAX_SHEET = 400
 SHEET_COLUMNS = 6
 THUMBNAIL = 160
 """Pixels a side of a contact sheet's thumbnails."""
+UNCERTAINTY_ROWS = 8
+"""Images drawn in uncertainty.png (every image's VOICE and GradTrust numbers are in summary.json)."""
 MAX_PRINTED = 20
 """Images whose questions the text summary prints (summary.json holds every one)."""
 
@@ -49,6 +51,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="output folder (summary.json, explanations.h5, figure.png, "
                         "figures/)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument("--uncertainty", action="store_true",
+                        help="also VOICE uncertainty maps (uncertainty.png) and GradTrust scores (summary.json), "
+                             "from one pass over every contrast")
+    parser.add_argument("--uncertainty-threshold", type=float, metavar="P",
+                        help="with --uncertainty: VOICE varies the maps of the classes more probable than P "
+                             "(default 0.01)")
+    parser.add_argument("--trust-top-k", type=int, metavar="K",
+                        help="with --uncertainty: GradTrust compares the K most probable classes (default 5, "
+                             "or every class when fewer)")
 
 
 def class_indices(labels: list[str], class_names: list[str]) -> list[int]:
@@ -77,9 +88,23 @@ def preprocessing(args: argparse.Namespace, preprocess: dict) -> tuple:
     return chosen["size"], chosen["mean"], chosen["std"], preprocess.get("channels"), sources
 
 
+def uncertainty_options(args: argparse.Namespace) -> dict:
+    """The keyword arguments of ``explain_uncertainty`` from the command line, checked before any work."""
+    from rather.common.uncertainty import DEFAULT_THRESHOLD, checked_threshold, checked_top_k
+
+    if not args.uncertainty:
+        if args.uncertainty_threshold is not None or args.trust_top_k is not None:
+            raise BadInput("--uncertainty-threshold and --trust-top-k set the uncertainty; add --uncertainty")
+        return {}
+    threshold = DEFAULT_THRESHOLD if args.uncertainty_threshold is None else args.uncertainty_threshold
+    k = None if args.trust_top_k is None else checked_top_k(args.trust_top_k, name="--trust-top-k")
+    return {"threshold": checked_threshold(threshold, "--uncertainty-threshold"), "k": k}
+
+
 def run(args: argparse.Namespace) -> int:
     claim_outputs(folders={"--out": args.out},
                   inputs={"--weights": args.weights, "--image": args.image, "--classes": args.classes})
+    uncertainty = uncertainty_options(args)
     from rather.common import Explainer, Rather, Why, load_model
     from rather.common.checkpoints import read_checkpoint, trusted_factory
     from rather.common.summaries import write_json
@@ -103,9 +128,12 @@ def run(args: argparse.Namespace) -> int:
     explainer = Explainer(model, layer=args.layer or meta.get("layer"), method=args.method, call=args.call)
     ids = [f"{index:03d}_{Path(path).stem}".replace("/", "_") for index, path in enumerate(args.image)]
     progress.note(f"explaining {len(ids)} image(s) with {args.method} at layer {explainer.layer_name}, "
-                  f"{args.batch_size} at a time")
+                  f"{args.batch_size} at a time" + (" (and VOICE and GradTrust from every contrast)" if uncertainty
+                                                    else ""))
     summary = {"command": "explain", "model": factory, "weights": str(args.weights), "images": [],
                "outputs": {"explanations": "explanations.h5", "figure": "figure.png", "figures": "figures/"}}
+    if uncertainty:
+        summary["outputs"]["uncertainty"] = "uncertainty.png"
     shape, notes = None, []
     with staged_folder(args.out) as stage, progress.bar(total=len(ids), desc="explaining", unit="image") as bar:
         sheet = ContactSheet(args.sheet)
@@ -115,7 +143,10 @@ def run(args: argparse.Namespace) -> int:
             shown, x = read_batch(paths, shape, size, mean, std, channels, sources)
             shape = tuple(x.shape[1:])
             result = explainer(x, [Why(), contrast], ids=names, class_names=class_names).cpu()
-            summary["images"] += write_batch(stage, result, shown, paths, start)
+            records = write_batch(stage, result, shown, paths, start)
+            if uncertainty:
+                add_uncertainty(stage, explainer, x, result, shown, records, uncertainty, summary)
+            summary["images"] += records
             sheet.add(result, shown)
             notes += [note for note in result.notes if note not in notes]
             bar.update(len(names))
@@ -129,11 +160,32 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(summary, indent=2))
     else:
         for record in summary["images"][:MAX_PRINTED]:
-            print(f"{record['id']}: " + "; ".join(q["title"] for q in record["questions"][:3]))
+            trust = f" (GradTrust {record['uncertainty']['gradtrust']:.3f})" if uncertainty else ""
+            print(f"{record['id']}: " + "; ".join(q["title"] for q in record["questions"][:3]) + trust)
         if len(summary["images"]) > MAX_PRINTED:
             print(f"... and {len(summary['images']) - MAX_PRINTED} more in summary.json")
-        print(f"wrote {args.out}/summary.json, explanations.h5, figure.png (contact sheet), figures/ (one per image)")
+        print(f"wrote {args.out}/summary.json, explanations.h5, figure.png (contact sheet), figures/ (one per image)"
+              + (", uncertainty.png" if uncertainty else ""))
     return 0
+
+
+def add_uncertainty(stage: Path, explainer, x, result, shown: list, records: list[dict], options: dict,
+                    summary: dict) -> None:
+    """VOICE and GradTrust of a batch (``rather.common.uncertainty``; ``result`` its explanations) into its
+    ``records``; the first batch also sets the summary's ``uncertainty`` and draws uncertainty.png (its first
+    ``UNCERTAINTY_ROWS`` images)."""
+    from rather.common.figures import plot_uncertainty
+    from rather.common.uncertainty import checked_top_k, explain_uncertainty
+
+    if options["k"] is not None:
+        checked_top_k(options["k"], result.outputs.shape[1], name="--trust-top-k")
+    uncertain = explain_uncertainty(explainer, x, **options, ids=result.ids, class_names=result.class_names)
+    for index, record in enumerate(records):
+        record["uncertainty"] = uncertain.records(index)
+    if "uncertainty" not in summary:
+        summary["uncertainty"] = {"threshold": uncertain.threshold, "top_k": uncertain.k, "notes": []}
+        plot_uncertainty(uncertain, shown, stage / "uncertainty.png", indices=range(min(len(shown), UNCERTAINTY_ROWS)))
+    summary["uncertainty"]["notes"] += list(uncertain.notes)
 
 
 def read_batch(paths: list[str], shape, size, mean, std, channels, sources) -> tuple[list, "torch.Tensor"]:
