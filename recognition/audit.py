@@ -118,15 +118,15 @@ def all_logits(model: nn.Module, data, preprocess: Preprocess, batch_size: int, 
     return torch.cat(out)
 
 
-def image_record(data, logits: torch.Tensor, index: int, a: int, b: int) -> dict:
-    """What an auditor reads about one image of pair (a, b): its id, file, true class, prediction and the two
-    classes' probabilities."""
+def image_record(data, logits: torch.Tensor, index: int, **classes: int) -> dict:
+    """What an auditor reads about one image: its id, file, true class, prediction and its probability, and the
+    probability of each of ``classes`` (key: class index), e.g. ``p_a=a, p_b=b`` for a confused pair."""
     probs = logits[index].double().softmax(0)
     predicted = int(probs.argmax())
     names = data.class_names
     return {"id": data.ids[index], "path": data.path(index), "true": names[int(data.labels[index])],
             "predicted": names[predicted], "p_predicted": round(float(probs[predicted]), 4),
-            "p_a": round(float(probs[a]), 4), "p_b": round(float(probs[b]), 4)}
+            **{key: round(float(probs[value]), 4) for key, value in classes.items()}}
 
 
 def explain_pairs(explainer: Explainer, data, preprocess: Preprocess, logits: torch.Tensor,
@@ -143,7 +143,7 @@ def explain_pairs(explainer: Explainer, data, preprocess: Preprocess, logits: to
         a_of += [pair["a"]] * len(picked)
         b_of += [pair["b"]] * len(picked)
         ids += [f"pair{number + 1}_{data.ids[i]}" for i in picked]
-        pair["images"] = [image_record(data, logits, i, pair["a"], pair["b"]) for i in picked]
+        pair["images"] = [image_record(data, logits, i, p_a=pair["a"], p_b=pair["b"]) for i in picked]
     if not chosen:
         return None, torch.empty(0), rows
     shown, _, points = data.load_with_points(chosen)
@@ -273,3 +273,41 @@ def sanity_report(model: nn.Module, layer: str, x: torch.Tensor, p: torch.Tensor
         correlation = sanity.random_logit(model, layer, x, asked, [Rather(q[:, None], p=r), Why(r)])
         report["random_logit"] = {"contrast": mean(correlation[:, 0]), "gradcam": mean(correlation[:, 1])}
     return report
+
+
+TRUST_MEMORY = 256 * 2**20
+"""Bytes of all-contrast maps made at once by the trust ranking (the batch shrinks for many classes)."""
+
+
+def trust_report(explainer: Explainer, data, preprocess: Preprocess, logits: torch.Tensor, options: AuditOptions,
+                 progress: Progress = SILENT) -> dict:
+    """Uncertainty and trust of every image from one all-contrast pass (``rather.common.uncertainty``: VOICE,
+    the variance of the contrast maps, and GradTrust r in [1, k], the top-k classes' largest counterfactual
+    gradient energy over their mean): the ``trust_ranked`` correct predictions of lowest GradTrust and the
+    mistakes of highest GradTrust, each with its id, path, classes and both scores."""
+    from rather.common.uncertainty import explain_uncertainty
+
+    count, classes = logits.shape
+    pixels = preprocess.size[0] * preprocess.size[1]
+    batch = max(1, min(options.batch_size, TRUST_MEMORY // (4 * classes * pixels)))
+    trust, voice = torch.empty(count, dtype=torch.float64), torch.empty(count, dtype=torch.float64)
+    with progress.bar(total=count, desc="VOICE and GradTrust from every contrast", unit="image") as bar:
+        for start in range(0, count, batch):
+            indices = range(start, min(start + batch, count))
+            shown, _ = data.load(indices)
+            uncertain = explain_uncertainty(explainer, preprocess.normalise(shown).to(explainer.device))
+            trust[start:indices.stop] = uncertain.trust.double()
+            voice[start:indices.stop] = uncertain.voice.double().mean(dim=(1, 2)).cpu()
+            bar.update(len(indices))
+    correct = logits.argmax(1) == torch.from_numpy(data.labels)
+    rows = torch.arange(count)
+
+    def listed(chosen: torch.Tensor) -> list[dict]:
+        return [{**image_record(data, logits, int(i), p_true=int(data.labels[i])),
+                 "gradtrust": round(float(trust[i]), 4), "voice_mean": round(float(voice[i]), 6)} for i in chosen]
+
+    least = rows[correct][trust[correct].argsort(stable=True)][:options.trust_ranked]
+    most = rows[~correct][trust[~correct].argsort(descending=True, stable=True)][:options.trust_ranked]
+    return {"score": "GradTrust (top-k counterfactual gradient energy, max over mean; 1: no class stands out)",
+            "mean_gradtrust_correct": mean(trust[correct]), "mean_gradtrust_mistakes": mean(trust[~correct]),
+            "least_trustworthy_correct": listed(least), "most_trustworthy_mistakes": listed(most)}

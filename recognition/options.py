@@ -26,7 +26,8 @@ SPLITS = ("test", "train", "all")
 class AuditOptions:
     """How much the audit looks at: ``pairs`` top pairs, ``per_pair`` images each, ``truth_images`` for the
     ground-truth metrics, ``steps`` of the deletion curves, ``top_k``, ``bins`` of the calibration error,
-    ``sanity_images`` and at most ``sanity_steps`` steps (groups of layers) of the randomisation checks."""
+    ``sanity_images`` and at most ``sanity_steps`` steps (groups of layers) of the randomisation checks,
+    ``trust_ranked`` images in each list of the trust ranking."""
 
     pairs: int = 3
     per_pair: int = 6
@@ -37,6 +38,7 @@ class AuditOptions:
     batch_size: int = 128
     sanity_images: int = 32
     sanity_steps: int = 12
+    trust_ranked: int = 10
     seed: int = 0
 
 

@@ -22,7 +22,7 @@ from rather.common.storage import PathLike, staged_folder
 from rather.common.summaries import write_json
 
 from . import classifier
-from .audit import all_logits, classification_report, explain_pairs, truth_report
+from .audit import all_logits, classification_report, explain_pairs, trust_report, truth_report
 from .data import FileData, Preprocess, SyntheticData
 from .figures import plot_confusion, plot_curves, plot_truth
 from .loaders import LOADERS, OWN_LAYOUTS
@@ -36,9 +36,9 @@ def audit(out: PathLike, data: DataChoice, model: ModelChoice = ModelChoice(),
     check_options(options)
     network, layer, preprocess, description = load_classifier(model)
     explainer = Explainer(network, layer=layer)
-    progress.note(f"[1/4] reading the {data.format} data ({data.split} split)")
+    progress.note(f"[1/5] reading the {data.format} data ({data.split} split)")
     images = read_data(data, preprocess.size)
-    progress.note(f"[2/4] classifying {len(images.labels)} images")
+    progress.note(f"[2/5] classifying {len(images.labels)} images")
     logits = all_logits(network, images, preprocess, options.batch_size, model.device, progress)
     if logits.shape[1] != len(images.class_names):
         raise BadInput(f"the model gives {logits.shape[1]} classes but the {data.format} data has "
@@ -49,9 +49,11 @@ def audit(out: PathLike, data: DataChoice, model: ModelChoice = ModelChoice(),
     summary.update(classification_report(logits, images.labels, images.class_names, options))
     progress.note(f"accuracy {summary['accuracy']:.3f}; explaining the {len(summary['most_confused'])} most "
                   "confused pairs")
-    progress.note("[3/4] Why A? Why A, rather than B? Why B, rather than A? on each pair's hesitations")
+    progress.note("[3/5] uncertainty and trust of every image (VOICE, GradTrust)")
+    summary["trust"] = trust_report(explainer, images, preprocess, logits, options, progress)
+    progress.note("[4/5] Why A? Why A, rather than B? Why B, rather than A? on each pair's hesitations")
     result, shown, rows = explain_pairs(explainer, images, preprocess, logits, summary["most_confused"], options)
-    progress.note("[4/4] do the maps point at the ground truth?")
+    progress.note("[5/5] do the maps point at the ground truth?")
     truth, figure_data = truth_report(network, explainer, images, preprocess, logits, options,
                                       data.format == "synthetic", progress)
     truth["truth_images"] = truth.pop("images")
@@ -80,7 +82,8 @@ def audit(out: PathLike, data: DataChoice, model: ModelChoice = ModelChoice(),
 
 def check_options(options: AuditOptions) -> None:
     """Refuse counts below one, naming the command's option."""
-    for name in ("pairs", "per_pair", "truth_images", "steps", "batch_size", "sanity_images", "sanity_steps"):
+    for name in ("pairs", "per_pair", "truth_images", "steps", "batch_size", "sanity_images", "sanity_steps",
+                 "trust_ranked"):
         if getattr(options, name) < 1:
             raise BadInput(f"--{name.replace('_', '-')} must be at least 1; got {getattr(options, name)}")
 

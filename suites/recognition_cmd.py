@@ -60,6 +60,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     audit.add_argument("--sanity-steps", type=int, default=defaults.sanity_steps,
                        help="steps of the cascading and independent randomisation: the layers from the top "
                        "in at most this many groups")
+    audit.add_argument("--trust-ranked", type=int, default=defaults.trust_ranked,
+                       help="images listed as the least trustworthy correct predictions and the most trustworthy "
+                       "mistakes (GradTrust)")
     audit.add_argument("--out", required=True, help="output folder")
     audit.add_argument("--json", action="store_true", help="print the summary as JSON")
 
@@ -98,7 +101,7 @@ def audit_choices(args: argparse.Namespace) -> tuple[DataChoice, ModelChoice, Au
                       seed=args.seed, classes=read_class_names(args.classes))
     options = AuditOptions(pairs=args.pairs, per_pair=args.per_pair, truth_images=args.truth_images,
                            steps=args.steps, batch_size=args.batch_size, sanity_images=args.sanity_images,
-                           sanity_steps=args.sanity_steps, seed=args.seed)
+                           sanity_steps=args.sanity_steps, trust_ranked=args.trust_ranked, seed=args.seed)
     return data, model_choice(args), options
 
 
@@ -145,6 +148,13 @@ def render_summary(summary: dict) -> str:
     if "part_swap" in summary:
         lines.append(f"part swap moves the model from A to B on {summary['part_swap']['moved_to_b']:.3f} "
                      f"of {summary['part_swap']['images']} images")
+    for key, title in (("least_trustworthy_correct", "least trustworthy correct predictions"),
+                       ("most_trustworthy_mistakes", "most trustworthy mistakes")):
+        listed = summary["trust"][key][:SHOWN_PER_PAIR]
+        if listed:
+            lines.append(f"{title} (GradTrust): " + "; ".join(
+                f"{image['path'] or image['id']} {image['true']} as {image['predicted']} {image['gradtrust']:.2f}"
+                for image in listed))
     checks = summary.get("sanity", {})
     for kind in ("cascade", "independent"):
         for step in checks.get(kind, []):

@@ -47,6 +47,14 @@ def test_synthetic_audit_writes_every_number(synthetic_audit):
     assert [step["randomised"] for step in sanity["cascade"]] == [step["randomised"] for step in sanity["independent"]]
     assert sanity["cascade"][-1]["randomised"][-1] == "features.0"  # through the whole network
     assert set(sanity["random_logit"]) == {"contrast", "gradcam"}
+    trust = summary["trust"]  # GradTrust of every image: ranked correct predictions and mistakes
+    least, most = trust["least_trustworthy_correct"], trust["most_trustworthy_mistakes"]
+    assert least and all(image["true"] == image["predicted"] for image in least)
+    assert all(image["true"] != image["predicted"] for image in most)
+    assert len(most) == min(AuditOptions.trust_ranked, round(40 * (1 - summary["accuracy"])))
+    assert [image["gradtrust"] for image in least] == sorted(image["gradtrust"] for image in least)
+    assert [image["gradtrust"] for image in most] == sorted((image["gradtrust"] for image in most), reverse=True)
+    assert all(1 <= image["gradtrust"] <= 5 for image in least + most)
     for name in summary["outputs"].values():
         assert (synthetic_audit / name).is_file()
     for pair in summary["most_confused"]:
