@@ -150,18 +150,23 @@ def device_name(device: str) -> str:
     return f"{device} ({torch.cuda.get_device_name(device)})"
 
 
-def machine_at_start(device: str = "cpu", load: Callable[[], tuple] = os.getloadavg) -> dict[str, Any]:
+def one_minute_load(load: Optional[Callable[[], tuple]] = None) -> float:
+    """The 1-minute load average, from ``load`` (a stand-in for ``os.getloadavg``) when given."""
+    return round((load or os.getloadavg)()[0], 2)
+
+
+def machine_at_start(device: str = "cpu", load: Optional[Callable[[], tuple]] = None) -> dict[str, Any]:
     """The machine's state before a benchmark: its 1-minute load average is ``load_start``."""
     import torch
 
     return {"cpu": cpu_model(), "cores": os.cpu_count() or 1, "threads": torch.get_num_threads(),
-            "torch": torch.__version__, "device": device_name(device), "load_start": round(load()[0], 2)}
+            "torch": torch.__version__, "device": device_name(device), "load_start": one_minute_load(load)}
 
 
-def machine_at_end(machine: dict[str, Any], load: Callable[[], tuple] = os.getloadavg) -> dict[str, Any]:
+def machine_at_end(machine: dict[str, Any], load: Optional[Callable[[], tuple]] = None) -> dict[str, Any]:
     """``machine`` with the 1-minute load average at the end, ``load_end``, and ``overloaded``: whether
     either load average exceeded the core count."""
-    end = round(load()[0], 2)
+    end = one_minute_load(load)
     return {**machine, "load_end": end, "overloaded": max(machine["load_start"], end) > machine["cores"]}
 
 
