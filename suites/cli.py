@@ -16,7 +16,7 @@ from typing import Iterator, Optional, Sequence
 
 from rather.common import RatherError, __version__
 from rather.common.memory import available_memory, out_of_memory, requested_bytes, size_text
-from rather.common.storage import output_claims
+from rather.common.storage import disk_full, no_space_from, output_claims
 
 from . import bench, data_cmd, demo, explain, iqa_cmd, recognition_cmd, seismic_cmd, suite_cmd
 
@@ -158,11 +158,13 @@ def stopped_by_signals() -> Iterator[None]:
 def refusal(error: Exception) -> tuple[str, int]:
     """The one line (after ``rather CMD: ``) and the exit status for an error that ended a run.
 
-    Our own refusals and failed allocations are the user's to fix (status 2); anything
+    Our own refusals, failed allocations and full disks are the user's to fix (status 2); anything
     else is a bug of ours (status 1).
     """
     if isinstance(error, RatherError):
         return f"error: {one_line(str(error))}", 2
+    if disk_full(error):  # a write outside rather's own writers (which refuse it themselves)
+        return f"error: {no_space_from(error)}", 2
     if out_of_memory(error):
         return f"error: {memory_message(error)}", 2
     return f"failed: {type(error).__name__}: {first_line(str(error))} (rerun with --debug)", 1
