@@ -33,7 +33,7 @@ def run_all(pairs: int = SLOW_PAIRS, device: str = "cpu", loop_iterations: int =
             progress: Callable[[str], None] = print) -> dict[str, Any]:
     """Every suite at :data:`SIZES`; the table's rows (:func:`table_rows`) and each suite's whole report."""
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    progress("core: ResNet-50 and VGG-16 shapes at 224 x 224")
+    progress("core: ResNet-50- and VGG-16-shaped networks")
     reports = {"core": run_core(**SIZES["core"], loop_iterations=loop_iterations, pairs=pairs, device=device,
                                 progress=progress)}
     progress("seismic: one synthetic inline")
