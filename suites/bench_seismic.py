@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Callable
@@ -242,7 +243,9 @@ def run_seismic_workers(counts: list[int], weights: Path = DEFAULT_CHECKPOINT, b
             blocks = -(-inlines // block_lines)
             progress(f"{inlines} x {crosslines} x {samples} survey, {blocks} blocks of {block_lines} inlines, "
                      f"{' and '.join(map(str, counts))} worker(s), in pairs")
-            with ExitStack() as stack:
+            with ExitStack() as stack, warnings.catch_warnings():
+                # the clusters live side by side: the second one's dashboard takes another port, and says so
+                warnings.filterwarnings("ignore", message="Port .* is already in use")
                 clients = {workers: stack.enter_context(dask_client(workers)) for workers in counts}
                 calls = {workers: BlockRuns(client, job, numbers, Path(folder) / f"{inlines}_{workers}")
                          for workers, client in clients.items()}
