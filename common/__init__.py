@@ -20,6 +20,7 @@ _LAZY = {  # public name -> the module of this package that defines it
     "Question": "questions", "Why": "questions", "WhatIfNot": "questions", "Rather": "questions",
     "ScoreRather": "questions", "Kind": "questions", "Task": "questions",
     "ExplanationResult": "results", "load": "results",
+    "pixel": "regions", "box": "regions", "predicted": "regions", "border": "regions", "square_grid": "tokens",
 }
 
 __all__ = ["__version__", "BadInput", "BadModel", "BadQuestion", "RatherError", *_LAZY]

@@ -75,10 +75,11 @@ class ActivationCapture:
     >>> capture.activation.shape   # (N, K, h, w), requires grad
     """
 
-    def __init__(self, module: nn.Module, call: int = 0, name: str = ""):
+    def __init__(self, module: nn.Module, call: int = 0, name: str = "", *, tokens: bool = False):
         self.module = module
         self.call = call
         self.name = name or type(module).__name__
+        self.tokens = tokens  # any layout (laid out on a grid later): (N, T, D) tokens, (N, H, W, D), ...
         self.calls = 0
         self.activation: Optional[torch.Tensor] = None
         self._handle = None
@@ -95,11 +96,19 @@ class ActivationCapture:
         self.calls += 1
         if index != self.call:
             return None
-        if not isinstance(output, torch.Tensor) or output.dim() != 4 or not output.is_floating_point():
-            what = f"shape {tuple(output.shape)}" if isinstance(output, torch.Tensor) else type(output).__name__
+        if not isinstance(output, torch.Tensor) or not output.is_floating_point():
+            raise BadModel(f"layer '{self.name}' gives {type(output).__name__}; maps need a floating activation "
+                           "tensor: pick a layer that returns one")
+        if output.dim() == 3 and not self.tokens:
             raise BadModel(
-                f"layer '{self.name}' gives {what}; maps need a floating activation of shape (N, K, h, w): "
-                "pick a convolutional layer"
+                f"layer '{self.name}' gives tokens of shape {tuple(output.shape)} (N, T, D) that form no grid; pass "
+                "Explainer(..., reshape='auto') (a square grid, after a class token or not) or reshape=callable "
+                "that makes (N, D, h, w)"
+            )
+        if output.dim() not in (4, 5) and not self.tokens:
+            raise BadModel(
+                f"layer '{self.name}' gives shape {tuple(output.shape)}; maps need a floating activation of shape "
+                "(N, K, h, w) (or (N, K, d, h, w) for volumes): pick a convolutional layer"
             )
         leaf = output.detach().requires_grad_(True)
         self.activation = leaf

@@ -1,4 +1,7 @@
-"""From raw maps to maps over the input: upsample, then normalise each map on its own."""
+"""From raw maps to maps over the input: upsample, then normalise each map on its own.
+
+Maps are (N, Q, h, w) over images, or (N, Q, d, h, w) over volumes (trilinear there).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,37 +24,39 @@ class FeatureGrid:
     spacing: float
 
 
-def upsample(raw: torch.Tensor, size: tuple[int, int], grid: Optional[FeatureGrid] = None) -> torch.Tensor:
-    """Bilinear resize of (N, Q, h, w) maps to a new (N, Q, *size) tensor.
+def upsample(raw: torch.Tensor, size: tuple[int, ...], grid: Optional[FeatureGrid] = None) -> torch.Tensor:
+    """Bilinear resize of (N, Q, h, w) maps to a new (N, Q, *size) tensor (trilinear for (N, Q, d, h, w)).
 
-    Without ``grid``: align_corners=False, the cells stretched over the input. With it: the
+    Without ``grid``: align_corners=False, the cells stretched over the input. With it (2-D only): the
     cells at their grid positions, linear in between and constant beyond the outer cells.
     """
-    if grid is not None:
+    if grid is not None and raw.dim() == 4:
         rows, cols = (grid_matrix(size[axis], raw.shape[-2 + axis], grid, axis, raw.dtype).to(raw.device)
                       for axis in (0, 1))
         return torch.einsum("hi,nqij,wj->nqhw", rows, raw, cols).contiguous()  # einsum may hand back any layout
-    if tuple(raw.shape[-2:]) == tuple(size):
+    if tuple(raw.shape[2:]) == tuple(size):
         return raw.clone()
-    return F.interpolate(raw, size=tuple(size), mode="bilinear", align_corners=False)
+    mode = "bilinear" if raw.dim() == 4 else "trilinear"
+    return F.interpolate(raw, size=tuple(size), mode=mode, align_corners=False)
 
 
-def normalise_(maps: torch.Tensor) -> torch.Tensor:
-    """In place: each (h, w) map of a contiguous tensor to [0, 1] by exactly (m - min) / (max - min).
+def normalise_(maps: torch.Tensor, spatial: int = 2) -> torch.Tensor:
+    """In place: each map (its last ``spatial`` axes: 2 for (h, w), 3 for a volume) of a contiguous
+    tensor to [0, 1] by exactly (m - min) / (max - min).
 
     No epsilon in the denominator: it would shift maps whose range is tiny. A
     constant map becomes zeros (its span is taken as infinite: 0 / inf = 0).
     """
-    flat = maps.view(*maps.shape[:-2], -1)
+    flat = maps.view(*maps.shape[:-spatial], -1)
     low = flat.amin(dim=-1, keepdim=True)  # two reductions: several times faster than torch.aminmax here
     span = flat.amax(dim=-1, keepdim=True) - low
     flat.sub_(low).div_(torch.where(span > 0, span, torch.inf))
     return maps
 
 
-def normalise(maps: torch.Tensor) -> torch.Tensor:
+def normalise(maps: torch.Tensor, spatial: int = 2) -> torch.Tensor:
     """``normalise_`` on a copy."""
-    return normalise_(maps.contiguous().clone())
+    return normalise_(maps.contiguous().clone(), spatial)
 
 
 def interpolation_matrix(size_out: int, size_in: int, dtype: torch.dtype = torch.float64, *,

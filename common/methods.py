@@ -3,9 +3,12 @@
 Every method receives the gradients of one chunk of questions and the tensor
 they were taken at, and returns non-negative raw maps:
 
-    grads  (N, q, K, h, w)   dJ/dA per question (K channels; for the input, K = colour channels)
-    source (N, K, h, w)      A, the layer's activation (or the input x)
-    ->     (N, q, h, w)
+    grads  (N, q, K, *S)   dJ/dA per question (K channels; for the input, K = colour channels)
+    source (N, K, *S)      A, the layer's activation (or the input x)
+    ->     (N, q, *S)
+
+S is (h, w), or (d, h, w) for a volume (Conv3d): every method below sums or averages
+over all positions, so each holds in 3-D as written (GAP over d, h and w).
 
 Methods at a layer, with g = dJ/dA:
 
@@ -40,7 +43,7 @@ class Method(abc.ABC):
 
     @abc.abstractmethod
     def raw_maps(self, grads: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
-        """(N, q, K, h, w) gradients and (N, K, h, w) source -> (N, q, h, w), non-negative."""
+        """(N, q, K, *S) gradients and (N, K, *S) source -> (N, q, *S), non-negative."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -52,7 +55,7 @@ class GradCAM(Method):
     name = "gradcam"
 
     def raw_maps(self, grads, source):
-        return _weighted_sum(grads.mean(dim=(-2, -1)), source)
+        return _weighted_sum(grads.flatten(3).mean(dim=-1), source)
 
 
 class GradCAMPlusPlus(Method):
@@ -62,10 +65,11 @@ class GradCAMPlusPlus(Method):
 
     def raw_maps(self, grads, source):
         squared = grads.pow(2)
-        denominator = 2 * squared + source.sum(dim=(-2, -1))[:, None, :, None, None] * squared * grads
+        total = source.flatten(2).sum(dim=-1)  # (N, K): sum_ij A_k
+        denominator = 2 * squared + total.reshape(len(total), 1, -1, *(1,) * (source.dim() - 2)) * squared * grads
         defined = denominator != 0
         alpha = (squared / denominator.where(defined, 1)).where(defined, 0)
-        weights = (alpha * grads.clamp(min=0)).sum(dim=(-2, -1))
+        weights = (alpha * grads.clamp(min=0)).flatten(3).sum(dim=-1)
         return _weighted_sum(weights, source)
 
 
@@ -108,8 +112,8 @@ class GradientTimesInput(Method):
 
 
 def _weighted_sum(weights: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
-    """ReLU(sum_k w_k A_k): weights (N, q, K), source (N, K, h, w) -> (N, q, h, w), as one batched product."""
-    return (weights @ source.flatten(-2)).unflatten(-1, source.shape[-2:]).clamp(min=0)
+    """ReLU(sum_k w_k A_k): weights (N, q, K), source (N, K, *S) -> (N, q, *S), as one batched product."""
+    return (weights @ source.flatten(2)).unflatten(-1, source.shape[2:]).clamp(min=0)
 
 
 METHODS: dict[str, Method] = {

@@ -34,6 +34,16 @@ Class arguments take an int (one question), a sequence of ints (one question
 each, shared by the batch) or a 2-D integer tensor of shape (N, k) (k questions
 with per-sample classes). ``ScoreRather`` takes floats the same way.
 
+Dense outputs (segmentation): logits y (N, C, *S) hold one set of logits per pixel
+(S = (H, W), or (D, H, W) for a volume). ``Why``, ``WhatIfNot`` and ``Rather`` then
+take a region: a mask R of shape S or (N, *S), boolean or non-negative weights w, and
+the loss is the weighted sum of the per-pixel losses, ``J = sum_i w_i J(y_i)``, so
+``v_i = w_i dJ/dy_i``. Where the table's J names P, P is each pixel's own prediction
+(argmax of y_i) unless ``p=`` names it. The result names, per question, the region's P
+(its most frequent prediction, or the given p) and Q (``Rather()``: the class other
+than P with the highest mean logit over the region). ``rather.common.regions``
+makes the usual masks: a pixel, a box, the pixels predicted P, the border of two zones.
+
 Each question column carries its ``Kind`` (``why``, ``whatifnot``, ``rather``,
 ``rather_margin``, ``score_rather``) and each result its ``Task`` (``class`` or
 ``score``): enums whose members are those very strings, as stores and summaries hold them.
@@ -43,15 +53,17 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass
 from enum import Enum
-from typing import Sequence, Union
+from typing import Optional, Sequence, Union
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from .errors import BadQuestion
 
 ClassSpec = Union[None, int, Sequence[int], torch.Tensor, np.ndarray]
 ScoreSpec = Union[float, Sequence[float], torch.Tensor, np.ndarray]
+RegionSpec = Union[None, torch.Tensor, np.ndarray]
 
 
 class _Name(str, Enum):
@@ -84,7 +96,7 @@ class Task(_Name):
 
 
 def task_of(outputs: torch.Tensor) -> Task:
-    """``Task.SCORE`` for outputs of shape (N,) or (N, 1), ``Task.CLASS`` for (N, C>1)."""
+    """``Task.SCORE`` for outputs of shape (N,) or (N, 1), ``Task.CLASS`` for (N, C>1) (or dense (N, C>1, *S))."""
     return Task.SCORE if outputs.dim() == 1 or outputs.shape[1] == 1 else Task.CLASS
 
 
@@ -92,7 +104,7 @@ def task_of(outputs: torch.Tensor) -> Task:
 class Directions:
     """The questions of one batch, resolved against the model output.
 
-    v: (N, Q, C) float, dJ/dy of each question; p, q: (N, Q) on the CPU, int64
+    v: (N, Q, C) float, dJ/dy of each question ((N, Q, C, *S) for dense outputs); p, q: (N, Q) on the CPU, int64
     class indices (q = -1 where a question has no contrast) for a classifier,
     float64 scores (q = NaN where none) for a regression; kinds: one name per
     question column; notes: remarks a reader of the result should see.
@@ -123,7 +135,12 @@ class Question(abc.ABC):
     tasks: tuple[Task, ...] = (Task.CLASS, Task.SCORE)
 
     def resolve(self, outputs: torch.Tensor) -> Directions:
-        """Directions for outputs (N, C) of a classifier or (N, 1) of a regression."""
+        """Directions for outputs (N, C) of a classifier, (N, 1) of a regression, or dense logits (N, C, *S)."""
+        if outputs.dim() > 2 and not hasattr(self, "region"):
+            raise BadQuestion(f"{type(self).__name__} asks about one number per input, but the model's output is "
+                              f"dense, {tuple(outputs.shape)}: ask Why(region=R), WhatIfNot(region=R) or "
+                              "Rather(q, region=R)")
+        weights = _region_weights(getattr(self, "region", None), outputs, type(self).__name__)
         task = task_of(outputs)
         if task not in self.tasks:
             if task == Task.SCORE:
@@ -131,11 +148,14 @@ class Question(abc.ABC):
             else:
                 what, instead = f"a classifier with {outputs.shape[1]} outputs", "Rather(Q)"
             raise BadQuestion(f"{type(self).__name__} cannot be asked of {what}; use {instead} instead")
-        return self._resolve(outputs.reshape(outputs.shape[0], -1), task)
+        if outputs.dim() <= 2:
+            outputs = outputs.reshape(outputs.shape[0], -1)
+        return self._resolve(outputs, task, weights)
 
     @abc.abstractmethod
-    def _resolve(self, outputs: torch.Tensor, task: Task) -> Directions:
-        """Directions for outputs already shaped (N, C) (C = 1 for a regression)."""
+    def _resolve(self, outputs: torch.Tensor, task: Task, weights: torch.Tensor) -> Directions:
+        """Directions for outputs shaped (N, C) (C = 1 for a regression) or (N, C, *S), and the
+        region's weights (N, *S) (ones (N,) for outputs that are not dense)."""
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if v is not None)
@@ -194,25 +214,89 @@ def _no_contrast(shape: torch.Size, task: Task) -> torch.Tensor:
     return torch.full(shape, float("nan"), dtype=torch.float64)
 
 
+def _region_weights(region: RegionSpec, outputs: torch.Tensor, asked: str) -> torch.Tensor:
+    """The region's weights (N, *S) in the outputs' dtype and device; ones (N,) for outputs that are not dense."""
+    n, shape = outputs.shape[0], tuple(outputs.shape)
+    if outputs.dim() <= 2:
+        if region is not None:
+            raise BadQuestion(f"{asked}(region=...) asks about the pixels of a dense output (N, C, H, W); the model "
+                              f"gives {shape}: leave region out")
+        return torch.ones(n, dtype=outputs.dtype, device=outputs.device)
+    pixels = shape[2:]
+    if region is None:
+        raise BadQuestion(f"the model's output is dense, {shape}: one set of logits per pixel; ask about a region, "
+                          f"{asked}(region=R) with R a mask {pixels} (rather.common.regions makes the usual ones)")
+    if shape[1] == 1:
+        raise BadQuestion(f"the model's dense output has one channel, {shape}; give it two classes with "
+                          "Explainer(..., output=lambda y: torch.cat([-y, y], dim=1)), then ask about a region")
+    if not isinstance(region, (torch.Tensor, np.ndarray)):
+        raise BadQuestion(f"region must be a mask tensor of shape {pixels} or {(n, *pixels)}; "
+                          f"got {type(region).__name__}")
+    weights = torch.as_tensor(region).detach()
+    if tuple(weights.shape) not in (pixels, (n, *pixels)):
+        raise BadQuestion(f"region has shape {tuple(weights.shape)}, but the output's pixels are {pixels} for "
+                          f"{n} inputs: give a mask {pixels} or {(n, *pixels)}")
+    if weights.is_complex():
+        raise BadQuestion(f"region must be boolean or hold real weights; got {weights.dtype}")
+    weights = weights.to(device=outputs.device, dtype=outputs.dtype).expand(n, *pixels)
+    if not torch.isfinite(weights).all() or (weights < 0).any():
+        raise BadQuestion("region weights must be finite and non-negative (0 outside the region)")
+    empty = (weights.flatten(1).sum(dim=1) == 0).nonzero()
+    if len(empty):
+        raise BadQuestion(f"the region is empty for input {int(empty[0])}: no pixel has a positive weight")
+    return weights
+
+
+def _weighted(directions: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Directions (N, k, C, *S) times each pixel's weight; as they are for an output that is not dense
+    (its weights are ones (N,))."""
+    return directions if weights.dim() == 1 else directions * weights[:, None, None]
+
+
+def _spread(rows: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Directions (N, k, C), the same at every pixel, times its weight: (N, k, C, *S)."""
+    return _weighted(rows.reshape(*rows.shape, *(1,) * (weights.dim() - 1)), weights)
+
+
+def _region_summary(outputs: torch.Tensor, weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per input and class, over the region: the weight of the pixels predicting it and the weighted mean
+    logit, (N, C) each. Outputs that are not dense are one pixel of weight 1: the one-hot prediction and the logits."""
+    predicted = F.one_hot(outputs.argmax(dim=1), outputs.shape[1]).movedim(-1, 1).to(weights.dtype)
+    n, c = outputs.shape[:2]
+    w = weights.reshape(n, 1, -1)
+    votes = (predicted.reshape(n, c, -1) * w).sum(dim=2)
+    mean_logits = (outputs.reshape(n, c, -1) * w).sum(dim=2) / w.sum(dim=2)
+    return votes, mean_logits
+
+
 class _Observed(Question):
-    """Why P? (sign +1) and What if not P? (sign -1): v = sign * e_P."""
+    """Why P? (sign +1) and What if not P? (sign -1): v = sign * e_P (per pixel of a region: w_i sign e_P)."""
 
     sign = 1.0
 
-    def __init__(self, p: ClassSpec = None):
+    def __init__(self, p: ClassSpec = None, *, region: RegionSpec = None):
         self.p = p
+        self.region = region
 
-    def _resolve(self, outputs: torch.Tensor, task: Task) -> Directions:
+    def _resolve(self, outputs: torch.Tensor, task: Task, weights: torch.Tensor) -> Directions:
         n = outputs.shape[0]
+        notes = ()
         if task == Task.SCORE:
             if self.p not in (None, 0):
                 raise BadQuestion(f"{type(self).__name__}(p={self.p!r}): a regression has one output; leave p out")
             v = torch.full((n, 1, 1), self.sign, dtype=outputs.dtype, device=outputs.device)
             p = outputs.detach().double().cpu()
+        elif self.p is None:  # each pixel's own prediction
+            votes, _ = _region_summary(outputs.detach(), weights)
+            p = votes.argmax(dim=1, keepdim=True).cpu()
+            own = F.one_hot(outputs.detach().argmax(dim=1), outputs.shape[1]).movedim(-1, 1).to(outputs.dtype)
+            v = self.sign * _weighted(own.unsqueeze(1), weights)
+            if (votes.count_nonzero(dim=1) > 1).any():
+                notes = ("over a region, P is each pixel's own prediction; the title names the most frequent",)
         else:
             p = _classes(self.p, outputs, "P")
-            v = self.sign * _one_hot(p, outputs)
-        return Directions(v=v, p=p, q=_no_contrast(p.shape, task), kinds=(self.kind,) * p.shape[1])
+            v = self.sign * _spread(_one_hot(p, outputs), weights)
+        return Directions(v=v, p=p, q=_no_contrast(p.shape, task), kinds=(self.kind,) * p.shape[1], notes=notes)
 
 
 class Why(_Observed):
@@ -238,28 +322,32 @@ class Rather(Question):
     >>> Rather([3, 5])     # two questions
     >>> Rather()           # rather than the runner-up
     >>> Rather.all()       # every class as Q, from one forward pass
+    >>> Rather(2, region=mask)   # a dense output: why this zone, rather than class 2?
     """
 
     kind = Kind.RATHER
     tasks = (Task.CLASS,)
 
-    def __init__(self, q: ClassSpec = None, p: ClassSpec = None, *, every_class: bool = False):
+    def __init__(self, q: ClassSpec = None, p: ClassSpec = None, *, every_class: bool = False,
+                 region: RegionSpec = None):
         self.q = q
         self.p = p
         self.every_class = every_class
+        self.region = region
 
     @classmethod
-    def all(cls, p: ClassSpec = None) -> "Rather":
+    def all(cls, p: ClassSpec = None, *, region: RegionSpec = None) -> "Rather":
         """Every class as the contrast Q, in class order."""
-        return cls(p=p, every_class=True)
+        return cls(p=p, every_class=True, region=region)
 
     def __repr__(self) -> str:
-        p = "" if self.p is None else f"p={self.p!r}"
-        return f"Rather.all({p})" if self.every_class else super().__repr__()
+        fields = ", ".join(f"{k}={v!r}" for k, v in (("p", self.p), ("region", self.region)) if v is not None)
+        return f"Rather.all({fields})" if self.every_class else super().__repr__()
 
-    def _resolve(self, outputs: torch.Tensor, task: Task) -> Directions:
-        n, n_classes = outputs.shape
-        p_col = _classes(self.p, outputs, "P")
+    def _resolve(self, outputs: torch.Tensor, task: Task, weights: torch.Tensor) -> Directions:
+        n, n_classes = outputs.shape[:2]
+        votes, mean_logits = _region_summary(outputs.detach(), weights)
+        p_col = _classes(self.p, votes, "P")
         if p_col.shape[1] != 1:
             raise BadQuestion(
                 f"Rather takes one P per input: an int or a tensor of shape ({n}, 1); got {p_col.shape[1]} values"
@@ -267,7 +355,7 @@ class Rather(Question):
         if self.every_class:
             q = torch.arange(n_classes).expand(n, -1)
         elif self.q is None:
-            others = outputs.detach().clone()
+            others = mean_logits.clone()
             others.scatter_(1, p_col.to(outputs.device), float("-inf"))
             q = others.argmax(dim=1, keepdim=True).cpu()
         else:
@@ -275,10 +363,10 @@ class Rather(Question):
         p = p_col.expand_as(q)
         if self.p is None:
             probs = torch.softmax(outputs.detach(), dim=1)
-            v = probs.unsqueeze(1) - _one_hot(q, outputs)
+            v = _weighted(probs.unsqueeze(1), weights) - _spread(_one_hot(q, outputs), weights)
             kind = self.kind
         else:
-            v = _one_hot(p, outputs) - _one_hot(q, outputs)
+            v = _spread(_one_hot(p, outputs) - _one_hot(q, outputs), weights)
             kind = Kind.RATHER_MARGIN
         notes = ()
         if (p == q).any():
@@ -303,7 +391,7 @@ class ScoreRather(Question):
     def __init__(self, q: ScoreSpec):
         self.q = q
 
-    def _resolve(self, outputs: torch.Tensor, task: Task) -> Directions:
+    def _resolve(self, outputs: torch.Tensor, task: Task, weights: torch.Tensor) -> Directions:
         n = outputs.shape[0]
         q = _as_columns(self.q, n, "q").double()
         if not torch.isfinite(q).all():

@@ -9,9 +9,9 @@ HDF5 layout (readable with plain h5py; schema 1)::
                                  class_names (strings, may be empty)
     /ids                  (N,) UTF-8 strings, the inputs in order
     /inputs/<id>/         one group per input
-        maps              (Q, H, W) float32, each map in [0, 1]
-        raw               (Q, h, w) float32, ReLU(sum_k alpha_k A_k) before upsampling
-        outputs           (C,) float32, the model's logits (or its score, C = 1)
+        maps              (Q, H, W) float32, each map in [0, 1]; (Q, D, H, W) over a volume
+        raw               (Q, h, w) float32, ReLU(sum_k alpha_k A_k) before upsampling; (Q, d, h, w) likewise
+        outputs           (C,) float32, the model's logits (or its score, C = 1); (C, *S) for dense logits
         attrs: index (position in /ids), p (Q,), q (Q,)  -- int64 classes (q = -1: no contrast)
                                                           or float64 scores (q = NaN: none)
 """
@@ -30,7 +30,7 @@ from ._version import __version__
 from .errors import BadInput
 from .memory import require_memory
 from .questions import Kind, Task
-from .storage import PathLike, atomic_path
+from .storage import PathLike, hdf5_output
 
 FORMAT = "rather.explanations"
 SCHEMA = 1
@@ -40,11 +40,12 @@ SCHEMA = 1
 class ExplanationResult:
     """Maps answering Q questions about each of N inputs.
 
-    maps: (N, Q, H, W) float32 in [0, 1], each map normalised on its own;
-    raw: (N, Q, h, w) float32, non-negative, before upsampling and normalising;
+    maps: (N, Q, H, W) float32 in [0, 1], each map normalised on its own ((N, Q, D, H, W) over volumes);
+    raw: (N, Q, h, w) float32, non-negative, before upsampling and normalising ((N, Q, d, h, w) likewise);
     p, q: (N, Q) the prediction and contrast of each question (classes or scores);
     kinds: per question column, a ``Kind`` (plain strings are taken and checked);
-    outputs: (N, C) logits, or (N, 1) scores for a regression; task: ``Task.CLASS`` or ``Task.SCORE``.
+    outputs: (N, C) logits, or (N, 1) scores for a regression, or dense logits (N, C, *S) (questions over
+    a region); task: ``Task.CLASS`` or ``Task.SCORE``.
     """
 
     maps: torch.Tensor
@@ -119,24 +120,23 @@ class ExplanationResult:
             raise BadInput(f"input ids must be unique, non-empty and free of '/'; got {ids[:5]}...")
         result = self.cpu()
         strings = h5py.string_dtype()
-        with atomic_path(path) as temporary:
-            with h5py.File(temporary, "w") as store:
-                store.attrs.update({
-                    "format": FORMAT, "schema": SCHEMA, "rather_version": self.version, "task": self.task.value,
-                    "layer": self.layer, "call": self.call, "method": self.method,
-                    "gradient_path": self.gradient_path, "model_checksum": self.model_checksum,
-                })
-                for name in ("kinds", "notes", "class_names"):
-                    texts = [str(item) for item in getattr(self, name)]  # a Kind as its plain string
-                    store.attrs.create(name, np.array(texts, dtype=object), dtype=strings)
-                store.create_dataset("ids", data=np.array(ids, dtype=object), dtype=strings)
-                inputs = store.create_group("inputs")
-                for index, name in enumerate(ids):
-                    group = inputs.create_group(name)
-                    group.create_dataset("maps", data=result.maps[index].numpy(), compression="gzip", shuffle=True)
-                    group.create_dataset("raw", data=result.raw[index].numpy())
-                    group.create_dataset("outputs", data=result.outputs[index].numpy())
-                    group.attrs.update({"index": index, "p": self.p[index].numpy(), "q": self.q[index].numpy()})
+        with hdf5_output(path) as store:  # a full disk: one BadInput, never a crash of the HDF5 library
+            store.attrs.update({
+                "format": FORMAT, "schema": SCHEMA, "rather_version": self.version, "task": self.task.value,
+                "layer": self.layer, "call": self.call, "method": self.method,
+                "gradient_path": self.gradient_path, "model_checksum": self.model_checksum,
+            })
+            for name in ("kinds", "notes", "class_names"):
+                texts = [str(item) for item in getattr(self, name)]  # a Kind as its plain string
+                store.attrs.create(name, np.array(texts, dtype=object), dtype=strings)
+            store.create_dataset("ids", data=np.array(ids, dtype=object), dtype=strings)
+            inputs = store.create_group("inputs")
+            for index, name in enumerate(ids):
+                group = inputs.create_group(name)
+                group.create_dataset("maps", data=result.maps[index].numpy(), compression="gzip", shuffle=True)
+                group.create_dataset("raw", data=result.raw[index].numpy())
+                group.create_dataset("outputs", data=result.outputs[index].numpy())
+                group.attrs.update({"index": index, "p": self.p[index].numpy(), "q": self.q[index].numpy()})
         return Path(path)
 
 
@@ -283,22 +283,23 @@ class _StoreReader:
             raise self.fail("'/ids'", "repeats a name or holds an empty one or one with '/'")
         return ids
 
-    def numbers(self, group: h5py.Group, name: str, ndim: int, expected: str) -> np.ndarray:
-        """A numeric dataset of ``group`` with ``ndim`` dimensions (``expected`` names them)."""
+    def numbers(self, group: h5py.Group, name: str, ndims: tuple[int, ...], expected: str) -> np.ndarray:
+        """A numeric dataset of ``group`` with one of ``ndims`` dimensions (``expected`` names them)."""
         dataset = self.node(f"{group.name}/{name}", h5py.Dataset)
-        if dataset.dtype.kind != "f" or dataset.ndim != ndim:
+        if dataset.dtype.kind != "f" or dataset.ndim not in ndims:
             raise self.fail(f"'{dataset.name}'", f"is {_described(dataset)}, expected a float array {expected}")
-        if 0 in dataset.shape[-2:]:  # pixels (H, W) or classes; zero questions is told by 'kinds'
-            raise self.fail(f"'{dataset.name}'", f"is empty: shape {dataset.shape}, expected a float array "
-                                                 f"{expected} with at least one pixel (or class)")
+        if 0 in (dataset.shape[1:] if dataset.ndim > 1 else dataset.shape):  # pixels or classes; zero questions
+            raise self.fail(f"'{dataset.name}'", f"is empty: shape {dataset.shape}, expected a float array "  # is
+                                                 f"{expected} with at least one pixel (or class)")  # told by 'kinds'
         return self.read(dataset)
 
     def input(self, name: str, questions: int, task: str) -> tuple[np.ndarray, ...]:
         """maps, raw, outputs, p and q of one input, each checked."""
         group = self.node(f"/inputs/{name}", h5py.Group)
-        maps = self.numbers(group, "maps", 3, "(questions, H, W)")
-        raw = self.numbers(group, "raw", 3, "(questions, h, w)")
-        outputs = self.numbers(group, "outputs", 1, "(classes,)")
+        maps = self.numbers(group, "maps", (3, 4), "(questions, H, W) or (questions, D, H, W)")
+        raw = self.numbers(group, "raw", (maps.ndim,), "(questions, h, w)" if maps.ndim == 3 else
+                           "(questions, d, h, w), as 'maps' is over volumes")
+        outputs = self.numbers(group, "outputs", (1, 3, 4), "(classes,) or dense (classes, *pixels)")
         for label, array in (("maps", maps), ("raw", raw)):
             if array.shape[0] != questions:
                 raise self.fail(f"'{group.name}/{label}'", f"has {array.shape[0]} questions but attribute 'kinds' "

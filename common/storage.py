@@ -10,11 +10,17 @@
   a second run writing the same output is refused at once instead of mixing its files in.
 - ``writing`` does both for a command; a command calls ``claim_outputs`` first thing, which
   keeps the claim until the end of the ``output_claims()`` span the ``rather`` command opens.
+- A full disk ends a write with one BadInput naming the file system, the output and the bytes
+  needed: ``atomic_path`` checks a size known up front and turns the "no space" error of a write
+  into that refusal; ``hdf5_output`` writes HDF5 through a file that never lets the HDF5 library
+  see the error (it crashes on one), and reports the disk full once the file is closed.
 """
 from __future__ import annotations
 
+import errno
 import fcntl
 import glob
+import io
 import json
 import os
 import re
@@ -23,9 +29,12 @@ import tempfile
 from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Iterable, Iterator, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Iterable, Iterator, Mapping, Optional, Union
 
 from .errors import BadInput
+
+if TYPE_CHECKING:
+    import h5py
 
 PathLike = Union[str, os.PathLike]
 Paths = Union[PathLike, Iterable[PathLike], None]
@@ -44,14 +53,20 @@ def _real(path: PathLike) -> Path:
 
 
 @contextmanager
-def atomic_path(path: PathLike) -> Iterator[Path]:
+def atomic_path(path: PathLike, size: Optional[int] = None) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; it becomes ``path`` only if the block succeeds.
+
+    ``size``, when the bytes to write are known, is checked against the free space first
+    (``check_space``); a disk that fills while the block writes is refused alike (``no_space``),
+    and the temporary file goes either way.
 
     >>> with atomic_path("out/result.h5") as tmp:
     ...     write_file(tmp)
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    if size is not None:
+        check_space(target, size)
     handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(handle)
     temporary = Path(name)
@@ -59,6 +74,10 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
     try:
         yield temporary
         os.replace(temporary, target)
+    except OSError as error:
+        if not disk_full(error) or not _names_or_unnamed(error, temporary):
+            raise  # another file's (an outer atomic_path, or the command, reports it)
+        raise no_space(target, needed=size, written=_size(temporary)) from None
     finally:
         temporary.unlink(missing_ok=True)
 
@@ -101,6 +120,158 @@ def _swap_in(staging: Path, target: Path) -> None:
         os.rename(aside, target)  # the earlier output stays as it was
         raise
     shutil.rmtree(aside, ignore_errors=True)  # what a failure leaves, the next claim removes
+
+
+# -- a full disk ----------------------------------------------------------------------------------
+
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+"""The errors of a write that found no room: the file system is full, or the user's quota is."""
+
+
+def disk_full(error: BaseException) -> bool:
+    """Whether ``error`` is a write that found no room (an OSError with ENOSPC or EDQUOT)."""
+    return isinstance(error, OSError) and error.errno in DISK_FULL
+
+
+def check_space(path: PathLike, needed: int) -> None:
+    """Refuse (``no_space``) to write ``needed`` bytes at ``path`` when its file system has less free."""
+    free = free_space(path)
+    if free is not None and needed > free:
+        raise no_space(path, needed=needed, free=free)
+
+
+def free_space(path: PathLike) -> Optional[int]:
+    """Bytes an ordinary user may still write on the file system of ``path`` (None if it cannot be asked)."""
+    try:
+        numbers = os.statvfs(_existing(Path(path)))
+    except OSError:
+        return None
+    return numbers.f_bavail * numbers.f_frsize
+
+
+def no_space(path: PathLike, *, needed: Optional[int] = None, free: Optional[int] = None,
+             written: Optional[int] = None) -> BadInput:
+    """The one-line refusal of a write to ``path`` that does not fit: where, what, how much, what to do.
+
+    ``needed`` is the size of the whole output where it is known; otherwise ``written`` says
+    how far the write got. ``path`` inside a staging folder is shown as the output it becomes.
+    """
+    if needed is not None:
+        free_text = f", {free} free" if free is not None else ""
+        amount = f": {needed} bytes needed{free_text}"
+    else:
+        amount = f" (the disk filled after {written} bytes)" if written else ""
+    return BadInput(f"no space left on {_device(Path(path))} writing {_output_name(Path(path))}{amount}; "
+                    "free space there or write the output elsewhere")
+
+
+def no_space_from(error: OSError) -> BadInput:
+    """``no_space`` for a write that failed outside ``atomic_path`` (the file its error names, if any)."""
+    path = error.filename or error.filename2
+    if path is None:
+        return BadInput("no space left on the device an output was written to; free space there or write "
+                        "the output elsewhere")
+    return no_space(os.fsdecode(path))
+
+
+def _names_or_unnamed(error: OSError, path: Path) -> bool:
+    """Whether ``error`` names ``path``, or no file at all (a buffered write's error names none)."""
+    named = error.filename if error.filename is not None else error.filename2
+    return named is None or os.path.abspath(os.fsdecode(named)) == os.path.abspath(path)
+
+
+def _existing(path: Path) -> Path:
+    """``path`` or its nearest ancestor that exists."""
+    path = Path(os.path.abspath(path))
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _device(path: Path) -> str:
+    """The file system that holds ``path``, named by its mount point (``/``, ``/home``, ``/mnt/scratch``)."""
+    mount = _existing(path)
+    while not os.path.ismount(mount):
+        mount = mount.parent
+    return str(mount)
+
+
+def _output_name(path: Path) -> str:
+    """``path`` as the user will know it: relative to the working folder when inside it, a
+    ``.NAME.XXXXXXXX.staging`` folder on the way shown as ``NAME``, a ``.NAME.XXXXXXXX.tmp`` file as ``NAME``."""
+    staged = re.compile(r"\.(.+)\.[a-z0-9_]{8}\.(staging|tmp)")
+    parts = [match.group(1) if (match := staged.fullmatch(part)) else part for part in Path(path).parts]
+    shown, here = Path(*parts), Path(os.path.abspath("."))
+    return str(shown.relative_to(here)) if shown.is_absolute() and shown.is_relative_to(here) else str(shown)
+
+
+def _size(path: Path) -> Optional[int]:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
+
+
+class _SpaceWatch(io.FileIO):
+    """A file for the HDF5 library to write through that hides a full disk from it.
+
+    HDF5 crashes (a segmentation fault, after pages of tracebacks) when a write fails while
+    it flushes. Once a write finds no room, this file writes nothing more but answers every
+    write as done and keeps count of where the file would end (``needed``); the caller
+    discards the file and reports ``no_space`` after HDF5 has closed it.
+    """
+
+    def __init__(self, path: Path):
+        super().__init__(path, "w+")
+        self.full = False
+        self.needed = 0
+
+    def write(self, data) -> int:
+        view = memoryview(data).cast("B")
+        size, start = len(view), self.tell()
+        self.needed = max(self.needed, start + size)
+        try:
+            while view and not self.full:
+                view = view[self._write_through(view):]
+        except OSError as error:
+            if not disk_full(error):
+                raise
+            self.full = True
+        if self.full:
+            self.seek(start + size)
+        return size
+
+    def _write_through(self, view: memoryview) -> int:
+        """Write what the disk takes of ``view``; the number of bytes written."""
+        return super().write(view)
+
+    def truncate(self, size: Optional[int] = None) -> int:
+        self.needed = max(self.needed, self.tell() if size is None else size)
+        return super().truncate(size)
+
+
+@contextmanager
+def hdf5_output(path: PathLike) -> Iterator["h5py.File"]:
+    """A new HDF5 file at ``path``, written atomically (``atomic_path``); a full disk is one BadInput.
+
+    >>> with hdf5_output("out/explanations.h5") as store:
+    ...     store.create_dataset("maps", data=maps)
+    """
+    with atomic_path(path) as temporary, hdf5_file(temporary) as store:
+        yield store
+
+
+@contextmanager
+def hdf5_file(path: PathLike) -> Iterator["h5py.File"]:
+    """A new HDF5 file at ``path`` (a temporary name, see ``hdf5_output``) written through ``_SpaceWatch``:
+    a disk that fills is reported (``no_space``, the file removed) once the HDF5 library has closed it."""
+    import h5py  # here, not at the top: the rather command imports this module before any work
+
+    with _SpaceWatch(Path(path)) as file, h5py.File(file, "w") as store:
+        yield store
+    if file.full:
+        Path(path).unlink()  # removed first: the free space reported is what the output may take
+        raise no_space(path, needed=file.needed, free=free_space(path))
 
 
 SUMMARY = "summary.json"

@@ -44,7 +44,8 @@ def question_records(result: ExplanationResult, index: int) -> list[dict[str, An
 
 
 def write_json(path: PathLike, content: dict[str, Any]) -> Path:
-    """``content`` as indented JSON (NaN refused: use ``plain``), written atomically."""
-    with atomic_path(path) as temporary:
-        temporary.write_text(json.dumps(content, indent=2, allow_nan=False) + "\n")
+    """``content`` as indented JSON (NaN refused: use ``plain``), written atomically once it is known to fit."""
+    text = (json.dumps(content, indent=2, allow_nan=False) + "\n").encode()
+    with atomic_path(path, size=len(text)) as temporary:
+        temporary.write_bytes(text)
     return Path(path)

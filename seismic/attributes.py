@@ -17,7 +17,7 @@ from typing import Optional, Union
 import numpy as np
 
 from rather.common.errors import BadInput
-from rather.common.storage import PathLike, atomic_path
+from rather.common.storage import PathLike, atomic_path, check_space
 
 from . import headers
 from .headers import IEEE_FLOAT, TRACE_HEADER_BYTES
@@ -216,6 +216,10 @@ def write_attributes(survey: Survey, targets: Mapping[str, PathLike],
         shape = (stop - start, len(survey.samples))
         return {name: _finite_float32(values[name], survey.path.name, f"attribute '{name}'", shape) for name in paths}
 
+    each = survey.layout.trace0 + survey.trace_count * (TRACE_HEADER_BYTES + 4 * len(survey.samples))
+    folders = [path.parent for path in paths.values()]
+    for folder in set(folders):  # all files, before any is written: a full disk is one line and nothing written
+        check_space(folder, each * folders.count(folder))
     with ExitStack() as stack:
         temporaries = {name: stack.enter_context(atomic_path(path)) for name, path in paths.items()}
         _write_segy(survey, temporaries, checked)

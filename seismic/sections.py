@@ -32,7 +32,7 @@ from rather.common import Explainer, Kind, Rather, Why
 from rather.common.maps import grid_matrix, normalise
 from rather.common.results import ExplanationResult
 from rather.common.sliding import SlidingWindows
-from rather.common.storage import atomic_path
+from rather.common.storage import hdf5_output
 from rather.common.windows import placement_matrix, taper_weights
 
 from .classes import CLASS_NAMES
@@ -200,7 +200,7 @@ class SectionStore:
 
     def __enter__(self) -> "SectionStore":
         self._stack = ExitStack()  # closes the file, then renames it into place (or removes it on error)
-        self._file = self._stack.enter_context(h5py.File(self._stack.enter_context(atomic_path(self.path)), "w"))
+        self._file = self._stack.enter_context(hdf5_output(self.path))  # a full disk: one BadInput, no crash
         strings = h5py.string_dtype()
         self._file.attrs["format"] = "rather.seismic.sections"
         self._file.attrs.create("questions", np.array(question_names(self.class_names), dtype=object),

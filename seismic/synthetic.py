@@ -139,10 +139,10 @@ from scipy import ndimage, signal
 
 from rather.common.errors import BadInput
 from rather.common.memory import require_memory
-from rather.common.storage import PathLike, atomic_path
+from rather.common.storage import PathLike, atomic_path, hdf5_file
 
 from .classes import CHAOTIC, CLASS_NAMES, FAULT, HORIZON, SALT_DOME
-from .headers import MAX_COUNT_FIELD, MAX_INT32, MAX_INTERVAL_US
+from .headers import HEADERS_BYTES, MAX_COUNT_FIELD, MAX_INT32, MAX_INTERVAL_US, TRACE_HEADER_BYTES
 from .section import LINE_KINDS, SeismicSection, line_of_volume
 from .survey_parameters import (FAULT_DRAG_DECAY, SALT_DRAG_VERTICAL_WEIGHT, Range, SurveyParameters,
                                 is_finite_number)
@@ -847,7 +847,7 @@ def _create_segy(survey: SyntheticSurvey, path: Path, labels_name: str) -> None:
 
 def _write_labels(survey: SyntheticSurvey, path: Path, segy_name: str) -> None:
     """Write the label volume, masks, axes and the survey's description as HDF5."""
-    with h5py.File(path, "w") as f:
+    with hdf5_file(path) as f:  # a full disk: one BadInput, no crash of the HDF5 library
         f.create_dataset("labels", data=np.asarray(survey.labels, dtype=np.uint8), compression="gzip")
         f.create_dataset("fault_zone", data=np.asarray(survey.fault_zone, dtype=bool), compression="gzip")
         f.create_dataset("salt_body", data=np.asarray(survey.salt_body, dtype=bool), compression="gzip")
@@ -860,6 +860,12 @@ def _write_labels(survey: SyntheticSurvey, path: Path, segy_name: str) -> None:
         f.attrs["class_names"] = list(CLASS_NAMES)
         f.attrs["axes"] = "inline, crossline, sample"
         f.attrs["segy_file"] = segy_name
+
+
+def _segy_bytes(survey: SyntheticSurvey) -> int:
+    """The size of ``survey``'s SEG-Y file: the headers, and per trace its header and 4-byte IEEE samples."""
+    inlines, crosslines, samples = survey.amplitude.shape
+    return HEADERS_BYTES + inlines * crosslines * (TRACE_HEADER_BYTES + 4 * samples)
 
 
 def labels_beside(segy_path: PathLike) -> Path:
@@ -896,7 +902,7 @@ def write_survey(survey: SyntheticSurvey, segy_path: PathLike,
     for path in (segy_path, labels_path):
         if path.is_dir():
             raise BadInput(f"write_survey: {path} is a folder; give a file name")
-    with atomic_path(segy_path) as segy_tmp, atomic_path(labels_path) as labels_tmp:
+    with atomic_path(segy_path, size=_segy_bytes(survey)) as segy_tmp, atomic_path(labels_path) as labels_tmp:
         _create_segy(survey, segy_tmp, labels_path.name)
         _write_labels(survey, labels_tmp, segy_path.name)
     return segy_path, labels_path

@@ -1,13 +1,19 @@
 """The ``rather`` command.
 
 Exit status: 0 success, 1 failure (an unexpected error; ``--debug`` shows the
-traceback), 2 bad input or a request too big for the memory (one line on stderr
-saying what, where and what to do). Library warnings become one-line notes after a
-success and are dropped after an error.
+traceback), 2 bad input, a request too big for the memory or the disk (one line on
+stderr saying what, where and what to do), 141 when the reader of the output went away
+(``rather seismic info FILE | head -1``: the run ends quietly, as a program stopped by
+SIGPIPE would). Library warnings become one-line notes after a success and are dropped
+after an error. Characters that a terminal would act on (escapes, line breaks) are shown
+escaped in every line rather prints on stderr.
 """
 from __future__ import annotations
 
 import argparse
+import io
+import os
+import select
 import signal
 import sys
 import warnings
@@ -15,8 +21,9 @@ from contextlib import contextmanager
 from typing import Iterator, Optional, Sequence
 
 from rather.common import RatherError, __version__
+from rather.common.messages import warning_note
 from rather.common.memory import available_memory, out_of_memory, requested_bytes, size_text
-from rather.common.storage import output_claims
+from rather.common.storage import disk_full, no_space_from, output_claims
 
 from . import bench, data_cmd, demo, explain, iqa_cmd, recognition_cmd, seismic_cmd, suite_cmd
 
@@ -53,7 +60,9 @@ class OneLineParser(argparse.ArgumentParser):
         return self.commands
 
     def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        """One line; the argument as typed shown escaped where it is not plain ASCII (a superscript '²' that looks
+        like a digit, a terminal escape)."""
+        self.exit(2, f"{self.prog}: error: {escaped(message, ascii_only=True)} (see {self.prog} --help)\n")
 
 
 def build_parser() -> OneLineParser:
@@ -92,14 +101,29 @@ def finish(parser: OneLineParser, examples: dict[str, str], nested: bool = False
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run one command; every error ends in one line on stderr (``--debug``: the traceback).
+    """Run one command; every error ends in one line on stderr (``--debug``: the traceback); return the exit status.
 
     Warnings that libraries raise during the run are held back: after a success each
     distinct one is printed once as ``rather CMD: note: ...``; after an error only the
     error line is printed. SIGTERM and SIGHUP (``timeout``, batch schedulers, container stops,
-    a closed terminal) end a run as Ctrl-C does: staged outputs removed, exit 128 + N.
+    a closed terminal) end a run as Ctrl-C does: staged outputs removed, exit 128 + N. A usage
+    error, ``--help`` and ``--version`` return argparse's status (2, 0, 0) instead of exiting.
     """
-    args = build_parser().parse_args(argv)
+    try:
+        status = _main(argv)
+        sys.stdout.flush()  # a reader gone is found here, not at exit (where Python would print a traceback)
+        return status
+    except BrokenPipeError:
+        if not stdout_closed():
+            raise
+        return output_closed()
+
+
+def _main(argv: Optional[Sequence[str]]) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as ended:  # argparse exits by itself, its line printed: a usage error, --help, --version
+        return ended.code if isinstance(ended.code, int) else 2
     name = f"rather {args.command}"
     with held_warnings(not args.debug) as notes, stopped_by_signals():
         try:
@@ -112,14 +136,45 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(f"{name}: interrupted", file=sys.stderr)
             return 130
         except Exception as error:
-            if args.debug:
+            if args.debug or (isinstance(error, BrokenPipeError) and stdout_closed()):
                 raise
             line, status = refusal(error)
-            print(f"{name}: {line}", file=sys.stderr)
+            print(f"{name}: {escaped(line)}", file=sys.stderr)
             return status
     for note in notes:
-        print(f"{name}: note: {note}", file=sys.stderr)
+        print(f"{name}: note: {escaped(note)}", file=sys.stderr)
     return status
+
+
+SIGPIPE_STATUS = 128 + 13
+"""The status of a program that SIGPIPE stopped: what a shell reports for ``yes | head -1``."""
+
+
+def stdout_closed() -> bool:
+    """Whether standard output is a pipe (or socket) whose reader has gone away."""
+    try:
+        descriptor = sys.stdout.fileno()
+    except (AttributeError, ValueError, io.UnsupportedOperation):  # replaced by an object, or closed
+        return False
+    poller = select.poll()
+    poller.register(descriptor, 0)  # POLLERR is always reported: set on a pipe with no reader
+    return any(events & select.POLLERR for _, events in poller.poll(0))
+
+
+def output_closed() -> int:
+    """End quietly after the reader of standard output went away (``| head -1``): nothing more is written there
+    (Python's flush at exit would fail too), exit status ``SIGPIPE_STATUS``."""
+    nowhere = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(nowhere, sys.stdout.fileno())
+    os.close(nowhere)
+    return SIGPIPE_STATUS
+
+
+def escaped(text: str, ascii_only: bool = False) -> str:
+    """``text`` with every character a terminal would act on (escape sequences, line breaks, other controls)
+    written as a Python escape (``\\x1b``), and with ``ascii_only`` every non-ASCII one too (``\\xb2`` for '²')."""
+    return "".join(character if character.isprintable() and (character.isascii() or not ascii_only)
+                   else ascii(character)[1:-1] for character in text)
 
 
 class Stopped(KeyboardInterrupt):
@@ -158,11 +213,13 @@ def stopped_by_signals() -> Iterator[None]:
 def refusal(error: Exception) -> tuple[str, int]:
     """The one line (after ``rather CMD: ``) and the exit status for an error that ended a run.
 
-    Our own refusals and failed allocations are the user's to fix (status 2); anything
+    Our own refusals, failed allocations and full disks are the user's to fix (status 2); anything
     else is a bug of ours (status 1).
     """
     if isinstance(error, RatherError):
         return f"error: {one_line(str(error))}", 2
+    if disk_full(error):  # a write outside rather's own writers (which refuse it themselves)
+        return f"error: {no_space_from(error)}", 2
     if out_of_memory(error):
         return f"error: {memory_message(error)}", 2
     return f"failed: {type(error).__name__}: {first_line(str(error))} (rerun with --debug)", 1
@@ -189,7 +246,8 @@ def first_line(text: str) -> str:
 
 @contextmanager
 def held_warnings(hold: bool = True) -> Iterator[list[str]]:
-    """Hold back the warnings raised inside the block; yields the list of their distinct first lines.
+    """Hold back the warnings raised inside the block; yields the list of their distinct notes: each
+    warning in rather's words (``rather.common.messages``), or the first line of one it does not know.
 
     Every warning is caught ("always": no per-module registry hides a repeat in a later run),
     and this handler takes precedence over any outer recorder (pytest's included), so a test
@@ -203,7 +261,7 @@ def held_warnings(hold: bool = True) -> Iterator[list[str]]:
         return
 
     def keep(message, category, filename, lineno, file=None, line=None) -> None:
-        text = first_line(str(message))
+        text = warning_note(str(message))
         if not issubclass(category, DEVELOPER_WARNINGS) and text not in notes:
             notes.append(text)
 

@@ -15,6 +15,10 @@ expectations, checked against the folder a user points at:
 Patterns are shell-style per path segment (``*``, ``?``, ``[...]``) and match names
 case-insensitively, since copies of one archive differ in case across platforms.
 A copy is valid when one of its manifest's layouts has no problem.
+
+The checker opens only regular files (a named pipe would block it, a device would never
+end) and reads them in bounded blocks (a file without line breaks is not one huge line);
+a manifest file is read only up to ``LARGEST_MANIFEST`` bytes.
 """
 from __future__ import annotations
 
@@ -24,11 +28,13 @@ import hashlib
 import json
 import os
 import re
+import stat
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, BinaryIO, Iterator
 
 from rather.common.errors import BadInput
 
@@ -37,6 +43,12 @@ REQUIRED_KEYS = ("name", "title", "task", "domain", "summary", "root", "layouts"
 """Keys every manifest has."""
 
 CHECKSUM_KINDS = ("sha256", "md5")
+
+LARGEST_MANIFEST = 2 ** 20
+"""A manifest is a few kilobytes; a larger file is not one."""
+
+BLOCK = 2 ** 20
+"""Files are read this many bytes at a time."""
 
 
 @dataclass(frozen=True)
@@ -117,12 +129,81 @@ def read_manifest(source: Any) -> dict[str, Any]:
     """The manifest in a JSON file (a path or an ``importlib.resources`` file), validated."""
     label = getattr(source, "name", str(source))
     try:
-        manifest = json.loads(source.read_text(encoding="utf-8"))
+        text = _manifest_bytes(source).decode("utf-8")
+        manifest = json.loads(text)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise BadInput(f"manifest {label}: cannot be read as JSON ({error}); pass a manifest file or a name "
-                       "from `rather data list`") from error
+        raise BadInput(f"manifest {label}: cannot be read as JSON ({_reason(error)}); pass a manifest file or a "
+                       "name from `rather data list`") from None
     validate_manifest(manifest, label)
     return manifest
+
+
+def _manifest_bytes(source: Any) -> bytes:
+    """The bytes of a manifest: a path opened only as a regular file of at most ``LARGEST_MANIFEST`` bytes."""
+    if not isinstance(source, Path):
+        return source.read_bytes()  # one that ships with rather
+    problem = not_a_file(source)
+    if problem:
+        raise BadInput(f"manifest file {source}: {problem}; pass a manifest .json file or a name from "
+                       "`rather data list`")
+    with regular_file(source) as handle:
+        content = handle.read(LARGEST_MANIFEST + 1)
+    if len(content) > LARGEST_MANIFEST:
+        raise BadInput(f"manifest file {source}: larger than {LARGEST_MANIFEST} bytes, too large for a manifest; "
+                       "pass a manifest .json file or a name from `rather data list`")
+    return content
+
+
+def _reason(error: Exception) -> str:
+    """What went wrong in a few words: an OSError's own text without the path, a decoder's message."""
+    return error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+
+
+FILE_KINDS = {stat.S_IFDIR: "a folder", stat.S_IFIFO: "a named pipe", stat.S_IFCHR: "a character device",
+              stat.S_IFBLK: "a block device", stat.S_IFSOCK: "a socket"}
+
+
+def not_a_file(path: Path) -> str | None:
+    """Why ``path`` (links followed) cannot be read as a file ("is a named pipe", "does not exist");
+    None for a regular file.
+
+    Only ``stat`` is asked: nothing is opened, so a pipe or a device is never read.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "is a broken link" if os.path.islink(path) else "does not exist"
+    except OSError as error:
+        return f"cannot be read ({_reason(error)})"
+    if stat.S_ISREG(mode):
+        return None
+    return f"is {FILE_KINDS.get(stat.S_IFMT(mode), 'not a regular file')}"
+
+
+@contextmanager
+def regular_file(path: Path) -> Iterator[BinaryIO]:
+    """``path`` open for reading, refused (OSError) unless it is a regular file once opened.
+
+    Opened without blocking, so a named pipe put there after ``not_a_file`` looked cannot
+    hold the checker up; checked again on the open descriptor.
+    """
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise OSError(f"{path} is not a regular file")
+        os.set_blocking(descriptor, True)
+        handle = os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+    with handle:
+        yield handle
+
+
+def _blocks(path: Path) -> Iterator[bytes]:
+    """The bytes of the regular file ``path``, ``BLOCK`` at a time."""
+    with regular_file(path) as handle:
+        yield from iter(lambda: handle.read(BLOCK), b"")
 
 
 def all_manifests() -> list[dict[str, Any]]:
@@ -133,9 +214,6 @@ def all_manifests() -> list[dict[str, Any]]:
 def find_manifest(name: str) -> dict[str, Any]:
     """The manifest called ``name`` (case, spaces and punctuation ignored), or that in the JSON file ``name``."""
     if name.lower().endswith(".json"):
-        if not Path(name).is_file():
-            raise BadInput(f"manifest file {name}: does not exist; pass a manifest .json file or a name from "
-                           "`rather data list`")
         return read_manifest(Path(name))
     manifests = all_manifests()
     wanted = _normalised(name)
@@ -202,15 +280,21 @@ def _is_count(value: Any) -> bool:
 
 def _digest(path: Path, kind: str) -> str:
     hasher = hashlib.new(kind)
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            hasher.update(block)
+    for block in _blocks(path):
+        hasher.update(block)
     return hasher.hexdigest()
 
 
 def _non_blank_lines(path: Path) -> int:
-    with open(path, "rb") as handle:
-        return sum(1 for line in handle if line.strip())
+    """The lines of ``path`` holding more than white space, read block by block (a line may be any length)."""
+    count, filled = 0, False  # filled: the line read so far holds more than white space
+    for block in _blocks(path):
+        *ended, rest = block.split(b"\n")
+        for line in ended:
+            count += filled or bool(line.strip())
+            filled = False
+        filled = filled or bool(rest.strip())
+    return count + filled
 
 
 def _what(entry: dict[str, Any]) -> str:
@@ -225,8 +309,13 @@ def _check_path(tree: Tree, entry: dict[str, Any]) -> list[str]:
     path = entry["path"]
     found = tree.matches(path)
     if not found:
+        if tree.matches(path + "/"):
+            return [f"not a file: {path} is a folder{_what(entry)}"]
         return [f"missing: {path}{_what(entry)}"]
     on_disk = tree.root / tree.spelled(found[0])
+    problem = not_a_file(on_disk)
+    if problem:
+        return [f"not a file: {path} {problem}{_what(entry)}"]
     problems = []
     if "lines" in entry:
         lines = _non_blank_lines(on_disk)
@@ -282,7 +371,8 @@ def check_copy(manifest: dict[str, Any], root: str | os.PathLike) -> Report:
         raise BadInput(f"{root}: does not exist; pass the folder that holds the copy of {manifest['name']} "
                        f"({manifest['root']})")
     if not folder.is_dir():
-        raise BadInput(f"{root}: is a file, not a folder; pass the folder that holds the copy of {manifest['name']}")
+        raise BadInput(f"{root}: {not_a_file(folder) or 'is a file'}, not a folder; pass the folder that holds the "
+                       f"copy of {manifest['name']}")
     tree = Tree.scan(folder)
     report = _best(tree, manifest, str(root))
     if not report.satisfied:

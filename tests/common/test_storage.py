@@ -1,10 +1,13 @@
 """rather.common.storage: outputs never over inputs, one run per output, nothing partial left behind."""
+import errno
 import json
 import os
 import threading
 from contextlib import ExitStack
 from pathlib import Path
 
+import h5py
+import numpy as np
 import pytest
 
 from rather.common import BadInput
@@ -339,3 +342,68 @@ def test_a_failed_swap_puts_the_earlier_output_back(tmp_path, monkeypatch):
             (stage / "summary.json").write_text('{"command": "explain"}')
     assert [destination for _, destination in renames][:2] == [stage.name.replace(".staging", ".old"), "out"]
     assert files(tmp_path / "out") == before and os.listdir(tmp_path) == ["out"]
+
+
+# -- a full disk -------------------------------------------------------------------------------------------
+
+def test_an_hdf5_output_reads_back_as_written(tmp_path):
+    data = np.arange(5000, dtype=np.float32).reshape(50, 100)
+    with storage.hdf5_output(tmp_path / "store.h5") as store:
+        store.create_dataset("maps", data=data, compression="gzip", shuffle=True)
+        store.attrs["format"] = "test"
+    with h5py.File(tmp_path / "store.h5", "r") as store:
+        assert store.attrs["format"] == "test" and np.array_equal(store["maps"][()], data)
+    assert [path.name for path in tmp_path.iterdir()] == ["store.h5"]
+
+
+@pytest.mark.parametrize("room", [0, 100, 3000, 30_000])
+def test_an_hdf5_output_on_a_full_disk_is_refused_with_the_bytes_it_needs(room, tmp_path, monkeypatch):
+    written = []
+
+    def full_after_room(self, view):
+        if sum(written) + len(view) > room:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        written.append(len(view))
+        return len(view)  # taken as written; the file is discarded anyway
+
+    monkeypatch.setattr(storage._SpaceWatch, "_write_through", full_after_room)
+    with pytest.raises(BadInput) as refused:
+        with storage.hdf5_output(tmp_path / "store.h5") as store:
+            store.create_dataset("maps", data=np.random.default_rng(0).random((100, 100)))
+    needed = int(str(refused.value).split("store.h5: ")[1].split(" bytes")[0])
+    assert needed > max(room, 80_000) and list(tmp_path.iterdir()) == []
+    assert str(refused.value).startswith(f"no space left on {storage._device(tmp_path)} writing ")
+
+
+def test_a_write_error_other_than_a_full_disk_passes_through(tmp_path):
+    with pytest.raises(PermissionError):
+        with atomic_path(tmp_path / "out.txt"):
+            raise PermissionError(errno.EACCES, "Permission denied")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_full_disk_named_on_another_file_is_left_to_that_files_writer(tmp_path):
+    with pytest.raises(OSError) as raised:
+        with atomic_path(tmp_path / "a.txt"):
+            raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "b.txt"))
+    assert not isinstance(raised.value, BadInput) and raised.value.filename == str(tmp_path / "b.txt")
+
+
+def test_a_known_size_is_checked_before_the_temporary_file_is_made(tmp_path, monkeypatch):
+    monkeypatch.setattr(storage, "free_space", lambda path: 999)
+    with pytest.raises(BadInput, match=r"out.bin: 1000 bytes needed, 999 free; free space there"):
+        with atomic_path(tmp_path / "out.bin", size=1000):
+            raise AssertionError("not reached")
+    with atomic_path(tmp_path / "out.bin", size=999) as temporary:
+        temporary.write_bytes(b"x" * 999)
+    assert (tmp_path / "out.bin").stat().st_size == 999
+
+
+@pytest.mark.parametrize("path, shown", [
+    ("/data/.out.ab12cd34.staging/figure.png", "/data/out/figure.png"),
+    ("/data/.out.ab12cd34.staging/.explanations.h5.k9_x2b7q.tmp", "/data/out/explanations.h5"),
+    ("/data/.staging/figure.png", "/data/.staging/figure.png"),  # not rather's stage: as it is
+    ("here/out.sgy", "here/out.sgy"),
+])
+def test_an_output_is_named_as_the_user_knows_it(path, shown):
+    assert storage._output_name(Path(path)) == shown

@@ -18,7 +18,8 @@ from rather.suites.cli import main
 
 
 def snapshot(folder: Path) -> dict[str, str]:
-    """Every path under ``folder`` (hidden ones too) with its SHA-256, or "dir" / "link -> target"."""
+    """Every path under ``folder`` (hidden ones too) with its SHA-256, or "dir" / "link -> target" /
+    "special MODE" (a named pipe, a socket: never opened)."""
     state = {}
     for path in sorted(folder.rglob("*")):
         name = str(path.relative_to(folder))
@@ -26,8 +27,11 @@ def snapshot(folder: Path) -> dict[str, str]:
             state[name] = f"link -> {path.readlink()}"
         elif path.is_dir():
             state[name] = "dir"
+        elif not path.is_file():  # a named pipe, a socket: opening it could block
+            state[name] = f"special {path.stat().st_mode:o}"
         else:
-            state[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+            with open(path, "rb") as file:
+                state[name] = hashlib.file_digest(file, "sha256").hexdigest()
     return state
 
 

@@ -92,8 +92,14 @@ IN_STORE = {
     "maps of rank 2": (lambda s: replace(s, "inputs/a/maps", np.zeros((16, 16), np.float32)),
                        "'/inputs/a/maps' is an array of float32, shape (16, 16), expected a float array "
                        "(questions, H, W)"),
-    "maps of rank 4": (lambda s: replace(s, "inputs/b/maps", np.zeros((1, 3, 16, 16), np.float32)),
-                       "'/inputs/b/maps' is an array of float32, shape (1, 3, 16, 16)"),
+    "maps of rank 5": (lambda s: replace(s, "inputs/b/maps", np.zeros((1, 1, 3, 16, 16), np.float32)),
+                       "'/inputs/b/maps' is an array of float32, shape (1, 1, 3, 16, 16)"),
+    "volume maps with flat raw maps": (lambda s: replace(s, "inputs/b/maps", np.zeros((3, 2, 16, 16), np.float32)),
+                                       "'/inputs/b/raw' is an array of float32, shape (3, 4, 4), expected a float "
+                                       "array (questions, d, h, w), as 'maps' is over volumes"),
+    "dense outputs of rank 2": (lambda s: replace(s, "inputs/a/outputs", np.zeros((3, 16), np.float32)),
+                                "'/inputs/a/outputs' is an array of float32, shape (3, 16), expected a float array "
+                                "(classes,) or dense (classes, *pixels)"),
     "maps as integers": (lambda s: replace(s, "inputs/a/maps", np.zeros((3, 16, 16), np.int32)),
                          "'/inputs/a/maps' is an array of int32"),
     "maps of another size in one input": (lambda s: replace(s, "inputs/b/maps", np.zeros((3, 8, 8), np.float32)),
