@@ -52,7 +52,7 @@ from rather.common.storage import PathLike, atomic_path
 
 from .lines import explain_line
 from .options import DEFAULT_TIMEOUT, ModelChoice
-from .seismic_model import load_seismic_model
+from .seismic_model import SeismicModel, load_seismic_model
 from .sections import SectionStore
 from .survey import open_survey
 
@@ -131,19 +131,19 @@ def file_checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
-_EXPLAINERS: dict[tuple[str, str, str], tuple[Explainer, tuple[str, ...]]] = {}
+_EXPLAINERS: dict[tuple[str, str, str], tuple[Explainer, SeismicModel]] = {}
 _ONE_BLOCK_AT_A_TIME = threading.Lock()  # the explainer's hooks and torch's thread count are per process
 
 
-def _explainer(job: VolumeJob) -> tuple[Explainer, tuple[str, ...]]:
-    """The job's model and its class names, loaded once per process, with the checksum the driver saw."""
+def _explainer(job: VolumeJob) -> tuple[Explainer, SeismicModel]:
+    """The job's explainer and model, loaded once per process, with the checksum the driver saw."""
     key = (job.model, job.device, job.model_checksum)
     if key not in _EXPLAINERS:
         network = load_seismic_model(job.model_choice(), job.device)
         explainer = Explainer(network.model, layer=job.layer)
         if explainer.model_checksum != job.model_checksum:
             raise BadInput(f"{job.model}: the model file changed while the job ran; start the job again")
-        _EXPLAINERS[key] = explainer, network.class_names
+        _EXPLAINERS[key] = explainer, network
     return _EXPLAINERS[key]
 
 
@@ -157,15 +157,16 @@ def explain_block(job: VolumeJob, index: int, numbers: list[int], parts: str) ->
         return _explain_block(*_explainer(job), job, index, numbers, Path(parts))
 
 
-def _explain_block(explainer: Explainer, class_names: tuple[str, ...], job: VolumeJob, index: int,
+def _explain_block(explainer: Explainer, network: SeismicModel, job: VolumeJob, index: int,
                    numbers: list[int], parts: Path) -> dict:
     folder = parts / f"block_{index:06d}.{uuid.uuid4().hex}"
     folder.mkdir()
     with open_survey(job.survey, iline=job.iline, xline=job.xline) as survey, \
-            SectionStore(folder / PIECE, {}, class_names) as store:
+            SectionStore(folder / PIECE, {}, network.class_names) as store:
         for number in numbers:
             section = explain_line(survey, explainer, job.kind, number, patch=job.patch, stride=job.stride,
-                                   figures=folder, class_names=class_names, samples=job.samples)
+                                   figures=folder, class_names=network.class_names, samples=job.samples,
+                                   dense=network.dense)
             store.add(job.kind, number, section)
     return {"lines": list(numbers), "folder": folder.name,
             "files": {path.name: file_checksum(path) for path in sorted(folder.iterdir())}}

@@ -33,7 +33,7 @@ from rather.common.images import read_image
 from rather.common.storage import PathLike
 
 from .landmass import PatchSet, _natural_key
-from .patches import scale_to_unit
+from .patches import scale_each, scale_to_unit
 from .seismic_model import check_class_names
 from .survey import open_survey
 
@@ -91,11 +91,6 @@ def resize(patches: np.ndarray, size: int) -> np.ndarray:
         return patches
     return F.interpolate(torch.from_numpy(patches)[:, None], size=(size, size), mode="bilinear",
                          align_corners=False)[:, 0].numpy()
-
-
-def scale_each(patches: np.ndarray) -> np.ndarray:
-    """Every patch (N, H, W) scaled to [-1, 1] on its own (``scale_to_unit``)."""
-    return np.stack([scale_to_unit(patch) for patch in patches]) if len(patches) else patches
 
 
 def _declared_classes(root: Path) -> tuple[str, ...] | None:

@@ -18,6 +18,7 @@ from .figures import plot_section
 from .patches import scale_to_unit
 from .section import SeismicSection
 from .sections import SectionExplanation, explain_section, line_name
+from .segmentation import explain_segmentation
 from .survey import Survey
 
 
@@ -41,14 +42,18 @@ def read_line(survey: Survey, kind: str, number: int | None, samples: slice = sl
 
 def explain_line(survey: Survey, explainer: Explainer, kind: str, number: int | None, *, patch: int, stride: int,
                  figures: Path, class_names: tuple[str, ...] = CLASS_NAMES,
-                 samples: slice = slice(None)) -> SectionExplanation:
+                 samples: slice = slice(None), dense: bool = False) -> SectionExplanation:
     """The explanation of a line (``read_line``, samples ``samples``); its figure goes to ``figures / figure_name``.
 
     The section is (samples, traces): time down, the other kind of line across.
-    ``class_names`` are the classes of the model's logits, in order.
+    ``class_names`` are the classes of the model's logits, in order; ``dense``: the model is a
+    segmentation network (per-pixel logits), explained per zone (``segmentation.explain_segmentation``)
+    on windows of ``patch`` samples.
     """
     section = read_line(survey, kind, number, samples)
     amplitude = section.with_values(scale_to_unit(section.values))
-    explained = explain_section(explainer, amplitude.values, patch=patch, stride=stride, class_names=class_names)
+    explain = explain_segmentation if dense else explain_section
+    explained = explain(explainer, amplitude.values, **({"window": patch} if dense else {"patch": patch}),
+                        stride=stride, class_names=class_names)
     plot_section(explained, amplitude, Path(figures) / figure_name(kind, number))
     return explained

@@ -29,9 +29,9 @@ from torch import nn
 from rather.common import BadInput, save_checkpoint
 from rather.common.networks import SmallCNN
 from rather.common.progress import SILENT, Progress
-from rather.common.training import TrainingLog, train_classifier
+from rather.common.training import TrainingLog, predict, train_classifier
 
-from .classifier import accuracy_report, balanced_sample
+from .classifier import accuracy_report, accuracy_report_of, balanced_sample
 from .labelled import LabelledSections, load_patch_folder, load_sections, resize, section_split
 from .landmass import PatchSet, load_landmass
 from .networks import FACTORY as UNET_FACTORY, SeismicUNet
@@ -183,12 +183,17 @@ def score_sections(model: nn.Module, data: LabelledSections, window: int) -> dic
     return report
 
 
-def evaluate_real(choice: ModelChoice, source: str, folder: str, *, device: str = "cpu",
-                  progress: Progress = SILENT) -> dict:
+def evaluate_real(choice: ModelChoice, source: str, folder: str, *, device: str = "cpu", own_size: bool = False,
+                  binary: str | None = None, progress: Progress = SILENT) -> dict:
     """The model of ``choice`` scored on every labelled patch or section of ``folder``.
 
     Patches: balanced accuracy, accuracy, confusion (rows true, in the model's class
-    order). Sections: pixel accuracy, per-class IoU, mean IoU, confusion; sections the
+    order). They are resized to the model's patch, or with ``own_size`` fed as they are
+    (a fully convolutional model with a global pool reads any size; patches of a
+    folder then share the size most of them have). With ``binary`` (a class of the
+    model), the question is that class against the rest: a patch of the data's class
+    ``binary`` is positive, any other data class negative, and a prediction of any other
+    model class negative. Sections: pixel accuracy, per-class IoU, mean IoU, confusion; sections the
     model was trained on (its meta says which) are left out, and ``left_out`` names them.
     The data's classes are matched to the model's by name; a class the model does not
     have is refused.
@@ -212,14 +217,32 @@ def evaluate_real(choice: ModelChoice, source: str, folder: str, *, device: str 
                                                                 tuple(remapped[mask] for mask in kept.labels),
                                                                 network.class_names), network.patch)
         report["left_out"] = sorted(seen & set(data.names))
+    elif binary is not None:
+        data = load_patches(source, folder, None if own_size else network.patch)
+        return {**binary_report(network.model, data, binary, network.class_names),
+                "data": f"{source} at {folder}", "patch_size": int(data.patches.shape[1])}
     else:
-        data = load_patches(source, folder, network.patch)
+        data = load_patches(source, folder, None if own_size else network.patch)
         labels = _remap(data.class_names, network.class_names, folder)[data.labels]
         report = accuracy_report(network.model, data.patches, labels, len(network.class_names))[0]
+        report["patch_size"] = int(data.patches.shape[1])
     report["class_names"] = list(network.class_names)
     version = getattr(data, "version", None)
     report["data"] = f"LANDMASS-{version} at {folder}" if source == "landmass" else f"{source} at {folder}"
     return report
+
+
+def binary_report(model: nn.Module, data: PatchSet, positive: str, model_classes: tuple[str, ...]) -> dict:
+    """``positive`` against the rest: balanced accuracy, accuracy, confusion (rows true: positive, rest)."""
+    for classes, whose in ((model_classes, "the model's"), (data.class_names, "the data's")):
+        if positive not in classes:
+            raise BadInput(f"--binary {positive}: is not one of {whose} classes ({', '.join(classes)})")
+    truth = (data.labels != data.class_names.index(positive)).astype(np.int64)  # 0: positive, 1: the rest
+    predicted = predict(model, data.patches[:, None]).argmax(1).numpy()
+    report = accuracy_report_of(truth, (predicted != model_classes.index(positive)).astype(np.int64), 2)
+    return {**report, "class_names": [positive, f"not_{positive}"],
+            "predicted_counts": dict(zip(model_classes, np.bincount(predicted, minlength=len(model_classes))
+                                         .tolist()))}
 
 
 def _remap(data_classes: tuple[str, ...], model_classes: tuple[str, ...], folder: str) -> np.ndarray:

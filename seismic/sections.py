@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import Optional
 from typing import Iterator
 
 import h5py
@@ -63,7 +64,9 @@ class SectionExplanation:
     probabilities: (C, H, W) float32, stitched class probabilities; predicted: (H, W) int64,
     their argmax; patch_classes: (len(rows), len(cols)) int64, the class of each patch;
     rows, cols: patch positions (top-left corners); patch, stride: in samples;
-    class_names: the C classes, in the order of the probabilities.
+    class_names: the C classes, in the order of the probabilities; margin: (H, W) float32,
+    for a segmentation network, the largest probability minus the second (None for a
+    patch classifier).
     """
 
     maps: np.ndarray
@@ -76,6 +79,7 @@ class SectionExplanation:
     patch: int
     stride: int
     class_names: tuple[str, ...] = CLASS_NAMES
+    margin: Optional[np.ndarray] = None
 
     @property
     def questions(self) -> tuple[str, ...]:
@@ -188,6 +192,7 @@ class SectionStore:
     Layout: root attrs ``format="rather.seismic.sections"``, ``questions``, ``class_names`` and
     ``attributes``; one group ``/sections/<kind>_<number>`` (``line_name``) per section with
     datasets ``maps`` (1 + C, H, W), ``raw`` (1 + C, H, W), ``probabilities`` (C, H, W), ``predicted`` (H, W),
+    ``margin`` (H, W, segmentation networks only),
     ``patch_classes``, ``rows``, ``cols`` and attrs ``kind``, ``number`` (none for a 2D line), ``patch``,
     ``stride``.
 
@@ -212,8 +217,9 @@ class SectionStore:
 
     def add(self, kind: str, number: int | None, section: SectionExplanation) -> None:
         group = self._sections.create_group(line_name(kind, number))
-        for name in ("maps", "raw", "probabilities", "predicted", "patch_classes", "rows", "cols"):
-            group.create_dataset(name, data=getattr(section, name), compression="gzip", shuffle=True)
+        for name in ("maps", "raw", "probabilities", "predicted", "patch_classes", "rows", "cols", "margin"):
+            if getattr(section, name) is not None:
+                group.create_dataset(name, data=getattr(section, name), compression="gzip", shuffle=True)
         group.attrs.update({"kind": kind, "patch": section.patch, "stride": section.stride,
                             **({} if number is None else {"number": number})})
         self._file.flush()  # HDF5 otherwise keeps every section's chunks in memory until the file closes
@@ -228,6 +234,6 @@ def read_section(path, kind: str, number: int | None) -> SectionExplanation:
         group = file[f"sections/{line_name(kind, number)}"]
         class_names = tuple(str(name) for name in file.attrs["class_names"])
         arrays = {name: group[name][()] for name in ("maps", "raw", "probabilities", "predicted", "patch_classes",
-                                                      "rows", "cols")}
+                                                      "rows", "cols", "margin") if name in group}
         return SectionExplanation(**arrays, patch=int(group.attrs["patch"]), stride=int(group.attrs["stride"]),
                                   class_names=class_names)

@@ -73,9 +73,10 @@ def explain_survey(survey_path: PathLike, out: PathLike, options: ExplainOptions
         else:
             def explained(number: Optional[int], folder: Path) -> SectionExplanation:
                 return explain_line(survey, explainer, kind, number, patch=network.patch, stride=options.stride,
-                                    figures=folder, class_names=network.class_names, samples=window)
+                                    figures=folder, class_names=network.class_names, samples=window,
+                                    dense=network.dense)
         with staged_folder(out) as stage:
-            summary = _write_outputs(survey, stage, explained, numbers, kind, network.class_names, window, progress, {
+            summary = _write_outputs(survey, stage, explained, numbers, kind, network, window, progress, {
                 "command": "seismic explain",
                 "survey": recorded_as,
                 "survey_kind": survey.kind,
@@ -84,6 +85,7 @@ def explain_survey(survey_path: PathLike, out: PathLike, options: ExplainOptions
                 "model_checksum": explainer.model_checksum,
                 "layer": explainer.layer_name,
                 "class_names": list(network.class_names),
+                "segmentation": network.dense,
                 "time": None if options.time is None else [float(survey.samples[window][0]),
                                                            float(survey.samples[window][-1])],
             })
@@ -177,9 +179,15 @@ def _from_blocks(survey_path: PathLike, explainer: Explainer, network: SeismicMo
 
 
 def _write_outputs(survey: Survey, stage: Path, explained: LineExplainer, numbers: list[Optional[int]], kind: str,
-                   class_names: tuple[str, ...], window: slice, progress: Progress, summary: dict) -> dict:
-    """explanations.h5, the SEG-Y attributes, the figures and summary.json (``summary`` completed) in ``stage``."""
+                   network: SeismicModel, window: slice, progress: Progress, summary: dict) -> dict:
+    """explanations.h5, the SEG-Y attributes, the figures and summary.json (``summary`` completed) in ``stage``.
+
+    A segmentation network's attributes add ``class.sgy`` (the predicted class index per
+    sample) and ``margin.sgy`` (the runner-up margin) to the questions' maps.
+    """
+    class_names = network.class_names
     sections, questions = [], question_names(class_names)
+    attributes = questions + (("class", "margin") if network.dense else ())
     with SectionStore(stage / "explanations.h5", {"survey": summary["survey"],
                                                  "model_checksum": summary["model_checksum"]},
                       class_names) as store, \
@@ -195,13 +203,16 @@ def _write_outputs(survey: Survey, stage: Path, explained: LineExplainer, number
             title = kind if number is None else f"{kind} {number}"
             progress.note(f"{title}: " + ", ".join(f"{name} {count}" for name, count in counts.items()))
             bar.update()
+            if network.dense:
+                return np.concatenate([section.maps, section.predicted[None].astype(np.float32),
+                                       section.margin[None]])
             return section.maps
 
-        rows = section_rows(survey, kind, numbers, maps_of, channels=(len(questions),), samples=window)
-        write_attributes(survey, {question: stage / f"{question}.sgy" for question in questions},
-                         lambda start, stop: dict(zip(questions, rows(start, stop))))
+        rows = section_rows(survey, kind, numbers, maps_of, channels=(len(attributes),), samples=window)
+        write_attributes(survey, {name: stage / f"{name}.sgy" for name in attributes},
+                         lambda start, stop: dict(zip(attributes, rows(start, stop))))
     summary = {**summary, "questions": list(questions), "sections": sections,
                "outputs": {"explanations": "explanations.h5",
-                           "segy": {question: f"{question}.sgy" for question in questions}}}
+                           "segy": {name: f"{name}.sgy" for name in attributes}}}
     (stage / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
     return summary

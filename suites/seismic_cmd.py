@@ -92,6 +92,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     model_options(evaluate, patch=False)
     evaluate.add_argument("--seed", type=int, default=1000, help="seed of the held-out synthetic survey")
     _label_sources(evaluate)
+    evaluate.add_argument("--own-size", action="store_true", help="with --patches or --landmass: feed the patches "
+                          "at their own size, not resized to the model's patch (a fully convolutional model)")
+    evaluate.add_argument("--binary", metavar="CLASS", help="with --patches or --landmass: score CLASS against the "
+                          "rest (the data's other classes, e.g. a folder nonfault, are the rest)")
     evaluate.add_argument("--device", default="cpu", help="torch device")
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
 
@@ -268,7 +272,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         return 0
     from rather.seismic.real_training import evaluate_real, format_real_report
 
-    report = evaluate_real(choice, *source, device=args.device, progress=_progress(args))
+    report = evaluate_real(choice, *source, device=args.device, own_size=args.own_size, binary=args.binary,
+                           progress=_progress(args))
     print(json.dumps(report, indent=2) if args.json else format_real_report(report))
     return 0
 

@@ -5,7 +5,9 @@ sections with masks as PNG and .npy); the shared real F3 patches are used where 
 """
 import json
 
+import h5py
 import numpy as np
+import segyio
 import pytest
 import torch
 from PIL import Image
@@ -120,3 +122,54 @@ def test_the_real_f3_patches_load_as_two_classes():
     data = load_patch_folder(F3_PATCHES)
     assert data.class_names == ("fault", "nonfault") and data.patches.shape == (200, 45, 45)
     assert data.counts == {"fault": 100, "nonfault": 100}
+
+
+def test_a_segmentation_network_is_explained_per_zone(section_folder, tmp_path, capsys):
+    """The U-Net trained on --sections explains a survey's inline: zone questions, class and margin attributes."""
+    model, survey, out = tmp_path / "unet.pt", tmp_path / "s.sgy", tmp_path / "explained"
+    assert main(["seismic", "train", "--sections", str(section_folder), "--patch", "32", "--epochs", "1",
+                 "--out", str(model)]) == 0
+    assert main(["seismic", "synth", str(survey), "--inlines", "2", "--crosslines", "50", "--samples", "40"]) == 0
+    capsys.readouterr()
+    assert main(["seismic", "explain", str(survey), "--model", str(model), "--inline", "101", "--stride", "16",
+                 "--out", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["segmentation"] and summary["questions"] == ["why", "rather_than_layers", "rather_than_bright"]
+    assert sorted(summary["outputs"]["segy"]) == ["class", "margin", "rather_than_bright", "rather_than_layers", "why"]
+    with h5py.File(out / "explanations.h5", "r") as store:
+        group = store["sections/inline_101"]
+        maps, predicted, margin = group["maps"][()], group["predicted"][()], group["margin"][()]
+        probabilities = group["probabilities"][()]
+    assert maps.shape == (3, 40, 50) and 0 <= maps.min() and maps.max() <= 1
+    np.testing.assert_allclose(margin, np.abs(probabilities[0] - probabilities[1]), atol=1e-6)
+    with segyio.open(str(out / "class.sgy")) as classes, segyio.open(str(out / "margin.sgy")) as margins:
+        np.testing.assert_array_equal(segyio.tools.cube(classes)[1], predicted.T)
+        np.testing.assert_allclose(segyio.tools.cube(margins)[1], margin.T)
+        assert not segyio.tools.cube(margins)[0].any()  # inline 100 was not explained
+
+
+def test_zone_contrast_equals_a_hand_made_grad_cam():
+    """One window over the whole section: "rather than class 1" is Grad-CAM of sum over zone 0 of -log p_1."""
+    from rather.common import Explainer
+    from rather.seismic.networks import SeismicUNet
+    from rather.seismic.segmentation import explain_segmentation
+
+    torch.manual_seed(5)
+    model = SeismicUNet(num_classes=2, width=4, depth=2).eval()
+    with torch.no_grad():
+        model.head.weight.mul_(20)  # sharper logits: both classes predicted somewhere (82 % class 0)
+    amplitude = np.random.default_rng(0).uniform(-1, 1, (16, 16)).astype(np.float32)
+    explained = explain_segmentation(Explainer(model, layer="features"), amplitude, window=16, stride=16,
+                                     class_names=("a", "b"))
+    x = torch.from_numpy(amplitude)[None, None]
+    captured = {}
+    handle = model.features.register_forward_hook(lambda module, inputs, output: captured.update(a=output))
+    logits = model(x)
+    handle.remove()
+    zone = logits.argmax(1)[0] == 0
+    loss = -(logits.log_softmax(1)[0, 1] * zone).sum()
+    gradient, = torch.autograd.grad(loss, captured["a"])
+    weights = gradient.mean(dim=(2, 3), keepdim=True)
+    expected = torch.relu((weights * captured["a"]).sum(1))[0].detach().numpy()
+    assert zone.any() and not zone.all()
+    np.testing.assert_allclose(explained.raw[2], expected, rtol=1e-4, atol=1e-6)
