@@ -14,6 +14,7 @@ import torch
 
 from rather.common import save_checkpoint
 from rather.common.networks import SmallCNN
+from rather.seismic.networks import SeismicUNet
 from rather.seismic.synthetic import SurveyParameters, make_survey, write_survey
 
 FACTORY = "rather.common.networks:SmallCNN"
@@ -38,7 +39,11 @@ def originals(tmp_path_factory) -> dict[str, bytes]:
     save_checkpoint(folder / "three.pt", network, FACTORY, KWARGS,
                     {"class_names": ["a", "b", "c"], "layer": "features", "patch": 33})
     torch.save(network.state_dict(), folder / "state.pt")
-    return {name: (folder / name).read_bytes() for name in ("one.sgy", "line.sgy", "three.pt", "state.pt")}
+    torch.manual_seed(0)
+    unet = SeismicUNet(num_classes=2, width=4, depth=2)
+    save_checkpoint(folder / "unet.pt", unet, "rather.seismic.networks:SeismicUNet",
+                    {"num_classes": 2, "width": 4, "depth": 2}, {"class_names": ["rock", "fault"], "patch": 32})
+    return {name: (folder / name).read_bytes() for name in ("one.sgy", "line.sgy", "three.pt", "state.pt", "unet.pt")}
 
 
 def lay_out(tmp_path, originals) -> None:
@@ -73,6 +78,10 @@ def lay_out(tmp_path, originals) -> None:
     (["one.sgy", "--weights", "state.pt", "--model", FACTORY, "--layer", "features", "--model-kwargs",
       json.dumps({**KWARGS, "width": 8})], "do not fit"),
     (["one.sgy", "--weights", "missing.pt"], "missing.pt"),
+    (["one.sgy", "--weights", "unet.pt", "--patch", "30"], "does not run on a one-channel patch of 30 x 30"),
+    (["one.sgy", "--weights", "unet.pt", "--classes", "a,b,c"],
+     "gives (1, 2, 32, 32) for one patch, not 3 logits (a, b, c), or per-pixel logits (1, 3, 32, 32)"),
+    (["one.sgy", "--weights", "unet.pt", "--model-kwargs", '{"depth": 9}'], "takes depth as"),
 ])
 def test_explain_refuses_lines_and_models_it_cannot_use(tmp_path, originals, refuse, extra, says):
     lay_out(tmp_path, originals)
@@ -181,3 +190,10 @@ def test_synthetic_evaluation_needs_the_four_classes(tmp_path, originals, refuse
     lay_out(tmp_path, originals)
     refuse(["seismic", "evaluate", "--weights", tmp_path / "three.pt"],
            says="is not a 4-class patch classifier of horizon, chaotic, fault, salt_dome")
+
+
+def test_evaluate_sections_of_classes_the_network_lacks(tmp_path, originals, refuse):
+    lay_out(tmp_path, originals)
+    section_tree(tmp_path / "data", section_shape=(40, 40), mask_shape=(40, 40), classes=("rock", "salt"))
+    refuse(["seismic", "evaluate", "--weights", tmp_path / "unet.pt", "--sections", tmp_path / "data"],
+           says="class 'salt' is outside the model's classes (rock, fault)")
