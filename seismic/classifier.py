@@ -10,24 +10,13 @@ patch, and unbroken layers a horizon patch; the rest are left out. Training draw
 same number of patches of every class (with replacement for the rare ones), mirrors
 half of them left-right and reverses the polarity of half.
 
-For field data (``field_style``): every training survey draws its own wavelet band,
-bed thickness, reflectivity contrasts, noise level, bandwidth and lateral correlation,
-timing jitter, fault throws, dips and damage-zone dimming, so that no one survey's
-style can stand for a class. Each training patch is scaled on its own (its 99.5th
-percentile of |amplitude| to 1, then a random gain of 0.6 to 1.6, clipped), so the
-classifier does not depend on the gain of a survey or of a section. Every epoch also
-trains on the patches' centre 45 x 45 crops (``SMALL_PATCH``): the network is fully
-convolutional with a global average pool, and so reads real patches of that size (the
-F3 fault / non-fault patches of Cunha et al. 2020) at their own sampling, without
-resampling, which would change the apparent frequency of the reflectors.
-
 The network is ``SmallCNN`` with valid (unpadded) convolutions: 8 x 8 features per patch,
 and a trunk whose activation over a whole section holds every patch's
 (``rather.common.sliding``), so sections are explained without recomputing the overlap.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
@@ -43,7 +32,7 @@ from rather.common.training import TrainingLog, predict, train_classifier
 
 from .classes import CLASS_NAMES
 from .options import DEFAULT_CHECKPOINT, ModelChoice, TrainOptions
-from .patches import class_shares, extract_patches, patch_grid, scale_each, scale_to_unit
+from .patches import class_shares, extract_patches, patch_grid, scale_to_unit
 from .seismic_model import load_seismic_model
 from .section import SeismicSection, line_of_volume
 from .survey import open_survey
@@ -64,30 +53,6 @@ unfaulted columns: horizon patches come from every kind, and the classifier cann
 tell fault from horizon by a survey's style (wavelet, noise, folding) instead of the offset.
 """
 HELD_OUT_SURVEYS = 2 * len(SURVEY_KINDS)
-SMALL_PATCH = 45
-"""The side of the centre crops the classifier also trains on (the size of real labelled patch sets)."""
-GAIN = (0.6, 1.6)
-"""Range of the random gain applied to each (self-scaled) training patch."""
-
-
-def field_style(rng: np.random.Generator) -> dict:
-    """SurveyParameters fields drawn per training survey: the spread of styles of field data.
-
-    Wavelets of 15 to 35 Hz (the band of F3 and most post-stack surveys), beds of 1 to 2.5
-    samples (thin-bed interference), weaker or stronger packages, signal-to-noise from -2 to
-    6 dB with noise of varying bandwidth, lateral correlation and floor, timing jitter and
-    migration smoothing, throws from 2 samples up, and fault zones that keep 40 to 100 % of
-    their reflectivity.
-    """
-    def uniform(low: float, high: float) -> float:
-        return float(rng.uniform(low, high))
-
-    return {"ricker_hz_range": (15.0, 35.0), "bed_thickness_samples": uniform(1.0, 2.5),
-            "package_contrast": uniform(0.05, 0.3), "amplitude_variation": uniform(0.1, 0.4),
-            "snr_db_range": (-2.0, 6.0), "noise_bandwidth": uniform(0.8, 1.8),
-            "noise_correlation_traces": uniform(0.0, 1.0), "noise_floor": uniform(0.3, 1.0),
-            "jitter_samples": uniform(0.1, 0.7), "lateral_smoothing_traces": uniform(0.3, 1.2),
-            "throw_range_samples": (2.0, 30.0), "dip_range_deg": (55.0, 85.0), "fault_dimming": (0.0, 0.6)}
 
 
 @dataclass(frozen=True, eq=False)
@@ -188,10 +153,8 @@ def survey_patches(survey: SyntheticSurvey, *, stride: int = 16, every: int = 2)
 
 
 def survey_of(index: int, seed: int) -> SyntheticSurvey:
-    """Synthetic survey number ``index`` of a seed: the kinds of ``SURVEY_KINDS`` in turn, each in a
-    ``field_style`` of its own."""
-    style = field_style(np.random.default_rng([seed, index]))
-    return make_survey(seed + index, replace(SURVEY_KINDS[index % len(SURVEY_KINDS)], **style))
+    """Synthetic survey number ``index`` of a seed: the kinds of ``SURVEY_KINDS`` in turn."""
+    return make_survey(seed + index, SURVEY_KINDS[index % len(SURVEY_KINDS)])
 
 
 def balanced_sample(
@@ -227,48 +190,16 @@ def train(options: TrainOptions = TrainOptions(), *,
              for index in progress.bar(range(options.surveys), desc="synthetic surveys", unit="survey")]
     data = PatchSample.concatenate(parts)
     x, y = balanced_sample(data.patches, data.labels, options.per_class, seed)
-    x = random_gain(scale_each(x), np.random.default_rng(seed))
     available = np.bincount(data.labels, minlength=len(CLASS_NAMES))
     distinct = dict(zip(CLASS_NAMES, available.tolist()))
     progress.note(f"{len(x)} training patches; distinct patches per class: {distinct}")
     torch.manual_seed(seed)
     model = SmallCNN(**ARCHITECTURE)
-    log = train_two_sizes(model, x, y, options.epochs, seed, progress)
+    log = train_classifier(model, x[:, None], y, epochs=options.epochs, seed=seed, progress=progress)
     meta = {"class_names": list(CLASS_NAMES), "layer": LAYER, "patch": PATCH, "seed": seed,
             "surveys": options.surveys, "per_class": options.per_class, "epochs": options.epochs,
-            "small_patch": SMALL_PATCH, "final_training_accuracy": log.accuracy[-1], "distinct_patches": distinct}
+            "final_training_accuracy": log.accuracy[-1], "distinct_patches": distinct}
     return model, log, meta
-
-
-def random_gain(patches: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Each patch times a gain drawn from ``GAIN``, clipped to [-1, 1]."""
-    gains = rng.uniform(*GAIN, size=(len(patches), 1, 1)).astype(np.float32)
-    return np.clip(patches * gains, -1.0, 1.0)
-
-
-def centre_crops(patches: np.ndarray, side: int = SMALL_PATCH) -> np.ndarray:
-    """The centre ``side`` x ``side`` of every patch (N, H, W), each scaled on its own again (gain as
-    ``random_gain`` adds it afterwards)."""
-    top = (patches.shape[1] - side) // 2
-    left = (patches.shape[2] - side) // 2
-    return scale_each(np.ascontiguousarray(patches[:, top:top + side, left:left + side]))
-
-
-def train_two_sizes(model: nn.Module, x: np.ndarray, y: np.ndarray, epochs: int, seed: int,
-                    progress: Progress) -> TrainingLog:
-    """Each epoch one pass over the patches, then one over their centre crops; the log of the full patches.
-
-    The crops keep their patch's class: ``clear_labels`` decides from the 33 x 33 centre
-    (fault, salt, chaos) or from the whole patch (horizon), and the crop holds that centre.
-    """
-    small = random_gain(centre_crops(x), np.random.default_rng(seed + 1))
-    losses, accuracies = [], []
-    for epoch in progress.bar(range(epochs), desc="training (full patches, then centre crops)", unit="epoch"):
-        full = train_classifier(model, x[:, None], y, epochs=1, seed=seed + epoch)
-        train_classifier(model, small[:, None], y, epochs=1, seed=seed + epoch)
-        losses.append(full.loss[0])
-        accuracies.append(full.accuracy[0])
-    return TrainingLog(loss=tuple(losses), accuracy=tuple(accuracies))
 
 
 def train_checkpoint(out: PathLike, options: TrainOptions = TrainOptions(), *,

@@ -112,9 +112,9 @@ class TrainOptions:
     """
 
     seed: int = 0
-    surveys: int = 12
-    per_class: int = 1000
-    epochs: int = 4
+    surveys: int = 36
+    per_class: int = 5000
+    epochs: int = 10
 
     def __post_init__(self) -> None:
         for name in ("surveys", "per_class", "epochs"):
