@@ -283,7 +283,8 @@ def run_explain(args: argparse.Namespace) -> int:
     from rather.seismic.survey_explanation import explain_survey
 
     network = model_choice(args)
-    claim_outputs(folders={"--out": args.out}, inputs={"survey": args.survey, "--weights": network.weights})
+    claim_outputs(folders={"--out": args.out},
+                  inputs={"survey": args.survey, ("--model" if args.weights is None else "--weights"): network.weights})
     kind = "crossline" if args.crossline is not None or args.all_crosslines else "inline"
     options = ExplainOptions(kind=kind, number=args.crossline if kind == "crossline" else args.inline,
                              every_line=args.all or args.all_crosslines, model=network.weights, stride=args.stride,

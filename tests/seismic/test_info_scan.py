@@ -2,7 +2,6 @@
 import json
 
 import numpy as np
-import pytest
 import segyio
 
 from rather.suites.cli import main
