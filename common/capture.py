@@ -127,11 +127,19 @@ class ActivationCapture:
 
 
 class LastLinearProbe:
-    """Records the last ``nn.Linear`` call of a forward: the candidate for an analytic head."""
+    """Records the ``nn.Linear`` calls of a forward that analytic heads (``gradients``) start from.
+
+    ``last``: (module, output) of the last call, the candidate for GAP + linear.
+    ``first``: (module, input, output) of the first call whose input carries a gradient, i.e.
+    the first Linear fed by the explained activation (everything before the layer is built
+    without a graph). Its output goes on to the model as a clone, so that an in-place
+    operation after it (``ReLU(inplace=True)``) leaves the recorded output z as the Linear made it.
+    """
 
     def __init__(self, model: nn.Module, enabled: bool = True):
         self.linears = [m for m in model.modules() if isinstance(m, nn.Linear)] if enabled else []
         self.last: Optional[tuple[nn.Linear, torch.Tensor]] = None
+        self.first: Optional[tuple[nn.Linear, torch.Tensor, torch.Tensor]] = None
         self._handles: list = []
 
     def __enter__(self) -> "LastLinearProbe":
@@ -142,5 +150,9 @@ class LastLinearProbe:
         for handle in self._handles:
             handle.remove()
 
-    def _hook(self, module: nn.Linear, inputs, output) -> None:
+    def _hook(self, module: nn.Linear, inputs, output) -> Optional[torch.Tensor]:
         self.last = (module, output)
+        if self.first is None and inputs and isinstance(inputs[0], torch.Tensor) and inputs[0].requires_grad:
+            self.first = (module, inputs[0], output)
+            return output.clone()
+        return None

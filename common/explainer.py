@@ -8,14 +8,14 @@ from torch import nn
 
 from .capture import ActivationCapture, LastLinearProbe, explaining, find_layer
 from .errors import BadInput, BadModel
-from .gradients import gradient_chunks, linear_head_jacobian, questions_per_chunk
-from .maps import FeatureGrid, normalise, normalise_, upsample
+from .gradients import ChannelSums, analytic_head, gradient_chunks, questions_per_chunk
+from .maps import FeatureGrid
 from .memory import out_of_memory
 from .messages import error_reason
 from .methods import INPUT, METHODS, Method
 from .models import model_checksum
 from .questions import Directions, Question, resolve, task_of
-from .results import ExplanationResult
+from .results import ExplanationResult, Upsampling
 from .tokens import Reshape, on_grid
 from .trunks import feature_grid, model_trunk
 
@@ -43,6 +43,8 @@ class Explainer:
     questions go back through the head in one batched vector-Jacobian product,
     and a head ``GAP -> linear`` needs no backward pass at all (``head="auto"``
     detects and verifies it; ``"linear"`` insists on it; ``"autograd"`` never uses it).
+    For Grad-CAM, a head that flattens the (pooled) activation into a Linear (VGG's)
+    takes the questions back to that Linear's output only (``gradients.first_linear_head``).
 
     >>> ex = Explainer(model, layer="layer4")
     >>> res = ex(x, [Why(), Rather()])       # x: (N, C, H, W)
@@ -144,6 +146,7 @@ class Explainer:
         segments = model_trunk(model, self.layer) if call == 0 and assemble is None else None
         self.grid: Optional[FeatureGrid] = feature_grid(segments) if segments is not None else None
         self._checksum: tuple[tuple, str] = ((), "")
+        self._channel_sums = ChannelSums()
 
     @property
     def model_checksum(self) -> str:
@@ -193,8 +196,7 @@ class Explainer:
                            f"{tuple(explained.shape[2:])}: pick a layer of the same kind (Conv3d for a volume "
                            "(N, C, D, H, W), Conv2d for images)")
         notes = ("the model was in train mode: explained in eval mode, then restored",) if was_training else ()
-        maps = normalise_(upsample(raw, explained.shape[2:], self.grid), raw.dim() - 2)
-        return self._result(maps, raw, directions, outputs,
+        return self._result(Upsampling(tuple(explained.shape[2:]), self.grid), raw, directions, outputs,
                             gradient_path=gradient_path, ids=ids, notes=notes, class_names=class_names)
 
     def stitched(
@@ -221,20 +223,21 @@ class Explainer:
             n, k = directions.p.shape
             raise BadInput(f"stitched maps must be (N, Q, H, W) = ({n}, {k}, H, W) for {n} inputs and {k} questions; "
                            f"got {tuple(raw.shape)}")
-        return self._result(normalise(raw), raw, directions, outputs, gradient_path=gradient_path, ids=ids,
-                            notes=tuple(notes))
+        return self._result(Upsampling(tuple(raw.shape[-2:])), raw, directions, outputs,
+                            gradient_path=gradient_path, ids=ids, notes=tuple(notes))
 
-    def _result(self, maps: torch.Tensor, raw: torch.Tensor, directions: Directions, outputs: torch.Tensor, *,
+    def _result(self, maps: Upsampling, raw: torch.Tensor, directions: Directions, outputs: torch.Tensor, *,
                 gradient_path: str, ids: Optional[Sequence[str]], notes: tuple[str, ...],
                 class_names: Sequence[str] = ()) -> ExplanationResult:
-        """Every result of this explainer: the maps, the answers to ``directions``, and the explainer's settings."""
+        """Every result of this explainer: the maps (made from ``raw`` when first read), the answers to
+        ``directions``, and the explainer's settings."""
         return ExplanationResult(
             maps=maps,
             raw=raw,
             p=directions.p,
             q=directions.q,
             kinds=directions.kinds,
-            outputs=outputs.detach().reshape(maps.shape[0], -1) if outputs.dim() <= 2 else outputs.detach(),
+            outputs=outputs.detach().reshape(raw.shape[0], -1) if outputs.dim() <= 2 else outputs.detach(),
             task=task_of(outputs),
             layer=self.layer_name,
             method=self.method.name,
@@ -363,24 +366,25 @@ class Explainer:
             )
         y = outputs if outputs.dim() > 2 else outputs.reshape(outputs.shape[0], -1)
         directions = resolve(questions, y.detach())
-        jacobian = None
+        head = None
         if self.layer is not None and self.head != "autograd":
-            flat = y.dim() == 2 and source.dim() == 4 and self.reshape is None  # the closed form's shapes
-            jacobian = linear_head_jacobian(probe, source, y) if flat else None
-            if jacobian is None and self.head == "linear":
+            flat = y.dim() == 2 and source.dim() == 4 and self.reshape is None  # the closed forms' shapes
+            head = analytic_head(probe, source, y, self._channel_sums, self.method.mean_gradient) if flat else None
+            if head is None and self.head == "linear":
+                flatten = " (nor flatten + linear, for gradcam)" if self.method.mean_gradient else ""
                 raise BadModel(
                     f"head='linear' was asked, but the head after layer '{self.layer_name}' is not "
-                    "global-average-pool + linear on this input; use head='auto'"
+                    f"global-average-pool + linear{flatten} on this input; use head='auto'"
                 )
         grid = self._on_grid(source.detach(), y.shape[0])
         chunk = questions_per_chunk(source, self.memory_budget)
         raw = torch.empty((grid.shape[0], directions.v.shape[1], *grid.shape[2:]), dtype=grid.dtype, device=grid.device)
-        for start, grads in gradient_chunks(y, source, directions.v, chunk, where, jacobian):
-            if self.reshape is not None:
+        for start, grads, at in gradient_chunks(y, source, directions.v, chunk, where, head, self.method.mean_gradient):
+            if self.reshape is not None:  # no analytic head here: ``at`` is the activation, laid out as ``grid``
                 pairs = grads.shape[:2]  # (inputs, questions): the layout runs on a batch of both
-                grads = self._on_grid(grads.flatten(0, 1), pairs.numel()).unflatten(0, pairs)
-            raw[:, start:start + grads.shape[1]] = self.method.raw_maps(grads, grid)
-        return raw, directions, "analytic" if jacobian is not None else "autograd"
+                grads, at = self._on_grid(grads.flatten(0, 1), pairs.numel()).unflatten(0, pairs), grid
+            raw[:, start:start + grads.shape[1]] = self.method.raw_maps(grads, at)
+        return raw, directions, head.name if head is not None else "autograd"
 
     def _on_grid(self, activation: torch.Tensor, batch: int) -> torch.Tensor:
         """The activation (or its gradients, ``batch`` items) laid out by ``reshape`` as (batch, K, h, w)."""

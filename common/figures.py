@@ -1,5 +1,10 @@
 """Figures: the input, then one panel per question with its map laid over the input.
 
+Each map panel has its colour bar, in a perceptually uniform colour map (``DEFAULT_CMAP``),
+and a blank map's panel says so (``BLANK``). The plotting functions return the figure (a
+notebook shows it) and write it as PNG when given a path; ``overlay`` gives one map over its
+image as an RGB array.
+
 Every figure is drawn on its own Agg canvas (``new_figure``): no pyplot, so importing or
 drawing leaves matplotlib's backend and pyplot's figures as the caller had them, and a
 figure is freed like any object once saved.
@@ -11,15 +16,19 @@ import textwrap
 from pathlib import Path
 from typing import Optional, Sequence
 
+import matplotlib
 import numpy as np
 import torch
+import torch.nn.functional as F
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from .errors import BadInput
 from .images import block_mean
 from .questions import Task
 from .results import ExplanationResult
 from .storage import PathLike, atomic_path
+from .uncertainty import Uncertainty
 
 
 MAX_SHOWN = 1024
@@ -54,37 +63,46 @@ def displayable(image) -> np.ndarray:
     return (array - low) / (high - low) if high > low else np.zeros_like(array)
 
 
+BLANK = "no positive evidence at this layer"
+"""A blank map's panel says so (the result's notes name the input, the question and the layer)."""
+
+DEFAULT_CMAP = "inferno"
+"""Perceptually uniform: equal steps in a map's value look like equal steps in colour, also in grey."""
+
+
 def panel_caption(result: ExplanationResult, index: int, question: int) -> str:
-    """The question, then the probabilities (or scores) it is about."""
+    """The question, then the probabilities (or scores) it is about; then ``BLANK`` if its map is all zero."""
     title = result.title(index, question)
+    blank = f"\n{BLANK}" if result.blank()[index, question] else ""
     if result.task != Task.CLASS:
-        return title
+        return title + blank
     probs = result.probs[index]
     p, q = int(result.p[index, question]), int(result.q[index, question])
     detail = f"p({result.name_of(p)})={probs[p]:.2f}"
     if q >= 0 and q != p:
         detail += f", p({result.name_of(q)})={probs[q]:.2f}"
-    return f"{title}\n{detail}"
+    return f"{title}\n{detail}{blank}"
 
 
 def plot_explanation(
     result: ExplanationResult,
     images,
-    path: PathLike,
+    path: Optional[PathLike] = None,
     *,
     indices: Sequence[int] = (0,),
     questions: Optional[Sequence[int]] = None,
-    cmap: str = "jet",
+    cmap: str = DEFAULT_CMAP,
     alpha: float = 0.5,
-) -> Path:
-    """Save a PNG with one row per input: ``input | map 1 | map 2 | ...``.
+) -> Figure:
+    """One row per input: ``input | map 1 | map 2 | ...``, each map with its colour bar; the figure,
+    also written as PNG to ``path`` when one is given (a notebook shows the returned figure).
 
     images: what to show for each input of ``result``, (N, C, H, W) or (N, H, W);
     indices: which inputs (rows); questions: which question columns (default all).
     """
     columns = list(range(result.n_questions)) if questions is None else list(questions)
     rows = list(indices)
-    figure, axes = new_figure(len(rows), len(columns) + 1, figsize=(3.2 * (len(columns) + 1), 3.9 * len(rows)))
+    figure, axes = new_figure(len(rows), len(columns) + 1, figsize=(3.7 * (len(columns) + 1), 3.9 * len(rows)))
     for row, index in zip(axes, rows):
         shown, extent = displayable(images[index]), frame(result.maps.shape)
         gray = "gray" if shown.ndim == 2 else None
@@ -92,13 +110,81 @@ def plot_explanation(
         row[0].set_title(f"input {result.ids[index]}", fontsize=9)
         for axis, question in zip(row[1:], columns):
             axis.imshow(shown, cmap=gray, extent=extent)
-            axis.imshow(display_copy(result.maps[index, question]), cmap=cmap, alpha=alpha, vmin=0, vmax=1,
-                        extent=extent)
+            layer = axis.imshow(display_copy(result.maps[index, question]), cmap=cmap, alpha=alpha, vmin=0, vmax=1,
+                                extent=extent)
+            figure.colorbar(layer, ax=axis, fraction=0.046, pad=0.02)
             caption = panel_caption(result, index, question)
             axis.set_title("\n".join(textwrap.fill(line, 34) for line in caption.splitlines()), fontsize=8)
         for axis in row:
             axis.set_axis_off()
-    return save_figure(figure, path)
+    return finished(figure, path)
+
+
+def overlay(image, heat, *, cmap: str = DEFAULT_CMAP, alpha: float = 0.5) -> np.ndarray:
+    """An RGB array (H, W, 3), float64 in [0, 1]: ``heat`` in colour laid over ``image``, for notebooks and files.
+
+    image: greyscale (H, W) or (1, H, W), or RGB (3, H, W) or (H, W, 3), array or tensor, shown
+    min-max stretched to [0, 1] as the figures show it; heat: (h, w), a map in [0, 1] (values
+    outside are clipped), resized bilinearly to (H, W) when its size differs (a map over a
+    resized input lands on the original image). Each pixel is (1 - alpha) image + alpha colour.
+    """
+    picture = _rgb(image)
+    if not 0 <= alpha <= 1:
+        raise BadInput(f"overlay alpha must be from 0 to 1 (the share of the map's colour); got {alpha!r}")
+    heat = torch.as_tensor(np.asarray(heat.detach().cpu() if isinstance(heat, torch.Tensor) else heat),
+                           dtype=torch.float64)
+    if heat.dim() != 2 or heat.numel() == 0:
+        raise BadInput(f"overlay needs one map of shape (H, W); got shape {tuple(heat.shape)}")
+    if not torch.isfinite(heat).all():
+        raise BadInput("the map to overlay holds NaN or Inf; give a map in [0, 1] (ExplanationResult.maps)")
+    if tuple(heat.shape) != picture.shape[:2]:
+        heat = F.interpolate(heat[None, None], size=picture.shape[:2], mode="bilinear", align_corners=False)[0, 0]
+    try:
+        colours = matplotlib.colormaps[cmap]
+    except KeyError:
+        raise BadInput(f"unknown colour map '{cmap}'; use a matplotlib name such as inferno or viridis") from None
+    coloured = colours(heat.clamp(0, 1).numpy())[..., :3]
+    return (1 - alpha) * picture + alpha * coloured
+
+
+def _rgb(image) -> np.ndarray:
+    """An image (H, W), (1 | 3, H, W) or (H, W, 1 | 3) as (H, W, 3) float64, min-max stretched to [0, 1]."""
+    array = np.asarray(image.detach().cpu() if isinstance(image, torch.Tensor) else image, dtype=np.float64)
+    if array.ndim == 3 and array.shape[0] in (1, 3):
+        array = np.moveaxis(array, 0, -1)
+    if array.ndim == 2:
+        array = array[..., None]
+    if array.ndim != 3 or array.shape[-1] not in (1, 3) or array.size == 0:
+        raise BadInput(f"overlay needs a greyscale (H, W) or RGB (3, H, W) / (H, W, 3) image; got shape "
+                       f"{tuple(array.shape)}")
+    if not np.isfinite(array).all():
+        raise BadInput("the image to overlay holds NaN or Inf; clean or mask it first")
+    low, high = array.min(), array.max()
+    array = (array - low) / (high - low) if high > low else np.zeros_like(array)
+    return np.repeat(array, 3, axis=-1) if array.shape[-1] == 1 else array
+
+
+def plot_uncertainty(uncertainty: Uncertainty, images, path: Optional[PathLike] = None, *,
+                     indices: Optional[Sequence[int]] = None, cmap: str = DEFAULT_CMAP) -> Figure:
+    """One row per input: ``input | VOICE map``, the map in its own units (a variance, colour bar from 0
+    to the largest value shown) with its GradTrust score; the figure, also written to ``path`` if given."""
+    result = uncertainty.result
+    rows = list(range(result.maps.shape[0])) if indices is None else list(indices)
+    top = max(float(uncertainty.voice[rows].max()), 1e-12)
+    figure, axes = new_figure(len(rows), 2, figsize=(7.6, 3.9 * len(rows)))
+    for row, index in zip(axes, rows):
+        shown, extent = displayable(images[index]), frame(result.maps.shape)
+        row[0].imshow(shown, cmap="gray" if shown.ndim == 2 else None, extent=extent)
+        row[0].set_title(f"input {result.ids[index]}: P = {result.name_of(result.p[index, 0])}", fontsize=9)
+        layer = row[1].imshow(display_copy(uncertainty.voice[index]), cmap=cmap, vmin=0, vmax=top, extent=extent)
+        figure.colorbar(layer, ax=row[1], fraction=0.046, pad=0.02, label="variance of the contrast maps")
+        count = int(uncertainty.contrasts[index].sum())
+        caption = (f"VOICE over {count} contrast(s) with p > {uncertainty.threshold:g}\n"
+                   f"GradTrust {float(uncertainty.trust[index]):.3f} (top {uncertainty.k})")
+        row[1].set_title(caption, fontsize=8)
+        for axis in row:
+            axis.set_axis_off()
+    return finished(figure, path)
 
 
 def new_figure(rows: int = 1, columns: int = 1, *, figsize: tuple[float, float]) -> tuple[Figure, np.ndarray]:
@@ -106,6 +192,15 @@ def new_figure(rows: int = 1, columns: int = 1, *, figsize: tuple[float, float])
     figure = Figure(figsize=figsize)
     FigureCanvasAgg(figure)
     return figure, figure.subplots(rows, columns, squeeze=False)
+
+
+def finished(figure: Figure, path: Optional[PathLike] = None) -> Figure:
+    """``figure`` laid out, and written as PNG to ``path`` when one is given (``save_figure``)."""
+    if path is None:
+        figure.tight_layout()
+    else:
+        save_figure(figure, path)
+    return figure
 
 
 def save_figure(figure: Figure, path: PathLike, dpi: int = 100) -> Path:

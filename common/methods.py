@@ -40,6 +40,10 @@ class Method(abc.ABC):
 
     name: str = ""
     source: str = LAYER
+    mean_gradient: bool = False
+    """True for Grad-CAM's form ReLU(sum_k GAP(g_k) A_k): the map reads dJ/dA only through its means
+    over positions, and linearly. Heads that give those means alone (``gradients.first_linear_head``)
+    serve it, and a head's linear map may be folded into the activation (``AnalyticHead.unit_maps``)."""
 
     @abc.abstractmethod
     def raw_maps(self, grads: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
@@ -53,9 +57,10 @@ class GradCAM(Method):
     """alpha_k = GAP(g_k); map = ReLU(sum_k alpha_k A_k)."""
 
     name = "gradcam"
+    mean_gradient = True
 
     def raw_maps(self, grads, source):
-        return _weighted_sum(grads.flatten(3).mean(dim=-1), source)
+        return _weighted_sum(_position_means(grads), source)
 
 
 class GradCAMPlusPlus(Method):
@@ -109,6 +114,15 @@ class GradientTimesInput(Method):
 
     def raw_maps(self, grads, source):
         return (grads * source.unsqueeze(1)).sum(dim=2).clamp(min=0)
+
+
+def _position_means(grads: torch.Tensor) -> torch.Tensor:
+    """(N, q, K, *S) -> (N, q, K) means over the positions S; a gradient broadcast over positions
+    (an analytic head's, strides 0) is read at one position instead of averaged."""
+    positions = grads.dim() - 3
+    if all(stride == 0 for stride in grads.stride()[3:]):
+        return grads[(...,) + (0,) * positions]
+    return grads.flatten(3).mean(dim=-1)
 
 
 def _weighted_sum(weights: torch.Tensor, source: torch.Tensor) -> torch.Tensor:

@@ -100,6 +100,21 @@ def task_of(outputs: torch.Tensor) -> Task:
     return Task.SCORE if outputs.dim() == 1 or outputs.shape[1] == 1 else Task.CLASS
 
 
+def question_title(kind: Kind, subject: str, contrast: str = "") -> str:
+    """A question in words, the one place titles are made (results, figures, summaries).
+
+    subject: P (a class name) or the score s, as text; contrast: Q or q, for the contrasts.
+    ``Rather(Q)`` (cross-entropy) and ``Rather(Q, p=P)`` (the logit margin y_P - y_Q) ask
+    different things, so the margin says so: 'Why cat, rather than dog? (margin)'.
+    """
+    if kind == Kind.WHY:
+        return f"Why {subject}?"
+    if kind == Kind.WHAT_IF_NOT:
+        return f"What if not {subject}?"
+    margin = " (margin)" if kind == Kind.RATHER_MARGIN else ""
+    return f"Why {subject}, rather than {contrast}?{margin}"
+
+
 @dataclass(frozen=True)
 class Directions:
     """The questions of one batch, resolved against the model output.
@@ -321,6 +336,7 @@ class Rather(Question):
     >>> Rather(3)          # why the prediction, rather than class 3?
     >>> Rather([3, 5])     # two questions
     >>> Rather()           # rather than the runner-up
+    >>> Rather.top(5)      # the 5 most probable rivals of each input
     >>> Rather.all()       # every class as Q, from one forward pass
     >>> Rather(2, region=mask)   # a dense output: why this zone, rather than class 2?
     """
@@ -329,10 +345,16 @@ class Rather(Question):
     tasks = (Task.CLASS,)
 
     def __init__(self, q: ClassSpec = None, p: ClassSpec = None, *, every_class: bool = False,
-                 region: RegionSpec = None):
+                 top: Optional[int] = None, region: RegionSpec = None):
+        if top is not None and (isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1):
+            raise BadQuestion(f"Rather.top(k) takes a whole number of rivals k >= 1; got {top!r}")
+        if top is not None and (q is not None or every_class):
+            raise BadQuestion("Rather takes one of q, every_class or top: the contrasts named, all classes, "
+                              "or the k most probable rivals")
         self.q = q
         self.p = p
         self.every_class = every_class
+        self.rivals = None if top is None else int(top)
         self.region = region
 
     @classmethod
@@ -340,9 +362,19 @@ class Rather(Question):
         """Every class as the contrast Q, in class order."""
         return cls(p=p, every_class=True, region=region)
 
+    @classmethod
+    def top(cls, k: int, p: ClassSpec = None, *, region: RegionSpec = None) -> "Rather":
+        """The k most probable classes other than P as the contrasts Q of each input, most probable first
+        (over a region: the k classes of highest mean logit there)."""
+        return cls(p=p, top=k, region=region)
+
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in (("p", self.p), ("region", self.region)) if v is not None)
-        return f"Rather.all({fields})" if self.every_class else super().__repr__()
+        if self.every_class:
+            return f"Rather.all({fields})"
+        if self.rivals is not None:
+            return f"Rather.top({', '.join(filter(None, (str(self.rivals), fields)))})"
+        return super().__repr__()
 
     def _resolve(self, outputs: torch.Tensor, task: Task, weights: torch.Tensor) -> Directions:
         n, n_classes = outputs.shape[:2]
@@ -355,9 +387,7 @@ class Rather(Question):
         if self.every_class:
             q = torch.arange(n_classes).expand(n, -1)
         elif self.q is None:
-            others = mean_logits.clone()
-            others.scatter_(1, p_col.to(outputs.device), float("-inf"))
-            q = others.argmax(dim=1, keepdim=True).cpu()
+            q = _rivals(mean_logits, p_col, self.rivals or 1)
         else:
             q = _classes(self.q, outputs, "Q")
         p = p_col.expand_as(q)
@@ -372,6 +402,16 @@ class Rather(Question):
         if (p == q).any():
             notes = ("where Q == P the question is 'why not more confidently P?'",)
         return Directions(v=v, p=p.clone(), q=q.clone(), kinds=(kind,) * q.shape[1], notes=notes)
+
+
+def _rivals(outputs: torch.Tensor, p: torch.Tensor, k: int) -> torch.Tensor:
+    """(N, k) the k classes of highest output other than P (N, 1), highest first; on the CPU."""
+    if k > outputs.shape[1] - 1:
+        raise BadQuestion(f"Rather.top({k}) asks for {k} rivals, but the model has {outputs.shape[1]} classes: "
+                          f"at most {outputs.shape[1] - 1} besides P")
+    others = outputs.detach().clone()
+    others.scatter_(1, p.to(outputs.device), float("-inf"))
+    return others.topk(k, dim=1).indices.cpu()
 
 
 class ScoreRather(Question):

@@ -17,10 +17,11 @@ HDF5 layout (readable with plain h5py; schema 1)::
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Union
 
 import h5py
 import numpy as np
@@ -28,19 +29,62 @@ import torch
 
 from ._version import __version__
 from .errors import BadInput
+from .maps import FeatureGrid, normalise_, upsample
 from .memory import require_memory
-from .questions import Kind, Task
+from .questions import Kind, Task, question_title
 from .storage import PathLike, hdf5_output
 
 FORMAT = "rather.explanations"
 SCHEMA = 1
+SAVE_BLOCK = 64 * 2**20
+"""Bytes of full-size maps made at once while a result is saved."""
+
+
+@dataclass(frozen=True)
+class Upsampling:
+    """How raw maps become maps over the input: bilinear to ``size`` (on ``grid``), then normalised per map."""
+
+    size: tuple[int, ...]
+    grid: Optional[FeatureGrid] = None
+
+    def __call__(self, raw: torch.Tensor) -> torch.Tensor:
+        """(..., h, w) raw maps -> (..., *size) maps in [0, 1], a new tensor on raw's device
+        (``size`` of three: volumes (..., d, h, w))."""
+        spatial = len(self.size)
+        flat = raw.reshape(-1, 1, *raw.shape[-spatial:]).contiguous()  # normalise_ works in place on contiguous maps
+        return normalise_(upsample(flat, self.size, self.grid), spatial).reshape(*raw.shape[:-spatial], *self.size)
+
+
+class _MadeOnRead:
+    """The ``maps`` field: a tensor, or an ``Upsampling`` of ``raw`` that becomes the tensor on first read.
+
+    Data descriptor of a dataclass field: the generated ``__init__`` and ``replace`` set it
+    like any field; reading it on the class raises AttributeError, so the field has no default.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = f"_{name}"
+
+    def __get__(self, result, owner=None) -> torch.Tensor:
+        if result is None:
+            raise AttributeError("maps is a field of each result")
+        value = result.__dict__[self.slot]
+        if isinstance(value, Upsampling):
+            value = result.__dict__[self.slot] = value(result.raw)
+        return value
+
+    def __set__(self, result, value: Union[torch.Tensor, Upsampling]) -> None:
+        result.__dict__[self.slot] = value
 
 
 @dataclass(eq=False)
 class ExplanationResult:
     """Maps answering Q questions about each of N inputs.
 
-    maps: (N, Q, H, W) float32 in [0, 1], each map normalised on its own ((N, Q, D, H, W) over volumes);
+    maps: (N, Q, H, W) float32 in [0, 1], each map normalised on its own ((N, Q, D, H, W) over
+        volumes); given as an ``Upsampling`` (as the explainer does), they are made from ``raw``
+        on first read of ``maps``, so that a result of many questions holds only its small raw
+        maps until then (``maps_at`` makes some of them only, ``save`` a block at a time);
     raw: (N, Q, h, w) float32, non-negative, before upsampling and normalising ((N, Q, d, h, w) likewise);
     p, q: (N, Q) the prediction and contrast of each question (classes or scores);
     kinds: per question column, a ``Kind`` (plain strings are taken and checked);
@@ -48,7 +92,7 @@ class ExplanationResult:
     a region); task: ``Task.CLASS`` or ``Task.SCORE``.
     """
 
-    maps: torch.Tensor
+    maps: torch.Tensor = _MadeOnRead()
     raw: torch.Tensor
     p: torch.Tensor
     q: torch.Tensor
@@ -69,7 +113,31 @@ class ExplanationResult:
         self.task = _member(Task, self.task, "task")
         self.kinds = tuple(_member(Kind, kind, "question kind") for kind in self.kinds)
         if not self.ids:
-            self.ids = tuple(f"{i:06d}" for i in range(self.maps.shape[0]))
+            self.ids = tuple(f"{i:06d}" for i in range(self.raw.shape[0]))
+        self.notes = tuple(dict.fromkeys(tuple(self.notes) + _blank_notes(self)))
+
+    def __repr__(self) -> str:
+        made = "made" if self.maps_made else "made on first read"
+        return (f"ExplanationResult({self.raw.shape[0]} inputs x {self.n_questions} questions, layer='{self.layer}', "
+                f"method='{self.method}', gradient_path='{self.gradient_path}', maps {made})")
+
+    @property
+    def maps_made(self) -> bool:
+        """Whether the full-size maps exist yet (they are made on the first read of ``maps``)."""
+        return self._upsampling is None
+
+    @property
+    def _upsampling(self) -> Optional[Upsampling]:
+        """How the maps are still to be made from ``raw``; None once they are made (or were given)."""
+        value = self.__dict__["_maps"]
+        return value if isinstance(value, Upsampling) else None
+
+    def maps_at(self, index: Union[int, slice, tuple]) -> torch.Tensor:
+        """``maps[index]`` for an index of the first two dimensions (inputs, questions), making only those maps.
+
+        >>> res.maps_at((0, slice(0, 10)))   # input 0, questions 0..9: (10, H, W)
+        """
+        return self._upsampling(self.raw[index]) if self._upsampling else self.maps[index]
 
     @property
     def probs(self) -> Optional[torch.Tensor]:
@@ -83,7 +151,7 @@ class ExplanationResult:
 
     @property
     def n_questions(self) -> int:
-        return self.maps.shape[1]
+        return self.raw.shape[1]
 
     def name_of(self, label) -> str:
         """A class index as its name when names are known."""
@@ -91,27 +159,27 @@ class ExplanationResult:
         return self.class_names[label] if 0 <= label < len(self.class_names) else str(label)
 
     def title(self, index: int, question: int) -> str:
-        """The question in words: 'Why cat?', 'Why cat, rather than dog?', 'Why 0.58, rather than 0.75?'."""
-        kind = self.kinds[question]
+        """The question in words (``question_title``): 'Why cat?', 'Why cat, rather than dog?',
+        'Why cat, rather than dog? (margin)', 'Why 0.58, rather than 0.75?'."""
         p, q = self.p[index, question], self.q[index, question]
         if self.task == Task.CLASS:
             subject, contrast = self.name_of(p), self.name_of(q)
         else:
             subject, contrast = f"{float(p):.3g}", f"{float(q):.3g}"
-        if kind == Kind.WHY:
-            return f"Why {subject}?"
-        if kind == Kind.WHAT_IF_NOT:
-            return f"What if not {subject}?"
-        return f"Why {subject}, rather than {contrast}?"
+        return question_title(self.kinds[question], subject, contrast)
+
+    def blank(self) -> torch.Tensor:
+        """(N, Q) bool on the CPU: True where a map is all zero after the ReLU (no positive evidence)."""
+        return (self.raw.flatten(2).amax(dim=2) <= 0).cpu()
 
     def subset(self, index: slice) -> "ExplanationResult":
-        """The answers about inputs ``index`` of the batch only (views, no copies)."""
-        return replace(self, maps=self.maps[index], raw=self.raw[index], p=self.p[index], q=self.q[index],
-                       outputs=self.outputs[index], ids=self.ids[index])
+        """The answers about inputs ``index`` of the batch only (views, no copies; maps still to make stay so)."""
+        return replace(self, maps=self._upsampling or self.maps[index], raw=self.raw[index], p=self.p[index],
+                       q=self.q[index], outputs=self.outputs[index], ids=self.ids[index])
 
     def cpu(self) -> "ExplanationResult":
-        """The same result with every tensor on the CPU."""
-        return replace(self, maps=self.maps.cpu(), raw=self.raw.cpu(), outputs=self.outputs.cpu())
+        """The same result with every tensor on the CPU (maps still to make are made there when read)."""
+        return replace(self, maps=self._upsampling or self.maps.cpu(), raw=self.raw.cpu(), outputs=self.outputs.cpu())
 
     def save(self, path: PathLike) -> Path:
         """Write the HDF5 store atomically (temporary file in the same folder, then rename)."""
@@ -133,11 +201,43 @@ class ExplanationResult:
             inputs = store.create_group("inputs")
             for index, name in enumerate(ids):
                 group = inputs.create_group(name)
-                group.create_dataset("maps", data=result.maps[index].numpy(), compression="gzip", shuffle=True)
+                result._write_maps(group, index)
                 group.create_dataset("raw", data=result.raw[index].numpy())
                 group.create_dataset("outputs", data=result.outputs[index].numpy())
                 group.attrs.update({"index": index, "p": self.p[index].numpy(), "q": self.q[index].numpy()})
         return Path(path)
+
+    def _write_maps(self, group: h5py.Group, index: int) -> None:
+        """Dataset ``maps`` of input ``index``, made and written a block of questions at a time."""
+        size = self._upsampling.size if self._upsampling else tuple(self.maps.shape[2:])
+        block = max(1, SAVE_BLOCK // (4 * math.prod(size)))
+        dataset = None
+        for start in range(0, self.n_questions, block):
+            part = self.maps_at((index, slice(start, start + block))).numpy()
+            if dataset is None:
+                dataset = group.create_dataset("maps", shape=(self.n_questions, *part.shape[1:]), dtype=part.dtype,
+                                               compression="gzip", shuffle=True)
+            dataset[start:start + len(part)] = part
+
+
+def _blank_notes(result: ExplanationResult, shown: int = 3) -> tuple[str, ...]:
+    """One note per input with blank maps (``blank``), naming the input and up to ``shown`` of its questions.
+
+    A map that is all zero after the ReLU is an answer (nothing at this layer speaks for the
+    question), not a failure; said here, it is not mistaken for a missing panel.
+    """
+    where = "at the input" if result.layer == "input" else f"at layer '{result.layer}'"
+    notes = []
+    for index, row in enumerate(result.blank().tolist()):
+        questions = [column for column, empty in enumerate(row) if empty]
+        if not questions:
+            continue
+        titles = ", ".join(f"'{result.title(index, column)}'" for column in questions[:shown])
+        more = f" and {len(questions) - shown} more" if len(questions) > shown else ""
+        maps = "its map is" if len(questions) == 1 else "their maps are"
+        notes.append(f"input {result.ids[index]}: no positive evidence {where} for {titles}{more} "
+                     f"({maps} all zero after the ReLU)")
+    return tuple(notes)
 
 
 def load(path: PathLike) -> ExplanationResult:

@@ -267,8 +267,13 @@ def hdf5_file(path: PathLike) -> Iterator["h5py.File"]:
     a disk that fills is reported (``no_space``, the file removed) once the HDF5 library has closed it."""
     import h5py  # here, not at the top: the rather command imports this module before any work
 
-    with _SpaceWatch(Path(path)) as file, h5py.File(file, "w") as store:
-        yield store
+    file = _SpaceWatch(Path(path))
+    try:
+        with file, h5py.File(file, "w") as store:
+            yield store
+    except Exception:
+        if not file.full:
+            raise  # otherwise what failed is HDF5 reading back what the full disk did not take
     if file.full:
         Path(path).unlink()  # removed first: the free space reported is what the output may take
         raise no_space(path, needed=file.needed, free=free_space(path))

@@ -36,6 +36,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda:0")
     parser.add_argument("--out", required=True, help="output folder (summary.json, explanations.h5, figure.png)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument("--uncertainty", action="store_true",
+                        help="also VOICE uncertainty maps (uncertainty.png) and GradTrust scores (summary.json), "
+                             "from one pass over every contrast")
+    parser.add_argument("--uncertainty-threshold", type=float, metavar="P",
+                        help="with --uncertainty: VOICE varies the maps of the classes more probable than P "
+                             "(default 0.01)")
+    parser.add_argument("--trust-top-k", type=int, metavar="K",
+                        help="with --uncertainty: GradTrust compares the K most probable classes (default 5, "
+                             "or every class when fewer)")
 
 
 def class_indices(labels: list[str], class_names: list[str]) -> list[int]:
@@ -61,13 +70,27 @@ def read_class_names(path: str | None, meta: dict) -> list[str]:
     return [line.strip() for line in file.read_text().splitlines() if line.strip()]
 
 
+def uncertainty_options(args: argparse.Namespace) -> dict:
+    """The keyword arguments of ``explain_uncertainty`` from the command line, checked before any work."""
+    from rather.common.uncertainty import DEFAULT_THRESHOLD, checked_threshold, checked_top_k
+
+    if not args.uncertainty:
+        if args.uncertainty_threshold is not None or args.trust_top_k is not None:
+            raise BadInput("--uncertainty-threshold and --trust-top-k set the uncertainty; add --uncertainty")
+        return {}
+    threshold = DEFAULT_THRESHOLD if args.uncertainty_threshold is None else args.uncertainty_threshold
+    k = None if args.trust_top_k is None else checked_top_k(args.trust_top_k, name="--trust-top-k")
+    return {"threshold": checked_threshold(threshold, "--uncertainty-threshold"), "k": k}
+
+
 def run(args: argparse.Namespace) -> int:
     claim_outputs(folders={"--out": args.out},
                   inputs={"--weights": args.weights, "--image": args.image, "--classes": args.classes})
+    uncertainty = uncertainty_options(args)
     import torch
 
     from rather.common import Explainer, Rather, Why, load_model
-    from rather.common.figures import plot_explanation
+    from rather.common.figures import plot_explanation, plot_uncertainty
     from rather.common.images import prepare, read_image
     from rather.common.summaries import question_records, write_json
 
@@ -111,17 +134,33 @@ def run(args: argparse.Namespace) -> int:
         ],
         "outputs": {"explanations": "explanations.h5", "figure": "figure.png"},
     }
+    uncertain = None
+    if uncertainty:
+        from rather.common.uncertainty import checked_top_k, explain_uncertainty
+
+        if uncertainty["k"] is not None:
+            checked_top_k(uncertainty["k"], result.outputs.shape[1], name="--trust-top-k")
+        progress.note("VOICE and GradTrust from every contrast")
+        uncertain = explain_uncertainty(explainer, x, **uncertainty, ids=ids, class_names=class_names)
+        summary["uncertainty"] = {"threshold": uncertain.threshold, "top_k": uncertain.k,
+                                  "notes": list(uncertain.notes)}
+        for index, record in enumerate(summary["images"]):
+            record["uncertainty"] = uncertain.records(index)
+        summary["outputs"]["uncertainty"] = "uncertainty.png"
     shown = [torch.from_numpy(image) for image in raw_images]
-    progress.note("writing explanations.h5 and figure.png")
+    progress.note("writing " + ", ".join(summary["outputs"].values()))
     with staged_folder(args.out) as stage:
         result.save(stage / "explanations.h5")
         plot_explanation(result, shown, stage / "figure.png", indices=range(len(ids)),
                          questions=range(min(result.n_questions, 6)))
+        if uncertain is not None:
+            plot_uncertainty(uncertain, shown, stage / "uncertainty.png")
         write_json(stage / "summary.json", summary)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
         for record in summary["images"]:
-            print(f"{record['id']}: " + "; ".join(q["title"] for q in record["questions"][:3]))
-        print(f"wrote {args.out}/summary.json, explanations.h5, figure.png")
+            trust = f" (GradTrust {record['uncertainty']['gradtrust']:.3f})" if uncertain is not None else ""
+            print(f"{record['id']}: " + "; ".join(q["title"] for q in record["questions"][:3]) + trust)
+        print(f"wrote {args.out}/summary.json, " + ", ".join(summary["outputs"].values()))
     return 0

@@ -52,7 +52,7 @@ def test_a_store_written_before_kinds_were_enums_loads(layout, tmp_path):
     torch.testing.assert_close(result.q, torch.from_numpy(layout["q"]), equal_nan=True)
     assert result.title(1, 0).startswith("Why ") and result.title(1, 1).startswith("What if not ")
     assert result.title(0, len(layout["kinds"]) - 1).endswith(", rather than 0.75?" if layout["task"] == "score"
-                                                              else ", rather than 2?")
+                                                              else ", rather than 2? (margin)")
 
 
 def test_kinds_and_tasks_are_the_strings_files_hold():

@@ -407,3 +407,24 @@ def test_a_known_size_is_checked_before_the_temporary_file_is_made(tmp_path, mon
 ])
 def test_an_output_is_named_as_the_user_knows_it(path, shown):
     assert storage._output_name(Path(path)) == shown
+
+
+def test_an_hdf5_error_after_the_disk_filled_is_the_full_disk(tmp_path, monkeypatch):
+    """HDF5 may fail reading back what the full disk did not take: the user hears of the disk, not of HDF5."""
+    def full(self, view):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(storage._SpaceWatch, "_write_through", full)
+    with pytest.raises(BadInput, match=r"^no space left on .* writing .*store.h5: \d+ bytes needed"):
+        with storage.hdf5_output(tmp_path / "store.h5") as store:
+            store.create_dataset("maps", data=np.zeros((100, 100)))
+            store.flush()
+            raise RuntimeError("Can't read data (addr overflow)")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_hdf5_error_on_a_disk_with_room_is_not_hidden(tmp_path):
+    with pytest.raises(RuntimeError, match="addr overflow"):
+        with storage.hdf5_output(tmp_path / "store.h5"):
+            raise RuntimeError("Can't read data (addr overflow)")
+    assert list(tmp_path.iterdir()) == []

@@ -295,7 +295,7 @@ FAILING_RUNS = {  # argv (OUT: an output under three new folders), what fails, a
     "seismic-synth": ("seismic synth OUT/s.sgy --inlines 3 --crosslines 60 --samples 60",
                       "rather.seismic.synthetic._write_labels", False),
     "seismic-explain": ("seismic explain s.sgy --all --stride 20 --out OUT",
-                        "rather.seismic.attributes.write_attributes", True),
+                        "rather.seismic.survey_explanation.write_attributes", True),
     "seismic-train": ("seismic train --out OUT/m.pt", "rather.seismic.classifier.train_checkpoint", False),
     "iqa-train": ("iqa train --out OUT/m.pt", "rather.iqa.quality_model.train_checkpoint", False),
     "iqa-explain": ("iqa explain a.png b.png --rather-than 0.5 --out OUT", "rather.iqa.explanations.explain_pair",

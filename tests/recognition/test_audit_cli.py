@@ -87,7 +87,7 @@ def test_synthetic_audit_store_holds_the_three_questions_per_hesitation(syntheti
     assert len(result.ids) == len(explained)
     first = summary["most_confused"][0]
     if first["images"]:
-        assert result.title(0, 1) == f"Why {first['a_name']}, rather than {first['b_name']}?"
+        assert result.title(0, 1) == f"Why {first['a_name']}, rather than {first['b_name']}? (margin)"
 
 
 @pytest.mark.parametrize("argv, message", [
