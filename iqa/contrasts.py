@@ -36,6 +36,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 import torch
+from torch import nn
 
 from rather.common import BadInput, Explainer, ExplanationResult, Question, ScoreRather, Why
 from rather.common.maps import upsample
@@ -65,17 +66,6 @@ def questions_for(contrasts: Sequence[float]) -> list[Question]:
     return [Why()] + ([ScoreRather(scores)] if len(contrasts) else [])
 
 
-def check_pair(distorted: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
-    """(3, H, W) distorted and reference -> the model input (1, 6, H, W); sizes checked."""
-    if distorted.shape != reference.shape:
-        raise BadInput(f"the distorted image is {tuple(distorted.shape[-2:])} (H, W) but the reference is "
-                       f"{tuple(reference.shape[-2:])}; a full-reference score needs two images of the same size")
-    if min(distorted.shape[-2:]) < PATCH:
-        raise BadInput(f"images of {tuple(distorted.shape[-2:])} pixels are smaller than the model's {PATCH} x {PATCH} "
-                       "patch; give images of at least 32 x 32")
-    return torch.cat([distorted, reference], dim=0)[None].float()
-
-
 def check_stride(stride: int) -> int:
     """The patchwise window stride, 1 to 32 pixels (a larger one would leave pixels no window covers)."""
     if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or not 1 <= stride <= PATCH:
@@ -83,27 +73,29 @@ def check_stride(stride: int) -> int:
     return int(stride)
 
 
-def explain_image(model: WaDIQaM, x: torch.Tensor, contrasts: Sequence[float],
-                  ids: Optional[Sequence[str]] = None) -> ExplanationResult:
-    """Image mode: x (N, 6, H, W); questions about the image scores through the weighted average."""
-    explainer = Explainer(model, layer=LAYER, call=0, head="autograd", assemble=tile_assembler(model))
+def explain_image(model: nn.Module, x: torch.Tensor, contrasts: Sequence[float],
+                  ids: Optional[Sequence[str]] = None, *, layer: str = LAYER, call: int = 0) -> ExplanationResult:
+    """Image mode: x (N, 6 or 3, H, W); questions about the image scores (WaDIQaM: through its weighted average)."""
+    assemble = tile_assembler(model) if isinstance(model, WaDIQaM) else None
+    explainer = Explainer(model, layer=layer, call=call, head="autograd", assemble=assemble)
     result = explainer(x, questions_for(contrasts), ids=ids)
-    return replace(result, notes=result.notes + ("mode image: one question about the image score through the "
-                                                 "weighted average of the patch scores",))
+    how = "the weighted average of the patch scores" if assemble else "the whole image at once"
+    return replace(result, notes=result.notes + (f"mode image: one question about the image score through {how}",))
 
 
-def explain_patchwise(model: WaDIQaM, x: torch.Tensor, contrasts: Sequence[float], *, stride: int = STRIDE,
+def explain_patchwise(model: nn.Module, x: torch.Tensor, contrasts: Sequence[float], *, stride: int = STRIDE,
                       batch: int = 512, ids: Optional[Sequence[str]] = None, progress: Progress = SILENT,
-                      ) -> tuple[ExplanationResult, np.ndarray]:
-    """Patchwise mode for one pair x (1, 6, H, W); returns the result and the window scores (R, K).
+                      layer: str = LAYER, call: int = 0) -> tuple[ExplanationResult, np.ndarray]:
+    """Patchwise mode for one input x (1, 6 or 3, H, W); returns the result and the window scores (R, K).
 
-    ``batch`` windows (whole rows of the grid) go through the network at a time; ``progress``
-    shows a bar over the windows.
+    Any model that scores a stacked input works: the windows are cut from x (a window of a pair
+    is a pair) and the model is called on them. ``batch`` windows (whole rows of the grid) go
+    through the network at a time; ``progress`` shows a bar over the windows, with its ETA.
     """
     if x.shape[0] != 1:
         raise BadInput(f"patchwise explanations take one pair at a time; got a batch of {x.shape[0]}")
     stride = check_stride(stride)
-    explainer = Explainer(model, layer=LAYER, call=0, head="autograd")
+    explainer = Explainer(model, layer=layer, call=call, head="autograd")
     with torch.no_grad():
         score = model(x.to(explainer.device)).cpu()  # the image's own score; checks the input's size too
     questions = questions_for(contrasts)

@@ -25,6 +25,7 @@ from rather.iqa import quality_model
 from rather.iqa.contrasts import LAYER, explain_patchwise, questions_for
 from rather.iqa.distortions import distort
 from rather.iqa.networks import PATCH
+from rather.iqa.options import DEFAULT_CHECKPOINT
 from rather.iqa.synthetic import photo
 
 CONTRAST = 0.75
@@ -60,7 +61,7 @@ def benchmark_pair() -> torch.Tensor:
 
 
 def run_iqa(loop_windows: int = 48, progress: Callable[[str], None] = print) -> dict[str, Any]:
-    model, _ = load_model(weights=quality_model.DEFAULT_CHECKPOINT)
+    model, _ = load_model(weights=DEFAULT_CHECKPOINT)
     x = benchmark_pair()
     rows, cols = window_grid(x.shape[2], x.shape[3], PATCH, STRIDE)
     n_windows = len(rows) * len(cols)
