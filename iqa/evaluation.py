@@ -65,7 +65,8 @@ def evaluation(choice: ModelChoice = ModelChoice(), *, data: Optional[tuple[str,
                                "out in training; is this the data set it was trained on?")
             report_split = f"held-out references: the {len(test)} the model did not train on"
         else:
-            trained = trained_on_name(model.meta) or "the synthetic set"
+            synthetic = str(model.meta.get("labels", "")).startswith("SSIM")  # what synthetic training records
+            trained = trained_on_name(model.meta) or ("the synthetic set" if synthetic else "data rather does not know")
             report_split = f"cross-data-set: trained on {trained}, tested on all of {rated.name}"
         predicted = sign * score_rated(model, rated, progress)
         report = agreement(predicted, rated.scores)
