@@ -1,7 +1,7 @@
 """The Explainer: one forward pass, then every question through the head at once."""
 from __future__ import annotations
 
-from typing import Callable, Optional, Sequence, Union
+from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 import torch
 from torch import nn
@@ -18,6 +18,12 @@ from .results import ExplanationResult
 from .trunks import feature_grid, model_trunk
 
 HEADS = ("auto", "linear", "autograd")
+
+Inputs = Union[torch.Tensor, tuple]
+"""What ``Explainer.__call__`` takes as x: one tensor, or a tuple of the model's positional inputs."""
+
+OutputSpec = Union[None, str, int, Callable[[Any], torch.Tensor]]
+"""Where the logits are in what the model returns: itself (None), a key or attribute, an index, or a function."""
 
 
 class Explainer:
@@ -40,8 +46,19 @@ class Explainer:
     >>> res = ex(x, [Why(), Rather()])       # x: (N, C, H, W)
     >>> res.maps.shape                       # (N, 2, H, W)
 
+    Several inputs: ``ex((dist, ref), q)`` runs ``model(dist, ref)`` and draws the maps
+    over input ``explain_input`` (default 0: ``dist``); an input method takes its gradient
+    there. ``ex(x, q, forward_kwargs={"mask": m})`` adds keyword inputs to every call.
+
+    Outputs: the model's output y is logits (N, C) or scores (N,) / (N, 1); an output whose
+    items hold one number each, (N, 1, 1, 1) say, is a score, and (N, C, 1, 1) is (N, C).
+    A model that returns something else names its logits with ``output=``: a key
+    (``"logits"`` of a dict), an attribute, an index (of a tuple) or a function of the output.
+
     Args:
         model: any ``nn.Module`` giving logits (N, C) or scores (N,) / (N, 1).
+        explain_input: which of the model's positional inputs the maps are drawn over.
+        output: where the logits (or scores) are in the model's output (see above); None: the output itself.
         layer: dotted module name or the module; not needed by input methods.
         method: a name in ``METHODS`` or a ``Method``.
         call: which call of a module that runs several times per forward.
@@ -63,6 +80,8 @@ class Explainer:
         head: str = "auto",
         memory_budget: int = 512 * 2**20,
         assemble: Optional[Callable[[torch.Tensor, torch.Size], torch.Tensor]] = None,
+        explain_input: int = 0,
+        output: OutputSpec = None,
     ):
         if not isinstance(model, nn.Module):
             raise BadModel(f"model must be a torch.nn.Module; got {type(model).__name__}")
@@ -74,12 +93,21 @@ class Explainer:
             raise BadModel(f"head must be one of {', '.join(HEADS)}; got '{head}'")
         if not isinstance(call, int) or call < 0:
             raise BadModel(f"call must be a non-negative integer (which call of the layer); got {call!r}")
+        if not isinstance(explain_input, int) or isinstance(explain_input, bool) or explain_input < 0:
+            raise BadModel(f"explain_input must be a non-negative integer (which of the model's inputs); "
+                           f"got {explain_input!r}")
+        if not (output is None or callable(output) or isinstance(output, str)
+                or isinstance(output, int) and not isinstance(output, bool)):
+            raise BadModel(f"output must be a key or attribute name, an index or a function of the model's output; "
+                           f"got {type(output).__name__}")
         self.model = model
+        self.output = output
         self.method = method
         self.call = call
         self.head = head
         self.memory_budget = memory_budget
         self.assemble = assemble
+        self.explain_input = explain_input
         if method.source == INPUT:
             self.layer_name, self.layer = "input", None
         elif layer is None:
@@ -107,27 +135,33 @@ class Explainer:
 
     def __call__(
         self,
-        x: torch.Tensor,
+        x: Inputs,
         questions: Union[Question, Sequence[Question]],
         *,
         ids: Optional[Sequence[str]] = None,
         class_names: Sequence[str] = (),
+        forward_kwargs: Optional[Mapping[str, Any]] = None,
     ) -> ExplanationResult:
-        """Explain a batch x (N, C, H, W); every question is asked of every input."""
-        x = self._checked_input(x, ids)
+        """Explain a batch: x (N, C, H, W), or a tuple of inputs for ``model(*x, **forward_kwargs)``.
+
+        Every question is asked of every input; the maps are over ``x[explain_input]``.
+        """
+        inputs = self._checked_inputs(x, ids)
+        kwargs = self._checked_kwargs(forward_kwargs)
+        explained = inputs[self.explain_input]
         probe = LastLinearProbe(self.model, enabled=self.layer is not None and self.head != "autograd")
         with explaining(self.model) as was_training, probe:
             if self.layer is None:
-                source = x.detach().clone().requires_grad_(True)
-                outputs = self._forward(source)
+                source = explained.clone().requires_grad_(True)
+                outputs = self._forward(_replaced(inputs, self.explain_input, source), kwargs)
             else:
                 with ActivationCapture(self.layer, self.call, self.layer_name) as capture:
-                    outputs = self._forward(x)
+                    outputs = self._forward(inputs, kwargs)
                 source = capture.checked_activation()
             raw, directions, gradient_path = self._raw_maps(outputs, source, questions, probe)
-        raw = self._per_input(raw, x.shape)
+        raw = self._per_input(raw, explained.shape)
         notes = ("the model was in train mode: explained in eval mode, then restored",) if was_training else ()
-        return self._result(normalise_(upsample(raw, x.shape[-2:], self.grid)), raw, directions, outputs,
+        return self._result(normalise_(upsample(raw, explained.shape[-2:], self.grid)), raw, directions, outputs,
                             gradient_path=gradient_path, ids=ids, notes=notes, class_names=class_names)
 
     def stitched(
@@ -190,41 +224,98 @@ class Explainer:
             )
         return raw
 
-    def _checked_input(self, x: torch.Tensor, ids: Optional[Sequence[str]]) -> torch.Tensor:
+    def _checked_inputs(self, x: Inputs, ids: Optional[Sequence[str]]) -> tuple:
+        """x as a tuple of the model's inputs on its device; the explained one checked as an image batch."""
+        inputs = x if isinstance(x, tuple) else (x,)
+        if not inputs:
+            raise BadInput("x is an empty tuple; give the input tensor, or a tuple of the model's inputs")
+        if self.explain_input >= len(inputs):
+            raise BadInput(f"explain_input={self.explain_input}, but x holds {len(inputs)} input(s); "
+                           f"use 0..{len(inputs) - 1}")
+        name = "input" if len(inputs) == 1 else f"input {self.explain_input} of x (explain_input)"
+        explained = self._checked_input(inputs[self.explain_input], name)
+        for index, item in enumerate(inputs):
+            if index != self.explain_input and isinstance(item, torch.Tensor) and item.is_floating_point() \
+                    and not torch.isfinite(item).all():
+                raise BadInput(f"input {index} of x holds {int((~torch.isfinite(item)).sum())} NaN or Inf values; "
+                               "clean or mask them first")
+        if ids is not None and len(ids) != explained.shape[0]:
+            raise BadInput(f"{len(ids)} ids for {explained.shape[0]} inputs; give one id per input")
+        return tuple(explained if index == self.explain_input else self._on_device(item)
+                     for index, item in enumerate(inputs))
+
+    def _checked_input(self, x: torch.Tensor, name: str) -> torch.Tensor:
+        """The input the maps are drawn over: a finite floating batch (N, C, H, W), detached, on the device."""
         if not isinstance(x, torch.Tensor):
             raise BadInput(
-                f"input must be a torch.Tensor of shape (N, C, H, W); got {type(x).__name__} "
+                f"{name} must be a torch.Tensor of shape (N, C, H, W); got {type(x).__name__} "
                 "(convert with torch.as_tensor(x, dtype=torch.float32))"
             )
         if x.dim() != 4:
             hint = " (add the batch dimension: x.unsqueeze(0))" if x.dim() == 3 else ""
-            raise BadInput(f"input must have shape (N, C, H, W); got {tuple(x.shape)}{hint}")
+            raise BadInput(f"{name} must have shape (N, C, H, W); got {tuple(x.shape)}{hint}")
         if not x.is_floating_point():
-            raise BadInput(f"input must be floating point; got {x.dtype} (scale it, e.g. x.float() / 255)")
+            raise BadInput(f"{name} must be floating point; got {x.dtype} (scale it, e.g. x.float() / 255)")
         if x.shape[0] == 0 or min(x.shape[-2:]) == 0:
-            raise BadInput(f"input is empty: shape {tuple(x.shape)}")
+            raise BadInput(f"{name} is empty: shape {tuple(x.shape)}")
         if not torch.isfinite(x).all():
-            raise BadInput(f"input holds {int((~torch.isfinite(x)).sum())} NaN or Inf values; clean or mask them first")
-        if ids is not None and len(ids) != x.shape[0]:
-            raise BadInput(f"{len(ids)} ids for {x.shape[0]} inputs; give one id per input")
+            raise BadInput(f"{name} holds {int((~torch.isfinite(x)).sum())} NaN or Inf values; clean or mask them first")
         return x.detach().to(self.device)
 
-    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+    def _checked_kwargs(self, forward_kwargs: Optional[Mapping[str, Any]]) -> dict:
+        """The keyword inputs of every call, tensors on the model's device."""
+        if forward_kwargs is None:
+            return {}
+        if not isinstance(forward_kwargs, Mapping) or not all(isinstance(key, str) for key in forward_kwargs):
+            raise BadInput(f"forward_kwargs must be a dict of keyword inputs (name -> value); "
+                           f"got {type(forward_kwargs).__name__}")
+        return {key: self._on_device(value) for key, value in forward_kwargs.items()}
+
+    def _on_device(self, value: Any) -> Any:
+        """A tensor detached and on the model's device; anything else as it is."""
+        return value.detach().to(self.device) if isinstance(value, torch.Tensor) else value
+
+    def _forward(self, inputs: tuple, kwargs: dict) -> torch.Tensor:
+        """The model's output for the inputs, checked: logits (N, C) or scores (N,)."""
+        n = inputs[self.explain_input].shape[0]
         try:
-            outputs = self.model(x)
-        except RuntimeError as error:
+            outputs = self.model(*inputs, **kwargs)
+        except (RuntimeError, TypeError) as error:
             if out_of_memory(error):
                 raise  # not a shape the model refuses: the command says what was asked and what to do
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise BadInput(f"the model cannot run on an input of shape {tuple(x.shape)}: {first_line}") from None
-        if not isinstance(outputs, torch.Tensor) or outputs.dim() not in (1, 2) or outputs.shape[0] != x.shape[0]:
-            what = f"shape {tuple(outputs.shape)}" if isinstance(outputs, torch.Tensor) else type(outputs).__name__
-            raise BadModel(
-                f"model output must be logits (N, C) or scores (N,) for a batch of N = {x.shape[0]}; got {what}"
-            )
+            raise BadInput(f"the model cannot run on {_shapes(inputs)}: {first_line}") from None
+        outputs = _shaped(self._picked(outputs), n)
         if not outputs.is_floating_point() or not torch.isfinite(outputs).all():
             raise BadModel("model output holds NaN or Inf (or is not floating point); check the model and its weights")
         return outputs
+
+    def _picked(self, returned: Any) -> Any:
+        """The part of the model's output that ``output=`` names (all of it when None)."""
+        spec, found = self.output, type(returned).__name__
+        if spec is None:
+            return returned
+        if callable(spec):
+            try:
+                return spec(returned)
+            except (KeyError, IndexError, AttributeError, TypeError) as error:
+                raise BadModel(f"output=function failed on the model's output ({found}): {type(error).__name__}: "
+                               f"{error}; pass a function that takes what the model returns") from None
+        if isinstance(spec, str):
+            if isinstance(returned, Mapping):
+                if spec in returned:
+                    return returned[spec]
+                keys = ", ".join(repr(key) for key in returned)
+                raise BadModel(f"output='{spec}': the model returns a {found} without that key; its keys: {keys}")
+            if hasattr(returned, spec):
+                return getattr(returned, spec)
+            raise BadModel(f"output='{spec}': the model's output ({found}) has no key or attribute '{spec}'; "
+                           "pass one it has, an index or a function")
+        if isinstance(returned, (tuple, list)) and -len(returned) <= spec < len(returned):
+            return returned[spec]
+        size = f"{len(returned)} items; use 0..{len(returned) - 1}" if isinstance(returned, (tuple, list)) \
+            else "no items to index"
+        raise BadModel(f"output={spec}: the model's output ({found}) has {size}")
 
     def _raw_maps(self, outputs, source, questions, probe):
         """(N, Q, h, w) raw maps, the resolved questions, and the gradient path taken."""
@@ -251,3 +342,33 @@ class Explainer:
         for start, grads in gradient_chunks(y, source, directions.v, chunk, where, jacobian):
             raw[:, start:start + grads.shape[1]] = self.method.raw_maps(grads, source.detach())
         return raw, directions, "analytic" if jacobian is not None else "autograd"
+
+
+def _replaced(inputs: tuple, index: int, value: torch.Tensor) -> tuple:
+    """``inputs`` with item ``index`` replaced by ``value``."""
+    return inputs[:index] + (value,) + inputs[index + 1:]
+
+
+def _shapes(inputs: tuple) -> str:
+    """The inputs' shapes in words: "an input of shape (1, 5, 32, 32)", "inputs of shapes (2, 3, 8, 8), (2, 3, 8, 8)"."""
+    shapes = [str(tuple(item.shape)) if isinstance(item, torch.Tensor) else type(item).__name__ for item in inputs]
+    return f"an input of shape {shapes[0]}" if len(shapes) == 1 else f"inputs of shapes {', '.join(shapes)}"
+
+
+def _shaped(outputs: Any, n: int) -> torch.Tensor:
+    """The output as logits (N, C) or scores (N,) / (N, 1): one number per input is a score, (N, C, 1, 1) is (N, C)."""
+    if not isinstance(outputs, torch.Tensor):
+        hints = {dict: "a key, output='logits'", tuple: "an index, output=0", list: "an index, output=0"}
+        hint = next((text for kind, text in hints.items() if isinstance(outputs, kind)),
+                    "an attribute name or a function")
+        raise BadModel(f"model output must be logits (N, C) or scores (N,) for a batch of N = {n}; got "
+                       f"{type(outputs).__name__}; name the logits with Explainer(..., output=...): {hint}")
+    if outputs.dim() >= 1 and outputs.shape[0] == n:
+        if outputs.dim() > 2 and outputs[0].numel() == 1:
+            return outputs.reshape(n, 1)
+        if outputs.dim() in (4, 5) and all(size == 1 for size in outputs.shape[2:]):
+            return outputs.reshape(n, -1)
+        if outputs.dim() in (1, 2):
+            return outputs
+    raise BadModel(f"model output must be logits (N, C) or scores (N,) for a batch of N = {n}; "
+                   f"got shape {tuple(outputs.shape)}")

@@ -10,26 +10,6 @@ from torch import nn
 from rather.common import BadInput, BadModel, BadQuestion, Explainer, Rather, RatherError, ScoreRather, WhatIfNot, Why
 
 
-def snapshot(model):
-    return {
-        "state": {name: tensor.clone() for name, tensor in model.state_dict().items()},
-        "requires_grad": [param.requires_grad for param in model.parameters()],
-        "training": [module.training for module in model.modules()],
-        "hooks": sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks) for m in model.modules()),
-        "grads": [param.grad for param in model.parameters()],
-    }
-
-
-def assert_unchanged(model, before):
-    after = snapshot(model)
-    assert after["requires_grad"] == before["requires_grad"]
-    assert after["training"] == before["training"]
-    assert after["hooks"] == before["hooks"]
-    assert all(grad is None for grad in after["grads"])
-    for name, tensor in before["state"].items():
-        assert torch.equal(after["state"][name], tensor), name
-
-
 def mixed_state(model):
     """Train mode on part of the model, one frozen parameter: flags worth restoring."""
     model.train()
@@ -38,11 +18,10 @@ def mixed_state(model):
     return model
 
 
-def test_model_is_unchanged_after_explaining(resnet, images):
+def test_model_is_unchanged_after_explaining(resnet, images, untouched):
     model = mixed_state(resnet)
-    before = snapshot(model)
-    result = Explainer(model, layer="layer2")(images, [Why(), Rather.all()])
-    assert_unchanged(model, before)
+    with untouched(model):
+        result = Explainer(model, layer="layer2")(images, [Why(), Rather.all()])
     assert any("train mode" in note for note in result.notes)
 
 
@@ -55,20 +34,16 @@ def test_batchnorm_statistics_are_untouched_by_a_model_in_train_mode(resnet, ima
 
 
 @pytest.mark.parametrize("question", [Rather(99), ScoreRather(0.5)])
-def test_model_is_unchanged_when_an_error_is_raised(question, resnet, images):
+def test_model_is_unchanged_when_an_error_is_raised(question, resnet, images, untouched):
     model = mixed_state(resnet)
-    before = snapshot(model)
-    with pytest.raises(RatherError):
+    with untouched(model), pytest.raises(RatherError):
         Explainer(model, layer="layer2")(images, question)
-    assert_unchanged(model, before)
 
 
-def test_model_is_unchanged_when_the_forward_fails(resnet):
+def test_model_is_unchanged_when_the_forward_fails(resnet, untouched):
     model = mixed_state(resnet)
-    before = snapshot(model)
-    with pytest.raises(BadInput, match="cannot run on an input of shape"):
+    with untouched(model), pytest.raises(BadInput, match="cannot run on an input of shape"):
         Explainer(model, layer="layer2")(torch.randn(1, 5, 32, 32), Why())
-    assert_unchanged(model, before)
 
 
 def test_explainer_is_reusable_and_does_not_keep_hooks(resnet, images):
