@@ -32,7 +32,7 @@ the distorted branch (call 0 of the shared trunk, which runs twice per forward):
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 import torch
@@ -73,31 +73,40 @@ def check_stride(stride: int) -> int:
     return int(stride)
 
 
+def as_is(x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """The stacked input as the model's only input (WaDIQaM reads the pair stacked along the channels)."""
+    return (x,)
+
+
 def explain_image(model: nn.Module, x: torch.Tensor, contrasts: Sequence[float],
-                  ids: Optional[Sequence[str]] = None, *, layer: str = LAYER, call: int = 0) -> ExplanationResult:
-    """Image mode: x (N, 6 or 3, H, W); questions about the image scores (WaDIQaM: through its weighted average)."""
+                  ids: Optional[Sequence[str]] = None, *, layer: str = LAYER, call: int = 0,
+                  inputs: Callable[[torch.Tensor], tuple] = as_is) -> ExplanationResult:
+    """Image mode: x (N, 6 or 3, H, W) stacked, ``inputs(x)`` the model's positional inputs (the maps are drawn
+    over the first); questions about the image scores (WaDIQaM: through its weighted average)."""
     assemble = tile_assembler(model) if isinstance(model, WaDIQaM) else None
     explainer = Explainer(model, layer=layer, call=call, head="autograd", assemble=assemble)
-    result = explainer(x, questions_for(contrasts), ids=ids)
+    result = explainer(inputs(x), questions_for(contrasts), ids=ids)
     how = "the weighted average of the patch scores" if assemble else "the whole image at once"
     return replace(result, notes=result.notes + (f"mode image: one question about the image score through {how}",))
 
 
 def explain_patchwise(model: nn.Module, x: torch.Tensor, contrasts: Sequence[float], *, stride: int = STRIDE,
                       batch: int = 512, ids: Optional[Sequence[str]] = None, progress: Progress = SILENT,
-                      layer: str = LAYER, call: int = 0) -> tuple[ExplanationResult, np.ndarray]:
-    """Patchwise mode for one input x (1, 6 or 3, H, W); returns the result and the window scores (R, K).
+                      layer: str = LAYER, call: int = 0, inputs: Callable[[torch.Tensor], tuple] = as_is,
+                      ) -> tuple[ExplanationResult, np.ndarray]:
+    """Patchwise mode for one input x (1, 6 or 3, H, W) stacked; returns the result and the window scores (R, K).
 
-    Any model that scores a stacked input works: the windows are cut from x (a window of a pair
-    is a pair) and the model is called on them. ``batch`` windows (whole rows of the grid) go
-    through the network at a time; ``progress`` shows a bar over the windows, with its ETA.
+    Any quality model works: the windows are cut from x (a window of a pair is a pair) and the
+    model is called on ``inputs(windows)``, its positional inputs. ``batch`` windows (whole rows
+    of the grid) go through the network at a time; ``progress`` shows a bar over the windows,
+    with its ETA.
     """
     if x.shape[0] != 1:
         raise BadInput(f"patchwise explanations take one pair at a time; got a batch of {x.shape[0]}")
     stride = check_stride(stride)
     explainer = Explainer(model, layer=layer, call=call, head="autograd")
     with torch.no_grad():
-        score = model(x.to(explainer.device)).cpu()  # the image's own score; checks the input's size too
+        score = model(*inputs(x.to(explainer.device))).reshape(1, -1).cpu()  # the image's own score
     questions = questions_for(contrasts)
     rows, cols = window_grid(*x.shape[-2:], PATCH, stride)
     blend = OverlapAdd(x.shape[-2:], rows, cols, PATCH, taper="gaussian", channels=1 + len(contrasts))
@@ -105,7 +114,7 @@ def explain_patchwise(model: nn.Module, x: torch.Tensor, contrasts: Sequence[flo
     rows_per_batch = max(1, batch // len(cols))
     with progress.bar(total=blend.windows, desc="patchwise", unit="window") as bar:
         for first in range(0, len(rows), rows_per_batch):
-            answer = explainer(extract_windows(x, rows[first:first + rows_per_batch], cols, PATCH), questions)
+            answer = explainer(inputs(extract_windows(x, rows[first:first + rows_per_batch], cols, PATCH)), questions)
             blend.add(upsample(answer.raw.cpu(), (PATCH, PATCH)))
             scores.append(answer.scores.cpu())
             bar.update(len(answer.scores))

@@ -52,9 +52,10 @@ def explain_pair(distorted: PathLike, reference: Optional[PathLike], contrasts: 
                        "features.8)")
     scores = model_scores(contrasts, model)
     x, distorted_image, reference_image = read_inputs(model, distorted, reference)
+    model.score(x)  # a model that cannot run on these images (or gives no single score) is refused before any work
     started = time.perf_counter()
     identifier = Path(distorted).stem.replace("/", "_") or "distorted"
-    where = {"layer": model.layer, "call": model.call}
+    where = {"layer": model.layer, "call": model.call, "inputs": model.inputs}
     if options.mode == "patchwise":
         result, window_scores = explain_patchwise(model.network, x, scores, stride=options.stride, ids=[identifier],
                                                   progress=progress, **where)

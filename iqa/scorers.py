@@ -6,11 +6,12 @@ A quality model is rather's WaDIQaM / DIQaM checkpoint or a user's network given
 model is called as ``model(dist, ref)`` (LPIPS, DISTS and the like), a no-reference one as
 ``model(dist)``; either may return (N,), (N, 1) or (N, 1, 1, 1) scores.
 
-Inside, every model reads one tensor: the pair stacked along the channels (N, 6, H, W),
-distorted first, or the distorted image alone (N, 3, H, W). WaDIQaM reads that natively;
-a user's model is wrapped (``ScoreInputs``) so that it is called with its two images and
-its scores come out as (N,). The explainer, the patchwise windows (cut from the stacked
-tensor, so each window is a pair) and the scoring all see that one form.
+Images travel as one tensor: the pair stacked along the channels (N, 6, H, W), distorted
+first, or the distorted image alone (N, 3, H, W); the patchwise windows are cut from it, so
+that a window of a pair is a pair. ``QualityModel.inputs`` turns it into the model's
+positional inputs: itself for WaDIQaM (which reads the stacked pair), ``(dist, ref)`` for a
+user's full-reference model, ``(dist,)`` for a no-reference one. The explainer takes those
+inputs as they are (``Explainer(model)((dist, ref), q)``, maps over ``dist``).
 """
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ import torch
 from torch import nn
 
 from rather.common import BadInput, BadModel, load_model
+from rather.common.capture import find_layer
 from rather.common.images import read_image
+from rather.common.memory import out_of_memory
 from rather.common.progress import SILENT, Progress
 from rather.common.storage import PathLike
 
@@ -31,41 +34,14 @@ from .datasets import RatedSet
 from .networks import PATCH, WaDIQaM
 from .options import SCORE_SCALE, ModelChoice
 
-WRAPPED = "model"
-"""Name of the user's model inside ``ScoreInputs``: its layer ``L`` is ``model.L`` there."""
-
-
-class ScoreInputs(nn.Module):
-    """A user's quality model called on the stacked input: ``model(dist, ref)`` or ``model(dist)``, scores (N,)."""
-
-    def __init__(self, model: nn.Module, full_reference: bool):
-        super().__init__()
-        self.model = model
-        self.full_reference = full_reference
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        half = x.shape[1] // 2
-        try:
-            scores = self.model(x[:, :half], x[:, half:]) if self.full_reference else self.model(x)
-        except TypeError as error:  # the model's signature does not take what it is given
-            how = "model(dist, ref)" if self.full_reference else "model(dist)"
-            other = "--no-reference" if self.full_reference else "leave --no-reference out"
-            raise BadModel(f"calling the quality model as {how} failed ({str(error).splitlines()[0][:160]}); "
-                           f"if it reads {'one image' if self.full_reference else 'two'}, {other}") from None
-        if not isinstance(scores, torch.Tensor) or scores.dim() == 0 or scores[0].numel() != 1:
-            shape = tuple(scores.shape) if isinstance(scores, torch.Tensor) else type(scores).__name__
-            raise BadModel(f"a quality model must give one score per image, (N,), (N, 1) or (N, 1, 1, 1); got {shape} "
-                           f"for {x.shape[0]} image(s)")
-        return scores.reshape(x.shape[0])
-
-
 @dataclass
 class QualityModel:
-    """A loaded quality model: ``network`` maps the stacked input to scores (N,).
+    """A loaded quality model: ``network(*inputs(x))`` scores the stacked input x.
 
-    layer, call: what is explained (None: no layer named, scoring only); tiled: WaDIQaM's
-    own 32 x 32 tiling (image mode puts its tile maps together); score_range: (low, high),
-    the scores the model gives; name: how summaries name the model.
+    layer, call: what is explained (None: no layer named, scoring only); tiled: WaDIQaM, which
+    reads the stacked pair and cuts its own 32 x 32 tiles (image mode puts its tile maps
+    together); score_range: (low, high), the scores the model gives; name: how summaries name
+    the model.
     """
 
     network: nn.Module
@@ -83,19 +59,34 @@ class QualityModel:
         tensor = next(self.network.parameters(), None)
         return tensor.device if tensor is not None else torch.device("cpu")
 
+    def inputs(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The model's positional inputs from the stacked x: (x,) for WaDIQaM and no-reference models, else
+        (dist, ref)."""
+        if self.tiled or not self.full_reference:
+            return (x,)
+        half = x.shape[1] // 2
+        return x[:, :half], x[:, half:]
+
     @torch.no_grad()
     def score(self, x: torch.Tensor) -> torch.Tensor:
         """Scores (N,) of the stacked input x, in eval mode; a model that cannot run on x is BadInput."""
         self.network.eval()
         try:
-            scores = self.network(x.to(self.device))
-        except RuntimeError as error:
+            scores = self.network(*self.inputs(x.to(self.device)))
+        except (RuntimeError, TypeError) as error:
+            if out_of_memory(error):
+                raise
             first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            raise BadInput(f"the quality model cannot run on an input of shape {tuple(x.shape)}: {first[:200]}") \
-                from None
+            how = "model(dist, ref)" if self.full_reference and not self.tiled else "model(x)"
+            raise BadInput(f"the quality model cannot run as {how} on images of {x.shape[-2]} x {x.shape[-1]} "
+                           f"pixels: {first[:200]}") from None
+        if not isinstance(scores, torch.Tensor) or scores.dim() == 0 or scores.numel() != x.shape[0]:
+            shape = tuple(scores.shape) if isinstance(scores, torch.Tensor) else type(scores).__name__
+            raise BadModel(f"a quality model must give one score per image, (N,), (N, 1) or (N, 1, 1, 1); got {shape} "
+                           f"for {x.shape[0]} image(s)")
         if not torch.isfinite(scores).all():
             raise BadModel("the quality model gave NaN or Inf scores; check the model and its weights")
-        return scores.cpu()
+        return scores.reshape(x.shape[0]).cpu()
 
 
 def load_quality(choice: ModelChoice) -> QualityModel:
@@ -113,10 +104,10 @@ def load_quality(choice: ModelChoice) -> QualityModel:
                            "--no-reference out and give the reference image")
         return QualityModel(model, choice.layer or meta.get("layer", "features"), choice.call, model.full_reference,
                             choice.lower_better, score_range, True, choice.factory or str(choice.weights), meta)
-    layer = f"{WRAPPED}.{choice.layer}" if choice.layer else None
-    return QualityModel(ScoreInputs(model, not choice.no_reference).to(choice.device).eval(), layer, choice.call,
-                        not choice.no_reference, choice.lower_better, score_range, False,
-                        choice.factory or str(choice.weights), meta)
+    if choice.layer is not None:
+        find_layer(model, choice.layer)  # a name the model lacks is refused now, with close matches
+    return QualityModel(model, choice.layer, choice.call, not choice.no_reference, choice.lower_better, score_range,
+                        False, choice.factory or str(choice.weights), meta)
 
 
 def checked_range(value: object, where: object) -> tuple[float, float]:
