@@ -45,6 +45,7 @@ from rather.common.windows import OverlapAdd, blend_windows, extract_windows, wi
 
 from .networks import PATCH, WaDIQaM
 from .options import STRIDE
+from .sides import Sides, normalised, window_signs
 
 LAYER = "features"
 
@@ -93,8 +94,9 @@ def explain_image(model: nn.Module, x: torch.Tensor, contrasts: Sequence[float],
 def explain_patchwise(model: nn.Module, x: torch.Tensor, contrasts: Sequence[float], *, stride: int = STRIDE,
                       batch: int = 512, ids: Optional[Sequence[str]] = None, progress: Progress = SILENT,
                       layer: str = LAYER, call: int = 0, inputs: Callable[[torch.Tensor], tuple] = as_is,
-                      ) -> tuple[ExplanationResult, np.ndarray]:
-    """Patchwise mode for one input x (1, 6 or 3, H, W) stacked; returns the result and the window scores (R, K).
+                      ) -> tuple[ExplanationResult, np.ndarray, Sides]:
+    """Patchwise mode for one input x (1, 6 or 3, H, W) stacked: the result, the window scores (R, K) and the side
+    maps of the contrasts (``sides``: each window's contrast map signed by the side of q its score lies on).
 
     Any quality model works: the windows are cut from x (a window of a pair is a pair) and the
     model is called on ``inputs(windows)``, its positional inputs. ``batch`` windows (whole rows
@@ -109,17 +111,24 @@ def explain_patchwise(model: nn.Module, x: torch.Tensor, contrasts: Sequence[flo
         score = model(*inputs(x.to(explainer.device))).reshape(1, -1).cpu()  # the image's own score
     questions = questions_for(contrasts)
     rows, cols = window_grid(*x.shape[-2:], PATCH, stride)
-    blend = OverlapAdd(x.shape[-2:], rows, cols, PATCH, taper="gaussian", channels=1 + len(contrasts))
+    asked = 1 + len(contrasts)
+    blend = OverlapAdd(x.shape[-2:], rows, cols, PATCH, taper="gaussian", channels=asked + len(contrasts))
     scores = []
     rows_per_batch = max(1, batch // len(cols))
     with progress.bar(total=blend.windows, desc="patchwise", unit="window") as bar:
         for first in range(0, len(rows), rows_per_batch):
             answer = explainer(inputs(extract_windows(x, rows[first:first + rows_per_batch], cols, PATCH)), questions)
-            blend.add(upsample(answer.raw.cpu(), (PATCH, PATCH)))
+            raw = answer.raw.cpu()
+            signed = raw[:, 1:] * window_signs(answer.scores.cpu(), contrasts)[:, :, None, None].to(raw.dtype)
+            blend.add(upsample(torch.cat([raw, signed], dim=1), (PATCH, PATCH)))
             scores.append(answer.scores.cpu())
             bar.update(len(answer.scores))
     note = (f"mode patchwise: {blend.windows} windows of {PATCH} x {PATCH} at stride {stride}, each asked about its "
             "own score, raw maps blended with a Gaussian window; P is the image score")
-    result = explainer.stitched(blend.result()[None], score, questions, gradient_path=answer.gradient_path, ids=ids,
+    blended = blend.result()
+    result = explainer.stitched(blended[None, :asked], score, questions, gradient_path=answer.gradient_path, ids=ids,
                                 notes=(note,))
-    return result, torch.cat(scores).view(len(rows), len(cols)).numpy()
+    window_scores = torch.cat(scores).view(len(rows), len(cols)).numpy()
+    sides = Sides(normalised(blended[asked:]), window_scores.ravel().astype(np.float64), np.ones(window_scores.size),
+                  "window")
+    return result, window_scores, sides

@@ -5,16 +5,23 @@
 patchwise or in image mode) and writes, all or nothing:
 
 - ``explanations.h5``: the result (``rather.common.ExplanationResult.save``);
-- ``figure.png``: distorted | reference | one map per question (``figures.plot_pair``);
-- ``summary.json``: the images, the model, the score, each question (kind, title, s, q;
-  ``contrast: "human"`` where q is people's score) and, patchwise, the window scores.
+- ``figure.png``: distorted | reference | one map per question, and below each contrast its
+  side map: red where the evidence pulls the score above q, blue below (``figures.plot_pair``);
+- ``sides.npy``: the side maps (contrasts, H, W) in [-1, 1] (``sides``);
+- ``summary.json``: the images, the model, the score, each question (kind, title, s, q,
+  ``reads`` (better or worse than q), ``sides``; ``contrast: "human"`` where q is people's
+  score), notes (one when two contrasts give the same map, and why) and, patchwise, the
+  window scores.
 """
 from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional, Sequence
+
+import numpy as np
 
 from rather.common import BadInput, ExplanationResult
 from rather.common.progress import SILENT, Progress
@@ -26,6 +33,7 @@ from .datasets import SCALES, admitted_range
 from .figures import plot_pair
 from .options import MODES, MOS_SCALES, Contrast, ExplainOptions
 from .scorers import QualityModel, load_quality, read_inputs
+from .sides import region_sides, same_map_notes
 
 PEOPLE = "human"
 """How the summary names a contrast that is people's score (the command's ``--rather-than human``)."""
@@ -57,16 +65,23 @@ def explain_pair(distorted: PathLike, reference: Optional[PathLike], contrasts: 
     identifier = Path(distorted).stem.replace("/", "_") or "distorted"
     where = {"layer": model.layer, "call": model.call, "inputs": model.inputs}
     if options.mode == "patchwise":
-        result, window_scores = explain_patchwise(model.network, x, scores, stride=options.stride, ids=[identifier],
-                                                  progress=progress, **where)
+        result, window_scores, sides = explain_patchwise(model.network, x, scores, stride=options.stride,
+                                                         ids=[identifier], progress=progress, **where)
     else:
         result, window_scores = explain_image(model.network, x, scores, ids=[identifier], **where), None
+        sides = region_sides(model.network, x, scores, model.score)
     progress.note(f"explained in {time.perf_counter() - started:.1f} s ({options.mode})")
+    notes = same_map_notes(result.maps[0, 1:], scores, sides.scores, sides.unit)
+    result = replace(result, notes=tuple(dict.fromkeys(result.notes + tuple(notes))))
     summary = _summary(result, contrasts, scores, model, options, recorded_as, window_scores)
+    for record, side in zip(summary["questions"][1:], sides.records(scores)):
+        record["sides"] = side
     remarks = [""] + [record.get("reads", "") for record in summary["questions"][1:]]
     with staged_folder(out) as stage:
         result.save(stage / "explanations.h5")
-        plot_pair(result, distorted_image, reference_image, stage / "figure.png", remarks=remarks)
+        np.save(stage / "sides.npy", sides.maps.numpy())
+        plot_pair(result, distorted_image, reference_image, stage / "figure.png", remarks=remarks,
+                  sides=sides.maps.numpy(), unit=sides.unit)
         write_json(stage / "summary.json", summary)
     return summary, result
 
@@ -144,7 +159,7 @@ def _summary(result: ExplanationResult, contrasts: Sequence[Contrast], scores: S
         "full_reference": model.full_reference, "higher_is_better": not model.lower_better,
         "score_range": list(model.score_range), "layer": result.layer, "call": result.call, "method": result.method,
         "mode": options.mode, "score": plain(result.scores[0]), "questions": questions, "notes": list(result.notes),
-        "outputs": {"explanations": "explanations.h5", "figure": "figure.png"},
+        "outputs": {"explanations": "explanations.h5", "figure": "figure.png", "sides": "sides.npy"},
     }
     if window_scores is not None:
         summary["stride"] = options.stride

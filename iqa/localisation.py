@@ -55,7 +55,7 @@ def _damage_shares(model: QualityModel, reference: np.ndarray, kind: str, level:
     pristine = float(model.score(stacked(model, reference, reference))[0])
     inside = torch.from_numpy(mask)
     where = {"layer": model.layer, "call": model.call, "inputs": model.inputs}
-    patchwise, _ = explain_patchwise(model.network, x, [pristine], stride=stride, **where)
+    patchwise, _, _ = explain_patchwise(model.network, x, [pristine], stride=stride, **where)
     whole = explain_image(model.network, x, [pristine], **where)
     return (float(energy_share(patchwise.maps[0, 1], inside)), float(energy_share(whole.maps[0, 1], inside)),
             float(mask.mean()))

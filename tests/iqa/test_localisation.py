@@ -21,7 +21,7 @@ def test_localisation_report_equals_a_direct_computation():
     damaged, mask = distort_locally(reference.transpose(1, 2, 0), "gaussian_blur", 4, seed=2 * 7919 + 0 + 1)
     with torch.no_grad():
         pristine = float(model(pairs(reference[None], reference[None]))[0])
-    result, _ = explain_patchwise(model, pairs(damaged.transpose(2, 0, 1)[None], reference[None]), [pristine],
+    result, _, _ = explain_patchwise(model, pairs(damaged.transpose(2, 0, 1)[None], reference[None]), [pristine],
                                   stride=16)
     expected = float(energy_share(result.maps[0, 1], torch.from_numpy(mask)))
     assert report["gaussian_blur"]["energy_share"] == pytest.approx(expected, nan_ok=True)

@@ -51,7 +51,12 @@ def test_explain_patchwise_writes_every_output(images, tmp_path, capsys):
     printed = capsys.readouterr()
     summary = json.loads(printed.out)
     assert printed.err == ""  # --json and stderr not a terminal: no progress
-    assert sorted(p.name for p in out.iterdir()) == ["explanations.h5", "figure.png", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["explanations.h5", "figure.png", "sides.npy", "summary.json"]
+    sides = np.load(out / "sides.npy")
+    assert sides.shape == (2, 64, 80) and np.abs(sides).max() == 1
+    for record in summary["questions"][1:]:
+        assert set(record["sides"]) == {"above_share", "below_share", "windows_above", "windows_below", "windows"}
+        assert record["sides"]["windows"] == 35
     assert json.loads((out / "summary.json").read_text()) == summary
     assert summary["mode"] == "patchwise" and summary["stride"] == 8 and summary["call"] == 0
     assert [q["kind"] for q in summary["questions"]] == ["why", "score_rather", "score_rather"]
