@@ -87,7 +87,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                          help="contrast scores on the model's scale, or 'human' with --mos")
     explain.add_argument("--mos", type=float, help="people's score for 'human': on the model's scale, or as "
                          "published with --mos-scale")
-    explain.add_argument("--mos-scale", choices=options.MOS_SCALES,
+    explain.add_argument("--mos-scale", metavar="|".join(options.MOS_SCALES),
                          help="the scale --mos is published on, mapped as evaluation maps it")
     explain.add_argument("--mode", choices=options.MODES, default=options.ExplainOptions.mode,
                          help="patchwise: 32 x 32 windows (the paper); image: one question about the image score")
