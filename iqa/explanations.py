@@ -31,10 +31,13 @@ from rather.common.summaries import plain, question_records, write_json
 from .contrasts import check_stride, explain_image, explain_patchwise
 from .datasets import SCALES, admitted_range
 from .figures import plot_pair
-from .options import MODES, MOS_SCALES, Contrast, ExplainOptions
+from .options import FAST_STRIDE, MODES, MOS_SCALES, STRIDE, Contrast, ExplainOptions
 from .scorers import QualityModel, load_quality, read_inputs
 from .sides import region_sides, same_map_notes
 
+FAST_NOTE = (f"mode fast: the patchwise question at stride {FAST_STRIDE} instead of {STRIDE} (a quarter of the "
+             "windows, each window's map exact), an approximation of the exact patchwise map (its correlation with it: "
+             "rather bench iqa)")
 PEOPLE = "human"
 """How the summary names a contrast that is people's score (the command's ``--rather-than human``)."""
 
@@ -52,8 +55,9 @@ def explain_pair(distorted: PathLike, reference: Optional[PathLike], contrasts: 
     recorded_as = recorded_as or (str(distorted), None if reference is None else str(reference))
     if options.mode not in MODES:
         raise BadInput(f"--mode {options.mode!r}: use one of {', '.join(MODES)}")
+    stride = FAST_STRIDE if options.mode == "fast" else options.stride
     if options.mode == "patchwise":
-        check_stride(options.stride)
+        check_stride(stride)
     model = load_quality(options.model)
     if model.layer is None:
         raise BadInput("--layer: name the layer of your model to explain (a convolution's dotted name, e.g. "
@@ -64,16 +68,18 @@ def explain_pair(distorted: PathLike, reference: Optional[PathLike], contrasts: 
     started = time.perf_counter()
     identifier = Path(distorted).stem.replace("/", "_") or "distorted"
     where = {"layer": model.layer, "call": model.call, "inputs": model.inputs}
-    if options.mode == "patchwise":
-        result, window_scores, sides = explain_patchwise(model.network, x, scores, stride=options.stride,
+    if options.mode != "image":
+        result, window_scores, sides = explain_patchwise(model.network, x, scores, stride=stride,
                                                          ids=[identifier], progress=progress, **where)
+        if options.mode == "fast":
+            result = replace(result, notes=result.notes + (FAST_NOTE,))
     else:
         result, window_scores = explain_image(model.network, x, scores, ids=[identifier], **where), None
         sides = region_sides(model.network, x, scores, model.score)
     progress.note(f"explained in {time.perf_counter() - started:.1f} s ({options.mode})")
     notes = same_map_notes(result.maps[0, 1:], scores, sides.scores, sides.unit)
     result = replace(result, notes=tuple(dict.fromkeys(result.notes + tuple(notes))))
-    summary = _summary(result, contrasts, scores, model, options, recorded_as, window_scores)
+    summary = _summary(result, contrasts, scores, model, options, stride, recorded_as, window_scores)
     for record, side in zip(summary["questions"][1:], sides.records(scores)):
         record["sides"] = side
     remarks = [""] + [record.get("reads", "") for record in summary["questions"][1:]]
@@ -142,7 +148,7 @@ def reads(score: float, q: float, lower_better: bool) -> str:
 
 
 def _summary(result: ExplanationResult, contrasts: Sequence[Contrast], scores: Sequence[float], model: QualityModel,
-             options: ExplainOptions, recorded_as: tuple[str, Optional[str]], window_scores) -> dict:
+             options: ExplainOptions, stride: int, recorded_as: tuple[str, Optional[str]], window_scores) -> dict:
     """What ``summary.json`` holds (see the module docstring); ``window_scores`` (R, K) patchwise, else None."""
     questions = question_records(result, 0)
     score = float(result.scores[0])
@@ -162,7 +168,7 @@ def _summary(result: ExplanationResult, contrasts: Sequence[Contrast], scores: S
         "outputs": {"explanations": "explanations.h5", "figure": "figure.png", "sides": "sides.npy"},
     }
     if window_scores is not None:
-        summary["stride"] = options.stride
+        summary["stride"] = stride
         summary["windows"] = {"count": int(window_scores.size), "score_min": plain(window_scores.min()),
                               "score_mean": plain(window_scores.mean()), "score_max": plain(window_scores.max())}
     return summary

@@ -25,10 +25,14 @@ MOS_SCALES = FORMATS + ("unit",)
 """``--mos-scale`` names: a data set's published scale (``datasets.SCALES``), or ``unit`` (already [0, 1])."""
 SYNTHETIC = "synthetic"
 """What ``evaluation`` evaluates on without a data set: the held-out synthetic set, made, not read."""
-MODES = ("patchwise", "image")
-"""How a score is explained (``contrasts``): window by window as the paper did, or as one image score."""
+MODES = ("patchwise", "image", "fast")
+"""How a score is explained (``contrasts``): window by window as the paper did, as one image score, or fast: the
+patchwise question on a coarser grid of windows (``FAST_STRIDE``), an approximation of the patchwise map."""
 STRIDE = 4
 """Stride in pixels of the paper's 32 x 32 windows in patchwise mode."""
+FAST_STRIDE = 8
+"""Stride of the windows in fast mode: a quarter of the windows of the paper's stride 4, each window's map exact, the
+blend coarser (``rather bench iqa`` reports its speed-up and its correlation with the exact map)."""
 
 SCORE_SCALE = (0.0, 1.0)
 """The default quality model's scale (and any model's that declares none): SSIM or people's scores mapped to

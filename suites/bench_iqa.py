@@ -9,9 +9,16 @@ in large batches, both questions (Why s? and Why s, rather than 0.75?) from one
 forward pass, gradients through the heads only. The maps of the sampled windows
 are compared: the largest absolute difference between the loop's raw window maps
 and ours.
+
+Fast mode (``--mode fast``: the patchwise question at stride 8) is timed on the same pair:
+``fast_speedup`` is the loop's time over fast mode's, ``fast_correlation`` the Pearson r of
+the fast maps with the exact ones, averaged over the questions. A 1920 x 1080 pair is then
+explained exactly (patchwise, stride 4) in a fresh process: its time and peak resident memory.
 """
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from typing import Any, Callable
 
@@ -25,11 +32,26 @@ from rather.iqa import quality_model
 from rather.iqa.contrasts import LAYER, explain_patchwise, questions_for
 from rather.iqa.distortions import distort
 from rather.iqa.networks import PATCH
-from rather.iqa.options import DEFAULT_CHECKPOINT
+from rather.iqa.options import DEFAULT_CHECKPOINT, FAST_STRIDE
 from rather.iqa.synthetic import photo
 
 CONTRAST = 0.75
 STRIDE = 4
+FULL_HD = (1080, 1920)
+FULL_HD_PROBE = """
+import sys, time
+import torch
+from rather.common import load_model
+from rather.iqa.contrasts import explain_patchwise
+from rather.suites.bench_iqa import benchmark_pair
+model, _ = load_model(weights=sys.argv[1])
+x = benchmark_pair(int(sys.argv[2]), int(sys.argv[3]))
+start = time.perf_counter()
+explain_patchwise(model, x, [0.75], stride=4)
+seconds = time.perf_counter() - start
+with open("/proc/self/status") as status:  # VmHWM: this process's peak resident size since exec
+    print(seconds, next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM")))
+"""
 
 
 def paper_loop(model, windows: torch.Tensor, contrast: float) -> torch.Tensor:
@@ -51,11 +73,13 @@ def paper_loop(model, windows: torch.Tensor, contrast: float) -> torch.Tensor:
     return torch.stack(maps).view(len(windows), 2, *maps[0].shape)
 
 
-def benchmark_pair() -> torch.Tensor:
-    """A 384 x 512 pair: a crop of the astronaut photo (scaled up) and its JPEG version."""
+def benchmark_pair(height: int = 384, width: int = 512) -> torch.Tensor:
+    """A height x width pair (384 x 512 by default): the astronaut photo scaled to the width, its middle rows, and
+    its JPEG version."""
     from skimage.transform import resize
 
-    reference = resize(photo("astronaut"), (512, 512), anti_aliasing=True).astype(np.float32)[64:448]
+    top = (width - height) // 2
+    reference = resize(photo("astronaut"), (width, width), anti_aliasing=True).astype(np.float32)[top:top + height]
     distorted = distort(reference, "jpeg", 3, seed=0)
     return quality_model.pairs(distorted.transpose(2, 0, 1)[None], reference.transpose(2, 0, 1)[None])
 
@@ -68,8 +92,14 @@ def run_iqa(loop_windows: int = 48, progress: Callable[[str], None] = print) -> 
     progress(f"ours: {n_windows} windows of a {x.shape[3]} x {x.shape[2]} pair, stride {STRIDE}, two questions")
     explain_patchwise(model, x[:, :, :64, :64], [CONTRAST], stride=STRIDE)  # warm-up
     start = time.perf_counter()
-    explain_patchwise(model, x, [CONTRAST], stride=STRIDE)
+    exact = explain_patchwise(model, x, [CONTRAST], stride=STRIDE)[0]
     ours = time.perf_counter() - start
+    progress(f"fast mode: the same pair at stride {FAST_STRIDE}")
+    start = time.perf_counter()
+    fast = explain_patchwise(model, x, [CONTRAST], stride=FAST_STRIDE)[0]
+    fast_seconds = time.perf_counter() - start
+    correlation = float(np.mean([np.corrcoef(fast.maps[0, k].ravel(), exact.maps[0, k].ravel())[0, 1]
+                                 for k in range(exact.n_questions)]))
     progress(f"the paper's loop on {loop_windows} windows (forward + full backward per window and question)")
     rng = np.random.default_rng(0)
     sample = extract_windows(x, rows[rng.integers(0, len(rows), 1)], cols, PATCH)[:loop_windows]
@@ -79,6 +109,10 @@ def run_iqa(loop_windows: int = 48, progress: Callable[[str], None] = print) -> 
     loop_maps = paper_loop(model, sample, CONTRAST)
     loop = (time.perf_counter() - start) / len(sample) * n_windows
     ours_maps = Explainer(model, layer=LAYER, call=0, head="autograd")(sample, questions_for([CONTRAST])).raw
+    progress(f"a {FULL_HD[1]} x {FULL_HD[0]} pair explained exactly (stride {STRIDE}) in a fresh process")
+    probe = subprocess.run([sys.executable, "-c", FULL_HD_PROBE, str(DEFAULT_CHECKPOINT), *map(str, FULL_HD)],
+                           capture_output=True, text=True, check=True)
+    full_hd_seconds, full_hd_peak = probe.stdout.split()[-2:]
     return {
         "suite": "iqa", "threads": torch.get_num_threads(), "pair": [int(x.shape[2]), int(x.shape[3])],
         "windows": n_windows, "stride": STRIDE, "questions": 2,
@@ -86,6 +120,9 @@ def run_iqa(loop_windows: int = 48, progress: Callable[[str], None] = print) -> 
         "speedup": loop / ours, "target_speedup": 15,
         "max_abs_diff": float((loop_maps - ours_maps).abs().max()),
         "max_abs_map": float(loop_maps.abs().max()),
+        "fast_stride": FAST_STRIDE, "fast_seconds": fast_seconds, "fast_speedup": loop / fast_seconds,
+        "fast_correlation": correlation, "target_fast_speedup": 100, "target_fast_correlation": 0.95,
+        "full_hd": {"pair": list(FULL_HD), "seconds": float(full_hd_seconds), "peak_rss_bytes": int(full_hd_peak)},
     }
 
 
@@ -101,4 +138,9 @@ def render_iqa(report: dict[str, Any]) -> str:
         f"(largest map value {report['max_abs_map']:.2e})",
         f"  * loop: {report['loop_windows_timed']} windows timed (forward + full backward per window per question), "
         "scaled to all windows",
+        f"  fast mode (stride {report['fast_stride']}) {report['fast_seconds']:8.2f} s: {report['fast_speedup']:.1f} x the "
+        f"loop (target >= {report['target_fast_speedup']} x), r = {report['fast_correlation']:.3f} with the exact maps "
+        f"(target >= {report['target_fast_correlation']})",
+        f"  {report['full_hd']['pair'][1]} x {report['full_hd']['pair'][0]} pair, exact: "
+        f"{report['full_hd']['seconds']:.1f} s, peak memory {report['full_hd']['peak_rss_bytes'] / 2**20:.0f} MiB",
     ])

@@ -90,7 +90,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     explain.add_argument("--mos-scale", metavar="|".join(options.MOS_SCALES),
                          help="the scale --mos is published on, mapped as evaluation maps it")
     explain.add_argument("--mode", choices=options.MODES, default=options.ExplainOptions.mode,
-                         help="patchwise: 32 x 32 windows (the paper); image: one question about the image score")
+                         help="patchwise: 32 x 32 windows (the paper); image: one question about the image score; "
+                         f"fast: the patchwise question at stride {options.FAST_STRIDE}, an approximation")
     explain.add_argument("--stride", type=int, default=options.ExplainOptions.stride,
                          help="patchwise: window stride in pixels")
     explain.add_argument("--out", required=True, help="output folder")

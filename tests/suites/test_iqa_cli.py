@@ -224,3 +224,16 @@ def test_train_shows_epochs_on_stderr_and_the_result_on_stdout(tmp_path, capsys)
     assert "training: 100%" in printed.err and "2/2" in printed.err
     assert "epoch/s" in printed.err or "s/epoch" in printed.err  # the rate, whichever way round tqdm shows it
     assert "epoch 1/2: L1 loss" in printed.err and "epoch 2/2: L1 loss" in printed.err
+
+
+def test_fast_mode_is_the_patchwise_question_on_a_coarser_grid(images, tmp_path, capsys):
+    out = tmp_path / "fast"
+    assert main(["iqa", "explain", str(images / "distorted.png"), str(images / "reference.png"), "--rather-than",
+                 "0.75", "--mode", "fast", "--out", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["mode"] == "fast" and summary["stride"] == 8 and summary["windows"]["count"] == 5 * 7
+    assert any(note.startswith("mode fast: the patchwise question at stride 8 instead of 4") for note in summary["notes"])
+    exact = tmp_path / "exact"
+    assert main(["iqa", "explain", str(images / "distorted.png"), str(images / "reference.png"), "--rather-than",
+                 "0.75", "--stride", "8", "--out", str(exact)]) == 0
+    torch.testing.assert_close(load(out / "explanations.h5").maps, load(exact / "explanations.h5").maps)
