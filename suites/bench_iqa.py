@@ -140,7 +140,6 @@ def run_iqa(loop_windows: int = 48, pairs: int = SLOW_PAIRS, device: str = "cpu"
 
 
 def render_iqa(report: dict[str, Any]) -> str:
-def render_iqa(report: dict[str, Any]) -> str:
     """Every pair's figures; the speed-ups as median (min-max) over the pairs."""
     lines = []
     for row in report["rows"]:

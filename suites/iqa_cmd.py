@@ -101,7 +101,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def model_choice(args: argparse.Namespace) -> options.ModelChoice:
     """The quality model the command's options name (``--model-kwargs`` read as ``rather recognition`` reads it)."""
-    from rather.suites.recognition_cmd import model_kwargs
+    from rather.suites.model_args import model_kwargs
 
     return options.ModelChoice(
         factory=args.model, weights=args.weights, kwargs=model_kwargs(args.model_kwargs),
