@@ -457,7 +457,7 @@ def test_a_command_whose_reader_went_away_ends_quietly(argv, status, tmp_path):
 
 
 @pytest.mark.parametrize("argv, says", [
-    ("bench core --repeats \u00b2", "argument --repeats: expected a whole number from 1 to 100, got '\\xb2'"),
+    ("bench core --pairs \u00b2", "argument --pairs: expected a whole number from 3 to 100, got '\\xb2'"),
     ("iqa explain a.png b.png --rather-than 0.5 --stride \u00bd --out o",
      "argument --stride: invalid int value: '\\xbd'"),
     ("explain --weights model.pt --image a.png --out o --s\u00efze 3", "unrecognized arguments: --s\\xefze 3"),
