@@ -42,8 +42,8 @@ nav a { margin-right: 1em; } .meta { color: #666; font-size: .9em; }
 details { margin: 1em 0; } summary { cursor: pointer; font-weight: 600; }
 """
 
-OPEN_FIGURES = 2
-"""A section shows this many figures; the rest fold into one ``<details>`` (long galleries)."""
+WIDE = 6
+"""A confusion matrix over more classes than this numbers its columns (the rows name them) to fit the page."""
 
 
 @dataclass
@@ -62,10 +62,14 @@ class Table:
 
 @dataclass
 class Figure:
-    """A PNG file, by its path relative to the page, with a caption."""
+    """A PNG file, by its path relative to the page, with a caption.
+
+    Figures of a ``gallery`` (many alike, such as one per explained pair) show the first and fold the rest.
+    """
 
     path: str
     caption: str
+    gallery: bool = False
 
 
 @dataclass
@@ -97,8 +101,11 @@ NOT_CHECKED = "not checked"
 def confusion_table(id: str, caption: str, names: Sequence[str], confusion: Sequence[Sequence[int]]) -> Table:
     """A confusion matrix (rows true, columns predicted) as a shaded table; a class with no example
     is a row saying "not checked" (no patch to check), not a row of zeros."""
-    rows = [[name, *(row if sum(row) else [NOT_CHECKED] * len(row))] for name, row in zip(names, confusion)]
-    return Table(id, caption, ["true \\ predicted", *names], rows, shade=True)
+    numbered = len(names) > WIDE
+    rows = [[f"{number}. {name}" if numbered else name, *(row if sum(row) else [NOT_CHECKED] * len(row))]
+            for number, (name, row) in enumerate(zip(names, confusion), start=1)]
+    columns = [str(number) for number in range(1, len(names) + 1)] if numbered else list(names)
+    return Table(id, caption, ["true \\ predicted", *columns], rows, shade=True)
 
 
 def cell(value: Any) -> str:
@@ -152,15 +159,21 @@ def render_figure(figure: Figure, folder: Path | None) -> str:
 
 
 def render_figures(figures: Sequence[Figure], folder: Path | None) -> list[str]:
-    """The first ``OPEN_FIGURES`` figures shown, the rest folded into one ``<details>`` that says what it holds."""
-    shown = [render_figure(figure, folder) for figure in figures[:OPEN_FIGURES]]
-    folded = figures[OPEN_FIGURES:]
-    if not folded:
-        return shown
-    inside = "\n".join(render_figure(figure, folder) for figure in folded)
-    return shown + [f"<details><summary>{len(folded)} more figure{'s' * (len(folded) > 1)}: "
-                    f"{html.escape('; '.join(figure.caption.split(':')[0] for figure in folded))}</summary>\n"
-                    f"{inside}</details>"]
+    """Every figure in order, except that a gallery shows its first and folds the rest into one
+    ``<details>`` right below it, whose summary says what it holds."""
+    gallery = [figure for figure in figures if figure.gallery]
+    parts = []
+    for figure in figures:
+        if figure.gallery and figure is not gallery[0]:
+            continue
+        parts.append(render_figure(figure, folder))
+        if figure.gallery and len(gallery) > 1:
+            folded = gallery[1:]
+            inside = "\n".join(render_figure(other, folder) for other in folded)
+            parts.append(f"<details><summary>{len(folded)} more like the one above: "
+                         f"{html.escape('; '.join(other.caption.split(':')[0] for other in folded))}</summary>\n"
+                         f"{inside}</details>")
+    return parts
 
 
 def link_text(name: str, path: str) -> str:

@@ -68,7 +68,7 @@ def report_section(folder: str, summary: dict) -> Section:
         section.tables.append(confusion_table("recognition-confusion", "Confusion (rows true, columns predicted); "
                                               f"chance accuracy {1 / len(names):.2f}", names, summary["confusion"]))
     section.figures += [Figure(f"{base}/{pair['figure']}", f"{pair['a_name']} vs {pair['b_name']}: per row an "
-                               "image, Why A?, Why A, rather than B?, Why B, rather than A?")
+                               "image, Why A?, Why A, rather than B?, Why B, rather than A?", gallery=True)
                         for pair in summary["most_confused"][:2] if "figure" in pair]
     if "energy_share" in summary:
         rows = [[metric, *(summary[key].get(name) for name in ("contrast", "gradcam", "random"))]

@@ -7,7 +7,7 @@ import pytest
 from matplotlib import image
 
 from rather.suites.report import (
-    OPEN_FIGURES, Figure, Finding, Section, Table, cell, confusion_table, render_report, render_table, write_report,
+    Figure, Finding, Section, Table, cell, confusion_table, render_report, render_table, write_report,
 )
 
 from browser import open_page
@@ -109,13 +109,21 @@ def test_a_shaded_table_colours_numbers_by_their_share_of_the_row_and_leaves_wor
     assert "style" not in render_table(Table("c", "plain", ["x", "n"], [["a", 8]]))
 
 
-def test_figures_past_the_first_few_fold_into_details(tmp_path):
-    figures = [Figure(f"f{number}.png", f"pair {number}: maps") for number in range(OPEN_FIGURES + 3)]
-    outline = Outline()
-    outline.feed(render_report("t", [Section("recognition", "R", "lead", figures=figures)]))
-    assert len(outline.images) == OPEN_FIGURES + 3 and outline.folded_images == 3
+def test_a_gallery_shows_its_first_figure_and_folds_the_rest_into_details():
+    figures = [*(Figure(f"f{n}.png", f"pair {n}: maps", gallery=True) for n in range(4)), Figure("truth.png", "truth")]
     page = render_report("t", [Section("recognition", "R", "lead", figures=figures)])
-    assert "<summary>3 more figures: pair 2; pair 3; pair 4</summary>" in page
+    outline = Outline()
+    outline.feed(page)
+    assert outline.images == ["f0.png", "f1.png", "f2.png", "f3.png", "truth.png"] and outline.folded_images == 3
+    assert page.index("</details>") < page.index("truth.png")  # folded right below the gallery's first figure
+    assert "<summary>3 more like the one above: pair 1; pair 2; pair 3</summary>" in page
+    assert "<details>" not in render_report("t", [Section("s", "S", "lead", figures=figures[3:])])
+
+
+def test_a_wide_confusion_matrix_numbers_its_columns():
+    names = [f"class {n}" for n in range(8)]
+    table = confusion_table("c", "confusion", names, np.eye(8, dtype=int).tolist())
+    assert table.header[1:] == [str(n) for n in range(1, 9)] and table.rows[0][0] == "1. class 0"
 
 
 def test_the_page_embeds_its_figures_by_default_and_links_them_when_asked(tmp_path):

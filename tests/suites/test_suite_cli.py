@@ -82,4 +82,8 @@ def test_the_demo_report_shows_every_domain_in_a_browser(tmp_path, capsys):
                               "iqa-localisation", "recognition-pairs", "recognition-per-class",
                               "recognition-confusion", "recognition-truth"]
     assert len(page["images"]) >= 5 and all(image["loaded"] for image in page["images"])
+    assert all(image["src"].startswith("data:image/png;base64,") for image in page["images"])  # one file to share
+    assert [item["target"] for item in page["findings"]] == ["#seismic", "#iqa", "#recognition"]
+    assert all("%" in item["text"] for item in page["findings"])
+    assert page["overflow"] == {"page": False, "figures": []}
     assert not list(tmp_path.glob(".*staging*"))
