@@ -19,26 +19,29 @@ def share(value: Optional[float]) -> str:
 
 
 def seismic_finding(summary: dict) -> str:
-    """Energy of "Why fault, rather than horizon?" inside the true faults, beside Grad-CAM's; accuracy vs chance."""
+    """Per checked structure, the energy of "Why P, rather than horizon?" inside it beside Grad-CAM's (Why P?),
+    where the contrast loses as well as where it wins; balanced accuracy beside chance."""
     truth = summary.get("truth")
     if not truth:
         return (f"Inline {summary.get('inline')}: the survey has no labels beside it, so the maps were not checked "
                 "against a truth.")
-    counts = truth.get("energy_share", {})
-    structure = next((name for name, shares in counts.items() if shares.get("contrast") is not None), None)
     accuracy = truth.get("balanced_accuracy")
     classes = len(truth.get("confusion", [])) or 4
     accuracy_text = ("" if accuracy is None else f"; balanced accuracy {accuracy:.2f} on {truth.get('patches')} "
                      f"clear patches (chance {1 / classes:.2f})")
-    if structure is None:
-        return f"Inline {summary.get('inline')}: no patch both labelled and predicted fault or salt, so the maps " \
-               f"were not checked{accuracy_text}."
-    shares = counts[structure]
-    area = shares.get("area_share")
-    area_text = "" if area is None else f", where the {structure} covers {share(area)} of the patch"
-    return (f"Why {structure}, rather than horizon? puts {share(shares['contrast'])} of its energy inside the "
-            f"true {structure} ({shares['patches']} patches), Grad-CAM (Why {structure}?) {share(shares['gradcam'])}"
-            f"{area_text}{accuracy_text}.")
+    checked = [(name, shares) for name, shares in truth.get("energy_share", {}).items()
+               if shares.get("contrast") is not None]
+    if not checked:
+        return (f"Inline {summary.get('inline')}: no patch both labelled and predicted fault or salt, so the maps "
+                f"were not checked{accuracy_text}.")
+    parts = []
+    for name, shares in checked:
+        area = shares.get("area_share")
+        area_text = "" if area is None else f", the {name} covering {share(area)} of the patch"
+        parts.append(f"Why {name}, rather than horizon? puts {share(shares['contrast'])} of its energy inside the "
+                     f"true {name} ({shares['patches']} patches; Grad-CAM's Why {name}? {share(shares['gradcam'])}"
+                     f"{area_text})")
+    return "; ".join(parts) + f"{accuracy_text}."
 
 
 def iqa_finding(summary: dict) -> str:

@@ -12,8 +12,20 @@ RECOGNITION = {"class_names": ["a"] * 20, "accuracy": 0.94, "truth_area": 0.0088
 
 def test_seismic_gives_contrast_beside_grad_cam_and_accuracy_beside_chance():
     assert seismic_finding(SEISMIC) == (
-        "Why fault, rather than horizon? puts 16.2% of its energy inside the true fault (16 patches), Grad-CAM "
-        "(Why fault?) 14.0%; balanced accuracy 1.00 on 48 clear patches (chance 0.50).")
+        "Why fault, rather than horizon? puts 16.2% of its energy inside the true fault (16 patches; Grad-CAM's Why "
+        "fault? 14.0%); balanced accuracy 1.00 on 48 clear patches (chance 0.50).")
+
+
+def test_seismic_names_every_checked_structure_where_the_contrast_loses_too():
+    truth = {**SEISMIC["truth"], "energy_share": {
+        "fault": {"gradcam": 0.14, "contrast": 0.162, "patches": 16, "area_share": 0.05},
+        "salt_dome": {"gradcam": 0.865, "contrast": 0.713, "patches": 30},
+        "chaotic": {"gradcam": None, "contrast": None, "patches": 0}}}
+    assert seismic_finding({"inline": 1, "truth": truth}) == (
+        "Why fault, rather than horizon? puts 16.2% of its energy inside the true fault (16 patches; Grad-CAM's Why "
+        "fault? 14.0%, the fault covering 5.0% of the patch); Why salt_dome, rather than horizon? puts 71.3% of its "
+        "energy inside the true salt_dome (30 patches; Grad-CAM's Why salt_dome? 86.5%); balanced accuracy 1.00 on "
+        "48 clear patches (chance 0.50).")
 
 
 def test_seismic_without_labels_or_checked_patches_says_not_checked():
