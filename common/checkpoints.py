@@ -82,6 +82,10 @@ ARCHITECTURES: dict[str, dict[str, Bound]] = {
         "width": Bound(int, 1, 512), "pools": Bound(int, 0, 4), "padding": Bound(int, 0, 8),
     },
     **{f"rather.iqa.networks:{name}": _WADIQAM for name in ("wadiqam_fr", "wadiqam_nr", "diqam_fr", "diqam_nr")},
+    "rather.seismic.networks:SeismicUNet": {
+        "num_classes": Bound(int, 1, MAX_CLASSES), "in_channels": Bound(int, 1, MAX_CHANNELS),
+        "width": Bound(int, 1, 128), "depth": Bound(int, 1, 4),
+    },
 }
 """rather's own architectures: the only factories a checkpoint may name, with the keywords each takes.
 

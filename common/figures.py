@@ -93,12 +93,14 @@ def plot_explanation(
     questions: Optional[Sequence[int]] = None,
     cmap: str = DEFAULT_CMAP,
     alpha: float = 0.5,
+    truths: Optional[Sequence[str]] = None,
 ) -> Figure:
     """One row per input: ``input | map 1 | map 2 | ...``, each map with its colour bar; the figure,
     also written as PNG to ``path`` when one is given (a notebook shows the returned figure).
 
     images: what to show for each input of ``result``, (N, C, H, W) or (N, H, W);
-    indices: which inputs (rows); questions: which question columns (default all).
+    indices: which inputs (rows); questions: which question columns (default all);
+    truths: each input's true class, named on its input panel when known.
     """
     columns = list(range(result.n_questions)) if questions is None else list(questions)
     rows = list(indices)
@@ -107,14 +109,15 @@ def plot_explanation(
         shown, extent = displayable(images[index]), frame(result.maps.shape)
         gray = "gray" if shown.ndim == 2 else None
         row[0].imshow(shown, cmap=gray, extent=extent)
-        row[0].set_title(f"input {result.ids[index]}", fontsize=9)
+        heading = f"input {result.ids[index]}" + (f"\ntrue class: {truths[index]}" if truths is not None else "")
+        row[0].set_title(wrapped(heading), fontsize=8)
         for axis, question in zip(row[1:], columns):
             axis.imshow(shown, cmap=gray, extent=extent)
             layer = axis.imshow(display_copy(result.maps[index, question]), cmap=cmap, alpha=alpha, vmin=0, vmax=1,
                                 extent=extent)
             figure.colorbar(layer, ax=axis, fraction=0.046, pad=0.02)
             caption = panel_caption(result, index, question)
-            axis.set_title("\n".join(textwrap.fill(line, 34) for line in caption.splitlines()), fontsize=8)
+            axis.set_title(wrapped(caption), fontsize=8)
         for axis in row:
             axis.set_axis_off()
     return finished(figure, path)
@@ -185,6 +188,11 @@ def plot_uncertainty(uncertainty: Uncertainty, images, path: Optional[PathLike] 
         for axis in row:
             axis.set_axis_off()
     return finished(figure, path)
+
+
+def wrapped(text: str, width: int = 34) -> str:
+    """A panel title wrapped line by line at ``width`` characters (never cut)."""
+    return "\n".join(textwrap.fill(line, width, break_long_words=True) for line in text.splitlines())
 
 
 def new_figure(rows: int = 1, columns: int = 1, *, figsize: tuple[float, float]) -> tuple[Figure, np.ndarray]:

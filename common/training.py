@@ -33,7 +33,8 @@ def train_classifier(
 ) -> TrainingLog:
     """Adam on cross-entropy with a one-cycle cosine schedule; same seed, same weights.
 
-    images: (N, C, H, W) float32; labels: (N,) int64. The model ends in eval mode.
+    images: (N, C, H, W) float32; labels: (N,) int64, or (N, H, W) for a segmentation network
+    (logits (N, classes, H, W); its accuracy is the share of right pixels). The model ends in eval mode.
     ``progress`` shows a bar over the epochs with the last epoch's loss and accuracy.
     """
     torch.manual_seed(seed)
@@ -58,7 +59,8 @@ def train_classifier(
             optimiser.step()
             schedule.step()
             total_loss += float(loss.detach()) * len(batch)
-            correct += int((logits.argmax(1) == targets[batch]).sum())
+            hits = (logits.argmax(1) == targets[batch]).reshape(len(batch), -1).double()
+            correct += float(hits.mean(1).sum())  # per input: right or wrong, or the share of right pixels
         losses.append(total_loss / len(inputs))
         accuracies.append(correct / len(inputs))
         bar.set_postfix(loss=f"{losses[-1]:.4f}", accuracy=f"{accuracies[-1]:.3f}")

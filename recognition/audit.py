@@ -12,7 +12,8 @@
    ground truth (the differing part of a synthetic bird, or the object box);
    deletion and insertion curves of the margin y_P - y_Q and of P alone, ranked
    by the contrast map, by Grad-CAM and by a random map; the part-swap check;
-   and the parameter-randomisation sanity check.
+   and the sanity checks of Adebayo et al. (2018): cascading and independent
+   randomisation of the whole network, and the random-logit check.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from rather.common import BadModel, Explainer, ExplanationResult, Rather, Why
 from rather.common.metrics import box_masks, confusion_matrix, energy_share, pointing_game
 from rather.common.perturbation import perturbation_curves, random_maps
 from rather.common.progress import SILENT, Progress
-from rather.common.sanity import cascading_randomisation
+from rather.common import sanity
 
 from .data import Preprocess
 from .options import AuditOptions
@@ -32,6 +33,9 @@ from .synthetic import PARTS, differing_parts
 from .truth import closest_look_alike, swap_truth
 
 MAPS = ("contrast", "gradcam", "random")
+POINT_TOLERANCE = 15 / 224
+"""The part pointing game's tolerance, as a share of the input's longer side: 15 pixels at 224 x 224, as in
+the pointing game of Zhang et al. (ECCV 2016)."""
 
 
 def expected_calibration_error(probs: torch.Tensor, labels: torch.Tensor, bins: int = 15) -> float:
@@ -114,6 +118,17 @@ def all_logits(model: nn.Module, data, preprocess: Preprocess, batch_size: int, 
     return torch.cat(out)
 
 
+def image_record(data, logits: torch.Tensor, index: int, **classes: int) -> dict:
+    """What an auditor reads about one image: its id, file, true class, prediction and its probability, and the
+    probability of each of ``classes`` (key: class index), e.g. ``p_a=a, p_b=b`` for a confused pair."""
+    probs = logits[index].double().softmax(0)
+    predicted = int(probs.argmax())
+    names = data.class_names
+    return {"id": data.ids[index], "path": data.path(index), "true": names[int(data.labels[index])],
+            "predicted": names[predicted], "p_predicted": round(float(probs[predicted]), 4),
+            **{key: round(float(probs[value]), 4) for key, value in classes.items()}}
+
+
 def explain_pairs(explainer: Explainer, data, preprocess: Preprocess, logits: torch.Tensor,
                   pairs: list[dict], options: AuditOptions) -> tuple[ExplanationResult | None, torch.Tensor, list]:
     """Why A? Why A, rather than B? Why B, rather than A? on each pair's hesitations.
@@ -128,14 +143,35 @@ def explain_pairs(explainer: Explainer, data, preprocess: Preprocess, logits: to
         a_of += [pair["a"]] * len(picked)
         b_of += [pair["b"]] * len(picked)
         ids += [f"pair{number + 1}_{data.ids[i]}" for i in picked]
-        pair["images"] = [data.ids[i] for i in picked]
+        pair["images"] = [image_record(data, logits, i, p_a=pair["a"], p_b=pair["b"]) for i in picked]
     if not chosen:
         return None, torch.empty(0), rows
-    shown, _ = data.load(chosen)
+    shown, _, points = data.load_with_points(chosen)
     a, b = torch.tensor(a_of)[:, None], torch.tensor(b_of)[:, None]
     result = explainer(preprocess.normalise(shown), [Why(a), Rather(b, p=a), Rather(a, p=b)], ids=ids,
                        class_names=data.class_names).cpu()
+    if points is not None:
+        tolerance = POINT_TOLERANCE * max(shown.shape[-2:])
+        for pair, pair_rows in zip(pairs, rows):
+            pair["part_pointing"] = {"tolerance_pixels": round(tolerance, 2), **{
+                name: part_pointing(result.maps[pair_rows, question], points[pair_rows], data.part_names, tolerance)
+                for name, question in (("contrast", 1), ("gradcam", 0))}}
     return result, shown, rows
+
+
+def part_pointing(maps: torch.Tensor, points: torch.Tensor, names, tolerance: float) -> dict:
+    """The pointing game per annotated part: for each part, the images where it is visible and the share of them
+    whose map maximum lies within ``tolerance`` pixels of it. maps (N, H, W); points (N, parts, 2) x, y in the
+    maps' pixel frame (pixel edges), NaN where hidden."""
+    width = maps.shape[-1]
+    peak = maps.flatten(-2).argmax(-1)
+    centre = torch.stack([peak % width, peak // width], dim=-1).double() + 0.5
+    distance = (points.double() - centre[:, None]).norm(dim=-1)
+    visible = ~distance.isnan()
+    hits = (distance <= tolerance) & visible
+    return {name: {"images": int(visible[:, k].sum()),
+                   "hit_rate": int(hits[:, k].sum()) / int(visible[:, k].sum()) if visible[:, k].any() else None}
+            for k, name in enumerate(names)}
 
 
 def truth_images(logits: torch.Tensor, data, options: AuditOptions, synthetic: bool) -> tuple[torch.Tensor, ...]:
@@ -168,7 +204,7 @@ def truth_report(model: nn.Module, explainer: Explainer, data, preprocess: Prepr
     maps = {"contrast": result.maps[:, 0], "gradcam": result.maps[:, 1],
             "random": random_maps(len(keep), size, options.seed, cells=tuple(result.raw.shape[-2:]))}
     report: dict = {"images": len(keep), "rival": "closest look-alike" if synthetic else "runner-up"}
-    figure: dict = {"shown": shown, "maps": maps, "p": p, "q": q}
+    figure: dict = {"shown": shown, "maps": maps, "p": p, "q": q, "probs": result.probs}
     if synthetic:
         swap = swap_truth(data.labels[keep.numpy()], data.seeds[keep.numpy()], q.numpy(), size[0])
         changed, part = torch.from_numpy(swap.changed), torch.from_numpy(swap.part)
@@ -208,10 +244,70 @@ def truth_report(model: nn.Module, explainer: Explainer, data, preprocess: Prepr
         for score in ("margin", "probability"):
             report[f"{score}_{mode}_auc"] = {name: mean(curves[mode, name].area(score)) for name in MAPS}
     figure["curves"] = curves
-    progress.note("parameter-randomisation sanity check")
     count = min(options.sanity_images, len(keep))
-    steps = cascading_randomisation(model, explainer.layer_name, x[:count], [Rather(q[:count, None], p=p[:count, None]),
-                                    Why(p[:count, None])], depth=2, seed=options.seed)
-    report["sanity"] = [{"randomised": list(step.layers), "rank_correlation": {
-        "contrast": mean(step.correlation[:, 0]), "gradcam": mean(step.correlation[:, 1])}} for step in steps]
+    report["sanity"] = sanity_report(model, explainer.layer_name, x[:count], p[:count], q[:count], options,
+                                     progress)
     return report, figure
+
+
+def sanity_report(model: nn.Module, layer: str, x: torch.Tensor, p: torch.Tensor, q: torch.Tensor,
+                  options: AuditOptions, progress: Progress = SILENT) -> dict:
+    """The sanity checks (``rather.common.sanity``) of the contrast map (Why P, rather than Q?) and Grad-CAM
+    (Why P?) on ``x``: mean rank correlation with the trained model's maps per cascading and independent
+    step, and with the maps of a random other class."""
+    asked = [Rather(q[:, None], p=p[:, None]), Why(p[:, None])]
+
+    def rows(steps: list) -> list[dict]:
+        return [{"randomised": list(step.layers), "rank_correlation": {
+            "contrast": mean(step.correlation[:, 0]), "gradcam": mean(step.correlation[:, 1])}} for step in steps]
+
+    progress.note(f"sanity checks on {len(x)} images: cascading and independent randomisation, random logit")
+    settings = {"steps": options.sanity_steps, "seed": options.seed}
+    report = {"images": len(x),
+              "cascade": rows(sanity.cascade(model, layer, x, asked, **settings)),
+              "independent": rows(sanity.independent(model, layer, x, asked, **settings))}
+    with torch.no_grad():
+        classes = model(x[:1]).shape[1]
+    if classes >= 3:
+        r = sanity.random_classes(p, q, classes, options.seed)[:, None]
+        correlation = sanity.random_logit(model, layer, x, asked, [Rather(q[:, None], p=r), Why(r)])
+        report["random_logit"] = {"contrast": mean(correlation[:, 0]), "gradcam": mean(correlation[:, 1])}
+    return report
+
+
+TRUST_MEMORY = 256 * 2**20
+"""Bytes of all-contrast maps made at once by the trust ranking (the batch shrinks for many classes)."""
+
+
+def trust_report(explainer: Explainer, data, preprocess: Preprocess, logits: torch.Tensor, options: AuditOptions,
+                 progress: Progress = SILENT) -> dict:
+    """Uncertainty and trust of every image from one all-contrast pass (``rather.common.uncertainty``: VOICE,
+    the variance of the contrast maps, and GradTrust r in [1, k], the top-k classes' largest counterfactual
+    gradient energy over their mean): the ``trust_ranked`` correct predictions of lowest GradTrust and the
+    mistakes of highest GradTrust, each with its id, path, classes and both scores."""
+    from rather.common.uncertainty import explain_uncertainty
+
+    count, classes = logits.shape
+    pixels = preprocess.size[0] * preprocess.size[1]
+    batch = max(1, min(options.batch_size, TRUST_MEMORY // (4 * classes * pixels)))
+    trust, voice = torch.empty(count, dtype=torch.float64), torch.empty(count, dtype=torch.float64)
+    with progress.bar(total=count, desc="VOICE and GradTrust from every contrast", unit="image") as bar:
+        for start in range(0, count, batch):
+            indices = range(start, min(start + batch, count))
+            shown, _ = data.load(indices)
+            uncertain = explain_uncertainty(explainer, preprocess.normalise(shown).to(explainer.device))
+            trust[start:indices.stop] = uncertain.trust.double()
+            voice[start:indices.stop] = uncertain.voice.double().mean(dim=(1, 2)).cpu()
+            bar.update(len(indices))
+    correct = logits.argmax(1) == torch.from_numpy(data.labels)
+    rows = torch.arange(count)
+
+    def listed(chosen: torch.Tensor) -> list[dict]:
+        return [{**image_record(data, logits, int(i), p_true=int(data.labels[i])),
+                 "gradtrust": round(float(trust[i]), 4), "voice_mean": round(float(voice[i]), 6)} for i in chosen]
+
+    least = rows[correct][trust[correct].argsort(stable=True)][:options.trust_ranked]
+    most = rows[~correct][trust[~correct].argsort(descending=True, stable=True)][:options.trust_ranked]
+    return {"score": "GradTrust (top-k counterfactual gradient energy, max over mean; 1: no class stands out)",
+            "mean_gradtrust_correct": mean(trust[correct]), "mean_gradtrust_mistakes": mean(trust[~correct]),
+            "least_trustworthy_correct": listed(least), "most_trustworthy_mistakes": listed(most)}

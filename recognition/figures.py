@@ -9,7 +9,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from rather.common.figures import displayable, new_figure, save_figure
+from rather.common.figures import displayable, new_figure, save_figure, wrapped
 from rather.common.storage import PathLike
 
 
@@ -46,15 +46,19 @@ def plot_curves(curves: dict, path: PathLike) -> None:
 
 
 def plot_truth(figure_data: dict, class_names: Sequence[str], path: PathLike, rows: int = 4) -> None:
-    """Input | ground truth | Why P? | Why P, rather than Q? for the first ``rows`` images."""
+    """Input | ground truth | Why P? | Why P, rather than Q? for the first ``rows`` images (correctly classified:
+    the true class is P), each title naming the classes with their probabilities, wrapped, never cut."""
     count = min(rows, len(figure_data["p"]))
     truth = figure_data.get("truth")
     columns = ["input", "ground truth", "gradcam", "contrast"] if truth is not None else ["input", "gradcam",
                                                                                          "contrast"]
-    figure, axes = new_figure(count, len(columns), figsize=(3 * len(columns), 3.2 * count))
+    figure, axes = new_figure(count, len(columns), figsize=(3.2 * len(columns), 4.0 * count))
     for row in range(count):
         shown = displayable(figure_data["shown"][row])
-        p, q = class_names[int(figure_data["p"][row])], class_names[int(figure_data["q"][row])]
+        p_index, q_index = int(figure_data["p"][row]), int(figure_data["q"][row])
+        p, q = class_names[p_index], class_names[q_index]
+        probs = figure_data["probs"][row]
+        odds = f"p({p})={float(probs[p_index]):.2f}, p({q})={float(probs[q_index]):.2f}"
         for axis, column in zip(axes[row], columns):
             axis.imshow(shown)
             if column == "ground truth":
@@ -63,8 +67,8 @@ def plot_truth(figure_data: dict, class_names: Sequence[str], path: PathLike, ro
             elif column != "input":
                 layer = figure_data["maps"][column][row]
                 axis.imshow(torch.as_tensor(layer).numpy(), cmap="jet", alpha=0.5, vmin=0, vmax=1)
-            title = {"input": p, "ground truth": f"differs from {q}", "gradcam": f"Why {p}?",
-                     "contrast": f"Why {p}, rather than {q}?"}[column]
-            axis.set_title(title, fontsize=7)
+            title = {"input": f"true class {p}, predicted {p}\n{odds}", "ground truth": f"where {p} differs from {q}",
+                     "gradcam": f"Why {p}?", "contrast": f"Why {p}, rather than {q}?\n{odds}"}[column]
+            axis.set_title(wrapped(title, 32), fontsize=7)
             axis.set_axis_off()
     save_figure(figure, path)

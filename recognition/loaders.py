@@ -27,9 +27,10 @@ the data set's class list gives.
 from __future__ import annotations
 
 import csv
+import math
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
@@ -86,18 +87,33 @@ def load_cub200(root: str | Path, split: str = "test") -> ImageSet:
         raise BadInput(f"{base}: image {missing[0]} has no class, box or split line; the index files disagree")
     xywh = np.array([boxes[i] for i in wanted], np.float64).reshape(-1, 4)
     files = [base / "images" / paths[i] for i in wanted]
-    points = None
+    points, names = None, []
     part_file = base / "parts" / "part_locs.txt"
     if part_file.is_file():
         names = [" ".join(r[1:]) for r in _rows(base / "parts" / "parts.txt", what)]
         points = np.full((len(wanted), len(names), 2), np.nan)
         row_of = {image: row for row, image in enumerate(wanted)}
-        for image, part, x, y, visible in _rows(part_file, what):
-            if int(image) in row_of and visible == "1":
-                points[row_of[int(image)], int(part) - 1] = float(x), float(y)
+        for line, fields in enumerate(_rows(part_file, what), start=1):
+            image, part, x, y = _part_location(fields, len(names), f"{part_file} line {line}")
+            if image in row_of and fields[4] == "1":
+                points[row_of[image], part - 1] = x, y
     return ImageSet(tuple(files), np.array([labels[i] for i in wanted], np.int64),
                     np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1), tuple(classes), _ids(files),
-                    points=points)
+                    points=points, part_names=tuple(names))
+
+
+def _part_location(fields: list[str], parts: int, where: str) -> tuple[int, int, float, float]:
+    """A part_locs.txt line (image id, part id, x, y, visible) checked: ids whole numbers, the part one of
+    parts.txt's, x and y finite."""
+    try:
+        image, part, x, y = int(fields[0]), int(fields[1]), float(fields[2]), float(fields[3])
+        valid = len(fields) == 5 and 1 <= part <= parts and math.isfinite(x) and math.isfinite(y)
+    except (ValueError, IndexError):
+        valid = False
+    if not valid:
+        raise BadInput(f"{where}: '{' '.join(fields)}' is not 'image part x y visible' with a part of parts.txt "
+                       f"(1 to {parts}); is the CUB-200-2011 copy intact?")
+    return image, part, x, y
 
 
 def _mat(path: Path, what: str) -> dict:
@@ -230,9 +246,156 @@ def load_imagenet_val(root: str | Path, split: str = "test") -> ImageSet:
                     _ids(files))
 
 
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".npy")
+"""Files an image folder's class folders hold that are read as images (any case); others are skipped."""
+SPLIT_FOLDERS = {"train": ("train",), "test": ("test", "val", "validation")}
+"""Split folders of an image folder: the first that exists of each tuple is that split."""
+BOX_COLUMNS = ("x0", "y0", "x1", "y1")
+
+
+def _split_folders(root: Path) -> dict[str, Path]:
+    """The split folders under ``root`` ({} when it holds class folders directly)."""
+    found = {}
+    for split, names in SPLIT_FOLDERS.items():
+        folder = next((root / name for name in names if (root / name).is_dir()), None)
+        if folder is not None:
+            found[split] = folder
+    return found
+
+
+def _class_folders(folder: Path) -> list[Path]:
+    return sorted(child for child in folder.iterdir() if child.is_dir() and not child.name.startswith("."))
+
+
+def _images_in(folder: Path) -> list[Path]:
+    """Image files anywhere under ``folder``, hidden ones left out, in sorted order."""
+    return sorted(path for path in folder.rglob("*") if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file()
+                  and not any(part.startswith(".") for part in path.relative_to(folder).parts))
+
+
+def class_order(found: Sequence[str], classes: Optional[Sequence[str]], where: str) -> tuple[str, ...]:
+    """The class names in model order: ``classes`` (from ``--classes``) if given, every name of ``found`` in it;
+    else the sorted names found."""
+    if classes is None:
+        return tuple(sorted(set(found)))
+    unknown = sorted(set(found) - set(classes))
+    if unknown:
+        raise BadInput(f"{where}: class '{unknown[0]}' is not in --classes; add it there or remove its images")
+    return tuple(classes)
+
+
+def load_imagefolder(root: str | Path, split: str = "test", classes: Optional[Sequence[str]] = None) -> ImageSet:
+    """A folder per class (optionally under train/ and test/ split folders); see the module docstring."""
+    _check_split(split)
+    root = Path(root)
+    splits = _split_folders(root)
+    if not splits:
+        if split == "train":
+            raise BadInput(f"'{root}' has no split folders (train/, test/), so every image is in the test split; "
+                           "use --split test (or all)")
+        splits = {"test": root}
+    wanted = [folder for name, folder in splits.items() if split in (name, "all")]
+    if not wanted:
+        raise BadInput(f"'{root}' has no {split} folder ({', '.join(SPLIT_FOLDERS[split])}); "
+                       f"use --split {' or '.join(splits)}")
+    names = {folder.name for base in splits.values() for folder in _class_folders(base)}
+    if not names:
+        raise BadInput(f"'{root}' holds no class folders; give a folder with one folder of images per class")
+    order = class_order(sorted(names), classes, str(root))
+    files, labels = [], []
+    for base in wanted:
+        for folder in _class_folders(base):
+            found = _images_in(folder)
+            files += found
+            labels += [order.index(folder.name)] * len(found)
+    if not files:
+        raise BadInput(f"'{root}' has class folders but no images ({', '.join(IMAGE_SUFFIXES)}) in its {split} "
+                       "split; check the folder and --split")
+    return ImageSet(tuple(files), np.array(labels, np.int64), np.full((len(files), 4), np.nan), order, _ids(files))
+
+
+def _csv_rows(path: Path) -> list[dict[str, str]]:
+    """The rows of a labelled-image CSV, its header checked."""
+    try:
+        with open(path, newline="", encoding="utf-8") as file:
+            reader = csv.DictReader(file)
+            header = [name.strip() for name in reader.fieldnames or []]
+            rows = [{key.strip(): (value or "").strip() for key, value in row.items() if key is not None}
+                    for row in reader]
+    except UnicodeDecodeError:
+        raise BadInput(f"'{path}' is not UTF-8 text; give a CSV file with a header path,label") from None
+    except csv.Error as error:
+        raise BadInput(f"'{path}' is not a readable CSV file ({error}); give a header path,label") from None
+    missing = [name for name in ("path", "label") if name not in header]
+    if missing:
+        raise BadInput(f"'{path}': the header {','.join(header) or '(empty)'} has no '{missing[0]}' column; "
+                       "give a first line path,label[,split][,x0,y0,x1,y1]")
+    boxes = [name for name in BOX_COLUMNS if name in header]
+    if boxes and len(boxes) != 4:
+        raise BadInput(f"'{path}': a box needs all four columns x0,y0,x1,y1; the header has {','.join(boxes)}")
+    if not rows:
+        raise BadInput(f"'{path}' has a header but no rows; list one image a line")
+    return rows
+
+
+def _csv_box(row: dict[str, str], where: str) -> list[float]:
+    """A row's box x0, y0, x1, y1 (NaN where the columns are absent or empty)."""
+    texts = [row.get(name, "") for name in BOX_COLUMNS]
+    if not any(texts):
+        return [math.nan] * 4
+    try:
+        box = [float(text) for text in texts]
+    except ValueError:
+        raise BadInput(f"{where}: the box {','.join(texts)} is not four numbers; give x0,y0,x1,y1 in pixels "
+                       "(or leave all four empty)") from None
+    if not all(math.isfinite(value) and value >= 0 for value in box) or box[2] <= box[0] or box[3] <= box[1]:
+        raise BadInput(f"{where}: the box {','.join(texts)} is not x0 < x1, y0 < y1 in pixels from 0")
+    return box
+
+
+def _csv_labels(labels: list[str], classes: Optional[Sequence[str]], where: str) -> tuple[list[int], tuple[str, ...]]:
+    """Class indices and names of the CSV's labels: whole numbers are indices, other labels names."""
+    if classes is None and all(label.isdigit() and label.isascii() for label in labels):
+        indices = [int(label) for label in labels]
+        return indices, tuple(str(index) for index in range(max(indices) + 1))
+    order = class_order(labels, classes, where)
+    return [order.index(label) for label in labels], order
+
+
+def load_csv(file: str | Path, split: str = "test", classes: Optional[Sequence[str]] = None) -> ImageSet:
+    """Images listed in a CSV file (path,label[,split][,x0,y0,x1,y1]); see the module docstring."""
+    _check_split(split)
+    file = Path(file)
+    if not file.is_file():
+        raise BadInput(f"--format csv needs a CSV file; '{file}' is not a file")
+    listed = []
+    for line, row in enumerate(_csv_rows(file), start=2):
+        where = f"'{file}' line {line}"
+        row_split = row.get("split", "") or "test"
+        if row_split not in ("train", "test"):
+            raise BadInput(f"{where}: split '{row_split}' is neither train nor test")
+        if not row["path"] or not row["label"]:
+            raise BadInput(f"{where}: the path or the label is empty; give both")
+        path = file.parent / row["path"]
+        if not path.is_file():
+            raise BadInput(f"{where}: image '{path}' does not exist (paths are relative to the CSV's folder)")
+        listed.append((path, row["label"], row_split, _csv_box(row, where)))
+    indices, names = _csv_labels([label for _, label, _, _ in listed], classes, str(file))  # every split: one order
+    chosen = [row for row, _ in enumerate(listed) if split in (listed[row][2], "all")]
+    if not chosen:
+        raise BadInput(f"'{file}' lists no image in the {split} split; check its split column and --split")
+    files = [listed[row][0] for row in chosen]
+    return ImageSet(tuple(files), np.array([indices[row] for row in chosen], np.int64),
+                    np.array([listed[row][3] for row in chosen], np.float64), names, _ids(files))
+
+
 LOADERS: dict[str, Callable[[str | Path, str], ImageSet]] = {
     "cub200": load_cub200,
     "stanford-cars": load_stanford_cars,
     "fgvc-aircraft": load_fgvc_aircraft,
     "imagenet-val": load_imagenet_val,
+    "imagefolder": load_imagefolder,
+    "csv": load_csv,
 }
+OWN_LAYOUTS = ("imagefolder", "csv")
+"""The layouts whose class order ``--classes`` may fix (the published data sets name their own)."""

@@ -17,7 +17,7 @@ DEFAULT_CHECKPOINT = Path(__file__).with_name("models") / "birds.pt"
 TRAIN_IMAGES = 5000
 EPOCHS = 10
 
-FORMATS = ("synthetic", "cub200", "stanford-cars", "fgvc-aircraft", "imagenet-val")
+FORMATS = ("synthetic", "cub200", "stanford-cars", "fgvc-aircraft", "imagenet-val", "imagefolder", "csv")
 """Layouts of audit data: the synthetic birds, then the loaders of ``rather.recognition.loaders``."""
 SPLITS = ("test", "train", "all")
 
@@ -25,7 +25,9 @@ SPLITS = ("test", "train", "all")
 @dataclass(frozen=True)
 class AuditOptions:
     """How much the audit looks at: ``pairs`` top pairs, ``per_pair`` images each, ``truth_images`` for the
-    ground-truth metrics, ``steps`` of the deletion curves, ``top_k``, ``bins`` of the calibration error."""
+    ground-truth metrics, ``steps`` of the deletion curves, ``top_k``, ``bins`` of the calibration error,
+    ``sanity_images`` and at most ``sanity_steps`` steps (groups of layers) of the randomisation checks,
+    ``trust_ranked`` images in each list of the trust ranking."""
 
     pairs: int = 3
     per_pair: int = 6
@@ -35,6 +37,8 @@ class AuditOptions:
     bins: int = 15
     batch_size: int = 128
     sanity_images: int = 32
+    sanity_steps: int = 12
+    trust_ranked: int = 10
     seed: int = 0
 
 
@@ -42,13 +46,16 @@ class AuditOptions:
 class DataChoice:
     """The images an audit reads: ``format`` one of FORMATS; ``folder`` the data set's folder (None for
     synthetic birds); its ``split``; for synthetic birds, ``images`` rendered per split from ``seed``
-    (the training split's seed; the held-out split adds ``classifier.HELD_OUT_OFFSET``)."""
+    (the training split's seed; the held-out split adds ``classifier.HELD_OUT_OFFSET``); for an image folder
+    or a CSV file (``folder`` is then the file), ``classes`` the class names in the model's order (None:
+    sorted as found)."""
 
     format: str
     folder: Optional[PathLike] = None
     split: str = "test"
     images: int = 600
     seed: int = 0
+    classes: Optional[tuple[str, ...]] = None
 
 
 @dataclass(frozen=True)

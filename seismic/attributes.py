@@ -12,7 +12,7 @@ import os
 from contextlib import ExitStack
 from pathlib import Path
 from collections.abc import Callable, Mapping, Sequence
-from typing import Union
+from typing import Optional, Union
 
 import numpy as np
 
@@ -46,8 +46,9 @@ def _volume_rows(survey: Survey, values: np.ndarray) -> Callable[[int, int], np.
     return lambda start, stop: flat[survey.trace_cells(start, stop)]
 
 
-def section_rows(survey: Survey, kind: str, numbers: Sequence[int], section_of: Callable[[int], np.ndarray],
-                 channels: tuple[int, ...] = ()) -> Callable[[int, int], np.ndarray]:
+def section_rows(survey: Survey, kind: str, numbers: Sequence[Optional[int]],
+                 section_of: Callable[[Optional[int]], np.ndarray],
+                 channels: tuple[int, ...] = (), samples: slice = slice(None)) -> Callable[[int, int], np.ndarray]:
     """Trace rows from sections: the ``rows`` of ``write_attributes`` for some inlines or crosslines.
 
     ``rows(start, stop)`` is (*channels, stop - start, n_samples): the traces start..stop-1
@@ -57,10 +58,13 @@ def section_rows(survey: Survey, kind: str, numbers: Sequence[int], section_of: 
     survey sorted along ``kind`` holds one or two sections at a time; across the sorting,
     every requested line stays until the end of the pass. This is where sections turn
     back into the file's trace rows (``section.to_trace_rows``).
+
+    A 2D or unstructured file holds one line (``lines.read_line``): ``numbers`` is that one
+    line's [number] (None for a 2D line) and its section covers every trace. Sections of
+    a time window hold the sample indices ``samples`` only; the other samples are zeros.
     """
     if survey.kind != "3d":
-        raise BadInput(f"{survey.path.name}: sections by {kind} need a 3D survey; give a full array shaped like "
-                       "the survey")
+        return _one_line_rows(survey, numbers, section_of, channels, samples)
     if kind not in LINE_KINDS:
         raise BadInput(f"{survey.path.name}: sections are given by 'inline' or 'crossline', not {kind!r}")
     axis = LINE_KINDS.index(kind)
@@ -80,7 +84,7 @@ def section_rows(survey: Survey, kind: str, numbers: Sequence[int], section_of: 
             if index not in cache:
                 cache[index] = section_of(int(line_numbers[index]))
             here = line == index
-            out[..., here, :] = to_trace_rows(cache[index][..., trace[here]])
+            out[..., here, samples] = to_trace_rows(cache[index][..., trace[here]])
         for index in [i for i in cache if last_trace[i] < stop]:
             del cache[index]
         return out
@@ -88,8 +92,29 @@ def section_rows(survey: Survey, kind: str, numbers: Sequence[int], section_of: 
     return rows
 
 
+def _one_line_rows(survey: Survey, numbers: Sequence[Optional[int]], section_of: Callable[[Optional[int]], np.ndarray],
+                   channels: tuple[int, ...], samples: slice) -> Callable[[int, int], np.ndarray]:
+    """``section_rows`` of the one line of a 2D or unstructured file: trace t is column ``trace_cells()[t]``."""
+    if len(numbers) != 1:
+        raise BadInput(f"{survey.path.name}: a {survey.kind} file holds one line, not {len(numbers)}; give its "
+                       "one section")
+    held: list[np.ndarray] = []
+
+    def rows(start: int, stop: int) -> np.ndarray:
+        if not held:
+            held.append(section_of(numbers[0]))
+        out = np.zeros((*channels, stop - start, len(survey.samples)), dtype=np.float32)
+        out[..., samples] = to_trace_rows(held[0])[..., survey.trace_cells(start, stop), :]
+        return out
+
+    return rows
+
+
 def _sections_rows(survey: Survey, sections: Mapping[int, np.ndarray], by: str) -> Callable[[int, int], np.ndarray]:
     """``section_rows`` of the sections given as {line number: values (n_samples, n_traces)}, checked first."""
+    if survey.kind != "3d":
+        raise BadInput(f"{survey.path.name}: sections by {by} need a 3D survey; give a full array shaped like "
+                       "the survey")
     checked: dict[int, np.ndarray] = {}
     rows = section_rows(survey, by, list(sections), checked.__getitem__)  # the survey, kind and numbers checked
     shape = (len(survey.samples), len(survey.crosslines if by == "inline" else survey.inlines))

@@ -46,12 +46,13 @@ from typing import Iterable, Iterator, Optional
 
 import torch
 
-from rather.common import BadInput, Explainer, __version__, load_model
+from rather.common import BadInput, Explainer, __version__
 from rather.common.progress import SILENT, Progress
 from rather.common.storage import PathLike, atomic_path
 
 from .lines import explain_line
-from .options import DEFAULT_TIMEOUT
+from .options import DEFAULT_TIMEOUT, ModelChoice
+from .seismic_model import SeismicModel, load_seismic_model
 from .sections import SectionStore
 from .survey import open_survey
 
@@ -67,6 +68,8 @@ NO_TCP_SOCKET = ("inproc", "ucx")
 class VolumeJob:
     """Everything a block's piece depends on. Paths are absolute: workers may run elsewhere.
 
+    ``factory``, ``model_kwargs``, ``classes``: the model as ``ModelChoice`` has it
+    (``model_choice``). ``first_sample``, ``stop_sample``: the time window (``samples``).
     ``threads``: torch's intra-op threads in the workers. Matrix products split their sums
     across threads, so the last bit of a map depends on the thread count: pieces equal the
     single-process run's bit for bit only with the thread count that run uses (torch's default
@@ -85,6 +88,22 @@ class VolumeJob:
     device: str
     block_lines: int
     threads: int
+    factory: Optional[str] = None
+    model_kwargs: str = "{}"
+    classes: str = ""
+    first_sample: int = 0
+    stop_sample: Optional[int] = None
+
+    @property
+    def samples(self) -> slice:
+        """The sample indices explained (a ``--time`` window; all by default)."""
+        return slice(self.first_sample, self.stop_sample)
+
+    def model_choice(self) -> ModelChoice:
+        """The model as the driver chose it (``model_kwargs``: JSON; ``classes``: comma-separated, "" none)."""
+        return ModelChoice(weights=self.model, factory=self.factory, kwargs=json.loads(self.model_kwargs),
+                           layer=self.layer, classes=tuple(self.classes.split(",")) if self.classes else None,
+                           patch=self.patch)
 
     def fingerprint(self) -> dict:
         """The job's parameters plus the survey file's size and modification time and the versions that compute."""
@@ -112,19 +131,19 @@ def file_checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
-_EXPLAINERS: dict[tuple[str, str, str], Explainer] = {}
+_EXPLAINERS: dict[tuple[str, str, str], tuple[Explainer, SeismicModel]] = {}
 _ONE_BLOCK_AT_A_TIME = threading.Lock()  # the explainer's hooks and torch's thread count are per process
 
 
-def _explainer(job: VolumeJob) -> Explainer:
-    """The job's model, loaded once per process, with the checksum the driver saw."""
+def _explainer(job: VolumeJob) -> tuple[Explainer, SeismicModel]:
+    """The job's explainer and model, loaded once per process, with the checksum the driver saw."""
     key = (job.model, job.device, job.model_checksum)
     if key not in _EXPLAINERS:
-        model, _ = load_model(weights=job.model, device=job.device)
-        explainer = Explainer(model, layer=job.layer)
+        network = load_seismic_model(job.model_choice(), job.device)
+        explainer = Explainer(network.model, layer=job.layer)
         if explainer.model_checksum != job.model_checksum:
             raise BadInput(f"{job.model}: the model file changed while the job ran; start the job again")
-        _EXPLAINERS[key] = explainer
+        _EXPLAINERS[key] = explainer, network
     return _EXPLAINERS[key]
 
 
@@ -135,16 +154,19 @@ def explain_block(job: VolumeJob, index: int, numbers: list[int], parts: str) ->
     """
     with _ONE_BLOCK_AT_A_TIME:
         torch.set_num_threads(job.threads)
-        return _explain_block(_explainer(job), job, index, numbers, Path(parts))
+        return _explain_block(*_explainer(job), job, index, numbers, Path(parts))
 
 
-def _explain_block(explainer: Explainer, job: VolumeJob, index: int, numbers: list[int], parts: Path) -> dict:
+def _explain_block(explainer: Explainer, network: SeismicModel, job: VolumeJob, index: int,
+                   numbers: list[int], parts: Path) -> dict:
     folder = parts / f"block_{index:06d}.{uuid.uuid4().hex}"
     folder.mkdir()
-    with open_survey(job.survey, iline=job.iline, xline=job.xline) as survey, SectionStore(folder / PIECE, {}) as store:
+    with open_survey(job.survey, iline=job.iline, xline=job.xline) as survey, \
+            SectionStore(folder / PIECE, {}, network.class_names) as store:
         for number in numbers:
             section = explain_line(survey, explainer, job.kind, number, patch=job.patch, stride=job.stride,
-                                   figures=folder)
+                                   figures=folder, class_names=network.class_names, samples=job.samples,
+                                   dense=network.dense)
             store.add(job.kind, number, section)
     return {"lines": list(numbers), "folder": folder.name,
             "files": {path.name: file_checksum(path) for path in sorted(folder.iterdir())}}

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from rather.common import BadModel, Explainer, Rather, Why, load_model, save_checkpoint
+from rather.common import BadInput, Explainer, Rather, Why, save_checkpoint
 from rather.common.metrics import confusion_matrix, energy_share
 from rather.common.networks import SmallCNN
 from rather.common.progress import SILENT, Progress
@@ -31,9 +31,9 @@ from rather.common.storage import PathLike
 from rather.common.training import TrainingLog, predict, train_classifier
 
 from .classes import CLASS_NAMES
-from .landmass import load_landmass
-from .options import DEFAULT_CHECKPOINT, TrainOptions
+from .options import DEFAULT_CHECKPOINT, ModelChoice, TrainOptions
 from .patches import class_shares, extract_patches, patch_grid, scale_to_unit
+from .seismic_model import load_seismic_model
 from .section import SeismicSection, line_of_volume
 from .survey import open_survey
 from .synthetic import SurveyParameters, SyntheticSurvey, make_survey, read_label_section
@@ -53,29 +53,6 @@ unfaulted columns: horizon patches come from every kind, and the classifier cann
 tell fault from horizon by a survey's style (wavelet, noise, folding) instead of the offset.
 """
 HELD_OUT_SURVEYS = 2 * len(SURVEY_KINDS)
-
-
-def load_classifier(path: PathLike, device: str = "cpu") -> tuple[nn.Module, dict]:
-    """The classifier at ``path`` and its meta, once it has classified one blank patch into the four classes.
-
-    The checkpoint's fields are checked by ``load_model``; what only this domain knows is
-    checked here: the model takes one-channel patches of ``meta["patch"]`` samples and gives
-    one logit per class of ``CLASS_NAMES``.
-    """
-    model, meta = load_model(weights=path, device=device)
-    patch = meta.get("patch", PATCH)
-    try:
-        with torch.no_grad():
-            logits = model(torch.zeros(1, 1, patch, patch, device=device))
-    except RuntimeError:
-        raise BadModel(f"'{path}' does not run on a one-channel patch of {patch} x {patch} samples (it takes another "
-                       "number of channels, or larger patches); give a seismic classifier (rather seismic train)") \
-            from None
-    if not isinstance(logits, torch.Tensor) or tuple(logits.shape) != (1, len(CLASS_NAMES)):
-        what = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
-        raise BadModel(f"'{path}' gives {what} for one patch, not {len(CLASS_NAMES)} logits "
-                       f"({', '.join(CLASS_NAMES)}); give a seismic classifier (rather seismic train)")
-    return model, meta
 
 
 @dataclass(frozen=True, eq=False)
@@ -181,16 +158,16 @@ def survey_of(index: int, seed: int) -> SyntheticSurvey:
 
 
 def balanced_sample(
-    patches: np.ndarray, labels: np.ndarray, per_class: int, seed: int
+    patches: np.ndarray, labels: np.ndarray, per_class: int, seed: int, classes: int = len(CLASS_NAMES)
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``per_class`` patches of every class (with replacement where fewer exist).
+    """``per_class`` patches of every one of ``classes`` classes (with replacement where fewer exist).
 
     Half are mirrored left-right and, independently, half have their polarity reversed:
     geology has no preferred lateral direction, and surveys differ in polarity convention.
     """
     rng = np.random.default_rng(seed)
     chosen = []
-    for label in range(len(CLASS_NAMES)):
+    for label in range(classes):
         members = np.flatnonzero(labels == label)
         if len(members):
             chosen.append(rng.choice(members, per_class, replace=len(members) < per_class))
@@ -270,21 +247,26 @@ def contrast_energy(model: nn.Module, patches: np.ndarray, masks: np.ndarray, la
             "patches": len(patches)}
 
 
-def accuracy_report(model: nn.Module, patches: np.ndarray, labels: np.ndarray) -> tuple[dict, np.ndarray]:
-    """Balanced accuracy, accuracy and confusion of the model on patches (N, H, W); and its predictions.
+def accuracy_report(model: nn.Module, patches: np.ndarray, labels: np.ndarray,
+                    classes: int = len(CLASS_NAMES)) -> tuple[dict, np.ndarray]:
+    """Balanced accuracy, accuracy and confusion of a ``classes``-class model on patches (N, H, W); its predictions.
 
     No patch: both accuracies None (not checked), the confusion all zeros.
     """
     predicted = (predict(model, patches[:, None]).argmax(1).numpy() if len(patches)
                  else np.zeros(0, dtype=np.int64))
-    confusion = confusion_matrix(labels, predicted, len(CLASS_NAMES))
-    report = {
+    return accuracy_report_of(labels, predicted, classes), predicted
+
+
+def accuracy_report_of(labels: np.ndarray, predicted: np.ndarray, classes: int) -> dict:
+    """Balanced accuracy, accuracy, confusion (rows true) and count of predictions against their labels."""
+    confusion = confusion_matrix(labels, predicted, classes)
+    return {
         "balanced_accuracy": balanced_accuracy(confusion),
         "accuracy": float((predicted == labels).mean()) if len(labels) else None,
         "confusion": confusion.tolist(),
         "patches": int(len(labels)),
     }
-    return report, predicted
 
 
 def evaluate_patches(model: nn.Module, data: PatchSample, where: str = "the data") -> dict:
@@ -311,7 +293,7 @@ def evaluate_patches(model: nn.Module, data: PatchSample, where: str = "the data
 
 def evaluate_line(model_path: PathLike, survey_path: PathLike, labels_path: PathLike, kind: str, number: int) -> dict:
     """``evaluate_patches`` on the clear patches of one line of a survey that ``rather seismic synth`` wrote."""
-    return evaluate_patches(load_classifier(model_path)[0],
+    return evaluate_patches(load_seismic_model(ModelChoice(weights=str(model_path))).model,
                             section_patches(labelled_line(survey_path, labels_path, kind, number)),
                             f"{kind} {number}")
 
@@ -323,21 +305,18 @@ def evaluate(model: nn.Module, seed: int = 1000, *, progress: Progress = SILENT)
                                                             for index in surveys]))
 
 
-def evaluation(model_path: PathLike = DEFAULT_CHECKPOINT, *, seed: int = 1000, landmass: PathLike | None = None,
-               progress: Progress = SILENT) -> dict:
-    """``rather seismic evaluate``: the classifier's report on a LANDMASS copy or on held-out synthetic surveys.
+def evaluation(choice: ModelChoice = ModelChoice(), *, seed: int = 1000, progress: Progress = SILENT) -> dict:
+    """``rather seismic evaluate`` without labels: ``evaluate`` on held-out synthetic surveys from ``seed`` on.
 
-    On LANDMASS (``landmass``, a folder of class folders): ``accuracy_report`` of every
-    patch. Otherwise ``evaluate`` from ``seed`` on (with energy shares). ``data`` says which.
+    The surveys are labelled with the four classes of ``CLASS_NAMES``: a model of other
+    classes is refused (score it on its own labels: ``real_training.evaluate_real``).
     """
-    model, _ = load_classifier(model_path)
-    if landmass is not None:
-        progress.note(f"reading LANDMASS at {landmass}")
-        patch_set = load_landmass(landmass)
-        report, _ = accuracy_report(model, patch_set.patches, patch_set.labels)
-        report["data"] = f"LANDMASS-{patch_set.version} at {landmass}"
-        return report
-    report = evaluate(model, seed, progress=progress)
+    network = load_seismic_model(choice)
+    if network.class_names != CLASS_NAMES or network.dense:
+        raise BadInput(f"'{choice.weights}' is not a {len(CLASS_NAMES)}-class patch classifier of "
+                       f"{', '.join(CLASS_NAMES)}, the classes of the synthetic surveys; score it on your labels "
+                       "with --patches, --sections or --landmass")
+    report = evaluate(network.model, seed, progress=progress)
     report["data"] = (f"{HELD_OUT_SURVEYS} held-out synthetic surveys (seeds {seed}..{seed + HELD_OUT_SURVEYS - 1}), "
                       "clear patches")
     return report

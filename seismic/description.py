@@ -1,6 +1,8 @@
 """What ``rather seismic info`` reports about a SEG-Y file, as a dict and as text."""
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import numpy as np
 
 from rather.common.storage import PathLike
@@ -25,7 +27,10 @@ def describe(path: PathLike, **options) -> dict:
     ({count, first, last, interval, unit}; unit "ms", which is m for depth
     data stored in mm), format ({code, name}), endian, sorting, size_bytes,
     line (2D and unstructured: {key, first, last, step, count}; None for 3D),
-    and notes (what the reader decided about a questionable file, e.g. sample
+    coordinates (CDP X and Y ranges after the coordinate scalar, and that scalar:
+    ``Survey.coordinates``), suggested_geometry (for a file that is not read as 3D:
+    {iline, xline, inlines, crosslines}, the byte locations that would place its traces
+    on a 3D grid, from a scan of the trace headers; None when none does), and notes (what the reader decided about a questionable file, e.g. sample
     intervals that disagree; empty for a clean file).
     Plain Python values, ready for ``json.dumps``.
 
@@ -35,6 +40,7 @@ def describe(path: PathLike, **options) -> dict:
     with open_survey(path, **options) as survey:
         samples = survey.samples
         line = None if survey.kind == "3d" else {"key": survey.line_key, **_number_range(survey.line_numbers)}
+        suggestion = None if survey.kind == "3d" else survey.suggestion()
         return {
             "path": str(survey.path),
             "kind": survey.kind,
@@ -49,6 +55,8 @@ def describe(path: PathLike, **options) -> dict:
             "sorting": survey.sorting,
             "size_bytes": survey.layout.size,
             "line": line,
+            "coordinates": survey.coordinates(),
+            "suggested_geometry": None if suggestion is None else asdict(suggestion),
             "notes": list(survey.notes),
         }
 
@@ -59,6 +67,13 @@ def _range_text(numbers: dict, noun: str) -> str:
     if numbers["count"] == 1:
         return f"{numbers['first']} (1 {noun})"
     return f"{numbers['first']} to {numbers['last']} step {numbers['step']} ({numbers['count']:,} {noun}s)"
+
+
+def _coordinates_text(coordinates: dict) -> str:
+    x, y, scalar = coordinates["cdp_x"], coordinates["cdp_y"], coordinates["scalar"]
+    shown = scalar if isinstance(scalar, int) else "varies: " + ", ".join(map(str, scalar[:4]))
+    return (f"  cdp x, y    {x['min']:.10g} to {x['max']:.10g}, {y['min']:.10g} to {y['max']:.10g} "
+            f"(coordinate scalar {shown}, applied)")
 
 
 def format_description(d: dict) -> str:
@@ -88,6 +103,11 @@ def format_description(d: dict) -> str:
         f"  samples     {samples['count']:,} from {samples['first']:g} to {samples['last']:g} {samples['unit']}, "
         f"every {samples['interval']:g} {samples['unit']}",
         f"  format      {d['format']['code']} ({d['format']['name']}), {d['endian']}-endian",
+        _coordinates_text(d["coordinates"]),
     ]
+    suggested = d["suggested_geometry"]
+    if suggested:
+        lines.append(f"  suggest     --iline {suggested['iline']} --xline {suggested['xline']}: a 3D grid of "
+                     f"{suggested['inlines']} x {suggested['crosslines']} lines in the first traces")
     lines += [f"  note        {note}" for note in d["notes"]]
     return "\n".join(lines)

@@ -74,8 +74,9 @@ def _grid_geometry(name: str, handle: segyio.SegyFile, inl: np.ndarray, xl: np.n
     cells = rows.ravel() * shape[1] + columns.ravel()
     if len(cells) < MIN_LIVE_SHARE * shape[0] * shape[1]:
         raise BadInput(f"{name}: no usable geometry: {len(cells):,} traces scattered over {shape[0]:,} inlines x "
-                       f"{shape[1]:,} crosslines; give the right header byte locations {byte_locations}, "
-                       "or read the traces in file order with --unstructured (ignore_geometry=True)")
+                       f"{shape[1]:,} crosslines; give the right header byte locations {byte_locations}"
+                       f"{suggestion_text(suggest_byte_locations(handle))}, or read the traces in file order with "
+                       "--unstructured (ignore_geometry=True)")
     counts = np.bincount(cells, minlength=shape[0] * shape[1])
     if counts.max() > 1:
         _refuse_duplicates(name, handle, cells, counts,
@@ -115,8 +116,68 @@ def read_geometry(name: str, handle: segyio.SegyFile, iline: int, xline: int) ->
         return _line_geometry(name, handle, "cdp", cdp, inl, xl, byte_locations)
     raise BadInput(f"{name}: no usable geometry: every trace has inline {inl[0]} (byte {iline}), crossline {xl[0]} "
                    f"(byte {xline}) and CDP {cdp[0]} (byte 21); give the header byte locations of the line numbers "
-                   f"with {byte_locations}, or read the traces in file order with --unstructured "
-                   "(ignore_geometry=True)")
+                   f"with {byte_locations}{suggestion_text(suggest_byte_locations(handle))}, or read the traces in "
+                   "file order with --unstructured (ignore_geometry=True)")
+
+
+SCAN_TRACES = 20_000
+"""Traces (the first ones in the file) whose headers ``suggest_byte_locations`` scans."""
+NOT_LINE_NUMBERS = frozenset({1, 5, 71, 73, 77, 81, 85, 115, 117, 181, 185})
+"""Header words that vary but never number lines: trace sequence numbers, coordinates and their scalar, the
+sample count and interval."""
+MIN_FILL = 0.5
+"""The least share of grid positions a suggested pair of byte locations must fill."""
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """Byte locations that place the scanned traces on a grid of ``inlines`` x ``crosslines`` numbers."""
+
+    iline: int
+    xline: int
+    inlines: int
+    crosslines: int
+
+
+def suggest_byte_locations(handle: segyio.SegyFile) -> Optional[Suggestion]:
+    """The pair of trace-header words that best places the first ``SCAN_TRACES`` traces on a 3D grid, or None.
+
+    A pair qualifies when both words vary, no two traces share a pair of values (post-stack:
+    one trace per position) and the traces fill at least ``MIN_FILL`` of the grid of
+    their distinct values. The inline is the word that changes less often along the file
+    (the slow axis of a sorted survey). Among qualifying pairs the fullest grid wins, then
+    the earlier bytes. Coordinates, trace counters and sample fields are not considered.
+    """
+    count = min(handle.tracecount, SCAN_TRACES)
+    words = {}
+    for byte in sorted(set(int(word) for word in segyio.TraceField.enums()) - NOT_LINE_NUMBERS):
+        values = np.asarray(handle.attributes(byte)[:count], dtype=np.int64)
+        if _varies(values) and len(np.unique(values)) < count:
+            words[byte] = values
+    best: Optional[tuple[float, Suggestion]] = None
+    bytes_ = sorted(words)
+    for index, first in enumerate(bytes_):
+        for second in bytes_[index + 1:]:
+            a, b = words[first], words[second]
+            if np.count_nonzero(np.diff(a)) > np.count_nonzero(np.diff(b)):
+                (first_byte, a), (second_byte, b) = (second, b), (first, a)
+            else:
+                first_byte, second_byte = first, second
+            na, nb = len(np.unique(a)), len(np.unique(b))
+            fill = count / (na * nb)
+            if fill < MIN_FILL or len(np.unique(a * (b.max() - b.min() + 1) + (b - b.min()))) < count:
+                continue
+            if best is None or fill > best[0]:
+                best = (fill, Suggestion(first_byte, second_byte, na, nb))
+    return None if best is None else best[1]
+
+
+def suggestion_text(suggestion: Optional[Suggestion]) -> str:
+    """``; the trace headers suggest --iline A --xline B (...)`` for a message, or "" without a suggestion."""
+    if suggestion is None:
+        return ""
+    return (f"; the trace headers suggest --iline {suggestion.iline} --xline {suggestion.xline} ({suggestion.inlines} "
+            f"x {suggestion.crosslines} lines in the first traces)")
 
 
 def file_order(trace_count: int) -> Geometry:

@@ -1,34 +1,59 @@
 """Explaining one line of an open survey: its section maps and its figure.
 
-A line (an inline or a crossline) is explained on its own: its amplitudes are scaled
-to [-1, 1] with the line's own statistics and its patches never reach into the
-neighbouring lines, so lines can be explained in any order, in any process.
+A line is an inline or a crossline of a 3D survey, or the one line of a 2D file (a 2D
+line, a file holding a single inline or crossline, or traces in file order). It is
+explained on its own: its amplitudes are scaled to [-1, 1] with the line's own
+statistics and its patches never reach into the neighbouring lines, so lines can be
+explained in any order, in any process.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from rather.common import Explainer
 
+from .classes import CLASS_NAMES
 from .figures import plot_section
 from .patches import scale_to_unit
-from .sections import SectionExplanation, explain_section
+from .section import SeismicSection
+from .sections import SectionExplanation, explain_section, line_name
+from .segmentation import explain_segmentation
 from .survey import Survey
 
 
-def figure_name(kind: str, number: int) -> str:
-    """The file name of a line's figure, e.g. ``figure_inline_120.png``."""
-    return f"figure_{kind}_{number}.png"
+def figure_name(kind: str, number: int | None) -> str:
+    """The file name of a line's figure, e.g. ``figure_inline_120.png`` (``figure_line.png`` for a 2D line)."""
+    return f"figure_{line_name(kind, number)}.png"
 
 
-def explain_line(survey: Survey, explainer: Explainer, kind: str, number: int, *, patch: int, stride: int,
-                 figures: Path) -> SectionExplanation:
-    """The explanation of inline or crossline ``number``; its figure is written to ``figures / figure_name``.
+def read_line(survey: Survey, kind: str, number: int | None, samples: slice = slice(None)) -> SeismicSection:
+    """Inline or crossline ``number`` of a 3D survey, or the one line of any other file, named ``kind number``.
+
+    Only the sample indices ``samples`` are kept (a time window).
+
+    The line of a 2D file is ``Survey.line()``: its traces in the order of its line
+    numbers (crosslines along a single-inline file), or in file order when unstructured.
+    """
+    section = survey.section(kind, number) if survey.kind == "3d" else replace(survey.line(), kind=kind,
+                                                                                  number=number)
+    return section.cropped(samples)
+
+
+def explain_line(survey: Survey, explainer: Explainer, kind: str, number: int | None, *, patch: int, stride: int,
+                 figures: Path, class_names: tuple[str, ...] = CLASS_NAMES,
+                 samples: slice = slice(None), dense: bool = False) -> SectionExplanation:
+    """The explanation of a line (``read_line``, samples ``samples``); its figure goes to ``figures / figure_name``.
 
     The section is (samples, traces): time down, the other kind of line across.
+    ``class_names`` are the classes of the model's logits, in order; ``dense``: the model is a
+    segmentation network (per-pixel logits), explained per zone (``segmentation.explain_segmentation``)
+    on windows of ``patch`` samples.
     """
-    section = survey.section(kind, number)
+    section = read_line(survey, kind, number, samples)
     amplitude = section.with_values(scale_to_unit(section.values))
-    explained = explain_section(explainer, amplitude.values, patch=patch, stride=stride)
+    explain = explain_segmentation if dense else explain_section
+    explained = explain(explainer, amplitude.values, **({"window": patch} if dense else {"patch": patch}),
+                        stride=stride, class_names=class_names)
     plot_section(explained, amplitude, Path(figures) / figure_name(kind, number))
     return explained

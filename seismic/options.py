@@ -9,7 +9,7 @@ Messages name the command's options (``--stride`` ...), which these fields mirro
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
@@ -22,15 +22,42 @@ DEFAULT_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
+class ModelChoice:
+    """The seismic model a command is given (``seismic_model.load_seismic_model`` loads it).
+
+    weights: a checkpoint (rather's, or a state dict); factory: its architecture as
+    ``module:factory`` (None: the one a rather checkpoint records, if it is rather's own);
+    kwargs: the factory's keyword arguments (added to the checkpoint's); layer: the layer
+    to explain; classes: the class names, one per logit; patch: the square window the
+    model reads. None: what the checkpoint records (see ``seismic_model``).
+    """
+
+    weights: str = str(DEFAULT_CHECKPOINT)
+    factory: Optional[str] = None
+    kwargs: dict = field(default_factory=dict)
+    layer: Optional[str] = None
+    classes: Optional[tuple[str, ...]] = None
+    patch: Optional[int] = None
+
+    def __post_init__(self) -> None:
+        if self.patch is not None and not 2 <= self.patch <= 1024:
+            raise BadInput(f"--patch must be a whole number of samples from 2 to 1024; got {self.patch}")
+
+
+@dataclass(frozen=True)
 class ExplainOptions:
     """Which lines of a survey to explain, with which model, and where.
 
     kind: "inline" or "crossline"; number: that line (None: the middle one), or
-    every_line: all lines of ``kind``. model: a classifier checkpoint; stride: of the
-    patch grid, in samples; device: torch's. iline, xline: byte locations of the line
-    numbers. With workers (a local Dask cluster of that many processes) or scheduler
+    every_line: all lines of ``kind`` (a file holding one line, 2D or a single inline,
+    has just that line). model: a classifier checkpoint, or with network the model in
+    full (``ModelChoice``; network wins); stride: of the patch grid, in samples;
+    device: torch's. iline, xline: byte locations of the line numbers. With workers (a local Dask cluster of that many processes) or scheduler
     (an existing cluster's address), every line is explained in resumable blocks of
     block_lines lines, each wait on the cluster bounded by timeout seconds.
+    unstructured: read the traces in file order as one line, whatever their headers say.
+    time: (first, last) in ms: explain only the samples in that window (None: all); the
+    attributes are zero outside it.
     """
 
     kind: str = "inline"
@@ -45,6 +72,9 @@ class ExplainOptions:
     scheduler: Optional[str] = None
     block_lines: int = 8
     timeout: float = DEFAULT_TIMEOUT
+    network: Optional[ModelChoice] = None
+    unstructured: bool = False
+    time: Optional[tuple[float, float]] = None
 
     def __post_init__(self) -> None:
         if self.kind not in ("inline", "crossline"):
@@ -55,10 +85,17 @@ class ExplainOptions:
             raise BadInput("--workers and --scheduler explain a whole survey in blocks of inlines; add --all")
         if self.workers is not None and self.workers < 1:
             raise BadInput(f"--workers must be a positive number of worker processes; got {self.workers}")
+        if self.time is not None and not (math.isfinite(self.time[0]) and self.time[0] < self.time[1] < math.inf):
+            raise BadInput(f"--time must be two times in ms, the first smaller; got {self.time[0]:g} {self.time[1]:g}")
         if self.block_lines < 1:
             raise BadInput(f"--block-lines must be a positive number of inlines; got {self.block_lines}")
         if not 0 < self.timeout < math.inf:
             raise BadInput(f"--timeout must be a positive number of seconds; got {self.timeout:g}")
+
+    @property
+    def model_choice(self) -> ModelChoice:
+        """The model to explain with: ``network``, or the checkpoint ``model`` with what it records."""
+        return self.network if self.network is not None else ModelChoice(weights=self.model)
 
     @property
     def in_blocks(self) -> bool:
@@ -83,3 +120,38 @@ class TrainOptions:
         for name in ("surveys", "per_class", "epochs"):
             if getattr(self, name) < 1:
                 raise BadInput(f"--{name.replace('_', '-')} must be a positive number; got {getattr(self, name)}")
+
+
+REAL_SOURCES = ("landmass", "patches", "sections")
+"""Labelled data ``rather seismic train`` and ``evaluate`` read (``--landmass``, ``--patches``, ``--sections``)."""
+
+
+@dataclass(frozen=True)
+class RealTrainOptions:
+    """Training on a user's labels (``real_training.train_real``).
+
+    source: one of ``REAL_SOURCES``; folder: where it is; epochs; seed; hold_out: the
+    share held out (per class for patches, whole sections for sections); patch: the
+    patch or window size (None: the data's patch size; 64 for sections); per_class:
+    training patches per class (None: the largest class's count).
+    """
+
+    source: str
+    folder: str
+    epochs: int = 20
+    seed: int = 0
+    hold_out: float = 0.2
+    patch: Optional[int] = None
+    per_class: Optional[int] = None
+
+    def __post_init__(self) -> None:
+        if self.source not in REAL_SOURCES:
+            raise BadInput(f"labelled data come as {', '.join(REAL_SOURCES)}, not {self.source!r}")
+        for name in ("epochs", "per_class"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise BadInput(f"--{name.replace('_', '-')} must be a positive number; got {value}")
+        if not 0 <= self.hold_out < 1:
+            raise BadInput(f"--hold-out must be a share from 0 to below 1; got {self.hold_out:g}")
+        if self.patch is not None and not 8 <= self.patch <= 1024:
+            raise BadInput(f"--patch must be a whole number of samples from 8 to 1024; got {self.patch}")

@@ -61,6 +61,12 @@ def scale_to_unit(section: ArrayLike, *, percentile: float = 99.5) -> np.ndarray
     return np.clip(x / np.float32(scale), -1.0, 1.0)
 
 
+def scale_each(patches: np.ndarray) -> np.ndarray:
+    """Every patch (N, H, W) scaled to [-1, 1] on its own (``scale_to_unit``): the survey's gain, and the
+    level of the section a patch was cut from, no longer matter."""
+    return np.stack([scale_to_unit(patch) for patch in patches]) if len(patches) else patches
+
+
 def patch_grid(height: int, width: int, patch: int = 99, stride: int = 10) -> tuple[np.ndarray, np.ndarray]:
     """Top-left rows and columns of patches covering a ``height`` x ``width`` section.
 

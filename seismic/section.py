@@ -57,6 +57,10 @@ class SeismicSection:
         """What the section is, as figures and messages name it: "inline 112", "crossline 350" or "line"."""
         return self.kind if self.number is None else f"{self.kind} {self.number}"
 
+    def cropped(self, window: slice) -> "SeismicSection":
+        """The samples ``window`` (a slice of sample indices) of every trace."""
+        return replace(self, values=self.values[window], samples=self.samples[window])
+
     def with_values(self, values: np.ndarray) -> "SeismicSection":
         """The same section with other values of the same shape (e.g. amplitudes scaled to [-1, 1])."""
         return replace(self, values=values)

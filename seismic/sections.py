@@ -1,8 +1,9 @@
 """Explaining a seismic section patch by patch, stitched back into section maps.
 
 Every patch position of a section (see ``patches.patch_grid``) is classified and
-asked five questions: Why P? and Why P, rather than Q? for each of the four
-classes Q. The per-patch raw maps (ReLU(sum_k alpha_k A_k), upsampled to the patch,
+asked 1 + C questions: Why P? and Why P, rather than Q? for each of the model's C
+classes Q (the four LANDMASS classes for the default classifier; a user's model
+brings its own class names). The per-patch raw maps (ReLU(sum_k alpha_k A_k), upsampled to the patch,
 not normalised: a patch with little evidence must not shout as loud as one with
 much) are stitched by weighted overlap-add into one section map per question, which
 is then normalised on its own to [0, 1].
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import Optional
 from typing import Iterator
 
 import h5py
@@ -37,19 +39,34 @@ from rather.common.windows import placement_matrix, taper_weights
 from .classes import CLASS_NAMES
 from .patches import extract_patches, patch_grid, reflect_pad
 
-QUESTIONS = (Kind.WHY.value,) + tuple(f"rather_than_{name}" for name in CLASS_NAMES)
-"""The five section questions, in the order of the maps."""
+
+
+def question_names(class_names: tuple[str, ...]) -> tuple[str, ...]:
+    """The section questions for these classes, in the order of the maps: why, rather_than_<class>, ..."""
+    return (Kind.WHY.value,) + tuple(f"rather_than_{name}" for name in class_names)
+
+
+QUESTIONS = question_names(CLASS_NAMES)
+"""The five section questions of the four-class default classifier."""
+
+
+def line_name(kind: str, number: int | None) -> str:
+    """How outputs name a line: ``inline_120``, ``crossline_7``, or ``line`` for a 2D line without a number."""
+    return kind if number is None else f"{kind}_{number}"
 
 
 @dataclass(frozen=True)
 class SectionExplanation:
     """The answers for one section of H samples (rows, time down) by W traces.
 
-    maps: (5, H, W) float32 in [0, 1], one per ``QUESTIONS``, each normalised on its own;
-    raw: (5, H, W) float32, the stitched raw maps before normalising;
-    probabilities: (4, H, W) float32, stitched class probabilities; predicted: (H, W) int64,
+    maps: (1 + C, H, W) float32 in [0, 1], one per ``questions``, each normalised on its own;
+    raw: (1 + C, H, W) float32, the stitched raw maps before normalising;
+    probabilities: (C, H, W) float32, stitched class probabilities; predicted: (H, W) int64,
     their argmax; patch_classes: (len(rows), len(cols)) int64, the class of each patch;
-    rows, cols: patch positions (top-left corners); patch, stride: in samples.
+    rows, cols: patch positions (top-left corners); patch, stride: in samples;
+    class_names: the C classes, in the order of the probabilities; margin: (H, W) float32,
+    for a segmentation network, the largest probability minus the second (None for a
+    patch classifier).
     """
 
     maps: np.ndarray
@@ -61,11 +78,18 @@ class SectionExplanation:
     cols: np.ndarray
     patch: int
     stride: int
+    class_names: tuple[str, ...] = CLASS_NAMES
+    margin: Optional[np.ndarray] = None
+
+    @property
+    def questions(self) -> tuple[str, ...]:
+        """The names of the maps, in order (``question_names``)."""
+        return question_names(self.class_names)
 
     def predicted_counts(self) -> dict[str, int]:
         """Number of patch positions predicted as each class."""
-        counts = np.bincount(self.patch_classes.ravel(), minlength=len(CLASS_NAMES))
-        return {name: int(count) for name, count in zip(CLASS_NAMES, counts)}
+        counts = np.bincount(self.patch_classes.ravel(), minlength=len(self.class_names))
+        return {name: int(count) for name, count in zip(self.class_names, counts)}
 
 
 def explain_section(
@@ -76,10 +100,12 @@ def explain_section(
     stride: int = 10,
     batch: int = 64,
     shared: bool = True,
+    class_names: tuple[str, ...] = CLASS_NAMES,
 ) -> SectionExplanation:
     """Explain a section (H, W) of amplitudes already scaled to [-1, 1] (``patches.scale_to_unit``).
 
-    ``explainer`` wraps the four-class patch classifier (input (N, 1, patch, patch)). When the
+    ``explainer`` wraps a patch classifier (input (N, 1, patch, patch), one logit per class of
+    ``class_names``; by default the four-class classifier). When the
     model's explained layer is a shift-equivariant trunk (``SmallCNN(padding=0)``, the default
     classifier) and ``shared`` is on, the patches' activations are crops of one trunk pass over
     the section per phase (``rather.common.sliding``): the same answers, without recomputing the
@@ -100,7 +126,8 @@ def explain_section(
     rows, cols = patch_grid(height, width, patch=patch, stride=stride)
     taper = torch.from_numpy(taper_weights("hann", patch))[:, None]
     place_rows, place_cols = placement_matrix(rows, height, taper), placement_matrix(cols, width, taper)
-    questions, n_classes = len(QUESTIONS), len(CLASS_NAMES)
+    n_classes = len(class_names)
+    questions = 1 + n_classes
     total = torch.zeros(questions, height, width, dtype=torch.float64)
     valid = torch.empty(len(rows), len(cols), questions, dtype=torch.float64)
     probabilities = torch.empty(len(rows), len(cols), n_classes, dtype=torch.float64)
@@ -137,6 +164,7 @@ def explain_section(
         cols=cols,
         patch=patch,
         stride=stride,
+        class_names=tuple(class_names),
     )
 
 
@@ -162,43 +190,50 @@ class SectionStore:
     """Section explanations written to HDF5 one by one, atomically (the file appears when the store closes).
 
     Layout: root attrs ``format="rather.seismic.sections"``, ``questions``, ``class_names`` and
-    ``attributes``; one group ``/sections/<kind>_<number>`` per section with datasets ``maps``
-    (5, H, W), ``raw`` (5, H, W), ``probabilities`` (4, H, W), ``predicted`` (H, W),
-    ``patch_classes``, ``rows``, ``cols`` and attrs ``kind``, ``number``, ``patch``, ``stride``.
+    ``attributes``; one group ``/sections/<kind>_<number>`` (``line_name``) per section with
+    datasets ``maps`` (1 + C, H, W), ``raw`` (1 + C, H, W), ``probabilities`` (C, H, W), ``predicted`` (H, W),
+    ``margin`` (H, W, segmentation networks only),
+    ``patch_classes``, ``rows``, ``cols`` and attrs ``kind``, ``number`` (none for a 2D line), ``patch``,
+    ``stride``.
 
     >>> with SectionStore("explanations.h5", {"survey": "f3.sgy"}) as store:
     ...     store.add("inline", 120, explain_section(explainer, amplitude))
     """
 
-    def __init__(self, path, attributes: dict):
-        self.path, self.attributes = path, attributes
+    def __init__(self, path, attributes: dict, class_names: tuple[str, ...] = CLASS_NAMES):
+        self.path, self.attributes, self.class_names = path, attributes, tuple(class_names)
 
     def __enter__(self) -> "SectionStore":
         self._stack = ExitStack()  # closes the file, then renames it into place (or removes it on error)
         self._file = self._stack.enter_context(hdf5_output(self.path))  # a full disk: one BadInput, no crash
         strings = h5py.string_dtype()
         self._file.attrs["format"] = "rather.seismic.sections"
-        self._file.attrs.create("questions", np.array(QUESTIONS, dtype=object), dtype=strings)
-        self._file.attrs.create("class_names", np.array(CLASS_NAMES, dtype=object), dtype=strings)
+        self._file.attrs.create("questions", np.array(question_names(self.class_names), dtype=object),
+                                dtype=strings)
+        self._file.attrs.create("class_names", np.array(self.class_names, dtype=object), dtype=strings)
         self._file.attrs.update(self.attributes)
         self._sections = self._file.create_group("sections")
         return self
 
-    def add(self, kind: str, number: int, section: SectionExplanation) -> None:
-        group = self._sections.create_group(f"{kind}_{number}")
-        for name in ("maps", "raw", "probabilities", "predicted", "patch_classes", "rows", "cols"):
-            group.create_dataset(name, data=getattr(section, name), compression="gzip", shuffle=True)
-        group.attrs.update({"kind": kind, "number": number, "patch": section.patch, "stride": section.stride})
+    def add(self, kind: str, number: int | None, section: SectionExplanation) -> None:
+        group = self._sections.create_group(line_name(kind, number))
+        for name in ("maps", "raw", "probabilities", "predicted", "patch_classes", "rows", "cols", "margin"):
+            if getattr(section, name) is not None:
+                group.create_dataset(name, data=getattr(section, name), compression="gzip", shuffle=True)
+        group.attrs.update({"kind": kind, "patch": section.patch, "stride": section.stride,
+                            **({} if number is None else {"number": number})})
         self._file.flush()  # HDF5 otherwise keeps every section's chunks in memory until the file closes
 
     def __exit__(self, *exc) -> None:
         self._stack.__exit__(*exc)
 
 
-def read_section(path, kind: str, number: int) -> SectionExplanation:
-    """The section ``<kind>_<number>`` of a ``SectionStore`` file, as it was added (arrays bit for bit)."""
+def read_section(path, kind: str, number: int | None) -> SectionExplanation:
+    """The section ``line_name(kind, number)`` of a ``SectionStore`` file, as it was added (arrays bit for bit)."""
     with h5py.File(path, "r") as file:
-        group = file[f"sections/{kind}_{number}"]
+        group = file[f"sections/{line_name(kind, number)}"]
+        class_names = tuple(str(name) for name in file.attrs["class_names"])
         arrays = {name: group[name][()] for name in ("maps", "raw", "probabilities", "predicted", "patch_classes",
-                                                      "rows", "cols")}
-        return SectionExplanation(**arrays, patch=int(group.attrs["patch"]), stride=int(group.attrs["stride"]))
+                                                      "rows", "cols", "margin") if name in group}
+        return SectionExplanation(**arrays, patch=int(group.attrs["patch"]), stride=int(group.attrs["stride"]),
+                                  class_names=class_names)

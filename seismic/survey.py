@@ -16,7 +16,7 @@ from rather.common.errors import BadInput
 from rather.common.storage import PathLike
 
 from . import headers
-from .geometry import Geometry, file_order, line_step, read_geometry
+from .geometry import Geometry, Suggestion, file_order, line_step, read_geometry, suggest_byte_locations
 from .headers import (FORMATS, FileLayout, SampleFormat, SampleInterval, check_byte_locations, read_layout,
                       sample_interval)
 from .section import LINE_KINDS, SeismicSection, from_trace_rows
@@ -214,6 +214,29 @@ class Survey:
             raise BadInput(f"{self.path.name}: no trace at inline {inline}, crossline {crossline} "
                            "(a missing trace); pick a live position (see survey.live)")
         return {int(key): int(value) for key, value in self._handle.header[trace].items()}
+
+    def coordinates(self) -> dict:
+        """CDP X and Y (bytes 181 and 185) of every trace, times the coordinate scalar (bytes 71-72): their ranges.
+
+        The SEG-Y scalar multiplies when positive and divides when negative (0 counts as 1).
+        Returns {"cdp_x": {"min", "max"}, "cdp_y": {"min", "max"}, "scalar": the scalar if
+        every trace has the same one, else the list of the distinct ones}. All header words
+        are read once (one pass over the trace headers per word).
+        """
+        words = {byte: np.asarray(self._handle.attributes(byte)[:], dtype=np.float64)
+                 for byte in (segyio.TraceField.SourceGroupScalar, segyio.TraceField.CDP_X, segyio.TraceField.CDP_Y)}
+        scalar = words[segyio.TraceField.SourceGroupScalar]
+        factor = np.where(scalar > 0, scalar, np.where(scalar < 0, 1.0 / np.abs(np.where(scalar < 0, scalar, 1)), 1.0))
+        ranges = {}
+        for name, byte in (("cdp_x", segyio.TraceField.CDP_X), ("cdp_y", segyio.TraceField.CDP_Y)):
+            values = words[byte] * factor
+            ranges[name] = {"min": float(values.min()), "max": float(values.max())}
+        distinct = np.unique(scalar).astype(np.int64).tolist()
+        return {**ranges, "scalar": distinct[0] if len(distinct) == 1 else distinct}
+
+    def suggestion(self) -> Optional[Suggestion]:
+        """``geometry.suggest_byte_locations`` for this file's trace headers."""
+        return suggest_byte_locations(self._handle)
 
     def validate(self, *, full: bool = False) -> None:
         """Refuse NaN or Inf samples: in the first, middle and last trace, or in every trace with ``full=True``.

@@ -29,7 +29,7 @@ _POSITIVE_RANGES = ("package_thickness_samples", "amplitude_correlation_traces",
 _RANGES = _POSITIVE_RANGES + (
     "fold_amplitude_samples", "fold_top_fraction", "dip_range_deg", "throw_range_samples",
     "strike_range_deg", "fault_drag", "salt_apex_fraction", "salt_flank_exponent", "salt_top_strength",
-    "salt_drag_samples", "chaotic_dip_deg", "ricker_hz_range", "snr_db_range")
+    "salt_drag_samples", "chaotic_dip_deg", "ricker_hz_range", "snr_db_range", "fault_dimming")
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,7 @@ class SurveyParameters:
     reverse_fraction: float = 0.3
     fault_drag: Range = (0.0, 0.15)
     fault_zone_half_width: float = 2.0
+    fault_dimming: Range = (0.0, 0.0)
     salt_domes: int = 1
     salt_apex_fraction: Range = (0.3, 0.55)
     salt_radius_traces: Range = (40.0, 100.0)
@@ -119,6 +120,8 @@ class SurveyParameters:
                  * math.cos(math.radians(self.dip_range_deg[0])) < 0.8 * FAULT_DRAG_DECAY, "fault_drag",
                  self.fault_drag, "use non-negative fractions of the throw with drag * largest throw * "
                  f"cos(smallest dip) below {0.8 * FAULT_DRAG_DECAY:g} samples, so that dragged beds never overturn")
+        _require(0 <= self.fault_dimming[0] and self.fault_dimming[1] <= 1, "fault_dimming", self.fault_dimming,
+                 "use fractions of the reflectivity in [0, 1]")
         _require(0 < self.fold_top_fraction[0] and self.fold_top_fraction[1] <= 1, "fold_top_fraction",
                  self.fold_top_fraction, "use fractions in (0, 1]")
         _require(0 < self.salt_apex_fraction[0] and self.salt_apex_fraction[1] < 1, "salt_apex_fraction",

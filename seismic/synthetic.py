@@ -90,6 +90,8 @@ reverse_fraction               0.3                 probability         share of 
 fault_drag                     (0, 0.15)           fraction of throw   normal drag, decaying over 4 samples from the
                                                                        plane
 fault_zone_half_width          2.0                 samples             half width of the fault label zone
+fault_dimming                  (0, 0)              fraction            reflectivity lost in each fault's damage zone
+                                                                       (fractured rock images poorly); 0: none
 salt_domes                     1                   count               salt domes
 salt_apex_fraction             (0.3, 0.55)         fraction of record  time of the crest
 salt_radius_traces             (40, 100)           traces              radius at the record's bottom (1-2.5 km; Jackson
@@ -613,7 +615,7 @@ def make_survey(seed: int, parameters: SurveyParameters = SurveyParameters()) ->
                    f"a synthetic survey of {p.inlines} x {p.crosslines} x {p.samples} samples",
                    "ask for fewer inlines, crosslines or samples")
     (rng_layers, rng_fold, rng_faults, rng_salt, rng_chaos, rng_amplitude, rng_jitter, rng_wavelet,
-     rng_noise) = (np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(9))
+     rng_noise, rng_damage) = (np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(10))
     nx, ny, nt = p.inlines, p.crosslines, p.samples
     x = np.arange(nx, dtype=np.float64)[:, None, None]
     y = np.arange(ny, dtype=np.float64)[None, :, None]
@@ -634,6 +636,7 @@ def make_survey(seed: int, parameters: SurveyParameters = SurveyParameters()) ->
     modulation = np.exp(sigma * _layered_field(rng_amplitude, tau, p.amplitude_correlation_traces, 1.5)
                         - 0.5 * sigma**2)
     reflectivity = 0.5 * np.diff(log_impedance, axis=-1) * modulation * chaotic_gain
+    reflectivity *= _damage(rng_damage, p, fault_zone)
     sediment = ~salt
     rms = math.sqrt(_mean(reflectivity**2, sediment))
     reflectivity[salt] = p.salt_interior_reflectivity * rms * rng_salt.standard_normal(int(salt.sum()))
@@ -685,6 +688,15 @@ def make_survey(seed: int, parameters: SurveyParameters = SurveyParameters()) ->
         realisation=Realisation(frequency, frequency_bottom, snr_db, planes, domes,
                                 tuple(lens.zone for lens in lenses)),
     )
+
+
+def _damage(rng: np.random.Generator, p: SurveyParameters, fault_zone: np.ndarray) -> np.ndarray | float:
+    """The share of reflectivity kept around the faults: 1 - d, d drawn from ``fault_dimming``, in the zone,
+    with a smooth (1-sample Gaussian) rim; 1 (nothing drawn) when the range is (0, 0)."""
+    if p.fault_dimming[1] == 0:
+        return 1.0
+    dimming = _uniform(rng, p.fault_dimming)
+    return 1.0 - dimming * np.clip(ndimage.gaussian_filter(fault_zone.astype(np.float64), 1.0), 0.0, 1.0)
 
 
 def _check_survey(survey: SyntheticSurvey) -> None:

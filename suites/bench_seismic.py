@@ -11,7 +11,9 @@ full backward pass each; timed over a few patches and scaled to the section (eve
 patch costs the same). The forward pass alone over all patches is timed too: the
 limit of any patch-by-patch method; with five questions the loop costs about
 fifteen forward passes per patch. The same figures at a stride equal to the
-trunk's step (8: one phase, the whole trunk computed once) are reported as well. Peak memory is the
+trunk's step (8: one phase, the whole trunk computed once) are reported as well. All of these run in
+the same rounds (``bench_method.interleave``), the loop's few patches inside every pair, so each
+ratio is a median over pairs with its min and max. Peak memory is the
 resident size of a fresh process that opens a survey and explains one inline, for
 two survey sizes: streaming sections keeps it independent of the survey's size.
 
@@ -19,7 +21,9 @@ With worker counts (``rather bench seismic --workers 1,2``): every inline of a
 synthetic survey explained in blocks on a local Dask cluster of each size, as
 ``rather seismic explain --all --workers N`` does (pieces and ledger; the final
 assembly, which is serial, is left out): blocks per second, the speed-up over the
-first count, and each worker's peak resident size, for two survey sizes. Each
+first count (its median, min and max over interleaved pairs of runs, each on a fresh output
+folder; the clusters are started once, before the pairs), and each worker's peak resident size,
+for two survey sizes. Each
 worker uses one torch intra-op thread, as ``OMP_NUM_THREADS=1 rather seismic
 explain --all --workers N`` does (the workers take the driver's thread count).
 """
@@ -30,6 +34,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Callable
 
@@ -37,7 +43,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rather.common import BadInput, Explainer, load_model
+from rather.common import Explainer, load_model
 from rather.common.sliding import SlidingWindows
 from rather.seismic import classifier
 from rather.seismic.blocks import VolumeJob, dask_client, explain_blocks, parts_folder
@@ -46,9 +52,11 @@ from rather.seismic.patches import extract_patches, patch_grid, scale_to_unit
 from rather.seismic.sections import explain_section
 from rather.seismic.synthetic import SurveyParameters, make_survey, write_survey
 
+from .bench_method import SLOW_PAIRS, Side, Spread, clock_for, interleave
+
 PEAK_MEMORY_PROBE = """
 import sys
-from rather.common import BadInput, Explainer, load_model
+from rather.common import Explainer, load_model
 from rather.seismic.patches import scale_to_unit
 from rather.seismic.sections import explain_section
 from rather.seismic.segy import open_survey
@@ -65,29 +73,22 @@ with open("/proc/self/status") as status:  # VmHWM: this process's peak resident
 def loop_per_patch(model, layer: str, patches: np.ndarray, questions: int = 5) -> None:
     """One forward and one full backward per patch and question, as a straightforward implementation does."""
     module = model.get_submodule(layer)
+    device = next(model.parameters()).device
     for patch in patches:
         for question in range(questions):
             saved = {}
             handle = module.register_forward_hook(lambda m, i, o: saved.__setitem__("a", o))
             model.zero_grad()
-            logits = model(torch.from_numpy(patch)[None, None])
+            logits = model(torch.from_numpy(patch)[None, None].to(device))
             handle.remove()
             activation = saved["a"]
             activation.retain_grad()
             if question == 0:
                 logits[0, logits.argmax()].backward()
             else:
-                F.cross_entropy(logits, torch.tensor([question - 1])).backward()
+                F.cross_entropy(logits, torch.tensor([question - 1], device=device)).backward()
             weights = activation.grad.mean(dim=(2, 3), keepdim=True)
             F.relu((weights * activation).sum(1)).detach()
-
-
-def _timed_section(explainer: Explainer, amplitude: np.ndarray, stride: int, shared: bool = True):
-    """(seconds, explanation) of ``explain_section`` after a warm-up run."""
-    explain_section(explainer, amplitude, stride=stride, shared=shared)
-    start = time.perf_counter()
-    explained = explain_section(explainer, amplitude, stride=stride, shared=shared)
-    return time.perf_counter() - start, explained
 
 
 def peak_memory(segy: Path, weights: Path) -> int:
@@ -98,8 +99,12 @@ def peak_memory(segy: Path, weights: Path) -> int:
 
 def run_seismic(weights: Path = DEFAULT_CHECKPOINT, loop_patches: int = 24,
                 section: tuple[int, int] = (300, 400), memory_inlines: tuple[int, ...] = (16, 64),
+                patchwise: bool = True, pairs: int = SLOW_PAIRS, device: str = "cpu",
                 progress: Callable[[str], None] = print) -> dict[str, Any]:
+    """One synthetic inline: forward, ours, ours patchwise (when ``patchwise``), the loop on ``loop_patches``
+    patches and ours at the trunk's step, in pairs; then the peak memory for each of ``memory_inlines``."""
     model, meta = load_model(weights=weights)
+    model.to(device)
     layer = meta.get("layer", classifier.LAYER)
     samples, traces = section
     progress(f"making a synthetic inline of {samples} samples x {traces} traces")
@@ -108,33 +113,34 @@ def run_seismic(weights: Path = DEFAULT_CHECKPOINT, loop_patches: int = 24,
     rows, cols = patch_grid(*amplitude.shape, patch=classifier.PATCH, stride=10)
     n_patches = len(rows) * len(cols)
     explainer = Explainer(model, layer=layer)
-    patches = torch.from_numpy(extract_patches(amplitude, rows, cols, classifier.PATCH)).unsqueeze(1)
-    progress(f"forward pass alone over its {n_patches} patches (stride 10)")
-    with torch.no_grad():
-        model(patches[:64])  # warm-up
-        start = time.perf_counter()
-        for first in range(0, n_patches, 64):
-            model(patches[first:first + 64])
-        forward = time.perf_counter() - start
-    progress(f"explaining its {n_patches} patches, five questions each")
-    ours, shared = _timed_section(explainer, amplitude, 10)
-    progress(f"explaining its {n_patches} patches patchwise (no shared trunk)")
-    patchwise_seconds, patchwise = _timed_section(explainer, amplitude, 10, shared=False)
-    difference = float(np.abs(shared.raw - patchwise.raw).max() / max(float(np.abs(patchwise.raw).max()), 1e-30))
-    progress(f"the per-patch loop on {loop_patches} patches")
-    for param in model.parameters():
-        param.requires_grad_(True)
+    patches = torch.from_numpy(extract_patches(amplitude, rows, cols, classifier.PATCH)).unsqueeze(1).to(device)
     sample = extract_patches(amplitude, rows[:1], cols[:loop_patches], classifier.PATCH)
-    start = time.perf_counter()
-    loop_per_patch(model, layer, sample)
-    loop_per_patch_seconds = (time.perf_counter() - start) / len(sample)
-    loop = loop_per_patch_seconds * n_patches
     windows = SlidingWindows.of(explainer)
     step = windows.step if windows is not None else 10
     aligned_rows, aligned_cols = patch_grid(*amplitude.shape, patch=classifier.PATCH, stride=step)
     aligned_patches = len(aligned_rows) * len(aligned_cols)
-    progress(f"explaining its {aligned_patches} patches at stride {step}")
-    aligned_seconds, _ = _timed_section(explainer, amplitude, step)
+    model.requires_grad_(True)  # the loop takes parameter gradients; ours turns them off while it runs
+
+    def forward():
+        with torch.no_grad():
+            for first in range(0, n_patches, 64):
+                model(patches[first:first + 64])
+
+    sides = {"forward": Side(forward), "ours": Side(lambda: explain_section(explainer, amplitude, stride=10))}
+    if patchwise:
+        sides["patchwise"] = Side(lambda: explain_section(explainer, amplitude, stride=10, shared=False))
+    sides["loop"] = Side(lambda: loop_per_patch(model, layer, sample), scale=n_patches / len(sample),
+                         subset=f"{len(sample)} of {n_patches} patches timed in every pair, scaled")
+    sides["aligned"] = Side(lambda: explain_section(explainer, amplitude, stride=step))
+    progress(f"{n_patches} patches at stride 10 and {aligned_patches} at stride {step}, five questions each: the "
+             f"forward pass alone, ours{', ours patchwise' if patchwise else ''} and the per-patch loop on "
+             f"{len(sample)} patches, in pairs")
+    timings = interleave(sides, pairs=pairs, clock=clock_for(device))
+    ours = timings.time("ours").median
+    difference = None
+    if patchwise:
+        shared, alone = (explain_section(explainer, amplitude, stride=10, shared=flag).raw for flag in (True, False))
+        difference = float(np.abs(shared - alone).max() / max(float(np.abs(alone).max()), 1e-30))
     memory = {}
     with tempfile.TemporaryDirectory() as folder:
         for inlines in memory_inlines:
@@ -143,55 +149,51 @@ def run_seismic(weights: Path = DEFAULT_CHECKPOINT, loop_patches: int = 24,
             write_survey(make_survey(1, SurveyParameters(inlines=inlines, crosslines=traces, samples=samples)), path)
             memory[f"{inlines}x{traces}x{samples}"] = {"survey_bytes": path.stat().st_size,
                                             "peak_rss_bytes": peak_memory(path, weights)}
+    loop = timings.time("loop").median
     return {
-        "suite": "seismic", "threads": torch.get_num_threads(), "section": list(amplitude.shape),
-        "patches": n_patches, "stride": 10, "questions": 5,
-        "forward_seconds": forward, "ours_seconds": ours, "ours_patches_per_second": n_patches / ours,
-        "ours_over_forward": ours / forward, "shared_trunk": windows is not None,
-        "patchwise_seconds": patchwise_seconds, "shared_max_difference": difference,
+        "suite": "seismic", "section": list(amplitude.shape), "patches": n_patches, "stride": 10, "questions": 5,
+        "pairs": timings.pairs, "subsets": timings.subsets,
+        "forward_seconds": timings.time("forward").median, "ours_seconds": ours,
+        "ours_patches_per_second": n_patches / ours,
+        "ours_over_forward": timings.ratio("ours", "forward").as_json(), "shared_trunk": windows is not None,
+        "patchwise_seconds": timings.time("patchwise").median if patchwise else None,
+        "shared_max_difference": difference,
         "loop_seconds_scaled": loop, "loop_patches_timed": len(sample),
-        "loop_patches_per_second": n_patches / loop, "speed_up": loop / ours, "target_speed_up": 20,
-        "aligned": {"stride": step, "patches": aligned_patches, "ours_seconds": aligned_seconds,
-                    "loop_seconds_scaled": loop_per_patch_seconds * aligned_patches,
-                    "speed_up": loop_per_patch_seconds * aligned_patches / aligned_seconds},
+        "loop_patches_per_second": n_patches / loop, "speed_up": timings.ratio("loop", "ours").as_json(),
+        "target_speed_up": 20,
+        "aligned": {"stride": step, "patches": aligned_patches, "ours_seconds": timings.time("aligned").median,
+                    "loop_seconds_scaled": loop * aligned_patches / n_patches,
+                    "speed_up": timings.ratio("loop", "aligned", times=aligned_patches / n_patches).as_json()},
         "peak_memory": memory,
     }
 
 
 def render_seismic(report: dict[str, Any]) -> str:
+    """The figures, one line each; ratios as median (min-max) over the pairs."""
+    aligned = report["aligned"]
     lines = [
-        f"rather bench seismic: CPU, {report['threads']} threads; one inline of {report['section'][0]} x "
-        f"{report['section'][1]} samples, {report['patches']} patches (stride {report['stride']}), 5 questions each",
+        f"rather bench seismic: one inline of {report['section'][0]} x {report['section'][1]} samples, "
+        f"{report['patches']} patches (stride {report['stride']}), 5 questions each, {report['pairs']} pairs",
         f"  forward    {report['forward_seconds']:8.2f} s   (the model alone, patch by patch)",
         f"  ours       {report['ours_seconds']:8.2f} s   {report['ours_patches_per_second']:8.1f} patches/s   "
-        f"{report['ours_over_forward']:.2f} x forward"
+        f"{Spread(**report['ours_over_forward']).text()} x forward"
         + ("   (shared trunk)" if report["shared_trunk"] else ""),
-        f"  patchwise  {report['patchwise_seconds']:8.2f} s   (ours without the shared trunk; raw maps differ by "
-        f"{report['shared_max_difference']:.1e} of their maximum)",
+    ]
+    if report["patchwise_seconds"] is not None:
+        lines.append(f"  patchwise  {report['patchwise_seconds']:8.2f} s   (ours without the shared trunk; raw maps "
+                     f"differ by {report['shared_max_difference']:.1e} of their maximum)")
+    lines += [
         f"  loop*      {report['loop_seconds_scaled']:8.2f} s   {report['loop_patches_per_second']:8.1f} patches/s",
-        f"  speed-up   {report['speed_up']:8.1f} x   (target >= {report['target_speed_up']} x)",
-        f"  at stride {report['aligned']['stride']} (the trunk's step, {report['aligned']['patches']} patches): ours "
-        f"{report['aligned']['ours_seconds']:.2f} s, loop* {report['aligned']['loop_seconds_scaled']:.2f} s, "
-        f"speed-up {report['aligned']['speed_up']:.1f} x",
-        f"  * loop: {report['loop_patches_timed']} patches timed (forward + full backward per patch per question), "
-        "scaled to the section",
+        f"  speed-up   {Spread(**report['speed_up']).text(1)} x   (target >= {report['target_speed_up']} x)",
+        f"  at stride {aligned['stride']} (the trunk's step, {aligned['patches']} patches): ours "
+        f"{aligned['ours_seconds']:.2f} s, loop* {aligned['loop_seconds_scaled']:.2f} s, "
+        f"speed-up {Spread(**aligned['speed_up']).text(1)} x",
+        f"  * loop: {report['subsets']['loop']} to the section (forward + full backward per patch per question)",
     ]
     for size, figures in report["peak_memory"].items():
         lines.append(f"  peak memory, one inline of a {size} survey ({figures['survey_bytes'] / 2**20:.0f} MiB): "
                      f"{figures['peak_rss_bytes'] / 2**20:.0f} MiB")
     return "\n".join(lines)
-
-
-
-def worker_counts(text: str) -> list[int]:
-    """``"1,2"`` -> [1, 2]."""
-    try:
-        counts = [int(part) for part in text.split(",")]
-    except ValueError:
-        counts = []
-    if not counts or min(counts) < 1:
-        raise BadInput(f"--workers takes positive worker counts separated by commas, e.g. 1,2; got '{text}'")
-    return counts
 
 
 def _cpu_seconds() -> float:
@@ -205,9 +207,26 @@ def _peak_rss() -> int:
         return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM"))
 
 
+class BlockRuns:
+    """Explains every block of ``job`` on ``client``, each call into a fresh output folder (a ledger left by
+    an earlier call would skip its blocks); keeps the wall seconds of every call, warm-up included."""
+
+    def __init__(self, client, job: VolumeJob, numbers: list[int], folder: Path):
+        self.client, self.job, self.numbers, self.folder = client, job, numbers, folder
+        self.wall: list[float] = []
+
+    def __call__(self) -> None:
+        start = time.perf_counter()
+        explain_blocks(self.client, self.job, self.numbers, parts_folder(self.folder / f"out{len(self.wall)}"))
+        self.wall.append(time.perf_counter() - start)
+
+
 def run_seismic_workers(counts: list[int], weights: Path = DEFAULT_CHECKPOINT, block_lines: int = 2,
                         threads: int = 1, stride: int = 10, sizes: tuple[int, ...] = (8, 16), crosslines: int = 120,
-                        samples: int = 150, progress: Callable[[str], None] = print) -> dict[str, Any]:
+                        samples: int = 150, pairs: int = SLOW_PAIRS,
+                        progress: Callable[[str], None] = print) -> dict[str, Any]:
+    """For each survey size, every block explained on a local cluster of each worker count, the counts in
+    interleaved pairs (the clusters started before the pairs)."""
     model, meta = load_model(weights=weights)
     explainer = Explainer(model, layer=meta.get("layer", classifier.LAYER))
     runs = []
@@ -222,40 +241,45 @@ def run_seismic_workers(counts: list[int], weights: Path = DEFAULT_CHECKPOINT, b
                             device="cpu", block_lines=block_lines, threads=threads)
             numbers = list(range(100, 100 + inlines))
             blocks = -(-inlines // block_lines)
-            for workers in counts:
-                progress(f"{inlines} x {crosslines} x {samples} survey, {blocks} blocks of {block_lines} inlines, "
-                         f"{workers} worker(s)")
-                parts = parts_folder(Path(folder) / f"out{inlines}_{workers}")
-                with dask_client(workers) as client:
-                    cpu = client.run(_cpu_seconds)
-                    start = time.perf_counter()
-                    explain_blocks(client, job, numbers, parts)
-                    seconds = time.perf_counter() - start
-                    cpu = sum(after - cpu[worker] for worker, after in client.run(_cpu_seconds).items())
-                    peaks = sorted(client.run(_peak_rss).values())
-                runs.append({"inlines": inlines, "survey_bytes": path.stat().st_size, "workers": workers,
-                             "blocks": blocks, "seconds": seconds, "blocks_per_second": blocks / seconds,
-                             "worker_cpu_seconds": cpu, "cores_used": cpu / seconds,
-                             "peak_rss_bytes_per_worker": peaks})
-    for run in runs:
-        first = next(r for r in runs if r["inlines"] == run["inlines"] and r["workers"] == counts[0])
-        run["speed_up"] = first["seconds"] / run["seconds"]
+            progress(f"{inlines} x {crosslines} x {samples} survey, {blocks} blocks of {block_lines} inlines, "
+                     f"{' and '.join(map(str, counts))} worker(s), in pairs")
+            with ExitStack() as stack, warnings.catch_warnings():
+                # the clusters live side by side: the second one's dashboard takes another port, and says so
+                warnings.filterwarnings("ignore", message="Port .* is already in use")
+                clients = {workers: stack.enter_context(dask_client(workers)) for workers in counts}
+                calls = {workers: BlockRuns(client, job, numbers, Path(folder) / f"{inlines}_{workers}")
+                         for workers, client in clients.items()}
+                cpu_before = {workers: client.run(_cpu_seconds) for workers, client in clients.items()}
+                timings = interleave({str(workers): Side(call) for workers, call in calls.items()}, pairs=pairs)
+                for workers, client in clients.items():
+                    cpu = sum(after - cpu_before[workers][worker] for worker, after in client.run(_cpu_seconds).items())
+                    wall = sum(calls[workers].wall)
+                    seconds = timings.time(str(workers)).median
+                    runs.append({"inlines": inlines, "survey_bytes": path.stat().st_size, "workers": workers,
+                                 "blocks": blocks, "seconds": seconds, "blocks_per_second": blocks / seconds,
+                                 "pairs": timings.pairs, "runs": len(calls[workers].wall),
+                                 "worker_cpu_seconds_per_block": cpu / (blocks * len(calls[workers].wall)),
+                                 "cores_used": cpu / wall,
+                                 "speed_up": timings.ratio(str(counts[0]), str(workers)).as_json(),
+                                 "peak_rss_bytes_per_worker": sorted(client.run(_peak_rss).values())})
     return {"suite": "seismic-workers", "cpus": len(os.sched_getaffinity(0)), "threads_per_worker": threads,
             "section": [samples, crosslines], "stride": stride, "block_lines": block_lines, "runs": runs,
             "target_speed_up": 1.7}
 
 
 def render_seismic_workers(report: dict[str, Any]) -> str:
+    """One line per survey size and worker count; the speed-up as median (min-max) over the pairs."""
     section = report["section"]
     lines = [f"rather bench seismic --workers: {report['cpus']} CPUs, {report['threads_per_worker']} torch thread(s) "
              f"per worker; inlines of {section[0]} x {section[1]} samples, stride {report['stride']}, "
-             f"{report['block_lines']} inlines per block"]
+             f"{report['block_lines']} inlines per block; seconds: median of the pairs"]
     for run in report["runs"]:
         peaks = ", ".join(f"{peak / 2**20:.0f}" for peak in run["peak_rss_bytes_per_worker"])
         lines.append(f"  {run['inlines']:3d} inlines ({run['survey_bytes'] / 2**20:5.1f} MiB)  "
                      f"{run['workers']} worker(s)  {run['seconds']:7.1f} s  {run['blocks_per_second']:6.3f} blocks/s  "
-                     f"speed-up {run['speed_up']:.2f} x  cores used {run['cores_used']:.2f}  "
-                     f"{run['worker_cpu_seconds'] / run['blocks']:5.2f} CPU s/block  peak per worker {peaks} MiB")
+                     f"speed-up {Spread(**run['speed_up']).text()} x  cores used {run['cores_used']:.2f}  "
+                     f"{run['worker_cpu_seconds_per_block']:5.2f} CPU s/block  peak per worker {peaks} MiB  "
+                     f"({run['pairs']} pairs)")
     lines.append(f"  target: speed-up >= {report['target_speed_up']} x with 2 workers on 2 cores; cores used: the "
                  "workers' CPU seconds over wall seconds (below the worker count: the cores were busy elsewhere); "
                  "CPU s/block: the work per block, the same for any worker count when nothing is lost to splitting")

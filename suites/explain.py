@@ -1,6 +1,11 @@
 """``rather explain``: Why P, rather than Q? for a user's model and images.
 
-torch and the figures are imported when the command runs, not when its help is built.
+The images stream through in batches of ``--batch-size``: each batch is read, explained,
+written (appended to ``explanations.h5``, one figure per image in ``figures/``) and
+dropped, so memory is bounded by the batch, not by the number of images (only the ids
+and the summary's records grow). ``figure.png`` is a contact sheet of the first
+``--sheet`` images, of bounded size. torch and the figures are imported when the command
+runs, not when its help is built.
 """
 from __future__ import annotations
 
@@ -12,6 +17,19 @@ from rather.common import METHODS, BadInput, BadQuestion
 from rather.common.progress import Progress
 from rather.common.storage import claim_outputs, staged_folder
 
+from .model_args import add_model_arguments, check_batch_size, model_kwargs, read_class_names
+
+MAX_COLUMNS = 6
+"""Questions shown in an image's figure (``--all`` asks one per class)."""
+MAX_SHEET = 400
+SHEET_COLUMNS = 6
+THUMBNAIL = 160
+"""Pixels a side of a contact sheet's thumbnails."""
+UNCERTAINTY_ROWS = 8
+"""Images drawn in uncertainty.png (every image's VOICE and GradTrust numbers are in summary.json)."""
+MAX_PRINTED = 20
+"""Images whose questions the text summary prints (summary.json holds every one)."""
+
 NAME = "explain"
 HELP = "explain a model's prediction on images: Why P? and Why P, rather than Q?"
 EXAMPLE = ("rather explain --model torchvision.models:resnet50 --weights resnet50.pth --layer layer4 "
@@ -19,9 +37,7 @@ EXAMPLE = ("rather explain --model torchvision.models:resnet50 --weights resnet5
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", help="architecture as module:factory (optional for rather's own checkpoints)")
-    parser.add_argument("--weights", required=True, help="state dict (.pt/.pth), read with weights_only=True")
-    parser.add_argument("--layer", help="dotted name of the layer to explain (not needed by input methods)")
+    add_model_arguments(parser, weights_required=True)
     parser.add_argument("--call", type=int, default=0, help="which call of a layer that runs several times")
     parser.add_argument("--image", required=True, nargs="+", help="image files (PNG, JPEG, TIFF, .npy)")
     contrast = parser.add_mutually_exclusive_group()
@@ -29,12 +45,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                           help="contrast classes, as indices or class names (default: the runner-up)")
     contrast.add_argument("--all", action="store_true", help="every class as the contrast")
     parser.add_argument("--method", default="gradcam", choices=sorted(METHODS), help="how gradients become maps")
-    parser.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), help="resize inputs to H x W")
-    parser.add_argument("--mean", type=float, nargs="+", help="per-channel mean subtracted after scaling to [0, 1]")
-    parser.add_argument("--std", type=float, nargs="+", help="per-channel standard deviation divided by")
     parser.add_argument("--classes", help="text file with one class name per line")
-    parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda:0")
-    parser.add_argument("--out", required=True, help="output folder (summary.json, explanations.h5, figure.png)")
+    parser.add_argument("--sheet", type=int, default=36, help="images on the contact sheet figure.png (the first "
+                        "ones; every image has its own figure in figures/)")
+    parser.add_argument("--out", required=True, help="output folder (summary.json, explanations.h5, figure.png, "
+                        "figures/)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument("--uncertainty", action="store_true",
                         help="also VOICE uncertainty maps (uncertainty.png) and GradTrust scores (summary.json), "
@@ -61,13 +76,16 @@ def class_indices(labels: list[str], class_names: list[str]) -> list[int]:
     return indices
 
 
-def read_class_names(path: str | None, meta: dict) -> list[str]:
-    if path is None:
-        return list(meta.get("class_names", []))
-    file = Path(path)
-    if not file.is_file():
-        raise BadInput(f"--classes file '{path}' does not exist")
-    return [line.strip() for line in file.read_text().splitlines() if line.strip()]
+def preprocessing(args: argparse.Namespace, preprocess: dict) -> tuple:
+    """(size, mean, std, channels, sources): each option over what the checkpoint's ``preprocess`` says, and
+    where each came from, for ``prepare``'s messages."""
+    chosen, sources = {}, {}
+    for name in ("size", "mean", "std"):
+        typed = getattr(args, name)
+        chosen[name] = typed or preprocess.get(name)
+        sources[name] = f"--{name}" if typed else f"the checkpoint's preprocess.{name}"
+    sources["channels"] = "the checkpoint's preprocess.channels"
+    return chosen["size"], chosen["mean"], chosen["std"], preprocess.get("channels"), sources
 
 
 def uncertainty_options(args: argparse.Namespace) -> dict:
@@ -87,80 +105,190 @@ def run(args: argparse.Namespace) -> int:
     claim_outputs(folders={"--out": args.out},
                   inputs={"--weights": args.weights, "--image": args.image, "--classes": args.classes})
     uncertainty = uncertainty_options(args)
-    import torch
-
     from rather.common import Explainer, Rather, Why, load_model
-    from rather.common.figures import plot_explanation, plot_uncertainty
-    from rather.common.images import prepare, read_image
-    from rather.common.summaries import question_records, write_json
+    from rather.common.checkpoints import read_checkpoint, trusted_factory
+    from rather.common.summaries import write_json
 
+    check_batch_size(args)
+    if not 1 <= args.sheet <= MAX_SHEET:
+        raise BadInput(f"--sheet must be between 1 and {MAX_SHEET} images; got {args.sheet}")
     progress = Progress.for_command(json=args.json, asked=args.progress)
     progress.note(f"loading the model ({args.weights})")
-    model, meta = load_model(args.model, args.weights, device=args.device)
-    class_names = read_class_names(args.classes, meta)
-    preprocess = meta.get("preprocess", {})
-    size = args.size or preprocess.get("size")
-    mean, std = args.mean or preprocess.get("mean"), args.std or preprocess.get("std")
-    channels = preprocess.get("channels")
-    raw_images = [read_image(path) for path in progress.bar(args.image, desc="reading images", unit="image")]
-    inputs = [prepare(image, size, mean, std, channels) for image in raw_images]
-    shapes = {tuple(x.shape) for x in inputs}
-    if len(shapes) > 1:
-        raise BadInput(f"images differ in size {sorted(shapes)}; give --size H W to resize them alike")
-    x = torch.cat(inputs)
+    kwargs = model_kwargs(args.model_kwargs)
+    factory = args.model or trusted_factory(read_checkpoint(args.weights))  # the name, for the summary
+    model, meta = load_model(factory, args.weights, kwargs=kwargs, device=args.device)
+    class_names = list(read_class_names(args.classes) or meta.get("class_names", []))
+    size, mean, std, channels, sources = preprocessing(args, meta.get("preprocess", {}))
     if args.all:
         contrast = Rather.all()
     elif args.rather_than:
         contrast = Rather(class_indices(args.rather_than, class_names))
     else:
         contrast = Rather()
-    explainer = Explainer(model, layer=args.layer, method=args.method, call=args.call)
+    explainer = Explainer(model, layer=args.layer or meta.get("layer"), method=args.method, call=args.call)
     ids = [f"{index:03d}_{Path(path).stem}".replace("/", "_") for index, path in enumerate(args.image)]
-    progress.note(f"explaining {len(ids)} image(s) with {args.method} at layer {explainer.layer_name}")
-    result = explainer(x, [Why(), contrast], ids=ids, class_names=class_names)
-    summary = {
-        "command": "explain",
-        "version": result.version,
-        "model": args.model or meta.get("factory", ""),
-        "weights": str(args.weights),
-        "model_checksum": result.model_checksum,
-        "layer": result.layer,
-        "method": result.method,
-        "gradient_path": result.gradient_path,
-        "notes": list(result.notes),
-        "images": [
-            {"id": ids[n], "path": str(args.image[n]), "questions": question_records(result, n)}
-            for n in range(len(ids))
-        ],
-        "outputs": {"explanations": "explanations.h5", "figure": "figure.png"},
-    }
-    uncertain = None
+    progress.note(f"explaining {len(ids)} image(s) with {args.method} at layer {explainer.layer_name}, "
+                  f"{args.batch_size} at a time" + (" (and VOICE and GradTrust from every contrast)" if uncertainty
+                                                    else ""))
+    summary = {"command": "explain", "model": factory, "weights": str(args.weights), "images": [],
+               "outputs": {"explanations": "explanations.h5", "figure": "figure.png", "figures": "figures/"}}
     if uncertainty:
-        from rather.common.uncertainty import checked_top_k, explain_uncertainty
-
-        if uncertainty["k"] is not None:
-            checked_top_k(uncertainty["k"], result.outputs.shape[1], name="--trust-top-k")
-        progress.note("VOICE and GradTrust from every contrast")
-        uncertain = explain_uncertainty(explainer, x, **uncertainty, ids=ids, class_names=class_names)
-        summary["uncertainty"] = {"threshold": uncertain.threshold, "top_k": uncertain.k,
-                                  "notes": list(uncertain.notes)}
-        for index, record in enumerate(summary["images"]):
-            record["uncertainty"] = uncertain.records(index)
         summary["outputs"]["uncertainty"] = "uncertainty.png"
-    shown = [torch.from_numpy(image) for image in raw_images]
-    progress.note("writing " + ", ".join(summary["outputs"].values()))
-    with staged_folder(args.out) as stage:
-        result.save(stage / "explanations.h5")
-        plot_explanation(result, shown, stage / "figure.png", indices=range(len(ids)),
-                         questions=range(min(result.n_questions, 6)))
-        if uncertain is not None:
-            plot_uncertainty(uncertain, shown, stage / "uncertainty.png")
+    shape, notes = None, []
+    with staged_folder(args.out) as stage, progress.bar(total=len(ids), desc="explaining", unit="image") as bar:
+        sheet = ContactSheet(args.sheet)
+        (stage / "figures").mkdir()
+        for start in range(0, len(ids), args.batch_size):
+            paths, names = args.image[start:start + args.batch_size], ids[start:start + args.batch_size]
+            shown, x = read_batch(paths, shape, size, mean, std, channels, sources)
+            shape = tuple(x.shape[1:])
+            result = explainer(x, [Why(), contrast], ids=names, class_names=class_names).cpu()
+            records = write_batch(stage, result, shown, paths, start)
+            if uncertainty:
+                add_uncertainty(stage, explainer, x, result, shown, records, uncertainty, summary)
+            summary["images"] += records
+            sheet.add(result, shown)
+            notes += [note for note in result.notes if note not in notes]
+            bar.update(len(names))
+        if len(ids) > args.batch_size:
+            write_ids(stage / "explanations.h5", ids)
+        summary.update(version=result.version, model_checksum=result.model_checksum, layer=result.layer,
+                       method=result.method, gradient_path=result.gradient_path, notes=notes)
+        sheet.save(stage / "figure.png")
         write_json(stage / "summary.json", summary)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        for record in summary["images"]:
-            trust = f" (GradTrust {record['uncertainty']['gradtrust']:.3f})" if uncertain is not None else ""
+        for record in summary["images"][:MAX_PRINTED]:
+            trust = f" (GradTrust {record['uncertainty']['gradtrust']:.3f})" if uncertainty else ""
             print(f"{record['id']}: " + "; ".join(q["title"] for q in record["questions"][:3]) + trust)
-        print(f"wrote {args.out}/summary.json, " + ", ".join(summary["outputs"].values()))
+        if len(summary["images"]) > MAX_PRINTED:
+            print(f"... and {len(summary['images']) - MAX_PRINTED} more in summary.json")
+        print(f"wrote {args.out}/summary.json, explanations.h5, figure.png (contact sheet), figures/ (one per image)"
+              + (", uncertainty.png" if uncertainty else ""))
     return 0
+
+
+def add_uncertainty(stage: Path, explainer, x, result, shown: list, records: list[dict], options: dict,
+                    summary: dict) -> None:
+    """VOICE and GradTrust of a batch (``rather.common.uncertainty``; ``result`` its explanations) into its
+    ``records``; the first batch also sets the summary's ``uncertainty`` and draws uncertainty.png (its first
+    ``UNCERTAINTY_ROWS`` images)."""
+    from rather.common.figures import plot_uncertainty
+    from rather.common.uncertainty import checked_top_k, explain_uncertainty
+
+    if options["k"] is not None:
+        checked_top_k(options["k"], result.outputs.shape[1], name="--trust-top-k")
+    uncertain = explain_uncertainty(explainer, x, **options, ids=result.ids, class_names=result.class_names)
+    for index, record in enumerate(records):
+        record["uncertainty"] = uncertain.records(index)
+    if "uncertainty" not in summary:
+        summary["uncertainty"] = {"threshold": uncertain.threshold, "top_k": uncertain.k, "notes": []}
+        plot_uncertainty(uncertain, shown, stage / "uncertainty.png", indices=range(min(len(shown), UNCERTAINTY_ROWS)))
+    summary["uncertainty"]["notes"] += list(uncertain.notes)
+
+
+def read_batch(paths: list[str], shape, size, mean, std, channels, sources) -> tuple[list, "torch.Tensor"]:
+    """The images at ``paths`` as read (to show) and as the model's input batch; refused when they differ in
+    size from each other or from the earlier batches' ``shape`` (C, H, W)."""
+    import torch
+
+    from rather.common.images import prepare, read_image
+
+    raw_images = [read_image(path, size=size) for path in paths]
+    inputs = [prepare(image, size, mean, std, channels, sources=sources) for image in raw_images]
+    shapes = {tuple(x.shape[1:]) for x in inputs} | ({shape} if shape else set())
+    if len(shapes) > 1:
+        raise BadInput(f"images differ in size {sorted(shapes)}; give --size H W to resize them alike")
+    return [torch.from_numpy(image) for image in raw_images], torch.cat(inputs)
+
+
+def write_batch(stage: Path, result, shown: list, paths: list[str], start: int) -> list[dict]:
+    """A batch's answers into the stage: appended to explanations.h5 (the first batch creates it), one figure
+    per image in figures/; the batch's records for summary.json."""
+    from rather.common.figures import plot_explanation
+    from rather.common.summaries import question_records
+
+    if start == 0:
+        result.save(stage / "explanations.h5")
+    else:
+        append_store(result.save(stage / ".batch.h5"), stage / "explanations.h5", start)
+    records = []
+    for row, name in enumerate(result.ids):
+        plot_explanation(result, shown, stage / "figures" / f"{name}.png", indices=[row],
+                         questions=range(min(result.n_questions, MAX_COLUMNS)))
+        records.append({"id": name, "path": str(paths[row]), "figure": f"figures/{name}.png",
+                        "questions": question_records(result, row)})
+    return records
+
+
+class ContactSheet:
+    """The first ``limit`` images, each with its first contrast map, as one figure of bounded size: thumbnails
+    of at most ``THUMBNAIL`` pixels a side are kept, whatever the number or size of the images."""
+
+    def __init__(self, limit: int):
+        self.limit, self.cells = limit, []
+
+    def add(self, result, shown) -> None:
+        """Keep thumbnails of ``result``'s inputs (``shown``) until the sheet is full."""
+        from rather.common.figures import displayable, panel_caption
+
+        column = 1 if result.n_questions > 1 else 0
+        for row in range(min(len(shown), self.limit - len(self.cells))):
+            self.cells.append((result.ids[row], thumbnail(displayable(shown[row])),
+                               thumbnail(result.maps[row, column].numpy()), panel_caption(result, row, column)))
+
+    def save(self, path: Path) -> None:
+        """One PNG: a grid of at most ``limit`` cells, ``SHEET_COLUMNS`` wide."""
+        from rather.common.figures import new_figure, save_figure, wrapped
+
+        columns = min(SHEET_COLUMNS, len(self.cells))
+        rows = -(-len(self.cells) // columns)
+        figure, axes = new_figure(rows, columns, figsize=(2.6 * columns, 3.2 * rows))
+        for axis in axes.flat:
+            axis.set_axis_off()
+        for axis, (name, image, layer, caption) in zip(axes.flat, self.cells):
+            axis.imshow(image, cmap="gray" if image.ndim == 2 else None)
+            axis.imshow(layer, cmap="jet", alpha=0.5, vmin=0, vmax=1, extent=(-0.5, image.shape[1] - 0.5,
+                                                                            image.shape[0] - 0.5, -0.5))
+            axis.set_title(wrapped(f"{name}\n{caption}", 28), fontsize=6)
+        save_figure(figure, path)
+
+
+def thumbnail(array, side: int = THUMBNAIL):
+    """(H, W) or (H, W, 3) array block-averaged by the smallest whole factor that brings it to ``side`` pixels
+    a side at most."""
+    import numpy as np
+
+    from rather.common.images import block_mean
+
+    factor = -(-max(array.shape[:2]) // side)
+    if factor == 1:
+        return array
+    planes = array[None] if array.ndim == 2 else np.moveaxis(array, -1, 0)
+    small = block_mean(np.ascontiguousarray(planes), factor)
+    return small[0] if array.ndim == 2 else np.moveaxis(small, 0, -1)
+
+
+def append_store(part: Path, path: Path, offset: int) -> None:
+    """Append the HDF5 store ``part`` (a batch's ``ExplanationResult.save``) to the store at ``path``, which
+    holds the ``offset`` inputs of the earlier batches: each input's group copied inside HDF5 (no map is held
+    in memory), its ``index`` counted on from ``offset``; ``part`` is removed. ``write_ids`` ends the store."""
+    import h5py
+
+    with h5py.File(part, "r") as store, h5py.File(path, "a") as joined:
+        for number, name in enumerate(store["ids"].asstr()[()]):
+            store.copy(store["inputs"][name], joined["inputs"], name=name)
+            joined["inputs"][name].attrs["index"] = offset + number
+    part.unlink()
+
+
+def write_ids(path: Path, ids: list[str]) -> None:
+    """The store's ``ids``, every input's in order: once the last batch is appended, the store is what one
+    ``save`` of every input would have written."""
+    import h5py
+    import numpy as np
+
+    with h5py.File(path, "a") as store:
+        del store["ids"]
+        store.create_dataset("ids", data=np.array(ids, dtype=object), dtype=h5py.string_dtype())

@@ -11,13 +11,15 @@ from rather.common.storage import claim_outputs
 from rather.recognition.options import (DEFAULT_CHECKPOINT, EPOCHS, FORMATS, SPLITS, TRAIN_IMAGES, AuditOptions,
                                         DataChoice, ModelChoice)
 
+from .model_args import add_model_arguments, model_choice, read_class_names
+
 NAME = "recognition"
 HELP = "fine-grained classifiers: train the default bird model, audit a classifier's confusions"
 EXAMPLE = "rather recognition audit --format synthetic --out audit"
 SUB_EXAMPLES = {
     "train": "rather recognition train --out birds.pt",
-    "audit": "rather recognition audit --format cub200 --data ~/CUB_200_2011 --model torchvision.models:resnet50 "
-             "--weights cub.pth --layer layer4 --out audit",
+    "audit": "rather recognition audit --format imagefolder ~/birds --model torchvision.models:resnet50 "
+             "--model-kwargs '{\"num_classes\": 200}' --weights birds.pth --layer layer4 --out audit",
 }
 
 
@@ -34,26 +36,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "audit", help="accuracy, confusions and contrastive explanations of the most confused pairs",
         description="Accuracy, per-class accuracy, top-k, ECE, confusion, the most confused pairs; for each top pair "
         "Why A? Why A, rather than B? Why B, rather than A?; and whether the maps point at the ground truth.")
-    audit.add_argument("--data", help="data set folder (optional for --format synthetic)")
-    audit.add_argument("--format", required=True, choices=FORMATS, help="layout of --data")
-    audit.add_argument("--model", help="architecture as module:factory (default: the committed bird classifier)")
-    audit.add_argument("--weights", help="state dict read with weights_only=True")
-    audit.add_argument("--model-kwargs", default="{}", help="JSON keyword arguments of the factory")
-    audit.add_argument("--layer", help="dotted name of the layer to explain")
+    audit.add_argument("source", nargs="?", metavar="DATA", help="the data: a folder, or a CSV file for --format csv "
+                       "(the same as --data)")
+    audit.add_argument("--data", help="the data set's folder, or a CSV file for --format csv (optional for synthetic)")
+    audit.add_argument("--format", required=True, choices=FORMATS,
+                       help="layout of the data: synthetic birds, a published data set, imagefolder (a folder per "
+                       "class, optionally under train/ and test/) or csv (path,label[,split][,x0,y0,x1,y1])")
     audit.add_argument("--split", default="test", choices=SPLITS, help="which images of the data set")
-    audit.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), help="model input size")
-    audit.add_argument("--mean", type=float, nargs="+", help="per-channel mean, inputs in [0, 1]")
-    audit.add_argument("--std", type=float, nargs="+", help="per-channel standard deviation")
+    audit.add_argument("--classes", help="imagefolder, csv: text file of the class names in the model's order, one "
+                       "a line (default: sorted)")
     audit.add_argument("--images", type=int, default=DataChoice.images, help="synthetic: images rendered per split")
     audit.add_argument("--seed", type=int, default=0, help="synthetic: seed of the training set (held out: +10000)")
+    add_model_arguments(audit, model_help="architecture as module:factory (default: the committed bird classifier)",
+                        batch_size=AuditOptions.batch_size)
     defaults = AuditOptions()
     audit.add_argument("--pairs", type=int, default=defaults.pairs, help="most confused pairs to explain")
     audit.add_argument("--per-pair", type=int, default=defaults.per_pair, help="images explained per pair")
     audit.add_argument("--truth-images", type=int, default=defaults.truth_images,
                        help="images for the ground-truth and deletion metrics")
     audit.add_argument("--steps", type=int, default=defaults.steps, help="steps of the deletion curves")
-    audit.add_argument("--batch-size", type=int, default=defaults.batch_size, help="images per forward pass")
-    audit.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda:0")
+    audit.add_argument("--sanity-images", type=int, default=defaults.sanity_images,
+                       help="images of the sanity checks (randomised weights, random logit)")
+    audit.add_argument("--sanity-steps", type=int, default=defaults.sanity_steps,
+                       help="steps of the cascading and independent randomisation: the layers from the top "
+                       "in at most this many groups")
+    audit.add_argument("--trust-ranked", type=int, default=defaults.trust_ranked,
+                       help="images listed as the least trustworthy correct predictions and the most trustworthy "
+                       "mistakes (GradTrust)")
     audit.add_argument("--out", required=True, help="output folder")
     audit.add_argument("--json", action="store_true", help="print the summary as JSON")
 
@@ -79,32 +88,27 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def model_kwargs(text: str) -> dict:
-    """``--model-kwargs``: a JSON object."""
-    try:
-        kwargs = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise BadInput(f"--model-kwargs is not JSON ({error.msg}); give e.g. '{{\"num_classes\": 200}}'") from None
-    if not isinstance(kwargs, dict):
-        raise BadInput("--model-kwargs must be a JSON object, e.g. '{\"num_classes\": 200}'")
-    return kwargs
+def data_source(args: argparse.Namespace) -> str | None:
+    """The data, given as DATA or as --data (not both)."""
+    if args.source is not None and args.data is not None and args.source != args.data:
+        raise BadInput(f"the data is given twice ('{args.source}' and --data '{args.data}'); give it once")
+    return args.source if args.source is not None else args.data
 
 
 def audit_choices(args: argparse.Namespace) -> tuple[DataChoice, ModelChoice, AuditOptions]:
     """The audit's data, model and options, as ``rather recognition audit`` was asked."""
-    data = DataChoice(format=args.format, folder=args.data, split=args.split, images=args.images, seed=args.seed)
-    model = ModelChoice(factory=args.model, weights=args.weights, kwargs=model_kwargs(args.model_kwargs),
-                        layer=args.layer, size=tuple(args.size) if args.size else None,
-                        mean=tuple(args.mean) if args.mean else None, std=tuple(args.std) if args.std else None,
-                        device=args.device)
+    data = DataChoice(format=args.format, folder=data_source(args), split=args.split, images=args.images,
+                      seed=args.seed, classes=read_class_names(args.classes))
     options = AuditOptions(pairs=args.pairs, per_pair=args.per_pair, truth_images=args.truth_images,
-                           steps=args.steps, batch_size=args.batch_size, seed=args.seed)
-    return data, model, options
+                           steps=args.steps, batch_size=args.batch_size, sanity_images=args.sanity_images,
+                           sanity_steps=args.sanity_steps, trust_ranked=args.trust_ranked, seed=args.seed)
+    return data, model_choice(args), options
 
 
 def run_audit(args: argparse.Namespace) -> int:
     claim_outputs(folders={"--out": args.out},
-                  inputs={"--data": args.data, "--weights": args.weights or DEFAULT_CHECKPOINT})
+                  inputs={"--data": data_source(args), "--weights": args.weights or DEFAULT_CHECKPOINT,
+                          "--classes": args.classes})
     data, model, options = audit_choices(args)
     from rather.recognition.pipeline import audit
 
@@ -113,18 +117,29 @@ def run_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+SHOWN_PER_PAIR = 3
+"""Images of each confused pair listed in the text summary (summary.json lists them all)."""
+
+
 def render_summary(summary: dict) -> str:
     """The audit's headline numbers as text."""
     lines = [f"accuracy {summary['accuracy']:.3f}, " + ", ".join(f"{k} {v:.3f}" for k, v in summary["top_k"].items())
              + f", ECE {summary['ece']:.3f} on {summary['images']} images"]
     for pair in summary["most_confused"]:
         lines.append(f"  confused: {pair['a_name']} <-> {pair['b_name']}: {pair['a_as_b']} + {pair['b_as_a']} "
-                     f"errors, {len(pair['images'])} explained")
+                     f"errors, {len(pair['images'])} explained" + (f" ({pair['figure']})" if "figure" in pair else ""))
+        for name, parts in ((name, pair.get("part_pointing", {}).get(name)) for name in ("contrast", "gradcam")):
+            if parts:
+                lines.append(f"    {name} points at: " + ", ".join(
+                    f"{part} {shares['hit_rate']:.2f} ({shares['images']})" for part, shares in parts.items()
+                    if shares["hit_rate"] is not None))
+        for image in pair["images"][:SHOWN_PER_PAIR]:
+            lines.append(f"    {image['path'] or image['id']}: true {image['true']}, predicted {image['predicted']}"
+                         f"; p({pair['a_name']})={image['p_a']:.2f}, p({pair['b_name']})={image['p_b']:.2f}")
     for key in ("energy_share", "energy_share_in_box", "pointing_game", "margin_deletion_auc",
                 "margin_insertion_auc"):
         if key in summary:
-            lines.append(f"{key}: " + ", ".join(f"{k} {v:.3f}" if v is not None else f"{k} -"
-                                                for k, v in summary[key].items()))
+            lines.append(f"{key}: " + numbers(summary[key]))
     for part, shares in summary.get("energy_share_by_part", {}).items():
         lines.append(f"  energy share where the {part} differs ({shares['images']} images): "
                      f"contrast {shares['contrast']:.3f}, gradcam {shares['gradcam']:.3f}")
@@ -133,9 +148,24 @@ def render_summary(summary: dict) -> str:
     if "part_swap" in summary:
         lines.append(f"part swap moves the model from A to B on {summary['part_swap']['moved_to_b']:.3f} "
                      f"of {summary['part_swap']['images']} images")
-    for step in summary.get("sanity", []):
-        lines.append(f"sanity: randomised {', '.join(step['randomised'])}: rank correlation "
-                     + ", ".join(f"{k} {v:.3f}" if v is not None else f"{k} -"
-                                 for k, v in step["rank_correlation"].items()))
+    for key, title in (("least_trustworthy_correct", "least trustworthy correct predictions"),
+                       ("most_trustworthy_mistakes", "most trustworthy mistakes")):
+        listed = summary["trust"][key][:SHOWN_PER_PAIR]
+        if listed:
+            lines.append(f"{title} (GradTrust): " + "; ".join(
+                f"{image['path'] or image['id']} {image['true']} as {image['predicted']} {image['gradtrust']:.2f}"
+                for image in listed))
+    checks = summary.get("sanity", {})
+    for kind in ("cascade", "independent"):
+        for step in checks.get(kind, []):
+            lines.append(f"sanity {kind}: {', '.join(step['randomised'])}: rank correlation "
+                         + numbers(step["rank_correlation"]))
+    if "random_logit" in checks:
+        lines.append("sanity random logit: rank correlation " + numbers(checks["random_logit"]))
     lines.append(f"done in {summary['seconds']} s")
     return "\n".join(lines)
+
+
+def numbers(values: dict) -> str:
+    """``name value, ...`` with three decimals (``-`` where a value is unknown)."""
+    return ", ".join(f"{name} {value:.3f}" if value is not None else f"{name} -" for name, value in values.items())

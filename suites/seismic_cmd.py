@@ -14,7 +14,8 @@ import json
 import time
 from pathlib import Path
 
-from rather.seismic.options import DEFAULT_CHECKPOINT, DEFAULT_TIMEOUT, ExplainOptions, TrainOptions
+from rather.seismic.options import (DEFAULT_CHECKPOINT, DEFAULT_TIMEOUT, ExplainOptions, ModelChoice,
+                                    RealTrainOptions, TrainOptions)
 from rather.seismic.survey_parameters import SurveyParameters
 
 NAME = "seismic"
@@ -65,30 +66,55 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         synth.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(SurveyParameters, name),
                            help=f"number of {name.replace('_', ' ')}")
 
-    train = commands.add_parser("train", help="train the four-class patch classifier on synthetic surveys")
+    train = commands.add_parser(
+        "train", help="train a classifier on synthetic surveys, or on your labels",
+        description="Without a source: the four-class patch classifier on synthetic surveys. With --landmass or "
+        "--patches: a patch classifier of their classes and patch size; with --sections: a segmentation network "
+        "(U-Net). A share of the labels is held out (whole sections for --sections) and scored at the end.")
     train.add_argument("--out", default=str(DEFAULT_CHECKPOINT), help="checkpoint to write")
-    train.add_argument("--seed", type=int, default=TrainOptions.seed, help="first seed of the synthetic surveys")
+    _label_sources(train)
+    train.add_argument("--seed", type=int, default=TrainOptions.seed, help="first seed of the synthetic surveys "
+                       "(with labels: of the split, sampling and initial weights)")
     train.add_argument("--surveys", type=int, default=TrainOptions.surveys, help="synthetic surveys to draw patches "
                        "from")
-    train.add_argument("--per-class", type=int, default=TrainOptions.per_class, help="training patches per class")
-    train.add_argument("--epochs", type=int, default=TrainOptions.epochs, help="passes over the training patches")
+    train.add_argument("--per-class", type=int, help=f"training patches per class (default: {TrainOptions.per_class}"
+                       " on synthetic surveys, the largest class's count on your labels)")
+    train.add_argument("--epochs", type=int, help=f"passes over the training patches (default: "
+                       f"{TrainOptions.epochs} on synthetic surveys, {RealTrainOptions.epochs} on your labels)")
+    train.add_argument("--hold-out", type=float, default=RealTrainOptions.hold_out,
+                       help="with labels: share held out of training and scored (per class; whole sections)")
+    train.add_argument("--patch", type=int, help="with labels: patch (or section window) size in samples "
+                       "(default: the patches' own size; 64 for sections)")
 
-    evaluate = commands.add_parser("evaluate", help="balanced accuracy, confusion and energy shares, held out")
-    evaluate.add_argument("--model", default=str(DEFAULT_CHECKPOINT), help="classifier checkpoint")
+    evaluate = commands.add_parser("evaluate", help="balanced accuracy and confusion (patches) or IoU (sections)",
+                                   description="Score a model on held-out synthetic surveys (with energy shares "
+                                   "inside the true faults and salt) or on your labels.")
+    model_options(evaluate, patch=False)
     evaluate.add_argument("--seed", type=int, default=1000, help="seed of the held-out synthetic survey")
-    evaluate.add_argument("--landmass", help="evaluate on a LANDMASS-1 or -2 copy (class folders of .mat files)")
+    _label_sources(evaluate)
+    evaluate.add_argument("--own-size", action="store_true", help="with --patches or --landmass: feed the patches "
+                          "at their own size, not resized to the model's patch (a fully convolutional model)")
+    evaluate.add_argument("--binary", metavar="CLASS", help="with --patches or --landmass: score CLASS against the "
+                          "rest (the data's other classes, e.g. a folder nonfault, are the rest)")
+    evaluate.add_argument("--device", default="cpu", help="torch device")
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
 
-    explain = commands.add_parser("explain", help="explain sections of a survey",
+    explain = commands.add_parser("explain", help="explain lines of a survey or a 2D line",
                                   description="Per patch: the prediction, Why P? and Why P, rather than Q? for "
-                                  "every other class, stitched into section maps, SEG-Y attributes and figures.")
-    explain.add_argument("survey", help="SEG-Y file")
+                                  "every other class, stitched into section maps, SEG-Y attributes and figures. "
+                                  "A 2D line, or a file holding a single inline or crossline, is explained whole.")
+    explain.add_argument("survey", help="SEG-Y file (3D survey, 2D line, or any traces with --unstructured)")
     where = explain.add_mutually_exclusive_group()
     where.add_argument("--inline", type=int, help="inline number; with none of --inline, --crossline and --all: "
-                       "the middle inline")
+                       "the middle inline (the one line of a 2D file)")
     where.add_argument("--crossline", type=int, help="crossline number")
     where.add_argument("--all", action="store_true", help="every inline")
-    explain.add_argument("--model", default=ExplainOptions.model, help="classifier checkpoint")
+    where.add_argument("--all-crosslines", action="store_true", help="every crossline")
+    explain.add_argument("--unstructured", action="store_true",
+                         help="read the traces in file order as one line, ignoring line numbers")
+    explain.add_argument("--time", type=float, nargs=2, metavar=("FIRST", "LAST"),
+                         help="explain only the samples from FIRST to LAST ms (the attributes are zero elsewhere)")
+    model_options(explain)
     explain.add_argument("--stride", type=int, default=ExplainOptions.stride,
                          help="patch stride in samples; with the committed classifier, a multiple of 8 needs a single "
                          "pass of its trunk")
@@ -96,6 +122,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     explain.add_argument("--device", default=ExplainOptions.device, help="torch device")
     _geometry_options(explain)
     explain.add_argument("--json", action="store_true", help="print the summary as JSON")
+
     cluster = explain.add_mutually_exclusive_group()
     cluster.add_argument("--workers", type=int, help="with --all: explain blocks of inlines on a local Dask cluster "
                          "of this many worker processes (resumable: run the same command again after a crash)")
@@ -108,6 +135,52 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                          "progress: the job stops (exit 2, finished blocks kept) once for S seconds no block "
                          "finished and the scheduler had no worker or did not answer; a long block on a live "
                          "worker is never cut short")
+
+
+def _label_sources(parser: argparse.ArgumentParser) -> None:
+    """--landmass, --patches, --sections: one labelled source at most."""
+    sources = parser.add_mutually_exclusive_group()
+    sources.add_argument("--landmass", metavar="DIR", help="a LANDMASS-1 or -2 copy (class folders of .mat files)")
+    sources.add_argument("--patches", metavar="DIR", help="a folder per class of patches (.npy, .csv text matrices, "
+                         ".png, .tif), any patch size; optional classes.txt gives the order")
+    sources.add_argument("--sections", metavar="DIR", help="sections/NAME.(npy|tif|tiff|png|sgy) with "
+                         "masks/NAME_mask.(png|npy), one class index per sample; optional classes.txt")
+
+
+def label_source(args: argparse.Namespace) -> tuple[str, str] | None:
+    """(source, folder) of ``_label_sources``, or None for synthetic data."""
+    for source in ("landmass", "patches", "sections"):
+        if getattr(args, source) is not None:
+            return source, getattr(args, source)
+    return None
+
+
+def model_options(parser: argparse.ArgumentParser, patch: bool = True) -> None:
+    """The options that name a seismic model, as ``rather explain`` names one (``model_choice`` reads them)."""
+    parser.add_argument("--model", help="architecture as module:factory with --weights; alone, a rather checkpoint "
+                        f"(default: the committed classifier, {DEFAULT_CHECKPOINT.name})")
+    parser.add_argument("--weights", help="state dict or rather checkpoint (.pt), read with weights_only=True")
+    parser.add_argument("--model-kwargs", default="{}", help="JSON keyword arguments of the factory")
+    parser.add_argument("--layer", help="dotted name of the layer to explain (default: the checkpoint's)")
+    parser.add_argument("--classes", help="class names, one per logit, comma-separated (default: the "
+                        "checkpoint's class_names)")
+    if patch:
+        parser.add_argument("--patch", type=int, help="square window the model reads, in samples (default: the "
+                            "checkpoint's patch, else 99)")
+
+
+def model_choice(args: argparse.Namespace) -> ModelChoice:
+    """The ``ModelChoice`` of ``model_options``: --model alone is a checkpoint; with --weights, its architecture."""
+    from rather.seismic.seismic_model import parse_classes
+    from rather.suites.recognition_cmd import model_kwargs
+
+    if args.weights is None:
+        weights, factory = args.model or str(DEFAULT_CHECKPOINT), None
+    else:
+        weights, factory = args.weights, args.model
+    classes = parse_classes(args.classes) if args.classes is not None else None
+    return ModelChoice(weights=weights, factory=factory, kwargs=model_kwargs(args.model_kwargs), layer=args.layer,
+                       classes=classes, patch=getattr(args, "patch", None))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -156,7 +229,12 @@ def run_train(args: argparse.Namespace) -> int:
 
     claim_outputs(files={"--out": args.out})
     started, progress = time.perf_counter(), _progress(args)
-    options = TrainOptions(seed=args.seed, surveys=args.surveys, per_class=args.per_class, epochs=args.epochs)
+    source = label_source(args)
+    if source is not None:
+        return _train_real(args, source, started, progress)
+    options = TrainOptions(seed=args.seed, surveys=args.surveys,
+                           per_class=_given(args.per_class, TrainOptions.per_class),
+                           epochs=_given(args.epochs, TrainOptions.epochs))
     progress.note(f"training the seismic classifier (seed {options.seed}, {options.surveys} surveys, "
                   f"{options.per_class} patches per class, {options.epochs} epochs)")
     log = train_checkpoint(args.out, options, progress=progress)
@@ -164,27 +242,58 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_evaluate(args: argparse.Namespace) -> int:
-    from rather.seismic.classifier import evaluation, format_evaluation
+def _given(value, default):
+    """An option's value, or ``default`` when it was not given (0 is given)."""
+    return default if value is None else value
 
-    report = evaluation(args.model, seed=args.seed, landmass=args.landmass, progress=_progress(args))
-    print(json.dumps(report, indent=2) if args.json else format_evaluation(report))
+
+def _train_real(args: argparse.Namespace, source: tuple[str, str], started: float, progress) -> int:
+    """``rather seismic train`` on labels: the held-out score after the training accuracy."""
+    from rather.seismic.real_training import train_real_checkpoint
+
+    options = RealTrainOptions(source=source[0], folder=source[1], epochs=_given(args.epochs, RealTrainOptions.epochs),
+                               seed=args.seed, hold_out=args.hold_out, patch=args.patch, per_class=args.per_class)
+    trained = train_real_checkpoint(args.out, options, progress=progress)
+    held = trained.held_out
+    score = ("" if not held else f"; held out: mean IoU {held['miou']:.3f}" if "miou" in held
+             else f"; held out: balanced accuracy {held['balanced_accuracy']:.3f} on {held['patches']} patches")
+    print(f"training accuracy {trained.log.accuracy[-1]:.3f}{score}; wrote {args.out} in "
+          f"{time.perf_counter() - started:.0f} s")
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    choice, source = model_choice(args), label_source(args)
+    if source is None:
+        from rather.seismic.classifier import evaluation, format_evaluation
+
+        report = evaluation(choice, seed=args.seed, progress=_progress(args))
+        print(json.dumps(report, indent=2) if args.json else format_evaluation(report))
+        return 0
+    from rather.seismic.real_training import evaluate_real, format_real_report
+
+    report = evaluate_real(choice, *source, device=args.device, own_size=args.own_size, binary=args.binary,
+                           progress=_progress(args))
+    print(json.dumps(report, indent=2) if args.json else format_real_report(report))
     return 0
 
 
 def run_explain(args: argparse.Namespace) -> int:
     from rather.common.storage import claim_outputs
-    from rather.seismic.sections import QUESTIONS
     from rather.seismic.survey_explanation import explain_survey
 
-    claim_outputs(folders={"--out": args.out}, inputs={"survey": args.survey, "--model": args.model})
-    kind = "crossline" if args.crossline is not None else "inline"
+    network = model_choice(args)
+    claim_outputs(folders={"--out": args.out},
+                  inputs={"survey": args.survey, ("--model" if args.weights is None else "--weights"): network.weights})
+    kind = "crossline" if args.crossline is not None or args.all_crosslines else "inline"
     options = ExplainOptions(kind=kind, number=args.crossline if kind == "crossline" else args.inline,
-                             every_line=args.all, model=args.model, stride=args.stride, device=args.device,
-                             iline=args.iline, xline=args.xline, workers=args.workers, scheduler=args.scheduler,
-                             block_lines=args.block_lines, timeout=args.timeout)
+                             every_line=args.all or args.all_crosslines, model=network.weights, stride=args.stride,
+                             device=args.device, iline=args.iline, xline=args.xline, workers=args.workers,
+                             scheduler=args.scheduler, block_lines=args.block_lines, timeout=args.timeout,
+                             network=network, unstructured=args.unstructured,
+                             time=tuple(args.time) if args.time else None)
     summary = explain_survey(args.survey, args.out, options, progress=_progress(args))
     print(json.dumps(summary, indent=2) if args.json else
-          f"wrote {Path(args.out)}: summary.json, explanations.h5, {len(QUESTIONS)} SEG-Y attributes, "
+          f"wrote {Path(args.out)}: summary.json, explanations.h5, {len(summary['questions'])} SEG-Y attributes, "
           f"{len(summary['sections'])} figure(s)")
     return 0

@@ -19,9 +19,11 @@ from importlib import import_module
 from pathlib import Path
 from typing import Callable
 
-from rather.common import __version__
+from rather.common import BadInput, __version__
 from rather.common.progress import SILENT, Progress
 from rather.common.storage import claim_outputs, staged_folder
+
+from .model_args import add_model_arguments, model_choice
 
 NAME = "suite"
 HELP = "run one domain's suite on your data and model: explanations, evaluation, truth of the maps"
@@ -31,7 +33,7 @@ SUITES = ("seismic", "iqa", "recognition")
 DATA_HELP = {"seismic": "a 3D SEG-Y survey (labels are read from STEM.labels.h5 beside it when present)",
              "iqa": "DISTORTED,REFERENCE image paths",
              "recognition": "FORMAT:FOLDER, FORMAT one of synthetic, cub200, stanford-cars, fgvc-aircraft, "
-             "imagenet-val"}
+             "imagenet-val, imagefolder, csv (FORMAT:FILE)"}
 COMMITTED = {"seismic": "rather.seismic.options", "iqa": "rather.iqa.options", "recognition": "rather.recognition.options"}
 """The module whose ``DEFAULT_CHECKPOINT`` is each suite's model when no ``--model`` is given."""
 
@@ -40,11 +42,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("domain", choices=SUITES, help="which suite")
     parser.add_argument("--data", help="; ".join(f"{name}: {text}" for name, text in DATA_HELP.items())
                         + " (default: the embedded synthetic data)")
-    parser.add_argument("--model", help="the model's checkpoint (default: the committed one)")
+    parser.add_argument("--model", help="the model's checkpoint (default: the committed one); recognition with "
+                        "--weights: the architecture as module:factory")
     parser.add_argument("--out", default="suite-out", help="output folder")
     parser.add_argument("--seed", type=int, default=None, help="seed of any data the suite makes")
-    parser.add_argument("--device", default="cpu", help="torch device")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_model_arguments(parser, with_model=False)
+
+
+def suite_models(args: argparse.Namespace) -> dict:
+    """The suite's model: a checkpoint (``--model``), or for recognition the classifier options of
+    ``rather recognition audit`` (``--model module:factory --weights W ...``)."""
+    if args.domain == "recognition":
+        factory, weights = (args.model, args.weights) if args.weights else (None, args.model)
+        return {"recognition": model_choice(argparse.Namespace(**{**vars(args), "model": factory,
+                                                                 "weights": weights}))}
+    typed = [f"--{name.replace('_', '-')}" for name in ("weights", "layer", "size", "mean", "std")
+             if getattr(args, name) is not None] + (["--model-kwargs"] if args.model_kwargs != "{}" else [])
+    if typed:
+        raise BadInput(f"{typed[0]} is for rather suite recognition; the {args.domain} suite reads its checkpoint's "
+                       "own settings (give the checkpoint as --model)")
+    return {args.domain: args.model}
 
 
 def suite(domain: str) -> Callable:
@@ -128,8 +146,8 @@ def run_suites(out: str | Path, domains: list[str], *, data: dict | None = None,
 
 def run(args: argparse.Namespace) -> int:
     claim_outputs(folders={"--out": args.out}, inputs={"--data": data_paths(args.domain, args.data),
-                                                       "--model": args.model or default_model(args.domain)})
-    summary = run_suites(args.out, [args.domain], data={args.domain: args.data}, model={args.domain: args.model},
+                                                       "--model": args.weights or args.model or default_model(args.domain)})
+    summary = run_suites(args.out, [args.domain], data={args.domain: args.data}, model=suite_models(args),
                          seed=args.seed, device=args.device, command=f"suite {args.domain}",
                          title=f"rather suite {args.domain}",
                          progress=Progress.for_command(json=args.json, asked=args.progress))

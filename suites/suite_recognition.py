@@ -20,11 +20,12 @@ IMAGES = 300  # held-out synthetic birds in the demo: 15 per class
 TRUTH_IMAGES = 100
 
 
-def audit_choices(data: Optional[str], model: Optional[str], seed: int, device: str
+def audit_choices(data: Optional[str], model: ModelChoice | str | None, seed: int, device: str
                   ) -> tuple[DataChoice, ModelChoice, AuditOptions]:
     """The audit's data, model and options: ``data`` is FORMAT:FOLDER (e.g. cub200:~/CUB_200_2011), None for
-    synthetic birds; ``model`` a rather checkpoint, which names its own factory, layer and preprocessing."""
-    classifier = ModelChoice(weights=model, device=device)
+    synthetic birds; ``model`` the classifier as ``rather suite recognition`` was asked, or a rather checkpoint,
+    which names its own factory, layer and preprocessing (None: the committed bird classifier)."""
+    classifier = model if isinstance(model, ModelChoice) else ModelChoice(weights=model, device=device)
     if data is None:
         return (DataChoice("synthetic", images=IMAGES, seed=seed), classifier,
                 AuditOptions(truth_images=TRUTH_IMAGES, seed=seed))
@@ -35,7 +36,7 @@ def audit_choices(data: Optional[str], model: Optional[str], seed: int, device: 
     return DataChoice(form, folder=Path(folder).expanduser(), seed=seed), classifier, AuditOptions(seed=seed)
 
 
-def run_recognition_suite(out: Path, data: Optional[str] = None, model: Optional[str] = None, seed: int = 0,
+def run_recognition_suite(out: Path, data: Optional[str] = None, model: ModelChoice | str | None = None, seed: int = 0,
                           device: str = "cpu", progress: Callable[[str], None] = print) -> tuple[Section, dict]:
     """Audit into ``out/audit``; return the report's section and the audit's summary."""
     chosen, classifier, options = audit_choices(data, model, seed, device)

@@ -93,8 +93,9 @@ def test_a_factory_named_in_a_file_is_not_even_imported(small, user_module, tmp_
     with pytest.raises(BadModel) as refused:
         load_model(weights=path)
     assert str(refused.value) == (
-        f"'{path}' names the factory 'spy_factory:make', which is not one of rather's architectures (SmallCNN, "
-        "diqam_fr, diqam_nr, wadiqam_fr, wadiqam_nr); a name read from a file is never run — if you trust it, name it "
+        f"'{path}' names the factory 'spy_factory:make', which is not one of rather's architectures (SeismicUNet, "
+        "SmallCNN, diqam_fr, diqam_nr, wadiqam_fr, wadiqam_nr); a name read from a file is never run — if you trust "
+        "it, name it "
         f"yourself: --model spy_factory:make (rather explain, rather recognition audit) or "
         f"load_model('spy_factory:make', {str(path)!r}) in Python"
     )

@@ -72,8 +72,8 @@ def test_a_disk_full_while_drawing_the_figure_is_one_line(inputs, small_model, m
         raise ENOSPC
 
     monkeypatch.setattr(Figure, "savefig", full)
-    refuse(small_model, says=("rather explain: error: no space left on /", "out/new/figure.png (the disk filled "
-                              "after 12 bytes); free space there"))
+    refuse(small_model, says=("rather explain: error: no space left on /", "out/new/figures/000_bug.png (the disk "
+                              "filled after 12 bytes); free space there"))
 
 
 def test_a_synthetic_survey_larger_than_the_free_space_is_refused_before_it_is_made(inputs, monkeypatch, refuse):
@@ -133,7 +133,7 @@ def run_apart(argv: list[str]) -> subprocess.CompletedProcess:
     ("8k", "explain --weights model.pt --layer features --image bug.png --out disk/a/b",
      "writing disk/a/b/explanations.h5: "),
     ("20k", "explain --weights model.pt --layer features --image bug.png --out disk/a/b",
-     "writing disk/a/b/figure.png"),
+     "writing disk/a/b/figures/000_bug.png"),
     ("8k", "seismic synth disk/a/s.sgy --inlines 3 --crosslines 60 --samples 60",
      "writing disk/a/s.sgy: 90000 bytes needed, 8192 free"),
     ("100k", "seismic synth disk/a/s.sgy --inlines 3 --crosslines 60 --samples 60",

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from rather.recognition.audit import (AuditOptions, classification_report, expected_calibration_error, hesitations,
-                                      most_confused)
+                                      most_confused, part_pointing)
 
 
 def test_ece_equals_the_loop_over_bins():
@@ -55,3 +55,16 @@ def test_hesitations_are_errors_or_top_two_most_ambiguous_first():
     # 0: torn (0 then 1), 1: error 0 -> 1, 2: top two are 2 and 0 (not the pair), 3: class 1 predicted 2,
     # 4: error 0 -> 1, 5: correct with 2 second
     assert hesitations(logits, labels, 0, 1).tolist() == [0, 1, 4]
+
+
+def test_part_pointing_counts_the_parts_near_each_maximum():
+    maps = torch.zeros(3, 20, 20)
+    maps[0, 2, 3] = 1  # peak at pixel centre x 3.5, y 2.5
+    maps[1, 10, 10] = 1
+    maps[2, 19, 0] = 1
+    points = torch.tensor([[[3.0, 2.0], [15.0, 15.0]],      # beak hit (distance 0.7), back far
+                           [[float("nan")] * 2, [12.0, 10.0]],  # beak hidden, back at distance 1.6
+                           [[0.0, 19.0], [0.5, 19.5]]])     # both within 1 pixel
+    shares = part_pointing(maps, points, ("beak", "back"), tolerance=2.0)
+    assert shares == {"beak": {"images": 2, "hit_rate": 1.0}, "back": {"images": 3, "hit_rate": 2 / 3}}
+    assert part_pointing(maps, points, ("beak", "back"), tolerance=0.5)["beak"]["hit_rate"] == 0.0

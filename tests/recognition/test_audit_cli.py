@@ -1,12 +1,13 @@
 """``rather recognition`` train and audit from the command line, and ``rather bench recognition``."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from rather.common import BadInput, load
-from rather.common.networks import ResNetLike
+from rather.common import BadInput, load, save_checkpoint
+from rather.common.networks import ResNetLike, SmallCNN
 from rather.recognition import classifier
 from rather.recognition.loaders import LOADERS
 from rather.recognition.options import FORMATS, AuditOptions, DataChoice, ModelChoice
@@ -14,7 +15,7 @@ from rather.recognition.pipeline import audit
 from rather.suites.bench_recognition import run_recognition
 from rather.suites.cli import main
 
-from test_loaders import cub_tree
+from test_loaders import cub_tree, image_folder, write_image
 
 SMALL = ["--images", "40", "--truth-images", "12", "--steps", "4", "--per-pair", "2"]
 RESNET_KWARGS = {"blocks": [1, 1], "widths": [8, 16], "num_classes": 2, "bottleneck": False, "stem": 8}
@@ -40,7 +41,20 @@ def test_synthetic_audit_writes_every_number(synthetic_audit):
     assert set(summary["margin_deletion_auc"]) == {"contrast", "gradcam", "random"}
     assert set(summary["top_k"]) == {"top_1", "top_5"} and 0 <= summary["ece"] <= 1
     assert summary["truth_images"] == 12 and summary["part_swap"]["images"] == 12
-    assert [step["randomised"] for step in summary["sanity"]] == [["fc"], ["fc", "features.12"]]
+    sanity = summary["sanity"]
+    assert [name for step in sanity["cascade"] for name in step["randomised"]][:2] == ["fc", "features.12"]
+    assert len(sanity["cascade"]) == len(sanity["independent"]) <= AuditOptions.sanity_steps
+    assert [step["randomised"] for step in sanity["cascade"]] == [step["randomised"] for step in sanity["independent"]]
+    assert sanity["cascade"][-1]["randomised"][-1] == "features.0"  # through the whole network
+    assert set(sanity["random_logit"]) == {"contrast", "gradcam"}
+    trust = summary["trust"]  # GradTrust of every image: ranked correct predictions and mistakes
+    least, most = trust["least_trustworthy_correct"], trust["most_trustworthy_mistakes"]
+    assert least and all(image["true"] == image["predicted"] for image in least)
+    assert all(image["true"] != image["predicted"] for image in most)
+    assert len(most) == min(AuditOptions.trust_ranked, round(40 * (1 - summary["accuracy"])))
+    assert [image["gradtrust"] for image in least] == sorted(image["gradtrust"] for image in least)
+    assert [image["gradtrust"] for image in most] == sorted((image["gradtrust"] for image in most), reverse=True)
+    assert all(1 <= image["gradtrust"] <= 5 for image in least + most)
     for name in summary["outputs"].values():
         assert (synthetic_audit / name).is_file()
     for pair in summary["most_confused"]:
@@ -124,6 +138,11 @@ def test_user_model_audit_on_a_cub_tree_measures_boxes(tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out)
     assert summary["images"] == 3 and summary["class_names"][0] == "001.Black_footed_Albatross"
     assert summary["layer"] == "layer2" and summary["model"] == "rather.common.networks:ResNetLike"
+    for pair in summary["most_confused"]:  # CUB's part locations: the pointing game per part
+        if pair["images"]:
+            assert set(pair["part_pointing"]) == {"tolerance_pixels", "contrast", "gradcam"}
+            assert pair["part_pointing"]["tolerance_pixels"] == pytest.approx(15 / 224 * 32, abs=0.01)
+            assert set(pair["part_pointing"]["contrast"]) == {"back", "beak"}
     if summary["truth_images"]:
         assert set(summary["energy_share_in_box"]) == {"contrast", "gradcam"}
         assert set(summary["margin_deletion_auc"]) == {"contrast", "gradcam", "random"}
@@ -168,3 +187,64 @@ def test_bench_recognition_batched_contrasts_equal_the_loop():
     assert report["all_pairs"]["max_map_difference"] < 1e-4
     assert report["all_pairs"]["contrasts"] == 20
     assert report["audit_images_per_second"] > 0
+
+
+def test_an_image_folder_audit_with_a_user_model(tmp_path, capsys):
+    """--format imagefolder DIR (positional) with --model-kwargs: classes from folder names, paths in the summary."""
+    root = image_folder(tmp_path / "data")
+    out = tmp_path / "out"
+    assert main(["recognition", "audit", "--format", "imagefolder", str(root), "--split", "all",
+                 *user_model_argv(tmp_path), "--steps", "2", "--batch-size", "4", "--out", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["format"] == "imagefolder" and summary["images"] == 6
+    assert summary["class_names"] == ["a_finch", "b_wren"] and summary["model"] == "rather.common.networks:ResNetLike"
+    records = [image for pair in summary["most_confused"] for image in pair["images"]]
+    assert records, "a random two-class model confuses some of six images"
+    for image in records:
+        assert Path(image["path"]).is_file() and image["true"] in Path(image["path"]).parts
+        assert image["p_a"] + image["p_b"] == pytest.approx(1, abs=1e-3)
+
+
+def test_a_csv_audit_reads_the_listed_images_and_boxes(tmp_path, capsys):
+    for name in ("a.png", "b.png", "c.png"):
+        write_image(tmp_path / "img" / name, value=ord(name[0]))
+    table = tmp_path / "labels.csv"
+    table.write_text("path,label,x0,y0,x1,y1\nimg/a.png,wren,1,1,30,30\nimg/b.png,finch,,,,\nimg/c.png,wren,,,,\n")
+    assert main(["recognition", "audit", "--format", "csv", "--data", str(table), *user_model_argv(tmp_path),
+                 "--steps", "2", "--out", str(tmp_path / "out"), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["images"] == 3 and summary["class_names"] == ["finch", "wren"]
+    assert summary.get("box_images", 0) <= 1
+
+
+def test_the_committed_checkpoint_is_named_in_the_summary(synthetic_audit):
+    assert json.loads((synthetic_audit / "summary.json").read_text())["model"] == classifier.FACTORY
+
+
+def test_the_checkpoints_channels_are_the_models_input(tmp_path, capsys):
+    """A one-channel classifier whose checkpoint says preprocess.channels 1 is audited on RGB files."""
+    torch.manual_seed(0)
+    kwargs = {"num_classes": 2, "in_channels": 1, "width": 4, "pools": 1}
+    save_checkpoint(tmp_path / "grey.pt", SmallCNN(**kwargs), classifier.FACTORY, kwargs,
+                    {"layer": "features", "preprocess": {"size": [32, 32], "channels": 1}})
+    assert main(["recognition", "audit", "--format", "imagefolder", str(image_folder(tmp_path / "data")),
+                 "--weights", str(tmp_path / "grey.pt"), "--steps", "2", "--out", str(tmp_path / "out"),
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["images"] == 3
+
+
+def test_the_data_given_twice_is_refused(tmp_path, capsys):
+    assert main(["recognition", "audit", "--format", "imagefolder", "a", "--data", "b",
+                 "--out", str(tmp_path / "out")]) == 2
+    assert "the data is given twice" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_suite_recognition_takes_the_same_classifier_options(tmp_path, capsys):
+    root = image_folder(tmp_path / "data")
+    out = tmp_path / "suite"
+    assert main(["suite", "recognition", "--data", f"imagefolder:{root}", *user_model_argv(tmp_path),
+                 "--out", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)["suites"]["recognition"]
+    assert summary["model"] == "rather.common.networks:ResNetLike" and summary["class_names"] == ["a_finch", "b_wren"]
+    assert (out / "index.html").is_file()

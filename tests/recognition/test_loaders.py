@@ -7,7 +7,8 @@ from PIL import Image
 
 from rather.common import BadInput
 from rather.recognition.data import FileData
-from rather.recognition.loaders import (load_cub200, load_fgvc_aircraft, load_imagenet_val, load_stanford_cars)
+from rather.recognition.loaders import (load_csv, load_cub200, load_fgvc_aircraft, load_imagefolder, load_imagenet_val,
+                                         load_stanford_cars)
 
 
 def write_image(path, height=40, width=50, value=100, banner=0):
@@ -171,3 +172,82 @@ def test_imagenet_val_from_xml(tmp_path):
     (tmp_path / "LOC_synset_mapping.txt").unlink()
     with pytest.raises(BadInput, match="LOC_synset_mapping.txt' is missing"):
         load_imagenet_val(tmp_path)
+
+
+def image_folder(root, splits=("train", "test")):
+    """Two classes (b_wren, a_finch) under each split folder, a stray text file and a hidden image."""
+    for split in splits:
+        base = root / split if split else root
+        write_image(base / "b_wren" / "w1.png", value=30)
+        write_image(base / "a_finch" / "f1.jpg", value=200)
+        write_image(base / "a_finch" / "nested" / "f2.PNG", value=220)
+        write_image(base / "a_finch" / ".hidden.png")
+        (base / "a_finch" / "notes.txt").write_text("not an image")
+    return root
+
+
+def test_imagefolder_classes_are_sorted_folder_names_and_splits_are_folders(tmp_path):
+    root = image_folder(tmp_path / "data")
+    test = load_imagefolder(root, "test")
+    assert test.class_names == ("a_finch", "b_wren")
+    assert [p.relative_to(root).as_posix() for p in test.paths] == [
+        "test/a_finch/f1.jpg", "test/a_finch/nested/f2.PNG", "test/b_wren/w1.png"]
+    assert test.labels.tolist() == [0, 0, 1] and np.isnan(test.boxes).all()
+    assert len(load_imagefolder(root, "all").paths) == 6 and len(set(load_imagefolder(root, "all").ids)) == 6
+    ordered = load_imagefolder(root, "train", classes=("b_wren", "a_finch", "c_tit"))
+    assert ordered.labels.tolist() == [1, 1, 0] and ordered.class_names[2] == "c_tit"
+
+
+def test_imagefolder_without_split_folders_is_the_test_split(tmp_path):
+    root = image_folder(tmp_path / "data", splits=("",))
+    assert len(load_imagefolder(root, "test").paths) == 3 == len(load_imagefolder(root, "all").paths)
+    with pytest.raises(BadInput, match="has no split folders .* use --split test"):
+        load_imagefolder(root, "train")
+
+
+def test_imagefolder_val_stands_for_test(tmp_path):
+    root = image_folder(tmp_path / "data", splits=("train", "val"))
+    assert all("val" in p.parts for p in load_imagefolder(root, "test").paths)
+
+
+def write_csv(path, lines):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_csv_paths_labels_splits_and_boxes(tmp_path):
+    write_image(tmp_path / "img" / "a.png")
+    write_image(tmp_path / "img" / "b.png")
+    table = write_csv(tmp_path / "labels.csv", ["path,label,split,x0,y0,x1,y1", "img/a.png,wren,test,1,2,30,20",
+                                                "img/b.png,finch,train,,,,", f"{tmp_path / 'img' / 'b.png'},wren,test,,,,"])
+    test = load_csv(table, "test")
+    assert test.class_names == ("finch", "wren") and test.labels.tolist() == [1, 1]
+    np.testing.assert_array_equal(test.boxes[0], [1, 2, 30, 20])
+    assert np.isnan(test.boxes[1]).all()
+    assert load_csv(table, "train").labels.tolist() == [0]
+    assert len(load_csv(table, "all").paths) == 3
+
+
+def test_csv_whole_number_labels_are_class_indices(tmp_path):
+    write_image(tmp_path / "a.png")
+    table = write_csv(tmp_path / "labels.csv", ["path,label", "a.png,3", "a.png,0"])
+    listed = load_csv(table, "test")
+    assert listed.labels.tolist() == [3, 0] and listed.class_names == ("0", "1", "2", "3")
+
+
+@pytest.mark.parametrize("lines, message", [
+    (["file,label", "a.png,x"], "has no 'path' column"),
+    (["path,label,x0,y0", "a.png,x,1,2"], "a box needs all four columns"),
+    (["path,label"], "has a header but no rows"),
+    (["path,label", "b.png,x"], "line 2: image"),
+    (["path,label,split", "a.png,x,val"], "line 2: split 'val' is neither train nor test"),
+    (["path,label", "a.png,"], "line 2: the path or the label is empty"),
+    (["path,label,x0,y0,x1,y1", "a.png,x,5,5,2,9"], "is not x0 < x1, y0 < y1"),
+    (["path,label,x0,y0,x1,y1", "a.png,x,a,b,c,d"], "is not four numbers"),
+    (["path,label,split", "a.png,x,train"], "lists no image in the test split"),
+])
+def test_csv_mistakes_name_the_line(tmp_path, lines, message):
+    write_image(tmp_path / "a.png")
+    with pytest.raises(BadInput, match=message):
+        load_csv(write_csv(tmp_path / "labels.csv", lines), "test")

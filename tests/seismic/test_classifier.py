@@ -6,7 +6,9 @@ import pytest
 
 from rather.seismic.classifier import (CLASS_NAMES, DEFAULT_CHECKPOINT, PATCH, PatchSample, balanced_accuracy,
                                        balanced_sample, clear_labels, confusion_matrix, contrast_energy,
-                                       evaluate_patches, format_evaluation, load_classifier)
+                                       evaluate_patches, format_evaluation)
+from rather.seismic.options import ModelChoice
+from rather.seismic.seismic_model import load_seismic_model
 
 HORIZON, CHAOTIC, FAULT, SALT = range(4)
 
@@ -57,7 +59,7 @@ def _no_nan(text: str) -> dict:
 
 @pytest.fixture(scope="module")
 def committed_model():
-    return load_classifier(DEFAULT_CHECKPOINT)[0]
+    return load_seismic_model(ModelChoice(weights=str(DEFAULT_CHECKPOINT))).model
 
 
 def test_no_clear_patch_is_not_checked_and_the_report_is_valid_json(committed_model):

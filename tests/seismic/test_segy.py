@@ -483,6 +483,8 @@ def test_describe_reports_the_geometry(tmp_path):
         "sorting": "crossline",
         "size_bytes": 3600 + 34 * (240 + 50 * 4),
         "line": None,
+        "coordinates": {"cdp_x": {"min": 0.0, "max": 0.0}, "cdp_y": {"min": 0.0, "max": 0.0}, "scalar": 0},
+        "suggested_geometry": None,
         "notes": [],
     }
     assert json.loads(json.dumps(d)) == d
@@ -495,6 +497,7 @@ def test_describe_reports_the_geometry(tmp_path):
         "  traces      34, 1 missing",
         "  samples     50 from 0 to 196 ms, every 4 ms",
         "  format      1 (4-byte IBM float), big-endian",
+        "  cdp x, y    0 to 0, 0 to 0 (coordinate scalar 0, applied)",
     ]
 
 

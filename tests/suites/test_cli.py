@@ -41,7 +41,7 @@ def test_explain_writes_summary_store_and_figure(tmp_path, checkpoint, picture, 
     assert status == 0
     summary = json.loads((out / "summary.json").read_text())
     assert json.loads(capsys.readouterr().out) == summary
-    assert sorted(p.name for p in out.iterdir()) == ["explanations.h5", "figure.png", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["explanations.h5", "figure.png", "figures", "summary.json"]
     questions = summary["images"][0]["questions"]
     assert [q["kind"] for q in questions] == ["why", "rather", "rather"]
     assert [q.get("q_name") for q in questions] == [None, "cicada", "ant"]
@@ -187,7 +187,7 @@ def test_a_rerun_replaces_the_output_folder_as_a_whole(tmp_path, checkpoint, pic
     assert main(argv) == 0
     (out / "figure_of_an_earlier_version.png").write_bytes(b"stale")
     assert main([*argv, "--method", "gradient"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["explanations.h5", "figure.png", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["explanations.h5", "figure.png", "figures", "summary.json"]
     assert json.loads((out / "summary.json").read_text())["method"] == "gradient"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bug.png", "model.pt", "out"]
 
@@ -196,7 +196,7 @@ def test_an_existing_empty_folder_is_a_fine_out(tmp_path, checkpoint, picture):
     (tmp_path / "out").mkdir()
     assert main(["explain", "--weights", str(checkpoint), "--layer", "features", "--image", str(picture),
                  "--out", str(tmp_path / "out")]) == 0
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["explanations.h5", "figure.png", "summary.json"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["explanations.h5", "figure.png", "figures", "summary.json"]
 
 
 def test_progress_goes_to_stderr_and_the_results_stay_on_stdout(tmp_path, checkpoint, picture, capsys):
@@ -209,4 +209,4 @@ def test_progress_goes_to_stderr_and_the_results_stay_on_stdout(tmp_path, checkp
                  "--out", str(tmp_path / "out")]) == 0
     captured = capsys.readouterr()
     assert captured.err == "" and captured.out.splitlines()[-1] == (
-        f"wrote {tmp_path / 'out'}/summary.json, explanations.h5, figure.png")
+        f"wrote {tmp_path / 'out'}/summary.json, explanations.h5, figure.png (contact sheet), figures/ (one per image)")

@@ -30,7 +30,7 @@ def case(tmp_path):
 def test_uncertainty_writes_its_figure_and_scores(case, tmp_path, capsys):
     assert main([str(arg) for arg in case] + ["--uncertainty", "--uncertainty-threshold", "0.2"]) == 0
     out = tmp_path / "out"
-    assert sorted(p.name for p in out.iterdir()) == ["explanations.h5", "figure.png", "summary.json",
+    assert sorted(p.name for p in out.iterdir()) == ["explanations.h5", "figure.png", "figures", "summary.json",
                                                      "uncertainty.png"]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["uncertainty"]["threshold"] == 0.2 and summary["uncertainty"]["top_k"] == 3  # 5, but 3 classes

@@ -184,7 +184,7 @@ def test_waiting_ends_when_every_worker_is_gone(in_process_cluster):
 
 
 def test_bench_worker_counts_are_parsed_or_refused(capsys):
-    from rather.suites.bench_seismic import worker_counts
+    from rather.suites.bench import worker_counts
 
     assert worker_counts("1,2") == [1, 2] and worker_counts("4") == [4]
     assert main(["bench", "seismic", "--workers", "1,0"]) == 2
@@ -199,6 +199,8 @@ def test_bench_reports_blocks_per_second_and_memory_per_worker():
                                  progress=lambda message: None)
     runs = report["runs"]
     assert [(r["inlines"], r["workers"], r["blocks"]) for r in runs] == [(2, 1, 2), (2, 2, 2), (3, 1, 3), (3, 2, 3)]
-    assert runs[0]["speed_up"] == 1 and all(len(r["peak_rss_bytes_per_worker"]) == r["workers"] for r in runs)
+    assert runs[0]["speed_up"] == {"median": 1, "min": 1, "max": 1, "pairs": runs[0]["pairs"]}
+    assert all(len(r["peak_rss_bytes_per_worker"]) == r["workers"] for r in runs)
+    assert all(r["runs"] == r["pairs"] + 1 for r in runs)  # the warm-up run, then the pairs
     assert all(r["blocks_per_second"] == pytest.approx(r["blocks"] / r["seconds"]) for r in runs)
     assert all(0 < r["cores_used"] for r in runs) and "blocks/s" in render_seismic_workers(report)
