@@ -32,10 +32,11 @@ the distorted branch (call 0 of the shared trunk, which runs twice per forward):
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 import torch
+from torch import nn
 
 from rather.common import BadInput, Explainer, ExplanationResult, Question, ScoreRather, Why
 from rather.common.maps import upsample
@@ -44,6 +45,7 @@ from rather.common.windows import OverlapAdd, blend_windows, extract_windows, wi
 
 from .networks import PATCH, WaDIQaM
 from .options import STRIDE
+from .sides import Sides, normalised, window_signs
 
 LAYER = "features"
 
@@ -65,17 +67,6 @@ def questions_for(contrasts: Sequence[float]) -> list[Question]:
     return [Why()] + ([ScoreRather(scores)] if len(contrasts) else [])
 
 
-def check_pair(distorted: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
-    """(3, H, W) distorted and reference -> the model input (1, 6, H, W); sizes checked."""
-    if distorted.shape != reference.shape:
-        raise BadInput(f"the distorted image is {tuple(distorted.shape[-2:])} (H, W) but the reference is "
-                       f"{tuple(reference.shape[-2:])}; a full-reference score needs two images of the same size")
-    if min(distorted.shape[-2:]) < PATCH:
-        raise BadInput(f"images of {tuple(distorted.shape[-2:])} pixels are smaller than the model's {PATCH} x {PATCH} "
-                       "patch; give images of at least 32 x 32")
-    return torch.cat([distorted, reference], dim=0)[None].float()
-
-
 def check_stride(stride: int) -> int:
     """The patchwise window stride, 1 to 32 pixels (a larger one would leave pixels no window covers)."""
     if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or not 1 <= stride <= PATCH:
@@ -83,42 +74,61 @@ def check_stride(stride: int) -> int:
     return int(stride)
 
 
-def explain_image(model: WaDIQaM, x: torch.Tensor, contrasts: Sequence[float],
-                  ids: Optional[Sequence[str]] = None) -> ExplanationResult:
-    """Image mode: x (N, 6, H, W); questions about the image scores through the weighted average."""
-    explainer = Explainer(model, layer=LAYER, call=0, head="autograd", assemble=tile_assembler(model))
-    result = explainer(x, questions_for(contrasts), ids=ids)
-    return replace(result, notes=result.notes + ("mode image: one question about the image score through the "
-                                                 "weighted average of the patch scores",))
+def as_is(x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """The stacked input as the model's only input (WaDIQaM reads the pair stacked along the channels)."""
+    return (x,)
 
 
-def explain_patchwise(model: WaDIQaM, x: torch.Tensor, contrasts: Sequence[float], *, stride: int = STRIDE,
+def explain_image(model: nn.Module, x: torch.Tensor, contrasts: Sequence[float],
+                  ids: Optional[Sequence[str]] = None, *, layer: str = LAYER, call: int = 0,
+                  inputs: Callable[[torch.Tensor], tuple] = as_is) -> ExplanationResult:
+    """Image mode: x (N, 6 or 3, H, W) stacked, ``inputs(x)`` the model's positional inputs (the maps are drawn
+    over the first); questions about the image scores (WaDIQaM: through its weighted average)."""
+    assemble = tile_assembler(model) if isinstance(model, WaDIQaM) else None
+    explainer = Explainer(model, layer=layer, call=call, head="autograd", assemble=assemble)
+    result = explainer(inputs(x), questions_for(contrasts), ids=ids)
+    how = "the weighted average of the patch scores" if assemble else "the whole image at once"
+    return replace(result, notes=result.notes + (f"mode image: one question about the image score through {how}",))
+
+
+def explain_patchwise(model: nn.Module, x: torch.Tensor, contrasts: Sequence[float], *, stride: int = STRIDE,
                       batch: int = 512, ids: Optional[Sequence[str]] = None, progress: Progress = SILENT,
-                      ) -> tuple[ExplanationResult, np.ndarray]:
-    """Patchwise mode for one pair x (1, 6, H, W); returns the result and the window scores (R, K).
+                      layer: str = LAYER, call: int = 0, inputs: Callable[[torch.Tensor], tuple] = as_is,
+                      ) -> tuple[ExplanationResult, np.ndarray, Sides]:
+    """Patchwise mode for one input x (1, 6 or 3, H, W) stacked: the result, the window scores (R, K) and the side
+    maps of the contrasts (``sides``: each window's contrast map signed by the side of q its score lies on).
 
-    ``batch`` windows (whole rows of the grid) go through the network at a time; ``progress``
-    shows a bar over the windows.
+    Any quality model works: the windows are cut from x (a window of a pair is a pair) and the
+    model is called on ``inputs(windows)``, its positional inputs. ``batch`` windows (whole rows
+    of the grid) go through the network at a time; ``progress`` shows a bar over the windows,
+    with its ETA.
     """
     if x.shape[0] != 1:
         raise BadInput(f"patchwise explanations take one pair at a time; got a batch of {x.shape[0]}")
     stride = check_stride(stride)
-    explainer = Explainer(model, layer=LAYER, call=0, head="autograd")
+    explainer = Explainer(model, layer=layer, call=call, head="autograd")
     with torch.no_grad():
-        score = model(x.to(explainer.device)).cpu()  # the image's own score; checks the input's size too
+        score = model(*inputs(x.to(explainer.device))).reshape(1, -1).cpu()  # the image's own score
     questions = questions_for(contrasts)
     rows, cols = window_grid(*x.shape[-2:], PATCH, stride)
-    blend = OverlapAdd(x.shape[-2:], rows, cols, PATCH, taper="gaussian", channels=1 + len(contrasts))
+    asked = 1 + len(contrasts)
+    blend = OverlapAdd(x.shape[-2:], rows, cols, PATCH, taper="gaussian", channels=asked + len(contrasts))
     scores = []
     rows_per_batch = max(1, batch // len(cols))
     with progress.bar(total=blend.windows, desc="patchwise", unit="window") as bar:
         for first in range(0, len(rows), rows_per_batch):
-            answer = explainer(extract_windows(x, rows[first:first + rows_per_batch], cols, PATCH), questions)
-            blend.add(upsample(answer.raw.cpu(), (PATCH, PATCH)))
+            answer = explainer(inputs(extract_windows(x, rows[first:first + rows_per_batch], cols, PATCH)), questions)
+            raw = answer.raw.cpu()
+            signed = raw[:, 1:] * window_signs(answer.scores.cpu(), contrasts)[:, :, None, None].to(raw.dtype)
+            blend.add(upsample(torch.cat([raw, signed], dim=1), (PATCH, PATCH)))
             scores.append(answer.scores.cpu())
             bar.update(len(answer.scores))
     note = (f"mode patchwise: {blend.windows} windows of {PATCH} x {PATCH} at stride {stride}, each asked about its "
             "own score, raw maps blended with a Gaussian window; P is the image score")
-    result = explainer.stitched(blend.result()[None], score, questions, gradient_path=answer.gradient_path, ids=ids,
+    blended = blend.result()
+    result = explainer.stitched(blended[None, :asked], score, questions, gradient_path=answer.gradient_path, ids=ids,
                                 notes=(note,))
-    return result, torch.cat(scores).view(len(rows), len(cols)).numpy()
+    window_scores = torch.cat(scores).view(len(rows), len(cols)).numpy()
+    sides = Sides(normalised(blended[asked:]), window_scores.ravel().astype(np.float64), np.ones(window_scores.size),
+                  "window")
+    return result, window_scores, sides

@@ -86,6 +86,47 @@ class RatedSet:
         return np.array([rating.kind for rating in self.ratings])
 
 
+@dataclass(frozen=True)
+class HumanScale:
+    """How a data set publishes its scores, and the map onto [0, 1], higher is better, that every use shares.
+
+    ``unit`` maps a published score (MOS or DMOS) to [0, 1] (clipped); training, evaluation and
+    ``--mos-scale`` all go through it, so a MOS given on the command line lands where the model
+    learned (or was judged against) that MOS. ``low``, ``high``: the published range; a raw
+    score outside it is refused, not clipped.
+    """
+
+    name: str
+    low: float
+    high: float
+    higher_is_better: bool
+    described: str
+
+    def unit(self, raw: float) -> float:
+        """``raw`` on the published scale -> [0, 1], higher is better (linear, clipped)."""
+        share = (raw - self.low) / (self.high - self.low)
+        return float(np.clip(share if self.higher_is_better else 1 - share, 0, 1))
+
+
+SCALES: dict[str, HumanScale] = {
+    "tid2013": HumanScale("TID2013", 0.0, 9.0, True, "MOS 0..9, higher is better; score = MOS / 9"),
+    "kadid10k": HumanScale("KADID-10k", 1.0, 5.0, True,
+                           "DMOS 1..5, higher is better despite the name; score = (DMOS - 1) / 4"),
+    "live": HumanScale("LIVE release 2", 0.0, 100.0, False,
+                       "DMOS about 0..100, lower is better; score = 1 - DMOS / 100, clipped"),
+    "csiq": HumanScale("CSIQ", 0.0, 1.0, False, "DMOS 0..1, lower is better; score = 1 - DMOS"),
+    "unit": HumanScale("unit", 0.0, 1.0, True, "scores in [0, 1], higher is better; score = score"),
+}
+"""Every data set's scale by its ``--data`` / ``--mos-scale`` name (``unit``: already on [0, 1])."""
+LIVE_ADMITTED = (-10.0, 120.0)
+"""LIVE's realigned DMOS runs a little past 0..100 (-2.6 to 111.8 in the published table): admitted, then clipped."""
+
+
+def admitted_range(scale: str) -> tuple[float, float]:
+    """The raw scores ``--mos`` may give on ``scale``: its published range (LIVE's a little wider, see above)."""
+    return LIVE_ADMITTED if scale == "live" else (SCALES[scale].low, SCALES[scale].high)
+
+
 class _Folder:
     """Files of a folder by lower-case name."""
 
@@ -131,8 +172,8 @@ def load_tid2013(root: Path) -> RatedSet:
             raise BadInput(f"{table}:{number}: expected 'MOS iRR_TT_L.bmp'; got '{line.strip()}'")
         mos = _number(fields[0], f"{table}:{number}")
         ratings.append(Rating(distorted[fields[1]], references[f"I{match[1]}.bmp"], TID2013_TYPES[int(match[2]) - 1],
-                              float(np.clip(mos / 9, 0, 1)), mos))
-    return RatedSet("TID2013", root, tuple(ratings), "MOS 0..9, higher is better; score = MOS / 9")
+                              SCALES["tid2013"].unit(mos), mos))
+    return RatedSet("TID2013", root, tuple(ratings), SCALES["tid2013"].described)
 
 
 def load_kadid10k(root: Path) -> RatedSet:
@@ -152,8 +193,8 @@ def load_kadid10k(root: Path) -> RatedSet:
                 raise BadInput(f"{table}: distorted image name '{row['dist_img']}' is not of the form I01_01_01.png")
             dmos = _number(row["dmos"], f"{table}, {row['dist_img']}")
             ratings.append(Rating(images[row["dist_img"]], images[row["ref_img"]], KADID_TYPES[int(match[1]) - 1],
-                                  float(np.clip((dmos - 1) / 4, 0, 1)), dmos))
-    return RatedSet("KADID-10k", root, tuple(ratings), "DMOS 1..5, higher is better; score = (DMOS - 1) / 4")
+                                  SCALES["kadid10k"].unit(dmos), dmos))
+    return RatedSet("KADID-10k", root, tuple(ratings), SCALES["kadid10k"].described)
 
 
 def load_live(root: Path) -> RatedSet:
@@ -184,10 +225,9 @@ def load_live(root: Path) -> RatedSet:
             if orgs[index] == 1:
                 continue
             ratings.append(Rating(images[fields[1]], references[fields[0]], folder,
-                                  float(np.clip(1 - dmos[index] / 100, 0, 1)), float(dmos[index])))
+                                  SCALES["live"].unit(float(dmos[index])), float(dmos[index])))
         offset += count
-    return RatedSet("LIVE release 2", root, tuple(ratings), "DMOS about 0..100, lower is better; "
-                    "score = 1 - DMOS / 100, clipped")
+    return RatedSet("LIVE release 2", root, tuple(ratings), SCALES["live"].described)
 
 
 def xlsx_rows(path: Path) -> list[list[str]]:
@@ -250,8 +290,8 @@ def load_csiq(root: Path) -> RatedSet:
             folders[folder] = _Folder(root / "dst_imgs" / folder, "CSIQ")
         dmos = _number(row[column["dmos"]], f"{table}, {image}")
         ratings.append(Rating(folders[folder][f"{image}.{tag}.{level}.png"], references[f"{image}.png"], folder,
-                              float(np.clip(1 - dmos, 0, 1)), dmos))
-    return RatedSet("CSIQ", root, tuple(ratings), "DMOS 0..1, lower is better; score = 1 - DMOS")
+                              SCALES["csiq"].unit(dmos), dmos))
+    return RatedSet("CSIQ", root, tuple(ratings), SCALES["csiq"].described)
 
 
 LOADERS: dict[str, Callable[[Path], RatedSet]] = {

@@ -14,19 +14,18 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from torch import nn
 
 from rather.common.metrics import energy_share
 from rather.common.progress import SILENT, Progress
 
 from .contrasts import explain_image, explain_patchwise
 from .distortions import KINDS, distort_locally
-from .quality_model import pairs
+from .scorers import QualityModel
 
 
-def localisation(model: nn.Module, references: np.ndarray, *, kinds=KINDS, level: int = 4, stride: int = 8,
+def localisation(model: QualityModel, references: np.ndarray, *, kinds=KINDS, level: int = 4, stride: int = 8,
                  seed: int = 0, progress: Progress = SILENT) -> dict:
-    """Per distortion kind: mean energy share inside the damaged region (patchwise maps: ``energy_share``, its
+    """Per distortion kind, for ``model`` (any quality model with a layer named): mean energy share inside the damaged region (patchwise maps: ``energy_share``, its
     spread ``std``; image-mode maps: ``energy_share_image``), the region's ``area_share`` and the ``images`` count.
 
     references: (R, 3, H, W) float32 in [0, 1]. A map that is zero everywhere has no share (left out of the mean).
@@ -47,19 +46,25 @@ def localisation(model: nn.Module, references: np.ndarray, *, kinds=KINDS, level
     return report
 
 
-def _damage_shares(model: nn.Module, reference: np.ndarray, kind: str, level: int, seed: int, stride: int
+def _damage_shares(model: QualityModel, reference: np.ndarray, kind: str, level: int, seed: int, stride: int
                    ) -> tuple[float, float, float]:
     """One reference (3, H, W) damaged by ``kind`` in a seeded rectangle: the share of the energy of
     "Why s, rather than the pristine score?" inside it, patchwise and in image mode, and its area share."""
     damaged, mask = distort_locally(reference.transpose(1, 2, 0), kind, level, seed=seed)
-    x = pairs(damaged.transpose(2, 0, 1)[None], reference[None])
-    with torch.no_grad():
-        pristine = float(model(pairs(reference[None], reference[None]))[0])
+    x = stacked(model, damaged.transpose(2, 0, 1), reference)
+    pristine = float(model.score(stacked(model, reference, reference))[0])
     inside = torch.from_numpy(mask)
-    patchwise, _ = explain_patchwise(model, x, [pristine], stride=stride)
-    whole = explain_image(model, x, [pristine])
+    where = {"layer": model.layer, "call": model.call, "inputs": model.inputs}
+    patchwise, _, _ = explain_patchwise(model.network, x, [pristine], stride=stride, **where)
+    whole = explain_image(model.network, x, [pristine], **where)
     return (float(energy_share(patchwise.maps[0, 1], inside)), float(energy_share(whole.maps[0, 1], inside)),
             float(mask.mean()))
+
+
+def stacked(model: QualityModel, distorted: np.ndarray, reference: np.ndarray) -> torch.Tensor:
+    """What ``model`` reads of one pair (3, H, W) each: (1, 6, H, W), or (1, 3, H, W) without a reference."""
+    images = [distorted, reference] if model.full_reference else [distorted]
+    return torch.from_numpy(np.concatenate(images)[None]).float()
 
 
 def _mean(values: Sequence[float], statistic=np.nanmean) -> float:

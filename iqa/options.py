@@ -6,8 +6,9 @@ from them without loading the heavy modules (its help shows at once).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
 
 DEFAULT_CHECKPOINT = Path(__file__).with_name("models") / "wadiqam_fr.pt"
 """The committed slim WaDIQaM-FR: what ``rather iqa train`` writes with the defaults below, byte for byte."""
@@ -19,40 +20,67 @@ CROPS_PER_PHOTO = 6
 TEST_SEED = 1000
 """Seed of the held-out synthetic set (distortions and crops of the test photos)."""
 FORMATS = ("tid2013", "kadid10k", "live", "csiq")
-"""Layouts of the public data sets that ``datasets.load_rated_set`` reads."""
+"""Layouts of the public data sets that ``datasets.load_rated_set`` reads (``--data NAME DIR``)."""
+MOS_SCALES = FORMATS + ("unit",)
+"""``--mos-scale`` names: a data set's published scale (``datasets.SCALES``), or ``unit`` (already [0, 1])."""
 SYNTHETIC = "synthetic"
 """What ``evaluation`` evaluates on without a data set: the held-out synthetic set, made, not read."""
-MODES = ("patchwise", "image")
-"""How a score is explained (``contrasts``): window by window as the paper did, or as one image score."""
+MODES = ("patchwise", "image", "fast")
+"""How a score is explained (``contrasts``): window by window as the paper did, as one image score, or fast: the
+patchwise question on a coarser grid of windows (``FAST_STRIDE``), an approximation of the patchwise map."""
 STRIDE = 4
 """Stride in pixels of the paper's 32 x 32 windows in patchwise mode."""
-
+FAST_STRIDE = 8
+"""Stride of the windows in fast mode: a quarter of the windows of the paper's stride 4, each window's map exact, the
+blend coarser (``rather bench iqa`` reports its speed-up and its correlation with the exact map)."""
 
 SCORE_SCALE = (0.0, 1.0)
-"""The quality model's scale: it learns SSIM clipped to [0, 1], higher is better."""
-CONTRAST_RANGE = (-1.0, 2.0)
-"""The contrast scores q a question may ask about: the scale widened by its width on each side, so that a
-model's score just outside [0, 1] (a pristine pair may earn 1.02) can be asked about, while a q far away
-(1e39 overflows float32 in (s - q)^2 and gives NaN maps) is refused."""
+"""The default quality model's scale (and any model's that declares none): SSIM or people's scores mapped to
+[0, 1], higher is better. A contrast q may lie within the scale widened by its width on each side (a pristine pair
+may earn 1.02), people's score within the scale itself (``explanations.model_scores``)."""
 
 
 @dataclass(frozen=True)
 class Contrast:
-    """A score q for the question "Why s, rather than q?"; ``people``: q is people's score of the image."""
+    """A score q for the question "Why s, rather than q?"; ``people``: q is people's score of the image;
+    ``scale``: the published scale (a ``MOS_SCALES`` name) ``score`` is on, None: the model's own."""
 
     score: float
     people: bool = False
+    scale: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """Which quality model, as ``--model``, ``--weights``, ``--model-kwargs``, ``--layer`` ... name it.
+
+    factory: ``module:factory`` (None: the factory a rather checkpoint records); weights: the
+    checkpoint or state dict; kwargs: the factory's keyword arguments; layer: the layer to
+    explain (None: a rather checkpoint's own); call: which call of a layer that runs more than
+    once (a shared trunk runs on the distorted image first); no_reference: the model reads the
+    distorted image alone, ``model(dist)``, instead of ``model(dist, ref)``; lower_better: the
+    score is a distance (lower is better); score_range: the scores the model gives, (low, high)
+    (None: the checkpoint's ``score_range``, else ``SCORE_SCALE``); device: the torch device.
+    """
+
+    factory: Optional[str] = None
+    weights: str = str(DEFAULT_CHECKPOINT)
+    kwargs: dict = field(default_factory=dict)
+    layer: Optional[str] = None
+    call: int = 0
+    no_reference: bool = False
+    lower_better: bool = False
+    score_range: Optional[tuple[float, float]] = None
+    device: str = "cpu"
 
 
 @dataclass(frozen=True)
 class ExplainOptions:
     """How ``explanations.explain_pair`` explains a pair.
 
-    mode: one of ``MODES``; stride: patchwise window stride in pixels; model: a quality model
-    checkpoint (WaDIQaM / DIQaM); device: the torch device the model runs on.
+    mode: one of ``MODES``; stride: patchwise window stride in pixels; model: the quality model.
     """
 
     mode: str = MODES[0]
     stride: int = STRIDE
-    model: str = str(DEFAULT_CHECKPOINT)
-    device: str = "cpu"
+    model: ModelChoice = ModelChoice()

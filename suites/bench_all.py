@@ -22,7 +22,7 @@ from .bench_seismic import run_seismic, run_seismic_workers
 SIZES = {
     "core": {"batches": (1,)},
     "seismic": {"section": (200, 240), "loop_patches": 2, "patchwise": False, "memory_inlines": ()},
-    "iqa": {"loop_windows": 16},
+    "iqa": {"loop_windows": 16, "full_hd": False},
     "recognition": {"images": 64},
     "dask": {"counts": [1, 2], "sizes": (4,), "crosslines": 80, "samples": 100, "block_lines": 1},
 }

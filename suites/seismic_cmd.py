@@ -172,7 +172,7 @@ def model_options(parser: argparse.ArgumentParser, patch: bool = True) -> None:
 def model_choice(args: argparse.Namespace) -> ModelChoice:
     """The ``ModelChoice`` of ``model_options``: --model alone is a checkpoint; with --weights, its architecture."""
     from rather.seismic.seismic_model import parse_classes
-    from rather.suites.recognition_cmd import model_kwargs
+    from rather.suites.model_args import model_kwargs
 
     if args.weights is None:
         weights, factory = args.model or str(DEFAULT_CHECKPOINT), None

@@ -25,8 +25,8 @@ from rather.common.summaries import plain, write_json
 from rather.iqa.distortions import distort_locally
 from rather.iqa.evaluation import evaluation
 from rather.iqa.explanations import explain_pair
-from rather.iqa.options import DEFAULT_CHECKPOINT, Contrast, ExplainOptions
-from rather.iqa.quality_model import score_files
+from rather.iqa.options import DEFAULT_CHECKPOINT, Contrast, ExplainOptions, ModelChoice
+from rather.iqa.scorers import score_files
 from rather.iqa.synthetic import TEST_PHOTOS, photo
 
 from .report import Figure, Section, Table
@@ -50,6 +50,7 @@ def run_iqa_suite(out: Path, data: Optional[str] = None, model: Optional[str] = 
     """Run the suite into ``out``; return the report's section and the suite's summary."""
     out.mkdir(parents=True, exist_ok=True)
     weights = model or str(DEFAULT_CHECKPOINT)
+    choice = ModelChoice(weights=weights, device=device)
     if data is None:
         progress(f"iqa: damaging '{TEST_PHOTOS[0]}' (scikit-image) with {DAMAGE[0]} level {DAMAGE[1]} in a rectangle")
         distorted, reference, mask = embedded_pair(out, seed)
@@ -60,10 +61,10 @@ def run_iqa_suite(out: Path, data: Optional[str] = None, model: Optional[str] = 
             raise BadInput(f"--data '{data}': give DISTORTED,REFERENCE (two image paths separated by a comma)")
         distorted, reference, mask = Path(distorted), Path(reference), None
         recorded_as = (str(distorted), str(reference))
-    pristine = score_files(reference, reference, model=weights)  # what an undamaged image earns
+    pristine = score_files(choice, reference, reference)  # what an undamaged image earns
     progress(f"iqa: Why s? Why s, rather than {pristine:.3f} (pristine) and {CONTRAST}? (patchwise)")
     explained, result = explain_pair(distorted, reference, [Contrast(pristine), Contrast(CONTRAST)],
-                                     out / "explained", ExplainOptions(model=weights, device=device),
+                                     out / "explained", ExplainOptions(model=choice),
                                      recorded_as=recorded_as)
     summary = {"distorted": recorded_as[0], "reference": recorded_as[1], "model": weights,
                "score": explained["score"], "pristine_score": pristine,
@@ -74,7 +75,7 @@ def run_iqa_suite(out: Path, data: Optional[str] = None, model: Optional[str] = 
         summary["damage"] = {"distortion": DAMAGE[0], "level": DAMAGE[1], "area_share": float(mask.mean()),
                              "energy_share": dict(zip(summary["questions"], map(plain, shares)))}
         progress("iqa: evaluating the model on the held-out synthetic set, with localisation")
-        summary["evaluation"] = evaluation(weights, with_localisation=True)
+        summary["evaluation"] = evaluation(choice, with_localisation=True)
     write_json(out / "summary.json", summary)
     return report_section(out.name, summary), summary
 

@@ -1,8 +1,9 @@
 """Numbers out of range given to ``rather iqa`` (issue 21): each refused in one line, exit 2, before any work.
 
-Contrast scores (``--rather-than``, ``--mos``) must be finite and within ``CONTRAST_RANGE``,
-[-1, 2]: the model's scale [0, 1] widened by its width on each side (1e39 used to overflow
-float32 and write NaN maps with exit 0). Training options are bounded by ``TRAINING``, seeds by
+Contrast scores (``--rather-than``) must be finite and within [-1, 2]: the model's scale
+[0, 1] widened by its width on each side (1e39 used to overflow float32 and write NaN maps
+with exit 0); people's score (``--mos``) within the scale itself unless ``--mos-scale`` names
+the scale it was published on. Training options are bounded by ``TRAINING``, seeds by
 ``SEED``, the patchwise stride by the 32 x 32 window. Digits of other scripts (superscripts,
 fullwidth) are not numbers here.
 """
@@ -39,12 +40,16 @@ CONTRASTS = {  # --rather-than tokens (and --mos): fragment of the refusal
     "": NOT_A_SCORE,
     "0.5 human": "--rather-than human needs --mos M",
 }
+OUTSIDE = ("is outside the model's scale [0, 1] (higher is better); give people's score on that scale, or the raw "
+           "MOS/DMOS with --mos-scale tid2013|kadid10k|live|csiq|unit")
 MOS = {
-    "1e39": f"--mos (people's score) 1e+39 is not a score the model can be asked about: {SCALE}",
-    "nan": "--mos (people's score) nan is not a score",
-    "inf": "--mos (people's score) inf is not a score",
-    "-5": "--mos (people's score) -5 is not a score",
-    "99999999999999999999": "--mos (people's score) 1e+20 is not a score",
+    "1e39": f"--mos (people's score) 1e+39 {OUTSIDE}",
+    "nan": "--mos (people's score) nan is outside the model's scale",
+    "inf": "--mos (people's score) inf is outside the model's scale",
+    "-5": "--mos (people's score) -5 is outside the model's scale",
+    "99999999999999999999": "--mos (people's score) 1e+20 is outside the model's scale",
+    "4.2": "--mos (people's score) 4.2 is outside the model's scale",  # a raw TID2013 MOS without --mos-scale
+    "1.5": "--mos (people's score) 1.5 is outside the model's scale",  # within [-1, 2], but not a score people give
 }
 STRIDE = {value: "--stride must be a positive number of pixels" for value in ("0", "-1", "33", "99999999999999999999")}
 TRAINING = {

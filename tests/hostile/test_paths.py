@@ -107,7 +107,7 @@ OUTPUT_ON_INPUT = [
     # rather iqa
     ("iqa-out-dot", f"{IQA} --out .", ["--out '.' holds the input distorted image 'a.png'", HOLDS]),
     ("iqa-out-is-the-reference", f"{IQA} --out b.png", ["--out 'b.png' is the input reference image 'b.png'"]),
-    ("iqa-out-holds-the-model", f"{IQA} --model ex/model.pt --out lnk", ["holds the input --model 'ex/model.pt'"]),
+    ("iqa-out-holds-the-model", f"{IQA} --weights ex/model.pt --out lnk", ["holds the input --weights 'ex/model.pt'"]),
     ("iqa-out-above-the-distorted", "iqa explain deep/er/a.png b.png --rather-than 0.5 --out deep",
      ["--out 'deep' holds the input distorted image 'deep/er/a.png'"]),
     ("iqa-train-out-a-folder", "iqa train --out deep", ["--out 'deep' is a folder"]),

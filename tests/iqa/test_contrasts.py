@@ -9,6 +9,7 @@ from rather.common.windows import taper_weights
 from rather.iqa.contrasts import explain_image, explain_patchwise
 from rather.iqa.distortions import distort
 from rather.iqa.quality_model import DEFAULT_CHECKPOINT, pairs
+from rather.iqa.sides import region_sides, same_map_notes
 from rather.iqa.synthetic import photo
 
 
@@ -52,8 +53,9 @@ def gaussian_window(sigma=8.0):
     return g[:, None] * g[None, :]
 
 
-def straightforward_patchwise(model, x, q, stride):
-    """One window at a time: forward, (s - q)^2 backward to conv10's output on the distorted branch, Grad-CAM."""
+def straightforward_patchwise(model, x, q, stride, signed=False):
+    """One window at a time: forward, (s - q)^2 backward to conv10's output on the distorted branch, Grad-CAM;
+    ``signed``: each window's map times sign(s_window - q)."""
     height, width = x.shape[-2:]
     total = torch.zeros(height, width, dtype=torch.float64)
     weights = torch.zeros(height, width, dtype=torch.float64)
@@ -67,14 +69,15 @@ def straightforward_patchwise(model, x, q, stride):
             (grad,) = torch.autograd.grad((score - q).pow(2).sum(), seen[0])
             cam = F.relu((grad.mean(dim=(2, 3), keepdim=True) * seen[0]).sum(1, keepdim=True))
             up = F.interpolate(cam, size=(32, 32), mode="bilinear", align_corners=False)[0, 0].double()
-            total[r:r + 32, c:c + 32] += window * up.detach()
+            sign = float(torch.sign(score.detach() - q)) if signed else 1.0
+            total[r:r + 32, c:c + 32] += window * sign * up.detach()
             weights[r:r + 32, c:c + 32] += window
     return (total / weights).float()
 
 
 def test_patchwise_equals_the_straightforward_loop(model):
     x = torch.cat([pair("white_noise", 3, 48, 28), pair("gaussian_blur", 3, 48, 28)], dim=3)
-    result, window_scores = explain_patchwise(model, x, [0.9, 0.1], stride=8, batch=5)
+    result, window_scores, sides = explain_patchwise(model, x, [0.9, 0.1], stride=8, batch=5)
     assert result.maps.shape == (1, 3, 48, 56) and window_scores.shape == (3, 4)
     for column, q in ((1, 0.9), (2, 0.1)):
         expected = straightforward_patchwise(model, x, q, stride=8)
@@ -90,6 +93,48 @@ def test_patchwise_equals_the_straightforward_loop(model):
     torch.testing.assert_close(result.p, torch.full((1, 3), score, dtype=torch.float64), rtol=0, atol=1e-7)
     torch.testing.assert_close(result.maps, (result.raw - result.raw.amin((2, 3), keepdim=True))
                                / (result.raw.amax((2, 3), keepdim=True) - result.raw.amin((2, 3), keepdim=True)))
+
+
+def test_side_maps_sign_each_window_by_the_side_of_q_its_score_lies_on(model):
+    x = torch.cat([pair("white_noise", 3, 48, 28), pair("gaussian_blur", 3, 48, 28)], dim=3)
+    median = float(np.median(explain_patchwise(model, x, [0.5], stride=8)[1]))
+    _, window_scores, sides = explain_patchwise(model, x, [0.9, 0.1, median], stride=8)
+    for index, q in enumerate((0.9, 0.1)):
+        expected = straightforward_patchwise(model, x, q, stride=8, signed=True).double()
+        torch.testing.assert_close(sides.maps[index].double(), expected / expected.abs().max(), rtol=1e-4, atol=1e-6)
+    records = sides.records([0.9, 0.1, median])
+    assert records[0]["windows_below"] == 12 and records[0]["below_share"] == 1.0  # every window scores below 0.9
+    assert records[1]["windows_above"] == 12 and records[1]["above_share"] == 1.0
+    assert records[2]["windows_above"] == records[2]["windows_below"] == 6  # the median splits the windows
+    assert sides.maps[2].min() < 0 < sides.maps[2].max()
+    assert sides.unit == "window" and sides.scores.shape == (12,)
+
+
+def test_two_contrasts_on_the_same_side_of_every_window_are_said_to_give_the_same_map(model):
+    x = pair("white_noise", 3, 48, 56)
+    result, window_scores, sides = explain_patchwise(model, x, [0.95, 0.99], stride=8)
+    assert window_scores.max() < 0.95
+    notes = same_map_notes(result.maps[0, 1:], [0.95, 0.99], sides.scores, sides.unit)
+    assert len(notes) == 1 and notes[0].startswith("Why s, rather than 0.95? and Why s, rather than 0.99? give the same "
+                                                   "map (correlation ")
+    assert notes[0].endswith("): every window scores below both, so each map is What if not s? of every window, scaled "
+                             "by its gap to q: it shows where the image falls short of both, not which q is nearer; the "
+                             "side maps say on which side of q each window lies")
+    assert same_map_notes(result.maps[0, :2], [0.95, -0.5], sides.scores, sides.unit) == []  # Why s? is another map
+
+
+def test_image_mode_side_maps_are_each_tile_s_share_of_s_minus_q(model):
+    x = pair("white_noise", 5, 40, 70)
+    sides = region_sides(model, x, [0.5], score=None)
+    rows, cols = starts(40, 32), starts(70, 32)
+    with torch.no_grad():
+        quality, weight = model.patch_outputs(torch.cat([x[:, :, r:r + 32, c:c + 32] for r in rows for c in cols]))
+        image = float(model(x)[0])
+    shares = weight.double() * (quality.double() - 0.5) / weight.double().sum()
+    assert float(shares.sum()) == pytest.approx(image - 0.5, abs=1e-6)  # exact: s - q is the sum of the shares
+    top_left = float(shares[0] / shares.abs().max())
+    assert float(sides.maps[0, 0, 0]) == pytest.approx(top_left, abs=1e-6)
+    assert sides.unit == "region" and sides.scores.shape == (len(rows) * len(cols),)
 
 
 def test_image_mode_follows_the_weighted_average(model):

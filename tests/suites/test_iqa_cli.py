@@ -13,6 +13,7 @@ from skimage import io
 from rather.common import load, load_model
 from rather.iqa import quality_model
 from rather.iqa.distortions import distort
+from rather.iqa.scorers import read_stack
 from rather.iqa.synthetic import photo
 from rather.suites.cli import OneLineParser, main
 
@@ -36,8 +37,7 @@ def test_score_prints_the_models_score(images, capsys):
     score = json.loads(capsys.readouterr().out)["score"]
     model, _ = load_model(weights=quality_model.DEFAULT_CHECKPOINT)
     with torch.no_grad():
-        expected = float(model(quality_model.pairs(*(im[None] for im in quality_model.read_pair(
-            images / "distorted.png", images / "reference.png"))))[0])
+        expected = float(model(read_stack(images / "distorted.png", images / "reference.png")[0])[0])
     assert score == pytest.approx(expected, abs=1e-6)
     assert main(["iqa", "score", str(images / "reference.png"), str(images / "reference.png"), "--json"]) == 0
     pristine = json.loads(capsys.readouterr().out)["score"]
@@ -51,7 +51,12 @@ def test_explain_patchwise_writes_every_output(images, tmp_path, capsys):
     printed = capsys.readouterr()
     summary = json.loads(printed.out)
     assert printed.err == ""  # --json and stderr not a terminal: no progress
-    assert sorted(p.name for p in out.iterdir()) == ["explanations.h5", "figure.png", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["explanations.h5", "figure.png", "sides.npy", "summary.json"]
+    sides = np.load(out / "sides.npy")
+    assert sides.shape == (2, 64, 80) and np.abs(sides).max() == 1
+    for record in summary["questions"][1:]:
+        assert set(record["sides"]) == {"above_share", "below_share", "windows_above", "windows_below", "windows"}
+        assert record["sides"]["windows"] == 35
     assert json.loads((out / "summary.json").read_text()) == summary
     assert summary["mode"] == "patchwise" and summary["stride"] == 8 and summary["call"] == 0
     assert [q["kind"] for q in summary["questions"]] == ["why", "score_rather", "score_rather"]
@@ -86,8 +91,9 @@ def test_explain_rather_than_people_in_image_mode(images, tmp_path, capsys):
       "--out", "{d}/x"], "at most the window's 32; got 40"),
     (["explain", "{d}/distorted.png", "{d}/reference.png", "--rather-than", "0.5", "nan", "--out", "{d}/x"],
      "--rather-than nan is not a score the model can be asked about"),
-    (["evaluate", "--format", "tid2013"], "needs --data"),
-    (["evaluate", "--format", "live", "--data", "{d}"], "dmos.mat"),
+    (["evaluate", "--data", "tid2008", "{d}"], "--data 'tid2008'"),
+    (["evaluate", "--data", "live", "{d}"], "dmos.mat"),
+    (["train", "--data", "tid2013", "{d}"], "--data needs --out CKPT"),
 ])
 def test_bad_input_is_one_line_with_status_2(arguments, message, images, capsys):
     capsys.readouterr()
@@ -111,14 +117,14 @@ def test_evaluate_on_a_tid2013_tree(images, tmp_path, capsys):
             lines.append(f"{7 - level:.4f} {name}")
     (tmp_path / "mos_with_names.txt").write_text("\n".join(lines) + "\n")
     capsys.readouterr()
-    assert main(["iqa", "evaluate", "--data", str(tmp_path), "--format", "tid2013", "--json"]) == 0
+    assert main(["iqa", "evaluate", "--data", "tid2013", str(tmp_path), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert {"srcc", "krcc", "plcc", "rmse", "per_distortion"} <= set(report) and "localisation" not in report
     assert set(report["per_distortion"]) == {"additive_gaussian_noise", "gaussian_blur"}
     assert report["per_distortion"]["gaussian_blur"]["count"] == 5
     assert -1 <= report["srcc"] <= 1 and report["rmse"] >= 0
     assert "4-parameter logistic" in report["fit"]
-    assert main(["iqa", "evaluate", "--data", str(tmp_path), "--format", "tid2013"]) == 0
+    assert main(["iqa", "evaluate", "--data", "tid2013", str(tmp_path)]) == 0
     assert "after a 4-parameter logistic fit" in capsys.readouterr().out
 
 
@@ -145,12 +151,14 @@ def test_no_reference_models_read_the_distorted_image_only(images, tmp_path, cap
     model = wadiqam_nr(4).eval()
     save_checkpoint(tmp_path / "nr.pt", model, "rather.iqa.networks:wadiqam_nr", {"width": 4}, {})
     capsys.readouterr()
-    assert main(["iqa", "score", str(images / "distorted.png"), str(images / "reference.png"), "--json",
-                 "--model", str(tmp_path / "nr.pt")]) == 0
-    distorted, _ = quality_model.read_pair(images / "distorted.png", images / "reference.png")
+    assert main(["iqa", "score", str(images / "distorted.png"), "--json", "--weights", str(tmp_path / "nr.pt")]) == 0
+    distorted = read_stack(images / "distorted.png", None)[0]
     with torch.no_grad():
-        expected = float(model(torch.from_numpy(distorted)[None])[0])
+        expected = float(model(distorted)[0])
     assert json.loads(capsys.readouterr().out)["score"] == pytest.approx(expected, abs=1e-6)
+    assert main(["iqa", "score", str(images / "distorted.png"), str(images / "reference.png"),
+                 "--weights", str(tmp_path / "nr.pt")]) == 2
+    assert "this model reads one image (--no-reference)" in capsys.readouterr().err
 
 
 def test_the_command_module_imports_nothing_heavy():
@@ -199,10 +207,11 @@ def test_evaluate_shows_a_bar_over_the_images_when_asked(tmp_path, capsys):
         lines.append(f"{7 - level:.4f} {name}")
     (tmp_path / "mos_with_names.txt").write_text("\n".join(lines) + "\n")
     capsys.readouterr()
-    assert main(["iqa", "evaluate", "--data", str(tmp_path), "--format", "tid2013", "--progress"]) == 0
+    assert main(["iqa", "evaluate", "--data", "tid2013", str(tmp_path), "--progress"]) == 0
     printed = capsys.readouterr()
     assert "scoring: 100%" in printed.err and "3/3" in printed.err
     assert printed.out.startswith("TID2013") and "scoring" not in printed.out
+    assert "split: cross-data-set: trained on the synthetic set, tested on all of TID2013" in printed.out
 
 
 @pytest.mark.slow
@@ -215,3 +224,16 @@ def test_train_shows_epochs_on_stderr_and_the_result_on_stdout(tmp_path, capsys)
     assert "training: 100%" in printed.err and "2/2" in printed.err
     assert "epoch/s" in printed.err or "s/epoch" in printed.err  # the rate, whichever way round tqdm shows it
     assert "epoch 1/2: L1 loss" in printed.err and "epoch 2/2: L1 loss" in printed.err
+
+
+def test_fast_mode_is_the_patchwise_question_on_a_coarser_grid(images, tmp_path, capsys):
+    out = tmp_path / "fast"
+    assert main(["iqa", "explain", str(images / "distorted.png"), str(images / "reference.png"), "--rather-than",
+                 "0.75", "--mode", "fast", "--out", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["mode"] == "fast" and summary["stride"] == 8 and summary["windows"]["count"] == 5 * 7
+    assert any(note.startswith("mode fast: the patchwise question at stride 8 instead of 4") for note in summary["notes"])
+    exact = tmp_path / "exact"
+    assert main(["iqa", "explain", str(images / "distorted.png"), str(images / "reference.png"), "--rather-than",
+                 "0.75", "--stride", "8", "--out", str(exact)]) == 0
+    torch.testing.assert_close(load(out / "explanations.h5").maps, load(exact / "explanations.h5").maps)
