@@ -101,8 +101,8 @@ def report_section(folder: str, summary: dict) -> Section:
     report = summary.get("evaluation")
     if report:
         section.tables.append(Table(
-            "iqa-evaluation", f"{report['data']}; {report['fit']}; a random ranking scores SRCC and KRCC 0", ["distortion", "images", "SRCC", "KRCC", "PLCC",
-                                                                    "RMSE"],
+            "iqa-evaluation", f"{report['data']}; {report['fit']}; a random ranking scores SRCC and KRCC 0",
+            ["distortion", "images", "SRCC", "KRCC", "PLCC", "RMSE"],
             [["all", sum(f["count"] for f in report["per_distortion"].values()), report["srcc"], report["krcc"],
               report["plcc"], report["rmse"]]]
             + [[kind, f["count"], f["srcc"], f["krcc"], f["plcc"], f["rmse"]]
