@@ -98,13 +98,30 @@ def file_checksum(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def reproduce_command(domain: str, data: str | None, model: str | None, seed: int | None) -> str:
+def model_words(given) -> list[str]:
+    """The model options that name ``given``: a checkpoint path, or recognition's ``ModelChoice``
+    (``--model FACTORY --weights W``, or ``--model W`` for a rather checkpoint); none for the default."""
+    if given is None:
+        return []
+    if isinstance(given, (str, Path)):
+        return ["--model", str(given)]
+    if given.factory:
+        return ["--model", given.factory] + (["--weights", str(given.weights)] if given.weights else [])
+    return ["--model", str(given.weights)] if given.weights else []
+
+
+def model_file(domain: str, given) -> Path:
+    """The checkpoint file a suite ran: ``given`` (a path or a ``ModelChoice``'s weights) or the committed one."""
+    weights = given if isinstance(given, (str, Path)) else getattr(given, "weights", None)
+    return Path(weights) if weights else default_model(domain)
+
+
+def reproduce_command(domain: str, data: str | None, model, seed: int | None) -> str:
     """The ``rather suite`` command line that reproduces one domain's section on its own."""
     words = ["rather", "suite", domain, "--out", f"{domain}-suite"]
-    for option, value in (("--data", data), ("--model", model), ("--seed", seed)):
-        if value is not None:
-            words += [option, shlex.quote(str(value))]
-    return " ".join(words)
+    words += [] if data is None else ["--data", data]
+    words += model_words(model) + ([] if seed is None else ["--seed", str(seed)])
+    return " ".join(shlex.quote(word) for word in words)
 
 
 def run_suites(out: str | Path, domains: list[str], *, data: dict | None = None, model: dict | None = None,
@@ -134,7 +151,7 @@ def run_suites(out: str | Path, domains: list[str], *, data: dict | None = None,
                 stage / domain, data.get(domain), model.get(domain), device=device, progress=progress.note,
                 **options)
             section.command = reproduce_command(domain, data.get(domain), model.get(domain), seed)
-            section.checksum = file_checksum(model.get(domain) or default_model(domain))
+            section.checksum = file_checksum(model_file(domain, model.get(domain)))
             sections.append(section)
         summary["seconds"] = round(time.perf_counter() - started, 1)
         write_json(stage / "summary.json", summary)

@@ -53,3 +53,17 @@ def test_recognition_gives_contrast_beside_grad_cam_the_part_area_and_chance():
 
 def test_one_finding_per_suite_in_order_linking_its_section():
     assert [f.section for f in findings({"iqa": IQA, "seismic": SEISMIC, "other": {}})] == ["iqa", "seismic"]
+
+
+def test_each_section_names_the_command_and_the_checkpoint_it_ran():
+    from rather.recognition.options import ModelChoice
+    from rather.suites.suite_cmd import default_model, model_file, reproduce_command
+
+    assert reproduce_command("seismic", None, None, None) == "rather suite seismic --out seismic-suite"
+    assert reproduce_command("iqa", "a b.png,r.png", "m.pt", 3) == \
+        "rather suite iqa --out iqa-suite --data 'a b.png,r.png' --model m.pt --seed 3"
+    choice = ModelChoice(factory="torchvision.models:resnet50", weights="w.pth")
+    assert reproduce_command("recognition", None, choice, None) == \
+        "rather suite recognition --out recognition-suite --model torchvision.models:resnet50 --weights w.pth"
+    assert model_file("recognition", choice).name == "w.pth"
+    assert model_file("recognition", ModelChoice()) == default_model("recognition")
