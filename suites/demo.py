@@ -5,8 +5,9 @@ copies of photographs that scikit-image ships, synthetic look-alike birds), uses
 the committed checkpoints, and runs the seismic, image-quality and recognition
 suites: explanations (Why P? Why P, rather than Q?), evaluations, and numbers that
 show whether the maps point at the known ground truth. Everything lands in one
-folder, staged so a re-run replaces it as a whole: ``index.html`` (figures and tables
-of each domain), ``summary.json`` (every number) and each suite's SEG-Y, HDF5 and
+folder, staged so a re-run replaces it as a whole: ``index.html`` (findings first, then
+the figures and tables of each domain; one file to share, its figures inside, unless
+``--report folder`` links them), ``summary.json`` (every number) and each suite's SEG-Y, HDF5 and
 JSON outputs in a folder named after the domain.
 """
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .suite_cmd import SUITES, default_model, run_suites
 NAME = "demo"
 HELP = "the main job: every domain's suite on the embedded default data, into one HTML report"
 EXAMPLE = "rather demo --out demo-out && open demo-out/index.html"
+REPORTS = ("single-file", "folder")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,6 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=None, help="seed of the data the suites make (default: each "
                         "suite's own, which the committed models were not trained on)")
     parser.add_argument("--device", default="cpu", help="torch device")
+    parser.add_argument("--report", choices=REPORTS, default="single-file",
+                        help="single-file: index.html holds its figures (share it alone); folder: it links the PNG "
+                        "files beside it (a lighter page)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
@@ -38,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
     claim_outputs(folders={"--out": args.out},
                   inputs={"a committed model": [default_model(domain) for domain in SUITES]})
     summary = run_suites(args.out, list(SUITES), seed=args.seed, device=args.device, command="demo",
-                         title="rather demo", progress=Progress.for_command(json=args.json, asked=args.progress))
+                         title="rather demo", progress=Progress.for_command(json=args.json, asked=args.progress),
+                         embed=args.report == "single-file")
     if args.json:
         print(json.dumps(summary, indent=2))
     else:

@@ -11,7 +11,9 @@ the command's help needs only their names.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import shlex
 import time
 from importlib import import_module
 from pathlib import Path
@@ -87,16 +89,54 @@ def data_paths(domain: str, data: str | None) -> list[Path]:
     return [Path(folder).expanduser()] if folder else []
 
 
+def file_checksum(path: str | Path) -> str:
+    """SHA-256 of a file's bytes (what ``sha256sum`` prints), read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def model_words(given) -> list[str]:
+    """The model options that name ``given``: a checkpoint path, or recognition's ``ModelChoice``
+    (``--model FACTORY --weights W``, or ``--model W`` for a rather checkpoint); none for the default."""
+    if given is None:
+        return []
+    if isinstance(given, (str, Path)):
+        return ["--model", str(given)]
+    if given.factory:
+        return ["--model", given.factory] + (["--weights", str(given.weights)] if given.weights else [])
+    return ["--model", str(given.weights)] if given.weights else []
+
+
+def model_file(domain: str, given) -> Path:
+    """The checkpoint file a suite ran: ``given`` (a path or a ``ModelChoice``'s weights) or the committed one."""
+    weights = given if isinstance(given, (str, Path)) else getattr(given, "weights", None)
+    return Path(weights) if weights else default_model(domain)
+
+
+def reproduce_command(domain: str, data: str | None, model, seed: int | None) -> str:
+    """The ``rather suite`` command line that reproduces one domain's section on its own."""
+    words = ["rather", "suite", domain, "--out", f"{domain}-suite"]
+    words += [] if data is None else ["--data", data]
+    words += model_words(model) + ([] if seed is None else ["--seed", str(seed)])
+    return " ".join(shlex.quote(word) for word in words)
+
+
 def run_suites(out: str | Path, domains: list[str], *, data: dict | None = None, model: dict | None = None,
                seed: int | None = None, device: str = "cpu", command: str, title: str,
-               progress: Progress = SILENT) -> dict:
+               progress: Progress = SILENT, embed: bool = True) -> dict:
     """Run ``domains`` into ``out`` (staged, replacing a folder rather wrote before); write summary.json
     (its ``command`` names the command that wrote it) and index.html; return the summary.
 
-    ``progress`` shows a bar over the suites and passes each suite its notes.
+    ``progress`` shows a bar over the suites and passes each suite its notes. The page opens with
+    the findings, ends each section with the command that reproduces it and the model's checksum,
+    and holds its figures inside (``embed``) or links them.
     """
     from rather.common.summaries import write_json
 
+    from .findings import findings
     from .report import write_report
 
     started = time.perf_counter()
@@ -110,11 +150,14 @@ def run_suites(out: str | Path, domains: list[str], *, data: dict | None = None,
             section, summary["suites"][domain] = suite(domain)(
                 stage / domain, data.get(domain), model.get(domain), device=device, progress=progress.note,
                 **options)
+            section.command = reproduce_command(domain, data.get(domain), model.get(domain), seed)
+            section.checksum = file_checksum(model_file(domain, model.get(domain)))
             sections.append(section)
         summary["seconds"] = round(time.perf_counter() - started, 1)
         write_json(stage / "summary.json", summary)
         write_report(stage / "index.html", title, sections,
-                     meta=f"rather {__version__}; {summary['seconds']} s; summary.json holds every number")
+                     meta=f"rather {__version__}; {summary['seconds']} s; summary.json holds every number",
+                     findings=findings(summary["suites"]), embed=embed)
     return summary
 
 

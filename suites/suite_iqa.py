@@ -96,12 +96,13 @@ def report_section(folder: str, summary: dict) -> Section:
         section.tables.append(Table(
             "iqa-damage", f"Share of each map's energy inside the damaged rectangle ({damage['distortion']}, level "
             f"{damage['level']}; the rectangle is {damage['area_share']:.0%} of the image: a map blind to the damage "
-            "scores about that)", ["question", "energy inside"], [[q, v] for q, v in damage["energy_share"].items()]))
+            "scores about that)", ["question", "energy inside"], [[q, v] for q, v in damage["energy_share"].items()]
+            + [["a map blind to the damage (the rectangle's area share)", damage["area_share"]]]))
     report = summary.get("evaluation")
     if report:
         section.tables.append(Table(
-            "iqa-evaluation", f"{report['data']}; {report['fit']}", ["distortion", "images", "SRCC", "KRCC", "PLCC",
-                                                                    "RMSE"],
+            "iqa-evaluation", f"{report['data']}; {report['fit']}; a random ranking scores SRCC and KRCC 0",
+            ["distortion", "images", "SRCC", "KRCC", "PLCC", "RMSE"],
             [["all", sum(f["count"] for f in report["per_distortion"].values()), report["srcc"], report["krcc"],
               report["plcc"], report["rmse"]]]
             + [[kind, f["count"], f["srcc"], f["krcc"], f["plcc"], f["rmse"]]

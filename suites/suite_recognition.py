@@ -14,7 +14,7 @@ from rather.common import BadInput
 from rather.recognition.options import FORMATS, AuditOptions, DataChoice, ModelChoice
 from rather.recognition.pipeline import audit
 
-from .report import Figure, Section, Table
+from .report import Figure, Section, Table, confusion_table
 
 IMAGES = 300  # held-out synthetic birds in the demo: 15 per class
 TRUTH_IMAGES = 100
@@ -63,10 +63,13 @@ def report_section(folder: str, summary: dict) -> Section:
                 Table("recognition-per-class", "Per-class accuracy", ["class", "accuracy"],
                       [[name, summary["per_class_accuracy"][index]] for index, name in enumerate(names)])],
         links={"summary": f"{base}/summary.json", "explanations (HDF5)": f"{base}/explanations.h5",
-               "confusion matrix": f"{base}/confusion.png"},
+               "confusion matrix (image)": f"{base}/confusion.png"},
     )
+    if "confusion" in summary:
+        section.tables.append(confusion_table("recognition-confusion", "Confusion (rows true, columns predicted); "
+                                              f"chance accuracy {1 / len(names):.2f}", names, summary["confusion"]))
     section.figures += [Figure(f"{base}/{pair['figure']}", f"{pair['a_name']} vs {pair['b_name']}: per row an "
-                               "image, Why A?, Why A, rather than B?, Why B, rather than A?")
+                               "image, Why A?, Why A, rather than B?, Why B, rather than A?", gallery=True)
                         for pair in summary["most_confused"][:2] if "figure" in pair]
     if "energy_share" in summary:
         rows = [[metric, *(summary[key].get(name) for name in ("contrast", "gradcam", "random"))]

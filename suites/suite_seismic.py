@@ -19,7 +19,7 @@ from rather.seismic.classes import CLASS_NAMES
 from rather.seismic.options import DEFAULT_CHECKPOINT, ExplainOptions
 from rather.seismic.survey_parameters import SurveyParameters
 
-from .report import Figure, Section as ReportSection, Table
+from .report import Figure, Section as ReportSection, Table, confusion_table
 
 SURVEY = SurveyParameters(inlines=16, crosslines=192, samples=320, faults=2, salt_domes=1, chaotic_zones=1)
 SEED = 2024  # neither a training (0..17) nor a held-out evaluation seed (1000..1005)
@@ -75,14 +75,16 @@ def report_section(folder: str, summary: dict, figure: str) -> ReportSection:
                         "Why P?, and Why P, rather than Q? for each class Q")],
         tables=[Table("seismic-predicted", "Patch positions per predicted class", ["class", "patches"],
                       [[name, count] for name, count in summary["predicted_counts"].items()])],
-        links={"SEG-Y attributes and HDF5": f"{folder}/explained/summary.json", "summary": f"{folder}/summary.json"},
+        links={"maps of every question (HDF5)": f"{folder}/explained/explanations.h5",
+               "what was explained, per line (JSON)": f"{folder}/explained/summary.json",
+               "summary": f"{folder}/summary.json"},
     )
     truth = summary.get("truth")
     if truth:
-        section.tables.append(Table(
+        section.tables.append(confusion_table(
             "seismic-truth", f"Against the labels: balanced accuracy {share_text(truth['balanced_accuracy'])} on "
-            f"{truth['patches']} clear patches; confusion (rows true, columns predicted)",
-            ["true \\ predicted", *CLASS_NAMES], [[name, *row] for name, row in zip(CLASS_NAMES, truth["confusion"])]))
+            f"{truth['patches']} clear patches (chance {1 / len(CLASS_NAMES):.2f}); confusion (rows true, columns "
+            "predicted)", CLASS_NAMES, truth["confusion"]))
         section.tables.append(Table(
             "seismic-energy", "Share of map energy inside the true structure, patches predicted and labelled so",
             ["structure", "patches", "Why P?", "Why P, rather than horizon?"],

@@ -54,7 +54,8 @@ def test_recognition_suite_audits_the_birds_into_the_report(tmp_path, capsys):
     audit = json.loads(capsys.readouterr().out)["suites"]["recognition"]
     assert audit["images"] == 300 and set(audit["energy_share"]) >= {"contrast", "gradcam"}
     page = open_page(out / "index.html")
-    assert page["tables"] == ["recognition-pairs", "recognition-per-class", "recognition-truth"]
+    assert page["tables"] == ["recognition-pairs", "recognition-per-class", "recognition-confusion",
+                              "recognition-truth"]
     assert page["images"] and all(image["loaded"] for image in page["images"])
 
 
@@ -78,6 +79,11 @@ def test_the_demo_report_shows_every_domain_in_a_browser(tmp_path, capsys):
     assert (out / "seismic" / summary["suites"]["seismic"]["survey"]).is_file()
     page = open_page(out / "index.html")
     assert page["tables"] == ["seismic-predicted", "seismic-truth", "seismic-energy", "iqa-damage", "iqa-evaluation",
-                              "iqa-localisation", "recognition-pairs", "recognition-per-class", "recognition-truth"]
+                              "iqa-localisation", "recognition-pairs", "recognition-per-class",
+                              "recognition-confusion", "recognition-truth"]
     assert len(page["images"]) >= 5 and all(image["loaded"] for image in page["images"])
+    assert all(image["src"].startswith("data:image/png;base64,") for image in page["images"])  # one file to share
+    assert [item["target"] for item in page["findings"]] == ["#seismic", "#iqa", "#recognition"]
+    assert all("%" in item["text"] for item in page["findings"])
+    assert page["overflow"] == {"page": False, "figures": []}
     assert not list(tmp_path.glob(".*staging*"))
