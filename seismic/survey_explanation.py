@@ -37,11 +37,12 @@ import numpy as np
 import torch
 
 from rather.common import BadInput, BadQuestion, Explainer, __version__
+from rather.common.cluster import dask_client, parts_folder
 from rather.common.progress import SILENT, Progress
 from rather.common.storage import PathLike, staged_folder
 
 from .attributes import line_traces, section_rows, write_attributes
-from .blocks import PIECE, VolumeJob, dask_client, explain_blocks, parts_folder
+from .blocks import PIECE, VolumeJob, explain_blocks
 from .figures import plot_section
 from .headers import check_byte_locations
 from .lines import explain_line, figure_name, line_amplitude
