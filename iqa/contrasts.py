@@ -49,6 +49,10 @@ from .options import STRIDE
 from .sides import Sides, normalised, window_signs
 
 LAYER = "features"
+BATCH = 2048
+"""Windows per pass through the network in patchwise mode. The trunk's convolutions are small, so a pass costs much
+more than its arithmetic: 2048 windows took 0.6 of the time per window that 512 took (two CPU cores, WaDIQaM of
+width 4), at about 100 MB of activations for the committed model."""
 
 
 def tile_assembler(model: WaDIQaM):
@@ -107,7 +111,7 @@ def explain_image(model: nn.Module, x: torch.Tensor, contrasts: Sequence[float],
 
 
 def explain_patchwise(model: nn.Module, x: torch.Tensor, contrasts: Sequence[float], *, stride: Stride = STRIDE,
-                      batch: int = 512, ids: Optional[Sequence[str]] = None, progress: Progress = SILENT,
+                      batch: int = BATCH, ids: Optional[Sequence[str]] = None, progress: Progress = SILENT,
                       layer: str = LAYER, call: int = 0, inputs: Callable[[torch.Tensor], tuple] = as_is,
                       ) -> tuple[ExplanationResult, np.ndarray, Sides]:
     """Patchwise mode for one input x (1, 6 or 3, H, W) stacked: the result, the window scores (R, K) and the side
@@ -117,7 +121,9 @@ def explain_patchwise(model: nn.Module, x: torch.Tensor, contrasts: Sequence[flo
     model is called on ``inputs(windows)``, its positional inputs. ``stride`` (down, across) may differ along
     the two axes (fast mode: every other column of windows). ``batch`` windows (whole rows
     of the grid) go through the network at a time; ``progress`` shows a bar over the windows,
-    with its ETA.
+    with its ETA. rather's WaDIQaM gets its windows channels last (the same numbers, laid out so
+    that its small convolutions run about 1.8 times faster on the CPU); any other model gets them
+    as they are, since a model may ``view`` its input.
     """
     if x.shape[0] != 1:
         raise BadInput(f"patchwise explanations take one pair at a time; got a batch of {x.shape[0]}")
@@ -131,9 +137,11 @@ def explain_patchwise(model: nn.Module, x: torch.Tensor, contrasts: Sequence[flo
     blend = OverlapAdd(x.shape[-2:], rows, cols, PATCH, taper="gaussian", channels=asked + len(contrasts))
     scores = []
     rows_per_batch = max(1, batch // len(cols))
+    layout = torch.channels_last if isinstance(model, WaDIQaM) else torch.contiguous_format
     with progress.bar(total=blend.windows, desc="patchwise", unit="window") as bar:
         for first in range(0, len(rows), rows_per_batch):
-            answer = explainer(inputs(extract_windows(x, rows[first:first + rows_per_batch], cols, PATCH)), questions)
+            windows = extract_windows(x, rows[first:first + rows_per_batch], cols, PATCH)
+            answer = explainer(inputs(windows.contiguous(memory_format=layout)), questions)
             raw = answer.raw.cpu()
             signed = raw[:, 1:] * window_signs(answer.scores.cpu(), contrasts)[:, :, None, None].to(raw.dtype)
             blend.add(upsample(torch.cat([raw, signed], dim=1), (PATCH, PATCH)))
