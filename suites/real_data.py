@@ -149,6 +149,7 @@ def real_seismic_section(folder: str, summary: dict, figure: str) -> Section:
                                 f"recall {fault:.2f}, non-fault recall {rest:.2f}; rows true, columns predicted",
                                 patches["class_names"], patches["confusion"])],
         links={"the real inline (SEG-Y)": f"{folder}/{summary['line']}",
+               "Why P? as a SEG-Y attribute": f"{folder}/explained/why.sgy",
                "maps of every question (HDF5)": f"{folder}/explained/explanations.h5",
                "summary": f"{folder}/summary.json"},
     )
