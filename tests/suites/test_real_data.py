@@ -29,7 +29,7 @@ SEISMIC = {"inline": 244, "stride": 16, "line": "f3_inline_244.sgy", "chance": 0
                        "confusion": [[52, 48], [17, 83]]}}
 IQA = {"distorted": "i01_01_5.bmp", "score": 0.5, "human_score": 0.4294, "mos": 3.86486, "mos_std": 0.10229,
        "model_mos": 4.5, "gap_mos": 4.5 - 3.86486, "reads": "s is better than 0.429 (higher is better)",
-       "question": "Why 0.5, rather than 0.429? (people's score)"}
+       "question": "Why 0.5, rather than 0.429? (people's score)", "stride": 8}
 
 
 def test_every_shipped_piece_keeps_its_source_and_licence_beside_it():
@@ -100,6 +100,7 @@ def test_the_real_seismic_section_says_where_the_classifier_is_wrong():
 def test_the_real_iqa_section_puts_the_model_beside_people_and_their_spread():
     section = real_iqa_section("iqa-real", IQA)
     assert "0.64 MOS points from people (6 times the spread of people's own scores" in section.lead
+    assert "(32 x 32 windows at stride 8, --mode fast: an approximation of the paper's stride 4)" in section.lead
     assert section.tables[0].rows == [["people", 3.86486], ["the model", 4.5], ["the model minus people",
                                                                                  pytest.approx(0.63514)],
                                       ["people's own spread (standard deviation)", 0.10229]]
