@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from rather.common.cluster import DEFAULT_TIMEOUT
 from rather.common.errors import BadInput
 
 DEFAULT_CHECKPOINT = Path(__file__).with_name("models") / "classifier.pt"
 """The committed four-class classifier (``rather seismic train`` makes it)."""
-DEFAULT_TIMEOUT = 30.0
-"""Seconds a wait on the Dask cluster may go without an answer or any progress (``--timeout``)."""
 
 
 @dataclass(frozen=True)
