@@ -5,7 +5,7 @@ line is explained from its own samples only (``lines.explain_line``). Each block
 one task: it opens the survey itself (segyio handles cannot be pickled), loads the
 model once per worker process, explains its lines one after the other, and writes
 its piece — a ``SectionStore`` file with the block's
-sections and their figures — into a folder of its own; it returns the SHA-256 of
+sections (the driver draws the figures, with the run's scaling) — into a folder of its own; it returns the SHA-256 of
 every file of the piece. A worker holds one section and the model at a time,
 whatever the size of the block or of the survey.
 
@@ -121,8 +121,7 @@ def _explain_block(explainer: Explainer, network: SeismicModel, job: VolumeJob, 
             SectionStore(folder / PIECE, {}, network.class_names) as store:
         for number in numbers:
             section = explain_line(survey, explainer, job.kind, number, patch=job.patch, stride=job.stride,
-                                   figures=folder, class_names=network.class_names, samples=job.samples,
-                                   dense=network.dense)
+                                   class_names=network.class_names, samples=job.samples, dense=network.dense)
             store.add(job.kind, number, section)
     return block_entry(SECTIONS, numbers, folder)
 
