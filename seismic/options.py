@@ -17,6 +17,8 @@ from rather.common.errors import BadInput
 
 DEFAULT_CHECKPOINT = Path(__file__).with_name("models") / "classifier.pt"
 """The committed four-class classifier (``rather seismic train`` makes it)."""
+OUTPUT_FORMATS = ("segy", "zarr", "netcdf")
+"""What ``--format`` may ask for besides the summary and the HDF5 store: SEG-Y attributes, a zarr store, netCDF."""
 DEFAULT_TIMEOUT = 30.0
 """Seconds a wait on the Dask cluster may go without an answer or any progress (``--timeout``)."""
 
@@ -57,7 +59,8 @@ class ExplainOptions:
     block_lines lines, each wait on the cluster bounded by timeout seconds.
     unstructured: read the traces in file order as one line, whatever their headers say.
     time: (first, last) in ms: explain only the samples in that window (None: all); the
-    attributes are zero outside it.
+    attributes are zero outside it. formats: the volume outputs, some of ``OUTPUT_FORMATS``
+    (SEG-Y attributes by default; ``volume_store`` for zarr and netCDF).
     """
 
     kind: str = "inline"
@@ -75,8 +78,10 @@ class ExplainOptions:
     network: Optional[ModelChoice] = None
     unstructured: bool = False
     time: Optional[tuple[float, float]] = None
+    formats: tuple[str, ...] = ("segy",)
 
     def __post_init__(self) -> None:
+        check_formats(self.formats)
         if self.kind not in ("inline", "crossline"):
             raise BadInput(f"lines are inlines or crosslines, not {self.kind!r}")
         if self.stride < 1:
@@ -101,6 +106,16 @@ class ExplainOptions:
     def in_blocks(self) -> bool:
         """Whether the lines are explained in blocks on Dask."""
         return self.workers is not None or self.scheduler is not None
+
+
+def check_formats(formats: tuple[str, ...]) -> None:
+    """Refuse ``--format`` values that are not ``OUTPUT_FORMATS``, none at all, or one given twice."""
+    unknown = [name for name in formats if name not in OUTPUT_FORMATS]
+    if unknown or not formats or len(set(formats)) != len(formats):
+        problem = (f"'{unknown[0]}' is not one of them" if unknown else "none given" if not formats
+                   else "one is given twice")
+        raise BadInput(f"--format takes some of {','.join(OUTPUT_FORMATS)} separated by commas ({problem}); "
+                       "e.g. --format segy,zarr")
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ from .options import ExplainOptions
 from .seismic_model import SeismicModel, load_seismic_model
 from .sections import SectionExplanation, SectionStore, question_names, read_section
 from .survey import Survey, open_survey
+from . import volume_store
 
 LineExplainer = Callable[[Optional[int], Path], SectionExplanation]
 """(line number, None for a 2D line; folder for its figure) -> its explanation."""
@@ -76,7 +77,8 @@ def explain_survey(survey_path: PathLike, out: PathLike, options: ExplainOptions
                                     figures=folder, class_names=network.class_names, samples=window,
                                     dense=network.dense)
         with staged_folder(out) as stage:
-            summary = _write_outputs(survey, stage, explained, numbers, kind, network, window, progress, {
+            summary = _write_outputs(survey, stage, explained, numbers, kind, network, window, options.formats,
+                                     progress, {
                 "command": "seismic explain",
                 "survey": recorded_as,
                 "survey_kind": survey.kind,
@@ -179,11 +181,13 @@ def _from_blocks(survey_path: PathLike, explainer: Explainer, network: SeismicMo
 
 
 def _write_outputs(survey: Survey, stage: Path, explained: LineExplainer, numbers: list[Optional[int]], kind: str,
-                   network: SeismicModel, window: slice, progress: Progress, summary: dict) -> dict:
-    """explanations.h5, the SEG-Y attributes, the figures and summary.json (``summary`` completed) in ``stage``.
+                   network: SeismicModel, window: slice, formats: tuple[str, ...], progress: Progress,
+                   summary: dict) -> dict:
+    """explanations.h5, the figures, summary.json (``summary`` completed) and the ``formats`` asked in ``stage``.
 
     A segmentation network's attributes add ``class.sgy`` (the predicted class index per
-    sample) and ``margin.sgy`` (the runner-up margin) to the questions' maps.
+    sample) and ``margin.sgy`` (the runner-up margin) to the questions' maps. The zarr
+    store and the netCDF file are ``volume_store``'s.
     """
     class_names = network.class_names
     sections, questions = [], question_names(class_names)
@@ -192,11 +196,15 @@ def _write_outputs(survey: Survey, stage: Path, explained: LineExplainer, number
                                                  "model_checksum": summary["model_checksum"]},
                       class_names) as store, \
             progress.bar(total=len(numbers), desc=f"{kind}s", unit=kind) as bar:
+        axes = volume_store.line_axes(survey, kind, window)
+        volume = volume_store.start_volume(stage, survey, kind, window, class_names, summary, formats)
 
         def maps_of(number: Optional[int]) -> np.ndarray:
             """The section maps (1 + C, samples, traces) of one line; figure and HDF5 group written on the way."""
             section = explained(number, stage)
-            store.add(kind, number, section)
+            store.add(kind, number, section, axes=axes)
+            if volume is not None:
+                volume.add(survey, kind, number, section)
             counts = section.predicted_counts()
             sections.append({"kind": kind, "number": number, "patch": section.patch, "stride": section.stride,
                              "predicted_counts": counts, "figure": figure_name(kind, number)})
@@ -208,11 +216,18 @@ def _write_outputs(survey: Survey, stage: Path, explained: LineExplainer, number
                                        section.margin[None]])
             return section.maps
 
-        rows = section_rows(survey, kind, numbers, maps_of, channels=(len(attributes),), samples=window)
-        write_attributes(survey, {name: stage / f"{name}.sgy" for name in attributes},
-                         lambda start, stop: dict(zip(attributes, rows(start, stop))))
-    summary = {**summary, "questions": list(questions), "sections": sections,
-               "outputs": {"explanations": "explanations.h5",
-                           "segy": {name: f"{name}.sgy" for name in attributes}}}
+        if "segy" in formats:
+            rows = section_rows(survey, kind, numbers, maps_of, channels=(len(attributes),), samples=window)
+            write_attributes(survey, {name: stage / f"{name}.sgy" for name in attributes},
+                             lambda start, stop: dict(zip(attributes, rows(start, stop))))
+        else:
+            for number in numbers:
+                maps_of(number)
+    outputs = {"explanations": "explanations.h5"}
+    if "segy" in formats:
+        outputs["segy"] = {name: f"{name}.sgy" for name in attributes}
+    if volume is not None:
+        outputs.update(volume_store.finish_volume(volume, stage, formats))
+    summary = {**summary, "questions": list(questions), "sections": sections, "outputs": outputs}
     (stage / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
     return summary

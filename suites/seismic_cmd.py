@@ -121,6 +121,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     explain.add_argument("--out", required=True, help="output folder")
     explain.add_argument("--device", default=ExplainOptions.device, help="torch device")
     _geometry_options(explain)
+    explain.add_argument("--format", default="segy", metavar="FORMATS",
+                         help="volume outputs, comma-separated: segy (an attribute file per question), zarr "
+                         "(explanations.zarr, one variable per question on the survey's grid, for xarray), netcdf "
+                         "(explanations.nc, the same as netCDF-4); default: segy")
     explain.add_argument("--json", action="store_true", help="print the summary as JSON")
 
     cluster = explain.add_mutually_exclusive_group()
@@ -278,6 +282,15 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _written(summary: dict) -> list[str]:
+    """The outputs of ``rather seismic explain`` as its last line names them."""
+    outputs = summary["outputs"]
+    names = ["summary.json", outputs["explanations"]]
+    if "segy" in outputs:
+        names.append(f"{len(outputs['segy'])} SEG-Y attributes")
+    return names + [outputs[name] for name in ("zarr", "netcdf") if name in outputs]
+
+
 def run_explain(args: argparse.Namespace) -> int:
     from rather.common.storage import claim_outputs
     from rather.seismic.survey_explanation import explain_survey
@@ -291,9 +304,9 @@ def run_explain(args: argparse.Namespace) -> int:
                              device=args.device, iline=args.iline, xline=args.xline, workers=args.workers,
                              scheduler=args.scheduler, block_lines=args.block_lines, timeout=args.timeout,
                              network=network, unstructured=args.unstructured,
-                             time=tuple(args.time) if args.time else None)
+                             time=tuple(args.time) if args.time else None,
+                             formats=tuple(args.format.split(",")))
     summary = explain_survey(args.survey, args.out, options, progress=_progress(args))
     print(json.dumps(summary, indent=2) if args.json else
-          f"wrote {Path(args.out)}: summary.json, explanations.h5, {len(summary['questions'])} SEG-Y attributes, "
-          f"{len(summary['sections'])} figure(s)")
+          f"wrote {Path(args.out)}: {', '.join(_written(summary))}, {len(summary['sections'])} figure(s)")
     return 0
