@@ -344,16 +344,26 @@ def write_netcdf(zarr_path: PathLike, target: PathLike) -> None:
     """The finished zarr store as netCDF-4 (``h5netcdf``), one chunk at a time: the same variables, values and chunks.
 
     Each variable keeps its dtype and fill value; zarr's codecs give way to gzip with shuffle.
+    The coordinates (loaded: one value per trace) and attributes are written first, then one
+    variable after the other in the order of their names, each chunk by chunk with Dask's
+    synchronous scheduler: the file places chunks in the order they are written, and that
+    order must not change from run to run for the same explanation to give the same bytes.
     """
+    import dask
     import xarray
 
-    with xarray.open_zarr(str(zarr_path)) as dataset:
+    with xarray.open_zarr(str(zarr_path)) as dataset, dask.config.set(scheduler="synchronous"):
         for variable in dataset.variables.values():
             variable.encoding = {key: value for key, value in variable.encoding.items()
                                  if key in ("dtype", "_FillValue")}
-        encoding = {name: {"chunksizes": dataset[name].data.chunksize, "compression": "gzip", "compression_opts": 4,
-                           "shuffle": True} for name in dataset.data_vars}
-        dataset.to_netcdf(str(target), engine="h5netcdf", encoding=encoding)
+        names = sorted(dataset.data_vars)
+        dataset.drop_vars(names).load().to_netcdf(str(target), engine="h5netcdf")  # grid-sized, no samples
+        coordinates = " ".join(name for name in dataset.coords if name not in dataset.dims)
+        for name in names:
+            variable = dataset[name].variable
+            variable.encoding.update(coordinates=coordinates, chunksizes=dataset[name].data.chunksize,
+                                     compression="gzip", compression_opts=4, shuffle=True)
+            xarray.Dataset({name: variable}).to_netcdf(str(target), mode="a", engine="h5netcdf")
 
 
 def start_volume(stage: Path, survey: Survey, kind: str, samples: slice, class_names: tuple[str, ...],
