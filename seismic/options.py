@@ -13,14 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from rather.common.cluster import DEFAULT_TIMEOUT
 from rather.common.errors import BadInput
 
 DEFAULT_CHECKPOINT = Path(__file__).with_name("models") / "classifier.pt"
 """The committed four-class classifier (``rather seismic train`` makes it)."""
 OUTPUT_FORMATS = ("segy", "zarr", "netcdf")
 """What ``--format`` may ask for besides the summary and the HDF5 store: SEG-Y attributes, a zarr store, netCDF."""
-DEFAULT_TIMEOUT = 30.0
-"""Seconds a wait on the Dask cluster may go without an answer or any progress (``--timeout``)."""
 
 
 @dataclass(frozen=True)

@@ -31,11 +31,12 @@ import numpy as np
 import torch
 
 from rather.common import BadInput, Explainer
+from rather.common.cluster import dask_client, parts_folder
 from rather.common.progress import SILENT, Progress
 from rather.common.storage import PathLike, staged_folder
 
 from .attributes import section_rows, write_attributes
-from .blocks import PIECE, VolumeJob, dask_client, explain_blocks, parts_folder
+from .blocks import PIECE, VolumeJob, explain_blocks
 from .headers import check_byte_locations
 from .lines import explain_line, figure_name
 from .options import ExplainOptions

@@ -9,8 +9,8 @@ import torch
 
 from rather.common import Explainer, load_model
 from rather.seismic import classifier
-from rather.seismic.blocks import (PIECE, Ledger, VolumeJob, explain_block, file_checksum, parts_folder, read_ledger,
-                                   split_blocks)
+from rather.common.cluster import file_checksum, parts_folder, split_blocks
+from rather.seismic.blocks import PIECE, Ledger, VolumeJob, explain_block, read_ledger
 from rather.seismic.lines import explain_line, figure_name
 from rather.seismic.sections import SectionStore, read_section
 from rather.seismic.segy import open_survey
