@@ -69,9 +69,11 @@ def explain_survey(survey_path: PathLike, out: PathLike, options: ExplainOptions
             progress.note(f"{survey.path.name}: {note}")
         window = _time_window(survey, survey_path, options.time)
         kind, numbers = _lines(survey, survey_path, options, network.patch, window)
+        written = None  # the zarr store the Dask workers write into
         if options.in_blocks:
             parts = parts_folder(out)
-            explained = _from_blocks(survey_path, explainer, network, options, numbers, window, parts, progress)
+            written = parts / volume_store.ZARR_NAME if volume_store.wanted(options.formats) else None
+            explained = _from_blocks(survey, explainer, network, options, numbers, window, parts, written, progress)
         else:
             def explained(number: Optional[int], folder: Path) -> SectionExplanation:
                 return explain_line(survey, explainer, kind, number, patch=network.patch, stride=options.stride,
@@ -79,7 +81,7 @@ def explain_survey(survey_path: PathLike, out: PathLike, options: ExplainOptions
                                     dense=network.dense)
         with staged_folder(out) as stage:
             summary = _write_outputs(survey, stage, explained, numbers, kind, network, window, options.formats,
-                                     progress, {
+                                     written, progress, {
                 "command": "seismic explain",
                 "survey": recorded_as,
                 "survey_kind": survey.kind,
@@ -159,19 +161,28 @@ def _the_line(survey: Survey) -> tuple[str, Optional[int]]:
     return "line", None
 
 
-def _from_blocks(survey_path: PathLike, explainer: Explainer, network: SeismicModel, options: ExplainOptions,
-                 numbers: list[int], window: slice, parts: Path, progress: Progress) -> LineExplainer:
-    """Every line explained in blocks on Dask into ``parts``; each line's explanation then read from its piece."""
+def _from_blocks(survey: Survey, explainer: Explainer, network: SeismicModel, options: ExplainOptions,
+                 numbers: list[int], window: slice, parts: Path, written: Optional[Path],
+                 progress: Progress) -> LineExplainer:
+    """Every line explained in blocks on Dask into ``parts``; each line's explanation then read from its piece.
+
+    With ``written``, the workers also write each line's region of that zarr store, laid out first.
+    """
     choice = options.model_choice
-    job = VolumeJob(survey=str(Path(survey_path).resolve()), model=str(Path(choice.weights).resolve()),
+    job = VolumeJob(survey=str(survey.path.resolve()), model=str(Path(choice.weights).resolve()),
                     model_checksum=explainer.model_checksum, layer=explainer.layer_name, kind=options.kind,
                     patch=network.patch, stride=options.stride, iline=options.iline, xline=options.xline,
                     device=options.device, block_lines=options.block_lines, threads=torch.get_num_threads(),
                     factory=choice.factory, model_kwargs=json.dumps(choice.kwargs, sort_keys=True),
                     classes=",".join(network.class_names), first_sample=window.start or 0,
-                    stop_sample=window.stop)
+                    stop_sample=window.stop, volume="" if written is None else str(written))
+
+    def lay_out() -> None:
+        volume_store.lay_out(written, volume_store.volume_grid(survey, options.kind, window), network.class_names)
+
     with dask_client(options.workers, options.scheduler, options.timeout) as client:
-        pieces = explain_blocks(client, job, numbers, parts, timeout=options.timeout, progress=progress)
+        pieces = explain_blocks(client, job, numbers, parts, timeout=options.timeout, progress=progress,
+                                before=None if written is None else lay_out)
 
     def explained(number: int, folder: Path) -> SectionExplanation:
         figure = figure_name(options.kind, number)
@@ -182,13 +193,14 @@ def _from_blocks(survey_path: PathLike, explainer: Explainer, network: SeismicMo
 
 
 def _write_outputs(survey: Survey, stage: Path, explained: LineExplainer, numbers: list[Optional[int]], kind: str,
-                   network: SeismicModel, window: slice, formats: tuple[str, ...], progress: Progress,
-                   summary: dict) -> dict:
+                   network: SeismicModel, window: slice, formats: tuple[str, ...], written: Optional[Path],
+                   progress: Progress, summary: dict) -> dict:
     """explanations.h5, the figures, summary.json (``summary`` completed) and the ``formats`` asked in ``stage``.
 
     A segmentation network's attributes add ``class.sgy`` (the predicted class index per
     sample) and ``margin.sgy`` (the runner-up margin) to the questions' maps. The zarr
-    store and the netCDF file are ``volume_store``'s.
+    store and the netCDF file are ``volume_store``'s; ``written``: the zarr store the Dask
+    workers wrote (None: none, it is written here).
     """
     class_names = network.class_names
     sections, questions = [], question_names(class_names)
@@ -198,7 +210,7 @@ def _write_outputs(survey: Survey, stage: Path, explained: LineExplainer, number
                       class_names) as store, \
             progress.bar(total=len(numbers), desc=f"{kind}s", unit=kind) as bar:
         axes = volume_store.line_axes(survey, kind, window)
-        volume = volume_store.start_volume(stage, survey, kind, window, class_names, summary, formats)
+        volume = volume_store.start_volume(stage, survey, kind, window, class_names, summary, formats, written)
 
         def maps_of(number: Optional[int]) -> np.ndarray:
             """The section maps (1 + C, samples, traces) of one line; figure and HDF5 group written on the way."""

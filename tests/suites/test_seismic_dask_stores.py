@@ -3,6 +3,12 @@
 The outputs equal the single-process run's byte for byte, after a killed driver too; a
 region lost between two runs is written again by the driver.
 """
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -45,3 +51,37 @@ def assert_same_files(expected: Path, got: Path):
 def test_two_workers_write_the_single_process_bytes(single, tmp_path):
     assert main(command(single, tmp_path / "out", "--workers", "2")) == 0
     assert_same_files(single / "single", tmp_path / "out")
+
+
+def recorded_blocks(out):
+    try:
+        return len(json.loads((out.parent / f".{out.name}.parts" / "ledger.json").read_text())["blocks"])
+    except (OSError, ValueError):
+        return 0
+
+
+@pytest.mark.slow
+def test_a_killed_driver_resumes_and_a_damaged_region_is_rewritten(single, tmp_path):
+    out = tmp_path / "out"
+    driver = subprocess.Popen([sys.executable, "-m", "rather.suites.cli", *command(single, out, "--workers", "2")],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        started = time.monotonic()
+        while recorded_blocks(out) < 1:
+            assert driver.poll() is None and time.monotonic() - started < 300
+            time.sleep(0.05)
+        driver.send_signal(signal.SIGKILL)
+        driver.wait()
+    finally:
+        try:
+            os.killpg(driver.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    parts = tmp_path / ".out.parts"
+    assert 1 <= recorded_blocks(out) < LINES and not out.exists()
+    chunks = [path for path in (parts / "explanations.zarr" / "why").rglob("*") if path.is_file()
+              and path.name != "zarr.json"]
+    assert chunks  # the finished blocks' regions are there
+    chunks[0].write_bytes(b"damaged")  # a recorded block's region, damaged between the runs
+    assert main(command(single, out, "--workers", "2")) == 0
+    assert_same_files(single / "single", out)
