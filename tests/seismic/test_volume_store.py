@@ -7,6 +7,7 @@ is the same dataset; the HDF5 store's groups read with real coordinates through 
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import h5py
@@ -120,16 +121,8 @@ def test_one_line_fills_its_own_region_only(explained):
 def test_a_missing_trace_is_masked(tmp_path):
     full = tmp_path / "full.sgy"
     write_survey(make_survey(4, SurveyParameters(inlines=2, crosslines=56, samples=60)), full)
-    holed = tmp_path / "holed.sgy"
-    with segyio.open(str(full), ignore_geometry=True) as source:
-        spec = segyio.tools.metadata(source)
-        spec.tracecount = source.tracecount - 1
-        with segyio.create(str(holed), spec) as target:
-            target.text[0], target.bin = source.text[0], source.bin
-            kept = [trace for trace in range(source.tracecount) if trace != 60]  # inline 2, crossline 4
-            for at, trace in enumerate(kept):
-                target.header[at], target.trace[at] = source.header[trace], source.trace[trace]
-            missing = source.header[60][189], source.header[60][193]
+    holed = copy_traces(full, tmp_path / "holed.sgy", lambda header: (header[189], header[193]) != (101, 304))
+    missing = 101, 304
     assert main(["seismic", "explain", str(holed), "--inline", str(missing[0]), "--stride", "25", "--format", "zarr",
                  "--out", str(tmp_path / "out")]) == 0
     volume = xarray.open_zarr(tmp_path / "out" / "explanations.zarr").sel(inline=missing[0])
@@ -161,3 +154,74 @@ def test_the_hdf5_sections_read_with_real_coordinates(explained):
 def test_formats_are_checked_when_the_options_are_made(formats, problem):
     with pytest.raises(BadInput, match=f"--format takes some of segy,zarr,netcdf separated by commas \\({problem}\\)"):
         ExplainOptions(formats=formats)
+
+
+def copy_traces(source_path, target_path, keep):
+    """A SEG-Y copy of ``source_path`` holding only the traces ``keep(trace header)`` says, headers and all."""
+    with segyio.open(str(source_path), ignore_geometry=True) as source:
+        kept = [trace for trace in range(source.tracecount) if keep(source.header[trace])]
+        spec = segyio.tools.metadata(source)
+        spec.tracecount = len(kept)
+        with segyio.create(str(target_path), spec) as target:
+            target.text[0], target.bin = source.text[0], source.bin
+            for at, trace in enumerate(kept):
+                target.header[at], target.trace[at] = source.header[trace], source.trace[trace]
+    return target_path
+
+
+def test_a_file_of_one_inline_is_a_line_of_crosslines(explained, tmp_path):
+    line = copy_traces(explained / "survey.sgy", tmp_path / "line.sgy", lambda header: header[189] == 101)
+    assert main(["seismic", "explain", str(line), "--stride", "25", "--format", "zarr,netcdf",
+                 "--out", str(tmp_path / "out")]) == 0
+    volume = xarray.open_zarr(tmp_path / "out" / "explanations.zarr")
+    assert volume.why.dims == ("crossline", "time") and volume.why.encoding["chunks"] == (CROSSLINES, SAMPLES)
+    whole = xarray.open_zarr(explained / "all" / "explanations.zarr").sel(inline=101)
+    np.testing.assert_array_equal(volume.why.values, whole.why.values)  # the same line, explained alike
+    np.testing.assert_array_equal(volume.cdp_x.values, whole.cdp_x.values)
+    assert xarray.open_dataset(tmp_path / "out" / "explanations.nc", engine="h5netcdf").why.dims == ("crossline",
+                                                                                                     "time")
+
+
+@pytest.fixture
+def grid(explained):
+    from rather.seismic.survey import open_survey
+    from rather.seismic.volume_store import volume_grid
+
+    with open_survey(explained / "survey.sgy") as survey:
+        return volume_grid(survey, "inline")
+
+
+@pytest.mark.parametrize("planted", ["link", "file", "other shape", "half made"])
+def test_laying_out_replaces_what_is_not_the_jobs_store_and_follows_no_link(grid, tmp_path, planted):
+    from rather.seismic.volume_store import VolumeStore, lay_out
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.txt").write_text("not rather's")
+    path = tmp_path / "parts" / "explanations.zarr"
+    path.parent.mkdir()
+    if planted == "link":
+        path.symlink_to(elsewhere, target_is_directory=True)
+    elif planted == "file":
+        path.write_text("not a store")
+    elif planted == "other shape":
+        VolumeStore.create(path, dataclasses.replace(grid, line_axis=1), ("a", "b", "c", "d"), {})
+    else:
+        VolumeStore.create(path, grid, ("a", "b", "c", "d"), {})
+        (path / "why" / "zarr.json").unlink()
+    lay_out(path, grid, ("a", "b", "c", "d"))
+    assert not path.is_symlink() and xarray.open_zarr(path, consolidated=False).why.shape == grid.shape
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["keep.txt"]
+    assert sorted(p.name for p in path.parent.iterdir()) == ["explanations.zarr"]
+
+
+def test_laying_out_keeps_the_jobs_store_and_its_regions(grid, tmp_path):
+    import zarr
+
+    from rather.seismic.volume_store import lay_out
+
+    path = tmp_path / "explanations.zarr"
+    lay_out(path, grid, ("a", "b", "c", "d"))
+    zarr.open_group(str(path), mode="r+")["why"][1:2] = np.float32(0.5)
+    lay_out(path, grid, ("a", "b", "c", "d"))
+    assert float(xarray.open_zarr(path, consolidated=False).why.isel(inline=1).mean()) == 0.5
