@@ -5,7 +5,7 @@ line is explained from its own samples only (``lines.explain_line``). Each block
 one task: it opens the survey itself (segyio handles cannot be pickled), loads the
 model once per worker process, explains its lines one after the other, and writes
 its piece — a ``SectionStore`` file with the block's
-sections and their figures — into a folder of its own; it returns the SHA-256 of
+sections (the driver draws the figures, with the run's scaling) — into a folder of its own; it returns the SHA-256 of
 every file of the piece. A worker holds one section and the model at a time,
 whatever the size of the block or of the survey.
 
@@ -21,7 +21,7 @@ import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 import torch
 
@@ -35,7 +35,6 @@ from .options import ModelChoice
 from .seismic_model import SeismicModel, load_seismic_model
 from .sections import SectionStore
 from .survey import open_survey
-from .volume_store import write_region
 
 LEDGER_FORMAT = "rather.seismic.blocks/1"
 PIECE = "sections.h5"
@@ -53,8 +52,6 @@ class VolumeJob:
     ``threads``: torch's intra-op threads in the workers (``cluster.one_task_at_a_time``):
     pieces equal the single-process run's bit for bit only with the thread count that run
     uses (torch's default on the driver's machine, ``torch.get_num_threads()``).
-    ``volume``: the zarr store (in the parts folder) where each block also writes its lines'
-    regions (``volume_store.write_region``); "" for none.
     """
 
     survey: str
@@ -74,7 +71,6 @@ class VolumeJob:
     classes: str = ""
     first_sample: int = 0
     stop_sample: Optional[int] = None
-    volume: str = ""
 
     @property
     def samples(self) -> slice:
@@ -125,11 +121,8 @@ def _explain_block(explainer: Explainer, network: SeismicModel, job: VolumeJob, 
             SectionStore(folder / PIECE, {}, network.class_names) as store:
         for number in numbers:
             section = explain_line(survey, explainer, job.kind, number, patch=job.patch, stride=job.stride,
-                                   figures=folder, class_names=network.class_names, samples=job.samples,
-                                   dense=network.dense)
+                                   class_names=network.class_names, samples=job.samples, dense=network.dense)
             store.add(job.kind, number, section)
-            if job.volume:
-                write_region(job.volume, survey, job.kind, number, section)
     return block_entry(SECTIONS, numbers, folder)
 
 
@@ -146,19 +139,14 @@ class Ledger(cluster.Ledger):
 
 
 def explain_blocks(client, job: VolumeJob, numbers: list[int], parts: Path, *,
-                   timeout: float = DEFAULT_TIMEOUT, progress: Progress = SILENT,
-                   before: Optional[Callable[[], None]] = None) -> dict[int, Path]:
+                   timeout: float = DEFAULT_TIMEOUT, progress: Progress = SILENT) -> dict[int, Path]:
     """Every line of ``numbers`` explained in blocks on ``client``, reusing intact recorded blocks.
 
     Returns {line number: folder of the piece holding it}. ``progress`` shows a bar over the blocks.
     Waits on the cluster are bounded as ``rather.common.cluster.finished`` says (``timeout``
     seconds of silence). A job that fails before any block is recorded leaves no parts folder behind.
-    ``before`` runs once the ledger has settled the parts folder (kept for a rerun, or new) and
-    before any block: it lays out what the blocks write into (the zarr store of ``job.volume``).
     """
     blocks = cluster.split_blocks(numbers, job.block_lines)
-    ledger = Ledger(parts, job, progress)
-    if before is not None:
-        before()
-    entries = cluster.run_blocks(client, explain_block, job, blocks, ledger, timeout=timeout, progress=progress)
+    entries = cluster.run_blocks(client, explain_block, job, blocks, Ledger(parts, job, progress),
+                                 timeout=timeout, progress=progress)
     return {number: parts / entries[index]["folder"] for index, lines in enumerate(blocks) for number in lines}

@@ -16,6 +16,8 @@ from typing import Optional
 from rather.common.cluster import DEFAULT_TIMEOUT
 from rather.common.errors import BadInput
 
+from .scaling import DEFAULT_SCALING, SCALINGS
+
 DEFAULT_CHECKPOINT = Path(__file__).with_name("models") / "classifier.pt"
 """The committed four-class classifier (``rather seismic train`` makes it)."""
 OUTPUT_FORMATS = ("segy", "zarr", "netcdf")
@@ -58,8 +60,12 @@ class ExplainOptions:
     block_lines lines, each wait on the cluster bounded by timeout seconds.
     unstructured: read the traces in file order as one line, whatever their headers say.
     time: (first, last) in ms: explain only the samples in that window (None: all); the
-    attributes are zero outside it. formats: the volume outputs, some of ``OUTPUT_FORMATS``
-    (SEG-Y attributes by default; ``volume_store`` for zarr and netCDF).
+    attributes are NaN outside it. What is written: questions, the names of the questions to
+    write (``survey_explanation.chosen_questions``: "why", "rather", class names; None: all);
+    normalise, the scaling (``scaling.SCALINGS``); figures, a figure for every Nth line
+    explained (0: none); formats, the volume outputs besides the summary and the HDF5 store,
+    some of ``OUTPUT_FORMATS`` (SEG-Y attributes by default; ``volume_store`` for zarr and
+    netCDF; none at all is allowed).
     """
 
     kind: str = "inline"
@@ -77,6 +83,9 @@ class ExplainOptions:
     network: Optional[ModelChoice] = None
     unstructured: bool = False
     time: Optional[tuple[float, float]] = None
+    questions: Optional[tuple[str, ...]] = None
+    normalise: str = DEFAULT_SCALING
+    figures: int = 1
     formats: tuple[str, ...] = ("segy",)
 
     def __post_init__(self) -> None:
@@ -95,11 +104,22 @@ class ExplainOptions:
             raise BadInput(f"--block-lines must be a positive number of inlines; got {self.block_lines}")
         if not 0 < self.timeout < math.inf:
             raise BadInput(f"--timeout must be a positive number of seconds; got {self.timeout:g}")
+        if self.normalise not in SCALINGS:
+            raise BadInput(f"--normalise {self.normalise}: not a scaling; give one of {', '.join(SCALINGS)}")
+        if self.figures < 0:
+            raise BadInput(f"--figures every:{self.figures}: give a positive number of lines, e.g. every:10")
+        if self.questions is not None and not any(question.strip() for question in self.questions):
+            raise BadInput("--questions is empty; give why, rather, or class names separated by commas")
 
     @property
     def model_choice(self) -> ModelChoice:
         """The model to explain with: ``network``, or the checkpoint ``model`` with what it records."""
         return self.network if self.network is not None else ModelChoice(weights=self.model)
+
+    @property
+    def segy(self) -> bool:
+        """Whether the SEG-Y attributes are written (``--no-segy`` takes "segy" out of ``formats``)."""
+        return "segy" in self.formats
 
     @property
     def in_blocks(self) -> bool:
@@ -108,11 +128,10 @@ class ExplainOptions:
 
 
 def check_formats(formats: tuple[str, ...]) -> None:
-    """Refuse ``--format`` values that are not ``OUTPUT_FORMATS``, none at all, or one given twice."""
+    """Refuse ``--format`` values that are not ``OUTPUT_FORMATS``, or one given twice (none at all is allowed)."""
     unknown = [name for name in formats if name not in OUTPUT_FORMATS]
-    if unknown or not formats or len(set(formats)) != len(formats):
-        problem = (f"'{unknown[0]}' is not one of them" if unknown else "none given" if not formats
-                   else "one is given twice")
+    if unknown or len(set(formats)) != len(formats):
+        problem = f"'{unknown[0]}' is not one of them" if unknown else "one is given twice"
         raise BadInput(f"--format takes some of {','.join(OUTPUT_FORMATS)} separated by commas ({problem}); "
                        "e.g. --format segy,zarr")
 

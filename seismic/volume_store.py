@@ -10,23 +10,25 @@ out, so that ``xarray.open_zarr("explanations.zarr")`` shows real coordinates:
 - coordinates on the grid: ``cdp_x``, ``cdp_y`` from trace-header bytes 181 and 185 with
   the coordinate scalar (bytes 71-72) applied, NaN where no trace is; ``live_mask``,
   True where the survey has a trace;
-- one float32 variable per question (``why``, ``rather_than_<class>``, ...), then
-  ``predicted_class`` (int16, the class index; -1 where nothing was explained) and
-  ``margin`` (float32, the largest class probability minus the runner-up). Samples not
-  explained (other lines, dead traces) are NaN, and so is whatever the section maps
-  themselves leave NaN;
+- one float32 variable per question written (``why``, ``rather_than_<class>``, ...:
+  the attribute values every output holds, ``scaling.Scaling.apply``, NaN where not
+  asked), then ``predicted_class`` (int16, the class index; -1 where nothing was
+  explained) and ``margin`` (float32, the largest class probability minus the
+  runner-up). Samples not explained (other lines, dead traces) are NaN;
 - per variable, statistics in its attributes (``statistics_count``, ``_sum``,
   ``_sum_squares``, ``_min``, ``_max``, ``_mean``, ``_std`` over the explained samples;
   ``statistics_class_counts`` for the predicted class, in the order of ``class_names``);
   the store's attributes say what was explained with what;
 - chunks of one line along the explained direction (inlines, or crosslines for
   ``--all-crosslines``), whole along the other axes, so that each line is one region
-  and lines can be written in any order, from any process (``write_region``).
+  and lines can be written in any order, from any process.
 
-A line is written by ``VolumeStore.add`` in one process, or by a Dask worker with
-``write_region`` into a store that ``VolumeStore.create`` laid out beforehand; ``add`` then
-checks the worker's region against the line (rewriting it when it differs), so the
-store ends with the same bytes either way. Statistics are added and the metadata
+A line is written by ``VolumeStore.add`` in one process. On Dask, once every block is
+explained and the run's scaling known, the workers write the lines of their block's
+piece (``write_regions``, a task per block: ``regions_on_workers``) into a store that
+``lay_out`` made in the parts folder; the driver's ``add`` then checks each region
+against its line (rewriting one that differs), so the store ends with the same bytes
+either way. Statistics are added and the metadata
 consolidated by ``finish``. A netCDF file (``explanations.nc``, via h5netcdf) is the
 same dataset, converted from the finished zarr store one chunk at a time.
 """
@@ -43,10 +45,12 @@ from typing import Optional
 import numpy as np
 
 from rather.common import __version__
+from rather.common.progress import SILENT, Progress
 from rather.common.storage import PathLike
 
-from .sections import LineAxes, SectionExplanation, question_names
-from .survey import Survey
+from .scaling import Scaling
+from .sections import LineAxes, SectionExplanation, question_names, read_section
+from .survey import Survey, open_survey
 
 ZARR_NAME = "explanations.zarr"
 NETCDF_NAME = "explanations.nc"
@@ -128,21 +132,24 @@ def _grid_coordinates(survey: Survey) -> tuple[np.ndarray, np.ndarray]:
     return placed[0], placed[1]
 
 
-def line_values(live: np.ndarray, section: SectionExplanation) -> dict[str, np.ndarray]:
+def line_values(live: np.ndarray, questions: tuple[str, ...], values: np.ndarray,
+                section: SectionExplanation) -> dict[str, np.ndarray]:
     """The variables of one explained line, shaped as its region (``line_region``), its dead traces masked.
 
-    ``live``: the survey's live mask over the region's traces (``Survey.live[region[:-1]]``).
-    Returns {question: float32, ``predicted_class``: int16, ``margin``: float32}: the section's
-    (n_samples, n_traces) become the region's (its traces on the grid, samples last).
+    ``live``: the survey's live mask over the region's traces (``Survey.live[region[:-1]]``);
+    ``values``: the ``questions``' attribute values (questions, samples, traces), scaled as every
+    output holds them (``scaling.Scaling.apply``). Returns {question: float32,
+    ``predicted_class``: int16, ``margin``: float32}: the section's (n_samples, n_traces)
+    become the region's (its traces on the grid, samples last).
     """
-    maps = np.swapaxes(section.maps, -1, -2).astype(np.float32).reshape(len(section.maps), *live.shape, -1)
+    maps = np.swapaxes(values, -1, -2).astype(np.float32).reshape(len(values), *live.shape, -1)
     predicted = section.predicted.T.astype(np.int16).reshape(*live.shape, -1)
     margin = np.swapaxes(line_margin(section), -1, -2).astype(np.float32).reshape(*live.shape, -1)
     dead = ~live[..., None]
-    values = {name: np.where(dead, np.float32(np.nan), array) for name, array in zip(section.questions, maps)}
-    values["predicted_class"] = np.where(dead, np.int16(NOT_EXPLAINED), predicted)
-    values["margin"] = np.where(dead, np.float32(np.nan), margin)
-    return values
+    variables = {name: np.where(dead, np.float32(np.nan), array) for name, array in zip(questions, maps)}
+    variables["predicted_class"] = np.where(dead, np.int16(NOT_EXPLAINED), predicted)
+    variables["margin"] = np.where(dead, np.float32(np.nan), margin)
+    return variables
 
 
 def line_margin(section: SectionExplanation) -> np.ndarray:
@@ -153,18 +160,54 @@ def line_margin(section: SectionExplanation) -> np.ndarray:
     return top[-1] - top[-2] if len(top) > 1 else top[-1]
 
 
-def write_region(path: PathLike, survey: Survey, kind: str, number: Optional[int],
-                 section: SectionExplanation) -> None:
-    """Write one line's variables into the store ``path`` laid out by ``VolumeStore.create`` (a Dask worker's part).
+def chosen_values(scaling: Scaling, section: SectionExplanation, questions: tuple[str, ...]) -> np.ndarray:
+    """The values of ``questions`` (some of the section's, in its order), scaled as every output holds them."""
+    every = question_names(section.class_names)
+    return scaling.apply(section)[[every.index(name) for name in questions]]
 
-    Only the line's own chunks are written, so workers writing other lines never meet.
+
+def write_regions(path: str, survey_path: str, kind: str, iline: int, xline: int, piece: str, numbers: list[int],
+                  scaling: Scaling, questions: tuple[str, ...]) -> int:
+    """The Dask task of the second pass: lines ``numbers`` of the block's ``piece`` into the store ``path``.
+
+    Each line's values are scaled as the driver scales them (``chosen_values``) and written
+    into its own region (``line_region``): only the line's chunks are touched, so workers
+    writing other lines never meet. Returns the number of lines written.
     """
     import zarr
 
-    group = zarr.open_group(str(path), mode="r+")
-    region = line_region(survey, kind, number)
-    for name, values in line_values(survey.live[region[:-1]], section).items():
-        group[name][region] = values
+    group = zarr.open_group(path, mode="r+")
+    with open_survey(survey_path, iline=iline, xline=xline) as survey:
+        for number in numbers:
+            section = read_section(piece, kind, number)
+            region = line_region(survey, kind, number)
+            values = line_values(survey.live[region[:-1]], questions, chosen_values(scaling, section, questions),
+                                 section)
+            for name, array in values.items():
+                group[name][region] = array
+    return len(numbers)
+
+
+def regions_on_workers(client, path: Path, job, pieces: dict[int, Path], scaling: Scaling,
+                       questions: tuple[str, ...], timeout: float, progress: Progress = SILENT) -> None:
+    """Every explained line written into the store ``path`` by the Dask workers, a task per block's piece.
+
+    ``job``: the run's ``blocks.VolumeJob`` (survey, kind, byte locations); ``pieces``: {line
+    number: its piece file}. Rewriting a region gives the same bytes, so a rerun after a crash
+    rewrites them all: the explanations (the blocks) are what it resumes from. Waits are bounded
+    as ``rather.common.cluster.finished`` says.
+    """
+    from rather.common.cluster import RETRIES, cluster_name, finished
+
+    by_piece: dict[Path, list[int]] = {}
+    for number, piece in pieces.items():
+        by_piece.setdefault(piece, []).append(number)
+    futures = [client.submit(write_regions, str(path), job.survey, job.kind, job.iline, job.xline, str(piece), numbers,
+                             scaling, questions, pure=False, retries=RETRIES) for piece, numbers in by_piece.items()]
+    with progress.bar(total=len(futures), unit="block", desc="zarr regions") as bar:
+        for future in finished(client, futures, timeout, cluster_name(client)):
+            future.result(timeout=timeout)
+            bar.update()
 
 
 class Statistics:
@@ -196,28 +239,30 @@ class Statistics:
 class VolumeStore:
     """A zarr store of explained lines on the survey's grid (see the module docstring), written line by line.
 
-    ``create`` lays it out (coordinates, attributes, empty variables); ``add`` puts one
-    line in (or, with ``written=True``, checks the region a worker wrote); ``finish`` adds
-    the statistics and consolidates the metadata.
+    ``create`` lays it out (coordinates, empty variables: one per question of ``questions``,
+    ``predicted_class``, ``margin``); ``add`` puts one line in (in a store ``from_workers``,
+    checks the region a worker wrote); ``finish`` adds the attributes and statistics and
+    consolidates the metadata.
 
-    >>> store = VolumeStore.create("explanations.zarr", volume_grid(survey, "inline"), CLASS_NAMES, {...})
-    >>> store.add(survey, "inline", 120, section)
+    >>> store = VolumeStore.create("explanations.zarr", volume_grid(survey, "inline"), QUESTIONS, CLASS_NAMES, {})
+    >>> store.add(survey, "inline", 120, chosen_values(scaling, section, QUESTIONS), section)
     >>> store.finish()
     """
 
-    def __init__(self, path: PathLike, grid: VolumeGrid, class_names: tuple[str, ...], attributes: dict, *,
-                 from_workers: bool = False):
+    def __init__(self, path: PathLike, grid: VolumeGrid, questions: tuple[str, ...], class_names: tuple[str, ...],
+                 attributes: dict, *, from_workers: bool = False):
         self.path, self.grid, self.class_names = Path(path), grid, tuple(class_names)
         self.attributes, self.from_workers = attributes, from_workers
-        self.variables = question_names(self.class_names) + ("predicted_class", "margin")
+        self.questions = tuple(questions)
+        self.variables = self.questions + ("predicted_class", "margin")
         self._statistics = {name: Statistics() for name in self.variables if name != "predicted_class"}
         self._class_counts = np.zeros(len(self.class_names), dtype=np.int64)
 
     @classmethod
-    def create(cls, path: PathLike, grid: VolumeGrid, class_names: tuple[str, ...],
+    def create(cls, path: PathLike, grid: VolumeGrid, questions: tuple[str, ...], class_names: tuple[str, ...],
                attributes: dict) -> "VolumeStore":
         """Lay the store out at ``path`` (which must not exist): coordinates and empty variables, no line yet."""
-        store = cls(path, grid, class_names, attributes)
+        store = cls(path, grid, questions, class_names, attributes)
         store._layout().to_zarr(str(path), mode="w-", compute=False, consolidated=False,
                                 encoding=store._encoding())
         return store
@@ -263,16 +308,17 @@ class VolumeStore:
         encoding["predicted_class"]["fill_value"] = NOT_EXPLAINED  # zarr's own: the class stays an integer in xarray
         return encoding
 
-    def add(self, survey: Survey, kind: str, number: Optional[int], section: SectionExplanation) -> None:
-        """Put the line into the store and into the statistics.
+    def add(self, survey: Survey, kind: str, number: Optional[int], values: np.ndarray,
+            section: SectionExplanation) -> None:
+        """Put the line (``values``: its questions' attribute values, ``chosen_values``) into the store and statistics.
 
-        In a store ``from_workers``, the worker wrote the region already (``write_region``): it
+        In a store ``from_workers``, a worker wrote the region already (``write_regions``): it
         is read back and rewritten only when it differs from the line (a region lost or damaged).
         """
         import zarr
 
         region = line_region(survey, kind, number)
-        values = line_values(survey.live[region[:-1]], section)
+        values = line_values(survey.live[region[:-1]], self.questions, values, section)
         group = zarr.open_group(str(self.path), mode="r+")
         for name, array in values.items():
             if not (self.from_workers and _same_region(group[name], region, array)):
@@ -296,26 +342,26 @@ class VolumeStore:
             zarr.consolidate_metadata(str(self.path))
 
 
-def lay_out(path: Path, grid: VolumeGrid, class_names: tuple[str, ...]) -> None:
+def lay_out(path: Path, grid: VolumeGrid, questions: tuple[str, ...], class_names: tuple[str, ...]) -> None:
     """The empty store the Dask workers write their regions into, at ``path`` in the job's parts folder.
 
-    A store already there that fits ``grid`` (a rerun of the same job: the ledger kept its
-    blocks) is kept with the regions written so far; anything else at ``path`` (a link, a
+    A store already there that fits (a rerun of the same job: the ledger kept its blocks) is
+    kept with the regions written so far; anything else at ``path`` (a link, a
     file, a store of another shape, one half made) is removed, never followed, and a new
     one is made under a temporary name and renamed into place.
     """
-    if _fits(path, grid, class_names):
+    if _fits(path, grid, questions):
         return
     if path.is_symlink() or path.is_file():
         path.unlink()
     elif path.exists():
         shutil.rmtree(path)
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-    VolumeStore.create(temporary, grid, class_names, {})
+    VolumeStore.create(temporary, grid, questions, class_names, {})
     os.rename(temporary, path)
 
 
-def _fits(path: Path, grid: VolumeGrid, class_names: tuple[str, ...]) -> bool:
+def _fits(path: Path, grid: VolumeGrid, questions: tuple[str, ...]) -> bool:
     """Whether ``path`` is a store (a folder of its own, no link) with every variable of ``grid``'s shape and chunks."""
     import zarr
 
@@ -323,7 +369,7 @@ def _fits(path: Path, grid: VolumeGrid, class_names: tuple[str, ...]) -> bool:
         return False
     try:
         group = zarr.open_group(str(path), mode="r")
-        arrays = [group[name] for name in VolumeStore(path, grid, class_names, {}).variables]
+        arrays = [group[name] for name in questions + ("predicted_class", "margin")]
     except (OSError, ValueError, KeyError, zarr.errors.BaseZarrError):
         return False
     return all(array.shape == grid.shape and array.chunks == grid.chunks for array in arrays)
@@ -375,26 +421,23 @@ def wanted(formats: tuple[str, ...]) -> bool:
     return bool({"zarr", "netcdf"} & set(formats))
 
 
-def start_volume(stage: Path, survey: Survey, kind: str, samples: slice, class_names: tuple[str, ...],
-                 summary: dict, formats: tuple[str, ...], written: Optional[Path] = None) -> Optional[VolumeStore]:
+def start_volume(stage: Path, survey: Survey, kind: str, samples: slice, questions: tuple[str, ...],
+                 class_names: tuple[str, ...], facts: dict, formats: tuple[str, ...],
+                 written: Optional[Path] = None) -> Optional[VolumeStore]:
     """The run's zarr store in ``stage`` when ``formats`` asks for zarr or netCDF, else None.
 
-    ``written``: a store the Dask workers filled (``write_region``), moved into ``stage``;
-    otherwise a new one, laid out with ``summary``'s facts as its attributes.
+    ``written``: a store the Dask workers filled (``write_regions``), moved into ``stage``;
+    otherwise a new one. ``facts`` (flat: the run's summary, its scaling) become its attributes.
     """
     if not wanted(formats):
         return None
-    grid, attributes = volume_grid(survey, kind, samples), store_attributes(summary, kind, class_names)
+    grid = volume_grid(survey, kind, samples)
+    attributes = {"format": "rather.seismic.volume", "rather_version": __version__, **facts,
+                  "questions": list(questions), "lines": kind}
     if written is not None:
         shutil.move(written, stage / ZARR_NAME)
-        return VolumeStore(stage / ZARR_NAME, grid, class_names, attributes, from_workers=True)
-    return VolumeStore.create(stage / ZARR_NAME, grid, class_names, attributes)
-
-
-def store_attributes(summary: dict, kind: str, class_names: tuple[str, ...]) -> dict:
-    """The store's own attributes: what was explained, with which model, by which version of rather."""
-    return {"format": "rather.seismic.volume", "rather_version": __version__, **summary,
-            "questions": list(question_names(class_names)), "lines": kind}
+        return VolumeStore(stage / ZARR_NAME, grid, questions, class_names, attributes, from_workers=True)
+    return VolumeStore.create(stage / ZARR_NAME, grid, questions, class_names, attributes)
 
 
 def finish_volume(volume: VolumeStore, stage: Path, formats: tuple[str, ...]) -> dict[str, str]:

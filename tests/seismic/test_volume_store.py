@@ -18,6 +18,7 @@ import xarray
 
 from rather.common import BadInput
 from rather.seismic.options import ExplainOptions
+from rather.seismic.classes import CLASS_NAMES as CLASSES
 from rather.seismic.sections import QUESTIONS
 from rather.seismic.synthetic import SurveyParameters, make_survey, write_survey
 from rather.suites.cli import main
@@ -84,11 +85,16 @@ def test_chunks_follow_the_inlines_and_statistics_describe_each_variable(explain
         assert volume[name].encoding["chunks"] == (1, CROSSLINES, SAMPLES)
     for name in QUESTIONS + ("margin",):
         values = volume[name].values.astype(np.float64)
+        values = values[np.isfinite(values)]  # NaN: not asked
         attributes = volume[name].attrs
         assert attributes["statistics_count"] == values.size
+        if not values.size:  # a question never asked (every patch predicted its class): the count alone
+            assert "statistics_min" not in attributes
+            continue
         assert attributes["statistics_min"] == values.min() and attributes["statistics_max"] == values.max()
         assert attributes["statistics_mean"] == pytest.approx(values.mean())
         assert attributes["statistics_std"] == pytest.approx(values.std())
+    assert volume.why.attrs["statistics_count"] == INLINES * CROSSLINES * SAMPLES  # Why P? is asked everywhere
     counts = volume.predicted_class.attrs["statistics_class_counts"]
     assert counts == np.bincount(volume.predicted_class.values.ravel().astype(int), minlength=4).tolist()
     assert sum(counts) == INLINES * CROSSLINES * SAMPLES
@@ -105,7 +111,7 @@ def test_one_line_fills_its_own_region_only(explained):
     volume = xarray.open_zarr(out / "explanations.zarr")
     summary = json.loads((out / "summary.json").read_text())
     number = summary["sections"][0]["number"]
-    assert summary["outputs"] == {"explanations": "explanations.h5", "zarr": "explanations.zarr"}
+    assert summary["outputs"] == {"explanations": "explanations.h5", "segy": {}, "zarr": "explanations.zarr"}
     assert not list(out.glob("*.sgy")) and not (out / "explanations.nc").exists()
     assert (float(volume.time[0]), float(volume.time[-1]), volume.sizes["time"]) == (20, 228, 53)  # the window only
     others = volume.why.where(volume.inline != number)
@@ -149,7 +155,8 @@ def test_the_hdf5_sections_read_with_real_coordinates(explained):
 
 
 @pytest.mark.parametrize("formats, problem", [
-    ((), "none given"), (("zarr", "zarr"), "one is given twice"), (("tiff",), "'tiff' is not one of them"),
+    (("zarr", "zarr"), "one is given twice"), (("tiff",), "'tiff' is not one of them"),
+    (("",), "'' is not one of them"),
 ])
 def test_formats_are_checked_when_the_options_are_made(formats, problem):
     with pytest.raises(BadInput, match=f"--format takes some of segy,zarr,netcdf separated by commas \\({problem}\\)"):
@@ -171,12 +178,13 @@ def copy_traces(source_path, target_path, keep):
 
 def test_a_file_of_one_inline_is_a_line_of_crosslines(explained, tmp_path):
     line = copy_traces(explained / "survey.sgy", tmp_path / "line.sgy", lambda header: header[189] == 101)
-    assert main(["seismic", "explain", str(line), "--stride", "25", "--format", "zarr,netcdf",
+    assert main(["seismic", "explain", str(line), "--stride", "25", "--format", "zarr,netcdf", "--normalise", "none",
                  "--out", str(tmp_path / "out")]) == 0
     volume = xarray.open_zarr(tmp_path / "out" / "explanations.zarr")
     assert volume.why.dims == ("crossline", "time") and volume.why.encoding["chunks"] == (CROSSLINES, SAMPLES)
     whole = xarray.open_zarr(explained / "all" / "explanations.zarr").sel(inline=101)
-    np.testing.assert_array_equal(volume.why.values, whole.why.values)  # the same line, explained alike
+    with h5py.File(explained / "all" / "explanations.h5") as store:  # the same line, explained alike: its raw maps
+        np.testing.assert_array_equal(volume.why.values, store["sections/inline_101/raw"][0].T)
     np.testing.assert_array_equal(volume.cdp_x.values, whole.cdp_x.values)
     assert xarray.open_dataset(tmp_path / "out" / "explanations.nc", engine="h5netcdf").why.dims == ("crossline",
                                                                                                      "time")
@@ -205,11 +213,11 @@ def test_laying_out_replaces_what_is_not_the_jobs_store_and_follows_no_link(grid
     elif planted == "file":
         path.write_text("not a store")
     elif planted == "other shape":
-        VolumeStore.create(path, dataclasses.replace(grid, line_axis=1), ("a", "b", "c", "d"), {})
+        VolumeStore.create(path, dataclasses.replace(grid, line_axis=1), QUESTIONS, CLASSES, {})
     else:
-        VolumeStore.create(path, grid, ("a", "b", "c", "d"), {})
+        VolumeStore.create(path, grid, QUESTIONS, CLASSES, {})
         (path / "why" / "zarr.json").unlink()
-    lay_out(path, grid, ("a", "b", "c", "d"))
+    lay_out(path, grid, QUESTIONS, CLASSES)
     assert not path.is_symlink() and xarray.open_zarr(path, consolidated=False).why.shape == grid.shape
     assert sorted(p.name for p in elsewhere.iterdir()) == ["keep.txt"]
     assert sorted(p.name for p in path.parent.iterdir()) == ["explanations.zarr"]
@@ -221,7 +229,35 @@ def test_laying_out_keeps_the_jobs_store_and_its_regions(grid, tmp_path):
     from rather.seismic.volume_store import lay_out
 
     path = tmp_path / "explanations.zarr"
-    lay_out(path, grid, ("a", "b", "c", "d"))
+    lay_out(path, grid, QUESTIONS, CLASSES)
     zarr.open_group(str(path), mode="r+")["why"][1:2] = np.float32(0.5)
-    lay_out(path, grid, ("a", "b", "c", "d"))
+    lay_out(path, grid, QUESTIONS, CLASSES)
     assert float(xarray.open_zarr(path, consolidated=False).why.isel(inline=1).mean()) == 0.5
+
+
+def test_the_driver_rewrites_a_region_that_differs_from_its_line(explained, tmp_path):
+    import shutil
+
+    from rather.seismic.sections import read_section
+    from rather.seismic.survey import open_survey
+    from rather.seismic.volume_store import VolumeStore, volume_grid
+
+    path = tmp_path / "explanations.zarr"
+    shutil.copytree(explained / "all" / "explanations.zarr", path)
+    chunks = sorted(p for p in (path / "why").rglob("*") if p.is_file() and p.name != "zarr.json")
+    original = chunks[1].read_bytes()
+    chunks[1].write_bytes(b"damaged")  # inline 101's chunk, as a worker killed mid-write could leave it
+    (chunks[2]).unlink()  # inline 102's, lost
+    with open_survey(explained / "survey.sgy") as survey:
+        store = VolumeStore(path, volume_grid(survey, "inline"), QUESTIONS, CLASSES, {}, from_workers=True)
+        for number in (100, 101, 102):
+            section = read_section(explained / "all" / "explanations.h5", "inline", number)
+            store.add(survey, "inline", number, section.maps, section)  # the HDF5 maps: the values written
+    assert chunks[1].read_bytes() == original
+    for name in every_file_under(explained / "all" / "explanations.zarr"):
+        if "/c/" in name:
+            assert (path / name).read_bytes() == (explained / "all" / "explanations.zarr" / name).read_bytes(), name
+
+
+def every_file_under(folder):
+    return [str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()]
