@@ -175,6 +175,9 @@ def _write_segy(survey: Survey, targets: Mapping[str, Path], rows: Callable[[np.
                 traces: np.ndarray, texts: Mapping[str, Sequence[str]]) -> None:
     """One pass over the source's ``traces``: their headers byte for byte, format 5, each target's rows as floats.
 
+    A chunk of traces is about ``headers.CHUNK_BYTES`` with its values for every target: sized by
+    the source's traces alone, the values of many attributes made memory a multiple of it.
+
     The textual header of a target named in ``texts`` gets those lines (``textual_header``).
     """
     layout = survey.layout
@@ -182,7 +185,8 @@ def _write_segy(survey: Survey, targets: Mapping[str, Path], rows: Callable[[np.
     order = ">" if layout.endian == "big" else "<"
     source_trace = np.dtype([("header", f"V{TRACE_HEADER_BYTES}"), ("samples", f"V{n_samples * layout.sample_bytes}")])
     target_trace = np.dtype([("header", f"V{TRACE_HEADER_BYTES}"), ("samples", f"{order}f4", (n_samples,))])
-    chunk = max(1, headers.CHUNK_BYTES // layout.trace_bytes)
+    per_trace = layout.trace_bytes + len(targets) * target_trace.itemsize  # read, and its values for every target
+    chunk = max(1, headers.CHUNK_BYTES // per_trace)
     with open(survey.path, "rb") as source, ExitStack() as files:
         head = bytearray(source.read(layout.trace0))
         head[3224:3226] = IEEE_FLOAT.to_bytes(2, layout.endian, signed=True)

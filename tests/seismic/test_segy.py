@@ -666,3 +666,22 @@ def test_write_attribute_leaves_nothing_behind_when_it_fails(tmp_path, monkeypat
         write_attribute(source, target, cube())
     assert target.read_bytes() == b"previous result"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.sgy", "out.sgy"]
+
+
+def test_write_attributes_asks_for_a_chunk_of_values_that_fits_the_chunk_size_whatever_the_targets(tmp_path,
+                                                                                                   monkeypatch):
+    """Memory bounded by a chunk, not by a chunk per attribute (issue #16): the rows asked for at once, for all
+    targets together, stay within ``headers.CHUNK_BYTES``."""
+    source = write_cube(tmp_path / "in.sgy")
+    monkeypatch.setattr(headers, "CHUNK_BYTES", 4 * (240 + N_SAMPLES * 4))  # four source traces
+    names = [f"attribute{index}" for index in range(5)]
+    asked = []
+
+    def rows(picked):
+        asked.append(len(picked))
+        return {name: np.zeros((len(picked), N_SAMPLES), dtype=np.float32) for name in names}
+
+    with open_survey(source) as survey:
+        attributes.write_attributes(survey, {name: tmp_path / f"{name}.sgy" for name in names}, rows)
+        assert sum(asked) == survey.trace_count
+    assert max(asked) * len(names) * N_SAMPLES * 4 <= headers.CHUNK_BYTES
