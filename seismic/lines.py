@@ -1,4 +1,4 @@
-"""Explaining one line of an open survey: its section maps and its figure.
+"""Explaining one line of an open survey: its section maps (its figure is drawn with the run's scaling).
 
 A line is an inline or a crossline of a 3D survey, or the one line of a 2D file (a 2D
 line, a file holding a single inline or crossline, or traces in file order). It is
@@ -14,7 +14,6 @@ from pathlib import Path
 from rather.common import Explainer
 
 from .classes import CLASS_NAMES
-from .figures import plot_section
 from .patches import scale_to_unit
 from .section import SeismicSection
 from .sections import SectionExplanation, explain_section, line_name
@@ -40,20 +39,23 @@ def read_line(survey: Survey, kind: str, number: int | None, samples: slice = sl
     return section.cropped(samples)
 
 
+def line_amplitude(survey: Survey, kind: str, number: int | None, samples: slice = slice(None)) -> SeismicSection:
+    """The line as the classifier sees it: ``read_line`` scaled to [-1, 1] with the line's own statistics."""
+    section = read_line(survey, kind, number, samples)
+    return section.with_values(scale_to_unit(section.values))
+
+
 def explain_line(survey: Survey, explainer: Explainer, kind: str, number: int | None, *, patch: int, stride: int,
-                 figures: Path, class_names: tuple[str, ...] = CLASS_NAMES,
-                 samples: slice = slice(None), dense: bool = False) -> SectionExplanation:
-    """The explanation of a line (``read_line``, samples ``samples``); its figure goes to ``figures / figure_name``.
+                 class_names: tuple[str, ...] = CLASS_NAMES, samples: slice = slice(None),
+                 dense: bool = False) -> SectionExplanation:
+    """The explanation of a line (``line_amplitude``, samples ``samples``).
 
     The section is (samples, traces): time down, the other kind of line across.
     ``class_names`` are the classes of the model's logits, in order; ``dense``: the model is a
     segmentation network (per-pixel logits), explained per zone (``segmentation.explain_segmentation``)
     on windows of ``patch`` samples.
     """
-    section = read_line(survey, kind, number, samples)
-    amplitude = section.with_values(scale_to_unit(section.values))
+    amplitude = line_amplitude(survey, kind, number, samples)
     explain = explain_segmentation if dense else explain_section
-    explained = explain(explainer, amplitude.values, **({"window": patch} if dense else {"patch": patch}),
-                        stride=stride, class_names=class_names)
-    plot_section(explained, amplitude, Path(figures) / figure_name(kind, number))
-    return explained
+    return explain(explainer, amplitude.values, **({"window": patch} if dense else {"patch": patch}),
+                   stride=stride, class_names=class_names)

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from rather.common.cluster import DEFAULT_TIMEOUT
 from rather.common.errors import BadInput
+
+from .scaling import DEFAULT_SCALING, SCALINGS
 
 DEFAULT_CHECKPOINT = Path(__file__).with_name("models") / "classifier.pt"
 """The committed four-class classifier (``rather seismic train`` makes it)."""
-DEFAULT_TIMEOUT = 30.0
-"""Seconds a wait on the Dask cluster may go without an answer or any progress (``--timeout``)."""
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,10 @@ class ExplainOptions:
     block_lines lines, each wait on the cluster bounded by timeout seconds.
     unstructured: read the traces in file order as one line, whatever their headers say.
     time: (first, last) in ms: explain only the samples in that window (None: all); the
-    attributes are zero outside it.
+    attributes are NaN outside it. What is written: questions, the names of the questions to
+    write (``survey_explanation.chosen_questions``: "why", "rather", class names; None: all);
+    normalise, the scaling (``scaling.SCALINGS``); figures, a figure for every Nth line
+    explained (0: none); segy, whether to write the SEG-Y attributes.
     """
 
     kind: str = "inline"
@@ -75,6 +79,10 @@ class ExplainOptions:
     network: Optional[ModelChoice] = None
     unstructured: bool = False
     time: Optional[tuple[float, float]] = None
+    questions: Optional[tuple[str, ...]] = None
+    normalise: str = DEFAULT_SCALING
+    figures: int = 1
+    segy: bool = True
 
     def __post_init__(self) -> None:
         if self.kind not in ("inline", "crossline"):
@@ -91,6 +99,12 @@ class ExplainOptions:
             raise BadInput(f"--block-lines must be a positive number of inlines; got {self.block_lines}")
         if not 0 < self.timeout < math.inf:
             raise BadInput(f"--timeout must be a positive number of seconds; got {self.timeout:g}")
+        if self.normalise not in SCALINGS:
+            raise BadInput(f"--normalise {self.normalise}: not a scaling; give one of {', '.join(SCALINGS)}")
+        if self.figures < 0:
+            raise BadInput(f"--figures every:{self.figures}: give a positive number of lines, e.g. every:10")
+        if self.questions is not None and not any(question.strip() for question in self.questions):
+            raise BadInput("--questions is empty; give why, rather, or class names separated by commas")
 
     @property
     def model_choice(self) -> ModelChoice:

@@ -66,7 +66,9 @@ class SectionExplanation:
     rows, cols: patch positions (top-left corners); patch, stride: in samples;
     class_names: the C classes, in the order of the probabilities; margin: (H, W) float32,
     for a segmentation network, the largest probability minus the second (None for a
-    patch classifier).
+    patch classifier); asked: (1 + C, H, W) bool, where each question was asked (False where
+    every patch covering the sample predicted Q, whose "rather than Q" map is 0 there; None:
+    derived from ``predicted``, see ``scaling.asked_mask``).
     """
 
     maps: np.ndarray
@@ -80,6 +82,7 @@ class SectionExplanation:
     stride: int
     class_names: tuple[str, ...] = CLASS_NAMES
     margin: Optional[np.ndarray] = None
+    asked: Optional[np.ndarray] = None
 
     @property
     def questions(self) -> tuple[str, ...]:
@@ -165,6 +168,7 @@ def explain_section(
         patch=patch,
         stride=stride,
         class_names=tuple(class_names),
+        asked=(weights > 0).numpy(),
     )
 
 
@@ -192,7 +196,7 @@ class SectionStore:
     Layout: root attrs ``format="rather.seismic.sections"``, ``questions``, ``class_names`` and
     ``attributes``; one group ``/sections/<kind>_<number>`` (``line_name``) per section with
     datasets ``maps`` (1 + C, H, W), ``raw`` (1 + C, H, W), ``probabilities`` (C, H, W), ``predicted`` (H, W),
-    ``margin`` (H, W, segmentation networks only),
+    ``margin`` (H, W, segmentation networks only), ``asked`` (1 + C, H, W, bool; patch classifiers),
     ``patch_classes``, ``rows``, ``cols`` and attrs ``kind``, ``number`` (none for a 2D line), ``patch``,
     ``stride``.
 
@@ -217,7 +221,7 @@ class SectionStore:
 
     def add(self, kind: str, number: int | None, section: SectionExplanation) -> None:
         group = self._sections.create_group(line_name(kind, number))
-        for name in ("maps", "raw", "probabilities", "predicted", "patch_classes", "rows", "cols", "margin"):
+        for name in ("maps", "raw", "probabilities", "predicted", "patch_classes", "rows", "cols", "margin", "asked"):
             if getattr(section, name) is not None:
                 group.create_dataset(name, data=getattr(section, name), compression="gzip", shuffle=True)
         group.attrs.update({"kind": kind, "patch": section.patch, "stride": section.stride,
@@ -234,6 +238,6 @@ def read_section(path, kind: str, number: int | None) -> SectionExplanation:
         group = file[f"sections/{line_name(kind, number)}"]
         class_names = tuple(str(name) for name in file.attrs["class_names"])
         arrays = {name: group[name][()] for name in ("maps", "raw", "probabilities", "predicted", "patch_classes",
-                                                      "rows", "cols", "margin") if name in group}
+                                                      "rows", "cols", "margin", "asked") if name in group}
         return SectionExplanation(**arrays, patch=int(group.attrs["patch"]), stride=int(group.attrs["stride"]),
                                   class_names=class_names)

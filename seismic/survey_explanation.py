@@ -8,43 +8,55 @@ line of a 2D file: a 2D line (``line``), a file holding a single inline or cross
 (``unstructured``). The model is the user's (``seismic_model``): its class names give
 the questions. The outputs are staged, so the folder is complete or absent:
 
-- ``summary.json``: the survey, the model, its class names, and per line its kind,
-  number (null for a 2D line), patch, stride, patch counts per predicted class and figure;
-- ``explanations.h5``: a ``SectionStore``, one group per line;
-- one SEG-Y attribute per question (``why.sgy``, ``rather_than_<class>.sgy``, ...),
-  the input's headers (every trace header too) with the lines' maps and zeros elsewhere;
-- a figure per line.
+- ``summary.json``: the survey, the model, its class names, the questions written, the
+  scaling and its factor (``scaling``), and per line its kind, number (null for a 2D line),
+  patch, stride, patch counts per predicted class and figure (null when not drawn);
+- ``explanations.h5``: a ``SectionStore``, one group per line, every question; its ``maps``
+  are the scaled values the attributes hold (NaN where not asked), its ``raw`` the raw maps;
+- one SEG-Y attribute per question written (``why.sgy``, ``rather_than_<class>.sgy``, ...)
+  holding the explained lines' traces only, each with its trace header from the survey (one
+  inline writes one inline's traces; ``--all`` the whole volume), NaN where a question was
+  not asked, and a textual header that keeps the survey's lines and says what the file holds;
+- a figure per line explained, or per Nth line (``ExplainOptions.figures``).
 
-Lines are explained while the attribute volumes are written, in the order of the
-survey's traces (``attributes.section_rows``), so memory holds one or two sections at
-a time on a survey sorted along the lines explained.
+It runs in two passes. First every line is explained into an HDF5 scratch store (on Dask:
+the blocks' pieces), one section in memory at a time. Then, once the scaling's factor is
+known (``scaling.RawHistogram``: the same bits whatever the order of the lines), the
+outputs are written in the order of the survey's traces (``attributes.section_rows``).
 """
 from __future__ import annotations
 
 import json
 import shutil
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 import torch
 
-from rather.common import BadInput, Explainer
+from rather.common import BadInput, BadQuestion, Explainer, __version__
+from rather.common.cluster import dask_client, parts_folder
 from rather.common.progress import SILENT, Progress
 from rather.common.storage import PathLike, staged_folder
 
-from .attributes import section_rows, write_attributes
-from .blocks import PIECE, VolumeJob, dask_client, explain_blocks, parts_folder
+from .attributes import line_traces, section_rows, write_attributes
+from .blocks import PIECE, VolumeJob, explain_blocks
+from .figures import plot_section
 from .headers import check_byte_locations
-from .lines import explain_line, figure_name
+from .lines import explain_line, figure_name, line_amplitude
 from .options import ExplainOptions
+from .scaling import NAN_MEANS, PERCENTILE, RawHistogram, Scaling, asked_mask
 from .seismic_model import SeismicModel, load_seismic_model
 from .sections import SectionExplanation, SectionStore, question_names, read_section
 from .survey import Survey, open_survey
+from .synthetic import labels_beside, read_label_section
 
-LineExplainer = Callable[[Optional[int], Path], SectionExplanation]
-"""(line number, None for a 2D line; folder for its figure) -> its explanation."""
+LineExplainer = Callable[[Optional[int]], SectionExplanation]
+"""Line number (None for a 2D line) -> its explanation, read back from the first pass."""
+SCRATCH = ".lines.h5"
+"""The first pass's store in the staging folder, removed before the outputs appear."""
 
 
 def explain_survey(survey_path: PathLike, out: PathLike, options: ExplainOptions = ExplainOptions(), *,
@@ -54,29 +66,29 @@ def explain_survey(survey_path: PathLike, out: PathLike, options: ExplainOptions
     What is explained, and how, is ``options``; in blocks on Dask the outputs are the same
     bytes as in one process. The outputs name the survey ``recorded_as`` (default: its path
     as given). ``progress`` shows a bar over the lines and a note per line with its patch
-    counts per predicted class (and, on Dask, a bar over the blocks); the survey's notes
+    counts per predicted class (on Dask, a bar over the blocks); the survey's notes
     (``Survey.notes``) come first.
     """
     check_byte_locations(options.iline, options.xline, geometry=not options.unstructured)
     recorded_as = str(survey_path) if recorded_as is None else recorded_as
     network = load_seismic_model(options.model_choice, options.device)
     explainer = Explainer(network.model, layer=network.layer)
+    questions = chosen_questions(options.questions, network.class_names)
     with open_survey(survey_path, iline=options.iline, xline=options.xline,
                      ignore_geometry=options.unstructured) as survey:
         for note in survey.notes:  # what the reader decided about a questionable file
             progress.note(f"{survey.path.name}: {note}")
         window = _time_window(survey, survey_path, options.time)
         kind, numbers = _lines(survey, survey_path, options, network.patch, window)
-        if options.in_blocks:
-            parts = parts_folder(out)
-            explained = _from_blocks(survey_path, explainer, network, options, numbers, window, parts, progress)
-        else:
-            def explained(number: Optional[int], folder: Path) -> SectionExplanation:
-                return explain_line(survey, explainer, kind, number, patch=network.patch, stride=options.stride,
-                                    figures=folder, class_names=network.class_names, samples=window,
-                                    dense=network.dense)
         with staged_folder(out) as stage:
-            summary = _write_outputs(survey, stage, explained, numbers, kind, network, window, progress, {
+            if options.in_blocks:
+                parts = parts_folder(out)
+                explained = _from_blocks(survey_path, explainer, network, options, numbers, window, parts, progress)
+            else:
+                explained = _explain_lines(survey, explainer, network, options, kind, numbers, window,
+                                           stage / SCRATCH, progress)
+            summary = _write_outputs(survey, stage, explained, numbers, kind, network, options, questions, window,
+                                     progress, {
                 "command": "seismic explain",
                 "survey": recorded_as,
                 "survey_kind": survey.kind,
@@ -89,9 +101,34 @@ def explain_survey(survey_path: PathLike, out: PathLike, options: ExplainOptions
                 "time": None if options.time is None else [float(survey.samples[window][0]),
                                                            float(survey.samples[window][-1])],
             })
+            (stage / SCRATCH).unlink(missing_ok=True)
     if options.in_blocks:
         shutil.rmtree(parts)  # the outputs are complete: nothing is left to resume
     return summary
+
+
+def chosen_questions(asked: Optional[tuple[str, ...]], class_names: tuple[str, ...]) -> tuple[str, ...]:
+    """The questions to write, in the order of the maps, from ``--questions`` (None: every question).
+
+    Each entry is ``why``, ``rather`` (every "rather than Q"), a class name Q or
+    ``rather_than_Q``. Anything else is refused, naming the model's classes.
+    """
+    every = question_names(class_names)
+    if asked is None:
+        return every
+    wanted = set()
+    for entry in asked:
+        entry = entry.strip()
+        if entry == "rather":
+            wanted.update(every[1:])
+        elif entry in every:
+            wanted.add(entry)
+        elif f"rather_than_{entry}" in every:
+            wanted.add(f"rather_than_{entry}")
+        else:
+            raise BadQuestion(f"--questions {','.join(asked)}: {entry!r} is not a question of this model; give why, "
+                              f"rather, or class names of the model ({', '.join(class_names)}) separated by commas")
+    return tuple(name for name in every if name in wanted)
 
 
 def _time_window(survey: Survey, survey_path: PathLike, time: Optional[tuple[float, float]]) -> slice:
@@ -156,6 +193,25 @@ def _the_line(survey: Survey) -> tuple[str, Optional[int]]:
     return "line", None
 
 
+def _explain_lines(survey: Survey, explainer: Explainer, network: SeismicModel, options: ExplainOptions, kind: str,
+                   numbers: list[Optional[int]], window: slice, scratch: Path, progress: Progress) -> LineExplainer:
+    """The first pass in this process: every line explained into ``scratch``, then each read back from it."""
+    with SectionStore(scratch, {}, network.class_names) as store, \
+            progress.bar(total=len(numbers), desc=f"{kind}s", unit=kind) as bar:
+        for number in numbers:
+            section = explain_line(survey, explainer, kind, number, patch=network.patch, stride=options.stride,
+                                   class_names=network.class_names, samples=window, dense=network.dense)
+            store.add(kind, number, section)
+            _note_counts(progress, kind, number, section)
+            bar.update()
+    return lambda number: read_section(scratch, kind, number)
+
+
+def _note_counts(progress: Progress, kind: str, number: Optional[int], section: SectionExplanation) -> None:
+    title = kind if number is None else f"{kind} {number}"
+    progress.note(f"{title}: " + ", ".join(f"{name} {count}" for name, count in section.predicted_counts().items()))
+
+
 def _from_blocks(survey_path: PathLike, explainer: Explainer, network: SeismicModel, options: ExplainOptions,
                  numbers: list[int], window: slice, parts: Path, progress: Progress) -> LineExplainer:
     """Every line explained in blocks on Dask into ``parts``; each line's explanation then read from its piece."""
@@ -169,50 +225,130 @@ def _from_blocks(survey_path: PathLike, explainer: Explainer, network: SeismicMo
                     stop_sample=window.stop)
     with dask_client(options.workers, options.scheduler, options.timeout) as client:
         pieces = explain_blocks(client, job, numbers, parts, timeout=options.timeout, progress=progress)
+    for number in numbers:
+        _note_counts(progress, options.kind, number, read_section(pieces[number] / PIECE, options.kind, number))
+    return lambda number: read_section(pieces[number] / PIECE, options.kind, number)
 
-    def explained(number: int, folder: Path) -> SectionExplanation:
-        figure = figure_name(options.kind, number)
-        shutil.copyfile(pieces[number] / figure, folder / figure)
-        return read_section(pieces[number] / PIECE, options.kind, number)
 
-    return explained
+def run_scaling(how: str, explained: LineExplainer, numbers: list[Optional[int]]) -> Scaling:
+    """The scaling ``how`` of the run; for ``volume``, its factor from every line's raw maps (every question)."""
+    if how != "volume":
+        return Scaling(how)
+    histogram = RawHistogram()
+    for number in numbers:
+        section = explained(number)
+        histogram.add(section.raw, asked_mask(section))
+    return Scaling(how, histogram.percentile(PERCENTILE))
 
 
 def _write_outputs(survey: Survey, stage: Path, explained: LineExplainer, numbers: list[Optional[int]], kind: str,
-                   network: SeismicModel, window: slice, progress: Progress, summary: dict) -> dict:
+                   network: SeismicModel, options: ExplainOptions, questions: tuple[str, ...], window: slice,
+                   progress: Progress, summary: dict) -> dict:
     """explanations.h5, the SEG-Y attributes, the figures and summary.json (``summary`` completed) in ``stage``.
 
     A segmentation network's attributes add ``class.sgy`` (the predicted class index per
     sample) and ``margin.sgy`` (the runner-up margin) to the questions' maps.
     """
     class_names = network.class_names
-    sections, questions = [], question_names(class_names)
+    scaling = run_scaling(options.normalise, explained, numbers)
+    summary = {**summary, "scaling": scaling.record()}
+    chosen = [question_names(class_names).index(name) for name in questions]
     attributes = questions + (("class", "margin") if network.dense else ())
-    with SectionStore(stage / "explanations.h5", {"survey": summary["survey"],
-                                                 "model_checksum": summary["model_checksum"]},
+    labels = _labels(survey, progress)
+    sections = []
+    with SectionStore(stage / "explanations.h5", {"survey": summary["survey"], "model_checksum":
+                                                 summary["model_checksum"], **_hdf5_scaling(scaling)},
                       class_names) as store, \
-            progress.bar(total=len(numbers), desc=f"{kind}s", unit=kind) as bar:
+            progress.bar(total=len(numbers), desc="writing", unit=kind) as bar:
 
-        def maps_of(number: Optional[int]) -> np.ndarray:
-            """The section maps (1 + C, samples, traces) of one line; figure and HDF5 group written on the way."""
-            section = explained(number, stage)
-            store.add(kind, number, section)
-            counts = section.predicted_counts()
+        def values_of(number: Optional[int]) -> np.ndarray:
+            """The attribute values (attributes, samples, traces) of one line; figure and HDF5 group on the way."""
+            section = explained(number)
+            values = scaling.apply(section)
+            store.add(kind, number, replace(section, maps=values))
+            figure = None
+            if options.figures and len(sections) % options.figures == 0:
+                figure = figure_name(kind, number)
+                plot_section(section, line_amplitude(survey, kind, number, window), stage / figure,
+                             values=values, questions=questions, scaling=scaling,
+                             labels=labels(kind, number, window, section.predicted.shape))
             sections.append({"kind": kind, "number": number, "patch": section.patch, "stride": section.stride,
-                             "predicted_counts": counts, "figure": figure_name(kind, number)})
-            title = kind if number is None else f"{kind} {number}"
-            progress.note(f"{title}: " + ", ".join(f"{name} {count}" for name, count in counts.items()))
+                             "predicted_counts": section.predicted_counts(), "figure": figure})
             bar.update()
+            values = values[chosen]
             if network.dense:
-                return np.concatenate([section.maps, section.predicted[None].astype(np.float32),
-                                       section.margin[None]])
-            return section.maps
+                return np.concatenate([values, section.predicted[None].astype(np.float32), section.margin[None]])
+            return values
 
-        rows = section_rows(survey, kind, numbers, maps_of, channels=(len(attributes),), samples=window)
-        write_attributes(survey, {name: stage / f"{name}.sgy" for name in attributes},
-                         lambda start, stop: dict(zip(attributes, rows(start, stop))))
+        segy = {name: f"{name}.sgy" for name in attributes} if options.segy else {}
+        if segy:
+            rows = section_rows(survey, kind, numbers, values_of, channels=(len(attributes),), samples=window,
+                                fill=np.nan)
+            traces = ("every trace of the survey" if options.every_line or survey.kind != "3d" else
+                      f"the traces of {kind} {numbers[0]} only")
+            texts = {name: _header_lines(name, summary, scaling, traces) for name in attributes}
+            write_attributes(survey, {name: stage / path for name, path in segy.items()},
+                             lambda picked: dict(zip(attributes, rows(picked))),
+                             traces=line_traces(survey, kind, numbers), texts=texts)
+        else:
+            for number in numbers:
+                values_of(number)
     summary = {**summary, "questions": list(questions), "sections": sections,
-               "outputs": {"explanations": "explanations.h5",
-                           "segy": {name: f"{name}.sgy" for name in attributes}}}
+               "outputs": {"explanations": "explanations.h5", "segy": segy}}
     (stage / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
     return summary
+
+
+def _hdf5_scaling(scaling: Scaling) -> dict:
+    """The scaling as HDF5 attributes: ``normalise``, ``scale_factor`` (volume only), ``nan``."""
+    return {"normalise": scaling.how, "nan": NAN_MEANS,
+            **({} if scaling.factor is None else {"scale_factor": scaling.factor, "percentile": PERCENTILE})}
+
+
+def _header_lines(name: str, summary: dict, scaling: Scaling, traces: str) -> list[str]:
+    """What an attribute file holds, in lines for its textual header (``attributes.textual_header``)."""
+    if name == "why":
+        what = "Why P? (P: the class predicted for each patch)"
+    elif name.startswith("rather_than_"):
+        what = f"Why P, rather than {name.removeprefix('rather_than_')}? (P: each patch's predicted class)"
+    elif name == "class":
+        what = "predicted class index: " + " ".join(f"{i}={c}" for i, c in enumerate(summary["class_names"]))
+    else:
+        what = "margin: largest class probability minus the runner-up's"
+    return [f"RATHER {__version__} ATTRIBUTE {name}", what, f"MODEL {summary['model_checksum']}",
+            f"LAYER {summary['layer']}", f"SCALING {scaling.describe()}" if name not in ("class", "margin")
+            else "SCALING none", NAN_MEANS, f"TRACES {traces}"]
+
+
+LabelsOf = Callable[[str, Optional[int], slice, tuple], Optional[np.ndarray]]
+"""(kind, number, samples, section shape) -> the line's class labels (samples, traces), or None."""
+
+
+def _labels(survey: Survey, progress: Progress) -> LabelsOf:
+    """The labels of each line from the ``*.labels.h5`` beside the survey, for the figures; None where there are none.
+
+    A labels file that cannot be read, or whose lines do not match the survey's, is noted
+    once and left out: the figures are drawn without it.
+    """
+    path = labels_beside(survey.path)
+    usable = [path.is_file() and survey.kind == "3d"]
+
+    def labels_of(kind: str, number: Optional[int], samples: slice, shape: tuple) -> Optional[np.ndarray]:
+        if not usable[0]:
+            return None
+        try:
+            labels = read_label_section(path, kind, number)[0][samples]
+        except BadInput:  # its message names the file by its full path, and the HDF5 library's words
+            labels, problem = None, (f"{path.name}: not a labels file of `rather seismic synth`, or without "
+                                     f"{kind} {number}")
+        else:
+            problem = None if labels.shape == shape else (
+                f"{path.name}: its {kind} {number} is {labels.shape[0]} x {labels.shape[1]}, the survey's "
+                f"{shape[0]} x {shape[1]}")
+        if problem:
+            progress.note(f"labels left out of the figures: {problem}")
+            usable[0] = False
+            return None
+        return labels
+
+    return labels_of

@@ -46,7 +46,8 @@ import torch.nn.functional as F
 from rather.common import Explainer, load_model
 from rather.common.sliding import SlidingWindows
 from rather.seismic import classifier
-from rather.seismic.blocks import VolumeJob, dask_client, explain_blocks, parts_folder
+from rather.common.cluster import dask_client, parts_folder
+from rather.seismic.blocks import VolumeJob, explain_blocks
 from rather.seismic.options import DEFAULT_CHECKPOINT
 from rather.seismic.patches import extract_patches, patch_grid, scale_to_unit
 from rather.seismic.sections import explain_section

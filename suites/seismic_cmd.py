@@ -3,8 +3,8 @@
 Each sub-command parses its arguments, calls one function of ``rather.seismic`` and
 prints the result. The domain modules are imported inside the ``run_*`` functions, so
 ``rather --help`` loads none of them (nor torch, segyio or Dask), and ``rather seismic
-info`` loads only the SEG-Y reader. Only ``rather.seismic.options`` and
-``rather.seismic.survey_parameters`` are read up front: they hold the defaults the help
+info`` loads only the SEG-Y reader. Only ``rather.seismic.options``, ``rather.seismic.scaling``
+and ``rather.seismic.survey_parameters`` are read up front: they hold the defaults the help
 shows.
 """
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 from rather.common.errors import BadInput
 from rather.seismic.options import (CLASS_WEIGHTS, DEFAULT_CHECKPOINT, DEFAULT_TIMEOUT, ExplainOptions, ModelChoice,
                                     RealTrainOptions, TrainOptions)
+from rather.seismic.scaling import SCALINGS
 from rather.seismic.survey_parameters import SurveyParameters
 
 NAME = "seismic"
@@ -125,7 +126,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     explain.add_argument("--unstructured", action="store_true",
                          help="read the traces in file order as one line, ignoring line numbers")
     explain.add_argument("--time", type=float, nargs=2, metavar=("FIRST", "LAST"),
-                         help="explain only the samples from FIRST to LAST ms (the attributes are zero elsewhere)")
+                         help="explain only the samples from FIRST to LAST ms (the attributes are NaN elsewhere)")
     model_options(explain)
     explain.add_argument("--stride", type=int, default=ExplainOptions.stride,
                          help="patch stride in samples; with the committed classifier, a multiple of 8 needs a single "
@@ -134,6 +135,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     explain.add_argument("--device", default=ExplainOptions.device, help="torch device")
     _geometry_options(explain)
     explain.add_argument("--json", action="store_true", help="print the summary as JSON")
+    explain.add_argument("--questions", metavar="LIST", help="the questions to write, separated by commas: why, "
+                         "rather (every 'rather than Q'), or class names Q (default: every question)")
+    explain.add_argument("--normalise", choices=SCALINGS, default=ExplainOptions.normalise,
+                         help="volume: one robust factor for the whole run (no line-by-line banding); section: each "
+                         "line to [0, 1] on its own; none: the raw map values")
+    drawn = explain.add_mutually_exclusive_group()
+    drawn.add_argument("--figures", default="all", metavar="all|none|every:N",
+                       help="a figure for every line, none, or every Nth line explained")
+    drawn.add_argument("--no-figures", action="store_true", help="no figures (as --figures none)")
+    explain.add_argument("--no-segy", action="store_true", help="write no SEG-Y attributes")
 
     cluster = explain.add_mutually_exclusive_group()
     cluster.add_argument("--workers", type=int, help="with --all: explain blocks of inlines on a local Dask cluster "
@@ -334,9 +345,24 @@ def run_explain(args: argparse.Namespace) -> int:
                              device=args.device, iline=args.iline, xline=args.xline, workers=args.workers,
                              scheduler=args.scheduler, block_lines=args.block_lines, timeout=args.timeout,
                              network=network, unstructured=args.unstructured,
-                             time=tuple(args.time) if args.time else None)
+                             time=tuple(args.time) if args.time else None,
+                             questions=None if args.questions is None else tuple(args.questions.split(",")),
+                             normalise=args.normalise, figures=0 if args.no_figures else figure_every(args.figures),
+                             segy=not args.no_segy)
     summary = explain_survey(args.survey, args.out, options, progress=_progress(args))
+    figures = sum(section["figure"] is not None for section in summary["sections"])
     print(json.dumps(summary, indent=2) if args.json else
-          f"wrote {Path(args.out)}: summary.json, explanations.h5, {len(summary['questions'])} SEG-Y attributes, "
-          f"{len(summary['sections'])} figure(s)")
+          f"wrote {Path(args.out)}: summary.json, explanations.h5, {len(summary['outputs']['segy'])} SEG-Y attributes, "
+          f"{figures} figure(s)")
     return 0
+
+
+def figure_every(text: str) -> int:
+    """``--figures``: "all" is 1 (every line), "none" 0, "every:N" N."""
+    if text in ("all", "none"):
+        return int(text == "all")
+    count = text.removeprefix("every:")
+    if text.startswith("every:") and count.isdigit() and int(count) > 0:
+        return int(count)
+    raise BadInput(f"--figures {text}: give all, none, or every:N with N a positive whole number of lines, "
+                   "e.g. every:10")

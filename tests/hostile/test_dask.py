@@ -23,7 +23,8 @@ import pytest
 
 from rather.common.errors import BadInput
 from rather.common.storage import writing
-from rather.seismic.blocks import LEDGER_FORMAT, PIECE, Ledger, VolumeJob, parts_folder
+from rather.common.cluster import parts_folder
+from rather.seismic.blocks import LEDGER_FORMAT, PIECE, Ledger, VolumeJob
 from rather.seismic.synthetic import SurveyParameters, make_survey, write_survey
 
 TIMEOUT = 1

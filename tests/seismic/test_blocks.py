@@ -9,9 +9,9 @@ import torch
 
 from rather.common import Explainer, load_model
 from rather.seismic import classifier
-from rather.seismic.blocks import (PIECE, Ledger, VolumeJob, explain_block, file_checksum, parts_folder, read_ledger,
-                                   split_blocks)
-from rather.seismic.lines import explain_line, figure_name
+from rather.common.cluster import file_checksum, parts_folder, split_blocks
+from rather.seismic.blocks import PIECE, Ledger, VolumeJob, explain_block, read_ledger
+from rather.seismic.lines import explain_line
 from rather.seismic.sections import SectionStore, read_section
 from rather.seismic.segy import open_survey
 from rather.seismic.synthetic import SurveyParameters, make_survey, write_survey
@@ -43,26 +43,24 @@ def test_a_piece_holds_its_lines_as_explained_directly(job, tmp_path):
     entry = explain_block(job, 0, [100, 101], str(tmp_path))
     folder = tmp_path / entry["folder"]
     assert entry["lines"] == [100, 101] and folder.name.startswith("block_000000.")
-    assert set(entry["files"]) == {PIECE, figure_name("inline", 100), figure_name("inline", 101)}
+    assert set(entry["files"]) == {PIECE}  # the driver draws the figures, with the run's scaling
     assert all(file_checksum(folder / name) == checksum for name, checksum in entry["files"].items())
     model, _ = load_model(weights=job.model)
     with open_survey(job.survey) as survey:
         direct = explain_line(survey, Explainer(model, layer=job.layer), "inline", 101, patch=job.patch,
-                              stride=job.stride, figures=tmp_path)
+                              stride=job.stride)
     from_piece = read_section(folder / PIECE, "inline", 101)
-    for name in ("maps", "raw", "probabilities", "predicted", "patch_classes", "rows", "cols"):
+    for name in ("maps", "raw", "probabilities", "predicted", "patch_classes", "rows", "cols", "asked"):
         expected, got = getattr(direct, name), getattr(from_piece, name)
         assert got.dtype == expected.dtype and np.array_equal(got, expected), name
     assert (from_piece.patch, from_piece.stride) == (job.patch, job.stride)
-    assert (folder / figure_name("inline", 101)).read_bytes() == (tmp_path / figure_name("inline", 101)).read_bytes()
     assert explain_block(job, 0, [100], str(tmp_path))["folder"] != entry["folder"]  # every attempt: a new folder
 
 
 def test_read_section_returns_what_the_store_wrote(job, tmp_path):
     model, _ = load_model(weights=job.model)
     with open_survey(job.survey) as survey:
-        section = explain_line(survey, Explainer(model, layer=job.layer), "inline", 102, patch=job.patch, stride=40,
-                               figures=tmp_path)
+        section = explain_line(survey, Explainer(model, layer=job.layer), "inline", 102, patch=job.patch, stride=40)
     with SectionStore(tmp_path / "s.h5", {}) as store:
         store.add("inline", 102, section)
     with h5py.File(tmp_path / "s.h5", "r") as file:

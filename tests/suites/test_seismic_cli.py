@@ -50,14 +50,25 @@ def test_explain_an_inline_writes_every_output(workspace, capsys):
     assert sorted(p.name for p in out.iterdir()) == sorted(
         ["summary.json", "explanations.h5", "figure_inline_102.png"] + [f"{q}.sgy" for q in summary["questions"]])
     with segyio.open(str(workspace / "survey.sgy")) as source, segyio.open(str(out / "why.sgy")) as why:
-        assert why.bin[segyio.BinField.Format] == 5 and why.text[0] == source.text[0]
-        assert list(why.ilines) == list(source.ilines) and why.header[7] == source.header[7]
+        assert why.bin[segyio.BinField.Format] == 5 and why.text[0][:80 * 20] == source.text[0][:80 * 20]
+        assert list(why.ilines) == [102] and list(why.xlines) == list(source.xlines)  # inline 102's traces only
+        first = 2 * len(source.xlines)  # inline 102 is the third inline of an inline-sorted file
+        assert all(why.header[t] == source.header[first + t] for t in range(why.tracecount))
         volume = segyio.tools.cube(why)
+        text = why.text[0].decode("ascii")
+    assert (out / "why.sgy").stat().st_size == 3600 + 120 * (240 + 4 * 150)  # one inline's bytes
     with h5py.File(out / "explanations.h5", "r") as store:
         maps = store["sections/inline_102/maps"][()]
-    np.testing.assert_allclose(volume[2], maps[0].T)  # inline 102 is the third inline
-    assert not np.delete(volume, 2, axis=0).any()
-    assert maps.shape == (5, 150, 120) and 0 <= maps.min() and maps.max() <= 1
+        assert store.attrs["normalise"] == "volume" and store.attrs["scale_factor"] == summary["scaling"]["factor"]
+    np.testing.assert_array_equal(volume[0], maps[0].T)
+    assert maps.shape == (5, 150, 120) and 0 <= np.nanmin(maps) and np.nanmax(maps) <= 1
+    assert not np.isnan(maps[0]).any()  # "Why P?" is always asked
+    for question, values in zip(summary["questions"][1:], maps[1:]):  # NaN exactly where P = Q
+        with h5py.File(out / "explanations.h5", "r") as store:
+            asked = store["sections/inline_102/asked"][summary["questions"].index(question)]
+        assert np.array_equal(np.isnan(values), ~asked)
+    assert f"MODEL {summary['model_checksum']}" in text and "SCALING volume: raw / " in text
+    assert "NaN = not asked" in text and "the traces of inline 102 only" in text
 
 
 def test_explain_a_crossline(workspace, capsys):
@@ -69,9 +80,11 @@ def test_explain_a_crossline(workspace, capsys):
     assert printed.out == f"wrote {out}: summary.json, explanations.h5, 5 SEG-Y attributes, 1 figure(s)\n"
     assert re.search(r"crossline 350: horizon \d+, chaotic \d+, fault \d+, salt_dome \d+\n", printed.err)
     assert "crosslines: 100%" in printed.err  # the bar over the lines, with its rate
-    with segyio.open(str(out / "rather_than_fault.sgy")) as attribute:
+    with segyio.open(str(out / "rather_than_fault.sgy")) as attribute:  # crossline 350's traces, one per inline
+        assert list(attribute.xlines) == [350] and len(attribute.ilines) == 60
         volume = segyio.tools.cube(attribute)
-    assert not np.delete(volume, 50, axis=1).any()
+    with h5py.File(out / "explanations.h5", "r") as store:
+        np.testing.assert_array_equal(volume.reshape(60, 150), store["sections/crossline_350/maps"][3].T)
 
 
 @pytest.mark.parametrize("arguments, message", [
@@ -134,8 +147,8 @@ def test_explain_all_streams_one_section_at_a_time(tmp_path):
     with open_survey(tmp_path / "s.sgy") as survey:
         rows = section_rows(survey, "inline", survey.inlines.tolist(), fake_section, channels=(len(QUESTIONS),))
 
-        def watched(start, stop):
-            values = dict(zip(QUESTIONS, rows(start, stop)))
+        def watched(traces):
+            values = dict(zip(QUESTIONS, rows(traces)))
             gc.collect()
             most[0] = max(most[0], sum(ref() is not None for ref in alive))
             return values

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from rather.common import BadInput
-from rather.seismic.blocks import finished
+from rather.common.cluster import finished
 from rather.suites.cli import main
 
 LINES = 4
