@@ -196,10 +196,11 @@ def field_style(rng: np.random.Generator) -> dict:
             "fault_dimming": (0.0, 0.6)}
 
 
-def survey_of(index: int, seed: int) -> SyntheticSurvey:
-    """Synthetic survey number ``index`` of a seed: the kinds of ``SURVEY_KINDS`` in turn, each in a
-    ``field_style`` of its own."""
-    style = field_style(np.random.default_rng([seed, index]))
+def survey_of(index: int, seed: int, styled: bool = False) -> SyntheticSurvey:
+    """Synthetic survey number ``index`` of a seed: the kinds of ``SURVEY_KINDS`` in turn; ``styled``: each in
+    a ``field_style`` of its own (training), else in the generator's defaults (the held-out evaluation, as
+    in every session before field styles, so that its figures stay comparable)."""
+    style = field_style(np.random.default_rng([seed, index])) if styled else {}
     return make_survey(seed + index, replace(SURVEY_KINDS[index % len(SURVEY_KINDS)], **style))
 
 
@@ -316,14 +317,15 @@ def fault_report(model: nn.Module, patches: np.ndarray, labels: np.ndarray) -> d
 
 def train(options: TrainOptions = TrainOptions(), *,
           progress: Progress = SILENT) -> tuple[nn.Module, TrainingLog, dict]:
-    """Train the classifier on clear patches of ``options.surveys`` synthetic surveys (``survey_of(i, seed)``),
+    """Train the classifier on clear patches of ``options.surveys`` field-styled synthetic surveys
+    (``survey_of(i, seed, styled=True)``),
     and, with ``options.field_faults``, on windows of real sections (``field_faults``).
 
     ``progress`` shows a bar over the surveys drawn, a note on the patches found, then a bar over the epochs.
     """
     seed = options.seed
     field = None if options.field_faults is None else field_faults(options.field_faults, options.field_hold_out)
-    parts = [survey_patches(survey_of(index, seed))
+    parts = [survey_patches(survey_of(index, seed, styled=True))
              for index in progress.bar(range(options.surveys), desc="synthetic surveys", unit="survey")]
     data = PatchSample.concatenate(parts)
     x, y = balanced_sample(data.patches, data.labels, options.per_class, seed)
