@@ -30,6 +30,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import math
 import os
 import shutil
 import socket
@@ -74,6 +75,36 @@ class LedgerKind:
     piece: str
     size_option: str
     inputs: str
+
+
+@dataclass(frozen=True)
+class ClusterChoice:
+    """Where a job in blocks runs: on a local cluster of ``workers`` processes, on the cluster whose scheduler
+    is at ``scheduler``, or (neither) in this process; every wait on the cluster bounded by ``timeout`` s.
+
+    Checked when made; messages name the command's options (``--workers``, ``--scheduler``, ``--timeout``).
+    """
+
+    workers: Optional[int] = None
+    scheduler: Optional[str] = None
+    timeout: float = DEFAULT_TIMEOUT
+
+    def __post_init__(self):
+        if self.workers is not None and self.scheduler is not None:
+            raise BadInput("--workers starts a local Dask cluster and --scheduler uses a running one; give one of them")
+        if self.workers is not None and self.workers < 1:
+            raise BadInput(f"--workers must be a positive number of worker processes; got {self.workers}")
+        if not 0 < self.timeout < math.inf:
+            raise BadInput(f"--timeout must be a positive number of seconds; got {self.timeout:g}")
+
+    @property
+    def on_dask(self) -> bool:
+        """Whether the job runs on Dask (``--workers`` or ``--scheduler`` given)."""
+        return self.workers is not None or self.scheduler is not None
+
+    def client(self):
+        """``dask_client`` of this choice (a context manager)."""
+        return dask_client(self.workers, self.scheduler, self.timeout)
 
 
 def parts_folder(out: PathLike) -> Path:
@@ -414,6 +445,18 @@ def _result(future, kind: LedgerKind, index: int, numbers: list[int], timeout: f
     except KilledWorker:
         raise BadInput(f"the workers of {where} died again and again while running {which}: out of memory? see "
                        f"their logs; give them more memory or use a smaller {kind.size_option}") from None
+
+
+def worker_peaks(client, timeout: float = DEFAULT_TIMEOUT) -> list[Optional[int]]:
+    """Each worker's peak resident size in bytes (``memory.peak_resident``), smallest first; [] if they do not say
+    within ``timeout`` seconds."""
+    from .memory import peak_resident
+
+    try:
+        peaks = client.run(peak_resident, callback_timeout=timeout).values()
+    except (OSError, CancelledError, RuntimeError):
+        return []
+    return sorted(peaks, key=lambda peak: -1 if peak is None else peak)
 
 
 def cluster_name(client) -> str:

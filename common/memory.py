@@ -120,3 +120,13 @@ def requested_bytes(error: BaseException) -> Optional[int]:
     if found:
         return int(float(found.group(1)) * 1024 ** ("KMGT".index(found.group(2)[0]) + 1))
     return None
+
+
+def peak_resident() -> Optional[int]:
+    """This process's peak resident size in bytes since it started (Linux's VmHWM), or None where unknown."""
+    try:
+        text = Path("/proc/self/status").read_text()
+    except OSError:
+        return None
+    found = re.search(r"^VmHWM:\s+(\d+) kB", text, flags=re.MULTILINE)
+    return int(found.group(1)) * 1024 if found else None

@@ -28,16 +28,16 @@ from rather.common.progress import SILENT, Progress
 from rather.common.storage import PathLike, staged_folder
 from rather.common.summaries import plain, question_records, write_json
 
-from .contrasts import check_stride, explain_image, explain_patchwise
+from .contrasts import Stride, check_stride, explain_image, explain_patchwise, stride_text
 from .datasets import SCALES, admitted_range
 from .figures import plot_pair
 from .options import FAST_STRIDE, MODES, MOS_SCALES, STRIDE, Contrast, ExplainOptions
 from .scorers import QualityModel, load_quality, read_inputs
 from .sides import region_sides, same_map_notes
 
-FAST_NOTE = (f"mode fast: the patchwise question at stride {FAST_STRIDE} instead of {STRIDE} (a quarter of the "
-             "windows, each window's map exact), an approximation of the exact patchwise map (its correlation with it: "
-             "rather bench iqa)")
+FAST_NOTE = (f"mode fast: the patchwise question at {stride_text(FAST_STRIDE)} instead of {stride_text(STRIDE)} "
+             "(half of the windows, each window's map exact), an approximation of the exact patchwise map (its "
+             "correlation with it: rather bench iqa)")
 PEOPLE = "human"
 """How the summary names a contrast that is people's score (the command's ``--rather-than human``)."""
 
@@ -55,9 +55,7 @@ def explain_pair(distorted: PathLike, reference: Optional[PathLike], contrasts: 
     recorded_as = recorded_as or (str(distorted), None if reference is None else str(reference))
     if options.mode not in MODES:
         raise BadInput(f"--mode {options.mode!r}: use one of {', '.join(MODES)}")
-    stride = FAST_STRIDE if options.mode == "fast" else options.stride
-    if options.mode == "patchwise":
-        check_stride(stride)
+    stride = _stride(options)
     model = load_quality(options.model)
     if model.layer is None:
         raise BadInput("--layer: name the layer of your model to explain (a convolution's dotted name, e.g. "
@@ -90,6 +88,21 @@ def explain_pair(distorted: PathLike, reference: Optional[PathLike], contrasts: 
                   sides=sides.maps.numpy(), unit=sides.unit)
         write_json(stage / "summary.json", summary)
     return summary, result
+
+
+def _stride(options: ExplainOptions) -> Optional[Stride]:
+    """The windows' stride the mode asks for, checked: ``--stride`` (default ``STRIDE``) patchwise, ``FAST_STRIDE``
+    in fast mode, where a ``--stride`` is refused rather than ignored; None in image mode (no windows)."""
+    if options.mode == "patchwise":
+        stride = STRIDE if options.stride is None else options.stride
+        check_stride(stride)
+        return stride
+    if options.stride is not None:
+        windows = (f"has its own windows ({stride_text(FAST_STRIDE)})" if options.mode == "fast" else
+                   "cuts no windows (one question about the whole image)")
+        raise BadInput(f"--stride {options.stride!r}: --mode {options.mode} {windows}; leave --stride out, or use "
+                       "--mode patchwise")
+    return FAST_STRIDE if options.mode == "fast" else None
 
 
 def model_scores(contrasts: Sequence[Contrast], model: QualityModel) -> list[float]:
@@ -148,7 +161,8 @@ def reads(score: float, q: float, lower_better: bool) -> str:
 
 
 def _summary(result: ExplanationResult, contrasts: Sequence[Contrast], scores: Sequence[float], model: QualityModel,
-             options: ExplainOptions, stride: int, recorded_as: tuple[str, Optional[str]], window_scores) -> dict:
+             options: ExplainOptions, stride: Optional[Stride], recorded_as: tuple[str, Optional[str]],
+             window_scores) -> dict:
     """What ``summary.json`` holds (see the module docstring); ``window_scores`` (R, K) patchwise, else None."""
     questions = question_records(result, 0)
     score = float(result.scores[0])
@@ -168,7 +182,7 @@ def _summary(result: ExplanationResult, contrasts: Sequence[Contrast], scores: S
         "outputs": {"explanations": "explanations.h5", "figure": "figure.png", "sides": "sides.npy"},
     }
     if window_scores is not None:
-        summary["stride"] = stride
+        summary["stride"] = list(stride) if isinstance(stride, tuple) else stride
         summary["windows"] = {"count": int(window_scores.size), "score_min": plain(window_scores.min()),
                               "score_mean": plain(window_scores.mean()), "score_max": plain(window_scores.max())}
     return summary

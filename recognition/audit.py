@@ -17,6 +17,9 @@
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Sequence
+
 import numpy as np
 import torch
 from torch import nn
@@ -97,25 +100,95 @@ def hesitations(logits: torch.Tensor, labels: np.ndarray, a: int, b: int) -> tor
     return chosen[(logits[chosen, a] - logits[chosen, b]).abs().argsort(stable=True)]
 
 
-@torch.no_grad()
+def forward(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The model's float logits of the batch ``x`` (eval mode, no gradients), on the CPU; a model that cannot
+    take these images is refused."""
+    model.eval()
+    try:
+        with torch.no_grad():
+            return model(x).float().cpu()
+    except RuntimeError:  # e.g. a checkpoint whose model takes one channel, or larger images
+        raise BadModel(f"the model does not run on RGB images of {x.shape[-2]} x {x.shape[-1]} pixels (it "
+                       "takes another number of channels, or larger images); give a model for RGB images, "
+                       "or --size H W that it takes") from None
+
+
 def all_logits(model: nn.Module, data, preprocess: Preprocess, batch_size: int, device,
                progress: Progress = SILENT) -> torch.Tensor:
     """(N, C) logits of every image of ``data``, in batches of ``batch_size`` (a bar over the images)."""
-    model.eval()
     out = []
     with progress.bar(total=len(data.labels), desc="classifying", unit="image") as bar:
         for start in range(0, len(data.labels), batch_size):
             indices = range(start, min(start + batch_size, len(data.labels)))
             shown, _ = data.load(indices)
-            x = preprocess.normalise(shown).to(device)
-            try:
-                out.append(model(x).float().cpu())
-            except RuntimeError:  # e.g. a checkpoint whose model takes one channel, or larger images
-                raise BadModel(f"the model does not run on RGB images of {x.shape[-2]} x {x.shape[-1]} pixels (it "
-                               "takes another number of channels, or larger images); give a model for RGB images, "
-                               "or --size H W that it takes") from None
+            out.append(forward(model, preprocess.normalise(shown).to(device)))
             bar.update(len(indices))
     return torch.cat(out)
+
+
+@dataclass(frozen=True)
+class Scores:
+    """What the audit needs of each image before it chooses which to explain: the logits (N, C) float32,
+    GradTrust and the mean VOICE (N,) float64 (``score_batch``)."""
+
+    logits: torch.Tensor
+    trust: torch.Tensor
+    voice: torch.Tensor
+
+    def to_array(self) -> np.ndarray:
+        """One (N, C + 2) float64 array: the logits (exact: float32 fits float64), then GradTrust, then VOICE."""
+        return torch.cat([self.logits.double(), self.trust[:, None], self.voice[:, None]], dim=1).numpy()
+
+    @classmethod
+    def from_array(cls, array: np.ndarray) -> "Scores":
+        """``to_array``'s inverse."""
+        values = torch.from_numpy(array)
+        return cls(values[:, :-2].float(), values[:, -2].clone(), values[:, -1].clone())
+
+    @classmethod
+    def concatenate(cls, parts: Sequence["Scores"]) -> "Scores":
+        """The scores of consecutive batches as one."""
+        return cls(*(torch.cat([getattr(part, name) for part in parts]) for name in ("logits", "trust", "voice")))
+
+
+TRUST_MEMORY = 256 * 2**20
+"""Bytes of all-contrast maps made at once by the trust scores (the batch shrinks for many classes)."""
+
+
+def score_batch(model: nn.Module, explainer: Explainer, data, preprocess: Preprocess, indices: Sequence[int],
+                device) -> Scores:
+    """The ``Scores`` of images ``indices`` of ``data``, read once: the model's logits in one forward, then
+    uncertainty and trust from one all-contrast pass (``rather.common.uncertainty``: VOICE, the variance of the
+    contrast maps, and GradTrust r in [1, k], the top-k classes' largest counterfactual gradient energy over
+    their mean), in slices of at most ``TRUST_MEMORY`` bytes of maps.
+
+    The same batch gives the same bits in any process with the same torch thread count: the audit runs its
+    batches here, one after the other (``score_images``) or as blocks on Dask (``rather.recognition.batches``).
+    """
+    from rather.common.uncertainty import explain_uncertainty
+
+    shown, _ = data.load(indices)
+    x = preprocess.normalise(shown).to(device)
+    logits = forward(model, x)
+    pixels = preprocess.size[0] * preprocess.size[1]
+    step = max(1, min(len(x), TRUST_MEMORY // (4 * logits.shape[1] * pixels)))
+    trust, voice = [], []
+    for start in range(0, len(x), step):
+        uncertain = explain_uncertainty(explainer, x[start:start + step])
+        trust.append(uncertain.trust.double().cpu())
+        voice.append(uncertain.voice.double().mean(dim=(1, 2)).cpu())
+    return Scores(logits, torch.cat(trust), torch.cat(voice))
+
+
+def score_images(model: nn.Module, explainer: Explainer, data, preprocess: Preprocess, batches: list[list[int]],
+                 device, progress: Progress = SILENT) -> Scores:
+    """The ``Scores`` of the images of ``batches``, batch by batch in this process (a bar over the images)."""
+    parts = []
+    with progress.bar(total=sum(map(len, batches)), desc="classifying, VOICE and GradTrust", unit="image") as bar:
+        for batch in batches:
+            parts.append(score_batch(model, explainer, data, preprocess, batch, device))
+            bar.update(len(batch))
+    return Scores.concatenate(parts)
 
 
 def image_record(data, logits: torch.Tensor, index: int, **classes: int) -> dict:
@@ -275,32 +348,12 @@ def sanity_report(model: nn.Module, layer: str, x: torch.Tensor, p: torch.Tensor
     return report
 
 
-TRUST_MEMORY = 256 * 2**20
-"""Bytes of all-contrast maps made at once by the trust ranking (the batch shrinks for many classes)."""
-
-
-def trust_report(explainer: Explainer, data, preprocess: Preprocess, logits: torch.Tensor, options: AuditOptions,
-                 progress: Progress = SILENT) -> dict:
-    """Uncertainty and trust of every image from one all-contrast pass (``rather.common.uncertainty``: VOICE,
-    the variance of the contrast maps, and GradTrust r in [1, k], the top-k classes' largest counterfactual
-    gradient energy over their mean): the ``trust_ranked`` correct predictions of lowest GradTrust and the
-    mistakes of highest GradTrust, each with its id, path, classes and both scores."""
-    from rather.common.uncertainty import explain_uncertainty
-
-    count, classes = logits.shape
-    pixels = preprocess.size[0] * preprocess.size[1]
-    batch = max(1, min(options.batch_size, TRUST_MEMORY // (4 * classes * pixels)))
-    trust, voice = torch.empty(count, dtype=torch.float64), torch.empty(count, dtype=torch.float64)
-    with progress.bar(total=count, desc="VOICE and GradTrust from every contrast", unit="image") as bar:
-        for start in range(0, count, batch):
-            indices = range(start, min(start + batch, count))
-            shown, _ = data.load(indices)
-            uncertain = explain_uncertainty(explainer, preprocess.normalise(shown).to(explainer.device))
-            trust[start:indices.stop] = uncertain.trust.double()
-            voice[start:indices.stop] = uncertain.voice.double().mean(dim=(1, 2)).cpu()
-            bar.update(len(indices))
+def trust_report(data, scores: Scores, options: AuditOptions) -> dict:
+    """The trust ranking from every image's ``scores``: the ``trust_ranked`` correct predictions of lowest
+    GradTrust and the mistakes of highest GradTrust, each with its id, path, classes and both scores."""
+    logits, trust, voice = scores.logits, scores.trust, scores.voice
     correct = logits.argmax(1) == torch.from_numpy(data.labels)
-    rows = torch.arange(count)
+    rows = torch.arange(len(logits))
 
     def listed(chosen: torch.Tensor) -> list[dict]:
         return [{**image_record(data, logits, int(i), p_true=int(data.labels[i])),

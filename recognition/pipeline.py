@@ -11,18 +11,22 @@ ground-truth metrics. It writes ``summary.json`` (every number), ``confusion.png
 """
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
 from rather.common import BadInput, Explainer, load_model
 from rather.common.checkpoints import read_checkpoint, trusted_factory
+from rather.common.cluster import ClusterChoice, parts_folder, split_blocks
 from rather.common.figures import plot_explanation
+from rather.common.memory import peak_resident
 from rather.common.progress import SILENT, Progress
 from rather.common.storage import PathLike, staged_folder
 from rather.common.summaries import write_json
 
 from . import classifier
-from .audit import all_logits, classification_report, explain_pairs, trust_report, truth_report
+from .audit import classification_report, explain_pairs, forward, score_images, trust_report, truth_report
+from .batches import AuditJob, score_on_dask
 from .data import FileData, Preprocess, SyntheticData
 from .figures import plot_confusion, plot_curves, plot_truth
 from .loaders import LOADERS, OWN_LAYOUTS
@@ -30,30 +34,44 @@ from .options import FORMATS, AuditOptions, DataChoice, ModelChoice
 
 
 def audit(out: PathLike, data: DataChoice, model: ModelChoice = ModelChoice(),
-          options: AuditOptions = AuditOptions(), progress: Progress = SILENT) -> dict:
-    """Audit ``model`` on ``data`` into the folder ``out`` (see the module docstring); the summary."""
+          options: AuditOptions = AuditOptions(), progress: Progress = SILENT,
+          cluster: ClusterChoice = ClusterChoice()) -> dict:
+    """Audit ``model`` on ``data`` into the folder ``out`` (see the module docstring); the summary.
+
+    The per-image pass (logits, VOICE, GradTrust) runs in batches of ``options.batch_size``
+    images: here one after the other, or on the Dask cluster ``cluster`` chooses, resumable
+    (``rather.recognition.batches``); the outputs are the same bit for bit either way, but for
+    the timing (``seconds``, ``run``).
+    """
     started = time.perf_counter()
     check_options(options)
     network, layer, preprocess, description = load_classifier(model)
     explainer = Explainer(network, layer=layer)
-    progress.note(f"[1/5] reading the {data.format} data ({data.split} split)")
+    progress.note(f"[1/4] reading the {data.format} data ({data.split} split)")
     images = read_data(data, preprocess.size)
-    progress.note(f"[2/5] classifying {len(images.labels)} images")
-    logits = all_logits(network, images, preprocess, options.batch_size, model.device, progress)
-    if logits.shape[1] != len(images.class_names):
-        raise BadInput(f"the model gives {logits.shape[1]} classes but the {data.format} data has "
-                       f"{len(images.class_names)}; give a model trained on these classes (or --model-kwargs)")
+    check_classes(network, images, preprocess, data.format, model.device)
+    batches = split_blocks(range(len(images.labels)), options.batch_size)
+    progress.note(f"[2/4] classifying {len(images.labels)} images, with the uncertainty and trust of each (VOICE, "
+                  f"GradTrust), in {len(batches)} batches" + (" on Dask" if cluster.on_dask else ""))
+    run: dict = {"images": len(images.labels), "batches": len(batches),
+                 "workers": cluster.workers, "scheduler": cluster.scheduler}
+    if cluster.on_dask:
+        job = AuditJob.of(data, model, explainer, images, options.batch_size)
+        scores, run["peak_rss_bytes_per_worker"] = score_on_dask(job, batches, parts_folder(out), cluster, progress)
+    else:
+        scores = score_images(network, explainer, images, preprocess, batches, model.device, progress)
+    logits = scores.logits
+    run["scoring_seconds"] = round(time.perf_counter() - started, 2)
     summary = {"command": "recognition audit", "format": data.format,
                "data": None if data.folder is None else str(data.folder), "split": data.split, **description,
                "model_checksum": explainer.model_checksum, "class_names": list(images.class_names)}
     summary.update(classification_report(logits, images.labels, images.class_names, options))
     progress.note(f"accuracy {summary['accuracy']:.3f}; explaining the {len(summary['most_confused'])} most "
                   "confused pairs")
-    progress.note("[3/5] uncertainty and trust of every image (VOICE, GradTrust)")
-    summary["trust"] = trust_report(explainer, images, preprocess, logits, options, progress)
-    progress.note("[4/5] Why A? Why A, rather than B? Why B, rather than A? on each pair's hesitations")
+    summary["trust"] = trust_report(images, scores, options)
+    progress.note("[3/4] Why A? Why A, rather than B? Why B, rather than A? on each pair's hesitations")
     result, shown, rows = explain_pairs(explainer, images, preprocess, logits, summary["most_confused"], options)
-    progress.note("[5/5] do the maps point at the ground truth?")
+    progress.note("[4/4] do the maps point at the ground truth?")
     truth, figure_data = truth_report(network, explainer, images, preprocess, logits, options,
                                       data.format == "synthetic", progress)
     truth["truth_images"] = truth.pop("images")
@@ -76,8 +94,21 @@ def audit(out: PathLike, data: DataChoice, model: ModelChoice = ModelChoice(),
             outputs.update(curves="curves.png", truth="truth.png")
         summary["outputs"] = outputs
         summary["seconds"] = round(time.perf_counter() - started, 1)
+        summary["run"] = {**run, "images_per_second": round(len(images.labels) / max(summary["seconds"], 0.1), 1),
+                          "peak_rss_bytes": peak_resident()}
         write_json(stage / "summary.json", summary)
+    if cluster.on_dask:
+        shutil.rmtree(parts_folder(out))  # the outputs are complete: nothing is left to resume
     return summary
+
+
+def check_classes(network, images, preprocess: Preprocess, format: str, device) -> None:
+    """Refuse, before any work, a model that does not run on these images or gives another number of classes
+    than the data has (one image through it)."""
+    classes = forward(network, preprocess.normalise(images.load([0])[0]).to(device)).shape[1]
+    if classes != len(images.class_names):
+        raise BadInput(f"the model gives {classes} classes but the {format} data has "
+                       f"{len(images.class_names)}; give a model trained on these classes (or --model-kwargs)")
 
 
 def check_options(options: AuditOptions) -> None:

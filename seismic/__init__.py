@@ -5,7 +5,8 @@ One question, from the command to the gradient: ``rather seismic explain`` build
 the survey (``survey.open_survey``), reads each line as a ``section.SeismicSection``
 (time down the rows), explains it patch by patch (``lines.explain_line`` ->
 ``sections.explain_section``, patches from ``patches``, answers from
-``rather.common.Explainer``), and writes the maps back as SEG-Y
+``rather.common.Explainer``), and writes the maps back, scaled for the whole run and NaN
+where a question was not asked (``scaling``), as SEG-Y holding the explained traces
 (``attributes.section_rows``), HDF5 (``sections.SectionStore``) and figures
 (``figures``); on Dask, ``blocks`` explains the lines in resumable blocks.
 

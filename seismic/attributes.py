@@ -146,21 +146,29 @@ def _sections_rows(survey: Survey, sections: Mapping[int, np.ndarray], by: str) 
 def textual_header(original: bytes, lines: Sequence[str]) -> bytes:
     """The survey's 3200-byte textual header with ``lines`` written into its last blank cards, in its encoding.
 
-    A card is blank when nothing follows its "Cnn" number. ``lines`` go, in order, into the
-    last ``len(lines)`` blank cards; where there are fewer, into the last cards that are not
-    blank as well (the survey's first lines are kept longest). Each card keeps its number;
-    a line is cut at 80 characters. The header stays EBCDIC or ASCII, as the survey's is
-    (its first byte says which), and characters EBCDIC lacks become "?".
+    A card is blank when nothing (spaces or NUL bytes) follows its "Cnn" number. ``lines``
+    go, in order, into the last ``len(lines)`` blank cards; where there are fewer, into the
+    last cards that are not blank as well (the survey's first lines are kept longest). Each
+    card keeps its number; a line is cut at 80 characters. The header stays EBCDIC or ASCII,
+    as the survey's is (``_is_ebcdic``; the survey's own cards keep their bytes), and
+    characters the encoding lacks become "?".
     """
-    ebcdic = original[:1] == bytes([TEXT_CARD_MARKS[0]])
-    text = original[:TEXT_BYTES].decode(EBCDIC if ebcdic else "latin-1").ljust(TEXT_BYTES)
+    encoding = EBCDIC if _is_ebcdic(original[:TEXT_BYTES]) else "latin-1"
+    text = original[:TEXT_BYTES].decode(encoding).ljust(TEXT_BYTES)
     cards = [text[start:start + CARD] for start in range(0, TEXT_BYTES, CARD)]
-    blank = [index for index, card in enumerate(cards) if not card[3:].strip()]
+    blank = [index for index, card in enumerate(cards) if not card[3:].strip(" \0")]
     taken = blank[-len(lines):] if len(blank) >= len(lines) else sorted(
         blank + [index for index in range(len(cards)) if index not in blank][len(blank) - len(lines):])
     for index, line in zip(taken, lines):
         cards[index] = f"C{index + 1:2d} {line}"[:CARD].ljust(CARD)
-    return "".join(cards).encode(EBCDIC if ebcdic else "ascii", errors="replace")
+    return "".join(cards).encode(encoding, errors="replace")
+
+
+def _is_ebcdic(text: bytes) -> bool:
+    """Whether a textual header is EBCDIC: its first card's "C" says so, else its spaces (0x40, not 0x20) do."""
+    if text[:1] in (bytes([TEXT_CARD_MARKS[0]]), bytes([TEXT_CARD_MARKS[1]])):
+        return text[0] == TEXT_CARD_MARKS[0]
+    return text.count(0x40) > text.count(0x20)
 
 
 def _write_segy(survey: Survey, targets: Mapping[str, Path], rows: Callable[[np.ndarray], Mapping[str, np.ndarray]],

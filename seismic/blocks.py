@@ -4,8 +4,8 @@ The lines are split into blocks of consecutive lines. Blocks need no overlap: a
 line is explained from its own samples only (``lines.explain_line``). Each block is
 one task: it opens the survey itself (segyio handles cannot be pickled), loads the
 model once per worker process, explains its lines one after the other, and writes
-its piece — a ``SectionStore`` file with the block's
-sections (the driver draws the figures, with the run's scaling) — into a folder of its own; it returns the SHA-256 of
+its piece — a ``SectionStore`` file with the block's sections (the driver draws the
+figures, with the run's scaling) — into a folder of its own; it returns the SHA-256 of
 every file of the piece. A worker holds one section and the model at a time,
 whatever the size of the block or of the survey.
 

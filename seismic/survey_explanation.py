@@ -20,9 +20,10 @@ the questions. The outputs are staged, so the folder is complete or absent:
 - a figure per line explained, or per Nth line (``ExplainOptions.figures``).
 
 It runs in two passes. First every line is explained into an HDF5 scratch store (on Dask:
-the blocks' pieces), one section in memory at a time. Then, once the scaling's factor is
-known (``scaling.RawHistogram``: the same bits whatever the order of the lines), the
-outputs are written in the order of the survey's traces (``attributes.section_rows``).
+the blocks' pieces), one section in memory at a time, its raw values counted in a
+``scaling.RawHistogram`` (the same counts whatever the order of the lines). Then, with the
+scaling's factor known, the outputs are written in the order of the survey's traces
+(``attributes.section_rows``), each line read back once.
 """
 from __future__ import annotations
 
@@ -80,15 +81,18 @@ def explain_survey(survey_path: PathLike, out: PathLike, options: ExplainOptions
             progress.note(f"{survey.path.name}: {note}")
         window = _time_window(survey, survey_path, options.time)
         kind, numbers = _lines(survey, survey_path, options, network.patch, window)
+        histogram = RawHistogram()
         with staged_folder(out) as stage:
             if options.in_blocks:
                 parts = parts_folder(out)
-                explained = _from_blocks(survey_path, explainer, network, options, numbers, window, parts, progress)
+                explained = _from_blocks(survey_path, explainer, network, options, numbers, window, parts, histogram,
+                                         progress)
             else:
                 explained = _explain_lines(survey, explainer, network, options, kind, numbers, window,
-                                           stage / SCRATCH, progress)
+                                           stage / SCRATCH, histogram, progress)
+            scaling = run_scaling(options.normalise, histogram)
             summary = _write_outputs(survey, stage, explained, numbers, kind, network, options, questions, window,
-                                     progress, {
+                                     scaling, progress, {
                 "command": "seismic explain",
                 "survey": recorded_as,
                 "survey_kind": survey.kind,
@@ -194,27 +198,32 @@ def _the_line(survey: Survey) -> tuple[str, Optional[int]]:
 
 
 def _explain_lines(survey: Survey, explainer: Explainer, network: SeismicModel, options: ExplainOptions, kind: str,
-                   numbers: list[Optional[int]], window: slice, scratch: Path, progress: Progress) -> LineExplainer:
-    """The first pass in this process: every line explained into ``scratch``, then each read back from it."""
+                   numbers: list[Optional[int]], window: slice, scratch: Path, histogram: RawHistogram,
+                   progress: Progress) -> LineExplainer:
+    """The first pass in this process: every line explained into ``scratch`` (``_first_pass``), then read back."""
     with SectionStore(scratch, {}, network.class_names) as store, \
             progress.bar(total=len(numbers), desc=f"{kind}s", unit=kind) as bar:
         for number in numbers:
             section = explain_line(survey, explainer, kind, number, patch=network.patch, stride=options.stride,
                                    class_names=network.class_names, samples=window, dense=network.dense)
             store.add(kind, number, section)
-            _note_counts(progress, kind, number, section)
+            _first_pass(kind, number, section, histogram, progress)
             bar.update()
     return lambda number: read_section(scratch, kind, number)
 
 
-def _note_counts(progress: Progress, kind: str, number: Optional[int], section: SectionExplanation) -> None:
+def _first_pass(kind: str, number: Optional[int], section: SectionExplanation, histogram: RawHistogram,
+                progress: Progress) -> None:
+    """What the first pass keeps of a line: its raw values in ``histogram``, and a note of its patch counts."""
+    histogram.add(section.raw, asked_mask(section))
     title = kind if number is None else f"{kind} {number}"
     progress.note(f"{title}: " + ", ".join(f"{name} {count}" for name, count in section.predicted_counts().items()))
 
 
 def _from_blocks(survey_path: PathLike, explainer: Explainer, network: SeismicModel, options: ExplainOptions,
-                 numbers: list[int], window: slice, parts: Path, progress: Progress) -> LineExplainer:
-    """Every line explained in blocks on Dask into ``parts``; each line's explanation then read from its piece."""
+                 numbers: list[int], window: slice, parts: Path, histogram: RawHistogram,
+                 progress: Progress) -> LineExplainer:
+    """Every line explained in blocks on Dask into ``parts`` (``_first_pass`` as each piece is read); then read back."""
     choice = options.model_choice
     job = VolumeJob(survey=str(Path(survey_path).resolve()), model=str(Path(choice.weights).resolve()),
                     model_checksum=explainer.model_checksum, layer=explainer.layer_name, kind=options.kind,
@@ -226,31 +235,29 @@ def _from_blocks(survey_path: PathLike, explainer: Explainer, network: SeismicMo
     with dask_client(options.workers, options.scheduler, options.timeout) as client:
         pieces = explain_blocks(client, job, numbers, parts, timeout=options.timeout, progress=progress)
     for number in numbers:
-        _note_counts(progress, options.kind, number, read_section(pieces[number] / PIECE, options.kind, number))
+        _first_pass(options.kind, number, read_section(pieces[number] / PIECE, options.kind, number), histogram,
+                    progress)
     return lambda number: read_section(pieces[number] / PIECE, options.kind, number)
 
 
-def run_scaling(how: str, explained: LineExplainer, numbers: list[Optional[int]]) -> Scaling:
-    """The scaling ``how`` of the run; for ``volume``, its factor from every line's raw maps (every question)."""
-    if how != "volume":
-        return Scaling(how)
-    histogram = RawHistogram()
-    for number in numbers:
-        section = explained(number)
-        histogram.add(section.raw, asked_mask(section))
-    return Scaling(how, histogram.percentile(PERCENTILE))
+def run_scaling(how: str, histogram: RawHistogram) -> Scaling:
+    """The scaling ``how`` of the run; for ``volume``, its factor from the ``histogram`` of every line's raw maps.
+
+    Every question counts, whichever are written (``--questions`` trims the outputs, never
+    changes their values).
+    """
+    return Scaling(how, histogram.percentile(PERCENTILE)) if how == "volume" else Scaling(how)
 
 
 def _write_outputs(survey: Survey, stage: Path, explained: LineExplainer, numbers: list[Optional[int]], kind: str,
                    network: SeismicModel, options: ExplainOptions, questions: tuple[str, ...], window: slice,
-                   progress: Progress, summary: dict) -> dict:
+                   scaling: Scaling, progress: Progress, summary: dict) -> dict:
     """explanations.h5, the SEG-Y attributes, the figures and summary.json (``summary`` completed) in ``stage``.
 
     A segmentation network's attributes add ``class.sgy`` (the predicted class index per
     sample) and ``margin.sgy`` (the runner-up margin) to the questions' maps.
     """
     class_names = network.class_names
-    scaling = run_scaling(options.normalise, explained, numbers)
     summary = {**summary, "scaling": scaling.record()}
     chosen = [question_names(class_names).index(name) for name in questions]
     attributes = questions + (("class", "margin") if network.dense else ())

@@ -4,11 +4,14 @@ It builds the embedded data (a synthetic SEG-Y survey with its labels, distorted
 copies of photographs that scikit-image ships, synthetic look-alike birds), uses
 the committed checkpoints, and runs the seismic, image-quality and recognition
 suites: explanations (Why P? Why P, rather than Q?), evaluations, and numbers that
-show whether the maps point at the known ground truth. Everything lands in one
+show whether the maps point at the known ground truth. After the seismic and the
+image-quality suites come their real-data sections (``real_data``: the real F3 inline
+244 and 200 hand-labelled F3 patches, a TID2013 pair with people's score), shipped in
+the package with their licences, saying where the models are wrong. Everything lands in one
 folder, staged so a re-run replaces it as a whole: ``index.html`` (findings first, then
 the figures and tables of each domain; one file to share, its figures inside, unless
 ``--report folder`` links them), ``summary.json`` (every number) and each suite's SEG-Y, HDF5 and
-JSON outputs in a folder named after the domain.
+JSON outputs in a folder named after the domain (``DOMAIN-real`` for the real data).
 """
 from __future__ import annotations
 
@@ -40,11 +43,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .real_data import REAL_SUITES, shipped_files
+
     claim_outputs(folders={"--out": args.out},
-                  inputs={"a committed model": [default_model(domain) for domain in SUITES]})
+                  inputs={"a committed model": [default_model(domain) for domain in SUITES],
+                          "the shipped real data": shipped_files()})
     summary = run_suites(args.out, list(SUITES), seed=args.seed, device=args.device, command="demo",
                          title="rather demo", progress=Progress.for_command(json=args.json, asked=args.progress),
-                         embed=args.report == "single-file")
+                         embed=args.report == "single-file", real=REAL_SUITES)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:

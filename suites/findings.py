@@ -72,10 +72,37 @@ def recognition_finding(summary: dict) -> str:
             f"look-alikes apart, Grad-CAM (Why A?) {share(energy.get('gradcam'))}{area_text}; {accuracy}.")
 
 
+def real_seismic_finding(summary: dict) -> str:
+    """On the real F3 patches: the balanced accuracy beside chance and the faults missed; the real inline unchecked."""
+    patches = summary["patches"]
+    (found, missed), (false_alarms, _) = patches["confusion"]
+    return (f"On real F3 data the classifier is wrong on {missed + false_alarms} of {patches['patches']} "
+            f"hand-labelled patches (fault against the rest): balanced accuracy {patches['balanced_accuracy']:.2f}, "
+            f"chance {summary['chance']:.2f}; it misses {missed} of {found + missed} faults. The real inline "
+            f"{summary['inline']} is explained but has no labels to check its maps against.")
+
+
+def real_iqa_finding(summary: dict) -> str:
+    """On the real TID2013 pair: the model's score beside people's, in MOS points, and people's own spread."""
+    return (f"On a real TID2013 pair the model scores {summary['model_mos']:.2f} where people gave "
+            f"{summary['mos']:.2f} (MOS, 0-9): {abs(summary['gap_mos']):.2f} points "
+            f"{'above' if summary['gap_mos'] > 0 else 'below'}, against a spread of {summary['mos_std']:.2f} among "
+            f"people; {summary['question']} maps where that difference comes from.")
+
+
 FINDINGS: dict[str, Callable[[dict], str]] = {"seismic": seismic_finding, "iqa": iqa_finding,
                                                "recognition": recognition_finding}
+REAL_FINDINGS: dict[str, Callable[[dict], str]] = {"seismic": real_seismic_finding, "iqa": real_iqa_finding}
+"""The sentence of each domain's real-data section (``real_data.REAL_SUITES``), whose id is ``DOMAIN-real``."""
 
 
-def findings(suites: dict[str, dict]) -> list[Finding]:
-    """One finding per domain suite that ran, in their order, each linking to the section named after it."""
-    return [Finding(domain, FINDINGS[domain](summary)) for domain, summary in suites.items() if domain in FINDINGS]
+def findings(suites: dict[str, dict], real: Optional[dict[str, dict]] = None) -> list[Finding]:
+    """One finding per domain suite that ran, in their order, each linking to the section named after it;
+    after a domain's, the finding of its real-data section when ``real`` holds one."""
+    found = []
+    for domain, summary in suites.items():
+        if domain in FINDINGS:
+            found.append(Finding(domain, FINDINGS[domain](summary)))
+        if domain in (real or {}):
+            found.append(Finding(f"{domain}-real", REAL_FINDINGS[domain](real[domain])))
+    return found

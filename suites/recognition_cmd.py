@@ -11,6 +11,7 @@ from rather.common.storage import claim_outputs
 from rather.recognition.options import (DEFAULT_CHECKPOINT, EPOCHS, FORMATS, SPLITS, TRAIN_IMAGES, AuditOptions,
                                         DataChoice, ModelChoice)
 
+from .cluster_args import add_cluster_arguments, cluster_choice
 from .model_args import add_model_arguments, model_choice, read_class_names
 
 NAME = "recognition"
@@ -63,6 +64,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     audit.add_argument("--trust-ranked", type=int, default=defaults.trust_ranked,
                        help="images listed as the least trustworthy correct predictions and the most trustworthy "
                        "mistakes (GradTrust)")
+    add_cluster_arguments(audit, blocks="the per-image pass (logits, VOICE, GradTrust) in batches of --batch-size "
+                          "images", needs="the data, the weights")
     audit.add_argument("--out", required=True, help="output folder")
     audit.add_argument("--json", action="store_true", help="print the summary as JSON")
 
@@ -110,9 +113,11 @@ def run_audit(args: argparse.Namespace) -> int:
                   inputs={"--data": data_source(args), "--weights": args.weights or DEFAULT_CHECKPOINT,
                           "--classes": args.classes})
     data, model, options = audit_choices(args)
+    cluster = cluster_choice(args)
     from rather.recognition.pipeline import audit
 
-    summary = audit(args.out, data, model, options, Progress.for_command(json=args.json, asked=args.progress))
+    summary = audit(args.out, data, model, options, Progress.for_command(json=args.json, asked=args.progress),
+                    cluster)
     print(json.dumps(summary, indent=2) if args.json else render_summary(summary))
     return 0
 
@@ -162,8 +167,19 @@ def render_summary(summary: dict) -> str:
                          + numbers(step["rank_correlation"]))
     if "random_logit" in checks:
         lines.append("sanity random logit: rank correlation " + numbers(checks["random_logit"]))
-    lines.append(f"done in {summary['seconds']} s")
+    lines.append(f"done in {summary['seconds']} s: " + run_text(summary["run"]))
     return "\n".join(lines)
+
+
+def run_text(run: dict) -> str:
+    """How the audit ran: its speed, where, and the peak memory of each process (where known)."""
+    where = (f"{run['workers']} Dask worker(s)" if run["workers"] else f"the Dask cluster at {run['scheduler']}"
+             if run["scheduler"] else "one process")
+    peaks = [run["peak_rss_bytes"], *run.get("peak_rss_bytes_per_worker", [])]
+    memory = ", ".join("?" if peak is None else f"{peak / 2**20:.0f}" for peak in peaks)
+    return (f"{run['images_per_second']} images/s ({run['images']} images in {run['batches']} batches on {where}; "
+            f"the per-image pass {run['scoring_seconds']} s); peak memory {memory} MiB"
+            + (" (driver, then each worker)" if len(peaks) > 1 else ""))
 
 
 def numbers(values: dict) -> str:

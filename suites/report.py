@@ -7,7 +7,10 @@ HDF5, JSON). A box of findings opens the page: per domain one sentence with the
 number that matters and its baseline, linking to the section. ``write_report``
 renders it all to ``index.html`` with no script, no external resource and no
 network; by default the figures are embedded as data URIs, so the page alone can
-be shared (``embed=False`` keeps them as files beside it).
+be shared (``embed=False`` keeps them as files beside it). A figure is shown at its
+own size, never wider than the page's column (``max-width`` in ``STYLE``): the figure
+functions draw for that column (``rather.common.figures.PAGE_WIDTH`` at its ``DPI``),
+so their fonts read as drawn at 100 % zoom.
 
 >>> section = Section("seismic", "Seismic sections", "A synthetic survey.")
 >>> section.tables.append(Table("counts", "Predicted patches", ["class", "patches"], [["fault", 12]]))
@@ -28,7 +31,7 @@ STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222;
        font-size: 16px; line-height: 1.45; }
 h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #ccc; padding-bottom: .2em; margin-top: 2em; }
-figure { margin: 1em 0; } figure img { width: 100%; height: auto; box-sizing: border-box; border: 1px solid #ddd; }
+figure { margin: 1em 0; } figure img { max-width: 100%; height: auto; box-sizing: border-box; border: 1px solid #ddd; }
 figcaption { font-size: .95em; color: #444; overflow-wrap: anywhere; }
 table { border-collapse: collapse; margin: .8em 0; font-size: .95em; min-width: min(100%, 40em); }
 .table { overflow-x: auto; } table.shaded { font-size: .8em; }
@@ -38,7 +41,8 @@ th:first-child, td:first-child { text-align: left; }
 nav a { margin-right: 1em; } .meta { color: #666; font-size: .9em; }
 #findings { border: 2px solid #2b6cb0; background: #f0f6fc; padding: .6em 1.2em; margin: 1em 0; }
 #findings h2 { margin-top: .2em; border: none; font-size: 1.2em; } #findings li { margin: .3em 0; }
-.reproduce { font-size: .9em; color: #444; } .reproduce code { background: #f4f4f4; padding: .1em .3em; }
+.reproduce { font-size: .9em; color: #444; overflow-wrap: anywhere; }
+.reproduce code { background: #f4f4f4; padding: .1em .3em; }
 details { margin: 1em 0; } summary { cursor: pointer; font-weight: 600; }
 """
 

@@ -17,7 +17,7 @@ import shlex
 import time
 from importlib import import_module
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping
 
 from rather.common import BadInput, __version__
 from rather.common.progress import SILENT, Progress
@@ -126,13 +126,15 @@ def reproduce_command(domain: str, data: str | None, model, seed: int | None) ->
 
 def run_suites(out: str | Path, domains: list[str], *, data: dict | None = None, model: dict | None = None,
                seed: int | None = None, device: str = "cpu", command: str, title: str,
-               progress: Progress = SILENT, embed: bool = True) -> dict:
+               progress: Progress = SILENT, embed: bool = True, real: Mapping[str, Callable] | None = None) -> dict:
     """Run ``domains`` into ``out`` (staged, replacing a folder rather wrote before); write summary.json
     (its ``command`` names the command that wrote it) and index.html; return the summary.
 
     ``progress`` shows a bar over the suites and passes each suite its notes. The page opens with
     the findings, ends each section with the command that reproduces it and the model's checksum,
-    and holds its figures inside (``embed``) or links them.
+    and holds its figures inside (``embed``) or links them. ``real`` (the demo's
+    ``real_data.REAL_SUITES``): per domain, a real-data section run right after the domain's
+    suite, into ``DOMAIN-real``, its summary under ``real`` in summary.json.
     """
     from rather.common.summaries import write_json
 
@@ -153,11 +155,16 @@ def run_suites(out: str | Path, domains: list[str], *, data: dict | None = None,
             section.command = reproduce_command(domain, data.get(domain), model.get(domain), seed)
             section.checksum = file_checksum(model_file(domain, model.get(domain)))
             sections.append(section)
+            if domain in (real or {}):
+                progress.note(f"[{number}/{len(domains)}] {domain}: real data")
+                section, summary.setdefault("real", {})[domain] = real[domain](
+                    stage / f"{domain}-real", model.get(domain), device=device, progress=progress.note)
+                sections.append(section)
         summary["seconds"] = round(time.perf_counter() - started, 1)
         write_json(stage / "summary.json", summary)
         write_report(stage / "index.html", title, sections,
                      meta=f"rather {__version__}; {summary['seconds']} s; summary.json holds every number",
-                     findings=findings(summary["suites"]), embed=embed)
+                     findings=findings(summary["suites"], summary.get("real", {})), embed=embed)
     return summary
 
 

@@ -71,7 +71,10 @@ def test_wheel_install_imports_from_site_packages(outside):
         assert "rather/iqa/models/wadiqam_fr.pt" in archive.namelist()
         assert "rather/recognition/models/birds.pt" in archive.namelist()
         shipped = {Path(name).name for name in archive.namelist() if name.startswith("rather/data_manifests/")}
+        real = {name for name in archive.namelist() if name.startswith("rather/suites/real/")}
     assert shipped >= {path.name for path in (REPO / "data_manifests").glob("*.json")} | {"README.md"}
+    assert real == {f"rather/suites/{path.relative_to(REPO / 'suites').as_posix()}"
+                    for path in (REPO / "suites" / "real").rglob("*") if path.is_file()}  # each with its licence
     pip("install", "--no-deps", str(wheel), python=python)
     files = imported_files(python, outside)
     assert all("site-packages" in str(path) and REPO not in path.parents for path in files)

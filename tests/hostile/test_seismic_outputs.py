@@ -101,3 +101,17 @@ def test_no_segy_and_no_figures_leave_the_store_and_the_summary(tmp_path, survey
     assert summary["questions"] == ["rather_than_fault"]
     with h5py.File(out / "explanations.h5", "r") as store:  # the store keeps every question
         assert store["sections/inline_101/maps"].shape[0] == 5
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("text", [bytes(3200), bytes(range(128, 256)) * 25], ids=["text-nul", "text-high-bytes"])
+def test_a_survey_with_an_odd_textual_header_gets_rather_s_cards_and_keeps_its_own(tmp_path, survey, run_cli, text):
+    import segyio
+
+    survey.write_bytes(text + survey.read_bytes()[3200:])
+    _, summary = explain(run_cli, survey, tmp_path / "out", "--no-figures")
+    written = (tmp_path / "out" / "why.sgy").read_bytes()[:3200]
+    assert written[:33 * 80] == text[:33 * 80] and written[33 * 80:].startswith(b"C34 RATHER ")
+    assert f"MODEL {summary['model_checksum']}".encode() in written
+    with segyio.open(str(tmp_path / "out" / "why.sgy")) as why:
+        assert list(why.ilines) == [101]

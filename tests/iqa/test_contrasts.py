@@ -55,13 +55,14 @@ def gaussian_window(sigma=8.0):
 
 def straightforward_patchwise(model, x, q, stride, signed=False):
     """One window at a time: forward, (s - q)^2 backward to conv10's output on the distorted branch, Grad-CAM;
-    ``signed``: each window's map times sign(s_window - q)."""
+    ``signed``: each window's map times sign(s_window - q); ``stride``: one for both axes, or (down, across)."""
     height, width = x.shape[-2:]
+    down, across = stride if isinstance(stride, tuple) else (stride, stride)
     total = torch.zeros(height, width, dtype=torch.float64)
     weights = torch.zeros(height, width, dtype=torch.float64)
     window = gaussian_window()
-    for r in starts(height, stride):
-        for c in starts(width, stride):
+    for r in starts(height, down):
+        for c in starts(width, across):
             seen = []
             handle = model.features.register_forward_hook(lambda m, i, o: seen.append(o))
             score = model(x[:, :, r:r + 32, c:c + 32])
@@ -93,6 +94,17 @@ def test_patchwise_equals_the_straightforward_loop(model):
     torch.testing.assert_close(result.p, torch.full((1, 3), score, dtype=torch.float64), rtol=0, atol=1e-7)
     torch.testing.assert_close(result.maps, (result.raw - result.raw.amin((2, 3), keepdim=True))
                                / (result.raw.amax((2, 3), keepdim=True) - result.raw.amin((2, 3), keepdim=True)))
+
+
+def test_patchwise_with_a_stride_down_and_another_across_equals_the_straightforward_loop(model):
+    """Fast mode's grid (``options.FAST_STRIDE``: every other column of windows) is the same question, fewer windows."""
+    x = pair("white_noise", 3, 48, 56)
+    result, window_scores, _ = explain_patchwise(model, x, [0.9], stride=(4, 8))
+    assert window_scores.shape == (5, 4)  # rows 0, 4, ..., 16 by columns 0, 8, 16, 24
+    expected = straightforward_patchwise(model, x, 0.9, stride=(4, 8))
+    assert expected.abs().max() > 0
+    torch.testing.assert_close(result.raw[0, 1], expected, rtol=1e-4, atol=1e-7)
+    assert "windows of 32 x 32 at stride 4 down, 8 across" in result.notes[0]
 
 
 def test_side_maps_sign_each_window_by_the_side_of_q_its_score_lies_on(model):
@@ -161,7 +173,7 @@ def test_image_mode_follows_the_weighted_average(model):
 
 
 def test_patchwise_refuses_bad_arguments(model):
-    for stride in (0, 33, 2.5, True):  # 33 would leave pixels that no 32 x 32 window covers
+    for stride in (0, 33, 2.5, True, (4, 0), (33, 4), (4, 2.5), (4, True)):  # 33 would leave pixels uncovered
         with pytest.raises(BadInput, match="stride must be a positive number of pixels, at most the window's 32"):
             explain_patchwise(model, pair("jpeg", 1, 40, 70), [0.5], stride=stride)
     with pytest.raises(BadInput, match="smaller than the 32 x 32 patch"):

@@ -58,3 +58,4 @@ def test_a_recorded_mask_wins_over_the_predicted_classes():
 def test_an_unknown_scaling_is_refused_with_the_choices():
     with pytest.raises(BadInput, match="--normalise slice: not a scaling; give one of volume, section, none"):
         Scaling("slice")
+

@@ -134,3 +134,14 @@ def test_textual_header_without_blank_cards_replaces_the_last_ones():
     text = textual_header(cards, ["a", "b", "c"]).decode("cp037")
     assert text[37 * 80:].split() == ["C38", "a", "C39", "b", "C40", "c"] and text[:37 * 80] == cards.decode(
         "cp037")[:37 * 80]
+
+
+@pytest.mark.parametrize("survey_text, encoding", [
+    (bytes(3200), "latin-1"),  # a header of NUL bytes: every card blank
+    (b"\x40" * 3200, "cp037"),  # EBCDIC spaces, no card marks
+    (bytes(range(128, 256)) * 25, "latin-1"),  # bytes no encoding makes text of: never blank, kept as they are
+], ids=["nul", "ebcdic-spaces", "high-bytes"])
+def test_textual_header_of_odd_surveys_keeps_their_bytes(survey_text, encoding):
+    header = textual_header(survey_text, ["one", "two"])
+    assert len(header) == 3200 and header[:38 * 80] == survey_text[:38 * 80]
+    assert header[38 * 80:].decode(encoding) == "C39 one".ljust(80) + "C40 two".ljust(80)

@@ -77,13 +77,23 @@ def test_the_demo_report_shows_every_domain_in_a_browser(tmp_path, capsys):
     assert damage[iqa["questions"][1]] > iqa["damage"]["area_share"]  # rather than pristine points at the noise
     assert 0 <= iqa["evaluation"]["srcc"] <= 1
     assert (out / "seismic" / summary["suites"]["seismic"]["survey"]).is_file()
+    real = summary["real"]  # the shipped real data, read at run time: the committed models may change
+    patches = real["seismic"]["patches"]
+    assert patches["patches"] == 200 and sum(map(sum, patches["confusion"])) == 200
+    assert (out / "seismic-real" / real["seismic"]["line"]).is_file()
+    assert real["iqa"]["mos"] == 3.86486 and real["iqa"]["question"].endswith("(people's score)")
     page = open_page(out / "index.html")
-    assert page["tables"] == ["seismic-predicted", "seismic-truth", "seismic-energy", "iqa-damage", "iqa-evaluation",
-                              "iqa-localisation", "recognition-pairs", "recognition-per-class",
+    assert page["tables"] == ["seismic-predicted", "seismic-truth", "seismic-energy", "seismic-real-predicted",
+                              "seismic-real-patches", "iqa-damage", "iqa-evaluation", "iqa-localisation",
+                              "iqa-real-scores", "recognition-pairs", "recognition-per-class",
                               "recognition-confusion", "recognition-truth"]
-    assert len(page["images"]) >= 5 and all(image["loaded"] for image in page["images"])
+    assert len(page["images"]) >= 7 and all(image["loaded"] for image in page["images"])
     assert all(image["src"].startswith("data:image/png;base64,") for image in page["images"])  # one file to share
-    assert [item["target"] for item in page["findings"]] == ["#seismic", "#iqa", "#recognition"]
-    assert all("%" in item["text"] for item in page["findings"])
+    assert [item["target"] for item in page["findings"]] == ["#seismic", "#seismic-real", "#iqa", "#iqa-real",
+                                                             "#recognition"]
+    assert all("%" in item["text"] for item in page["findings"] if "-real" not in item["target"])
+    wrong = page["findings"][1]["text"]  # where the model is wrong on real data, with its number and chance
+    assert f"balanced accuracy {patches['balanced_accuracy']:.2f}, chance 0.50" in wrong
+    assert f"people gave {real['iqa']['mos']:.2f}" in page["findings"][3]["text"]
     assert page["overflow"] == {"page": False, "figures": []}
     assert not list(tmp_path.glob(".*staging*"))
