@@ -20,6 +20,8 @@ from .scaling import DEFAULT_SCALING, SCALINGS
 
 DEFAULT_CHECKPOINT = Path(__file__).with_name("models") / "classifier.pt"
 """The committed four-class classifier (``rather seismic train`` makes it)."""
+OUTPUT_FORMATS = ("segy", "zarr", "netcdf")
+"""What ``--format`` may ask for besides the summary and the HDF5 store: SEG-Y attributes, a zarr store, netCDF."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,9 @@ class ExplainOptions:
     attributes are NaN outside it. What is written: questions, the names of the questions to
     write (``survey_explanation.chosen_questions``: "why", "rather", class names; None: all);
     normalise, the scaling (``scaling.SCALINGS``); figures, a figure for every Nth line
-    explained (0: none); segy, whether to write the SEG-Y attributes.
+    explained (0: none); formats, the volume outputs besides the summary and the HDF5 store,
+    some of ``OUTPUT_FORMATS`` (SEG-Y attributes by default; ``volume_store`` for zarr and
+    netCDF; none at all is allowed).
     """
 
     kind: str = "inline"
@@ -82,9 +86,10 @@ class ExplainOptions:
     questions: Optional[tuple[str, ...]] = None
     normalise: str = DEFAULT_SCALING
     figures: int = 1
-    segy: bool = True
+    formats: tuple[str, ...] = ("segy",)
 
     def __post_init__(self) -> None:
+        check_formats(self.formats)
         if self.kind not in ("inline", "crossline"):
             raise BadInput(f"lines are inlines or crosslines, not {self.kind!r}")
         if self.stride < 1:
@@ -112,9 +117,23 @@ class ExplainOptions:
         return self.network if self.network is not None else ModelChoice(weights=self.model)
 
     @property
+    def segy(self) -> bool:
+        """Whether the SEG-Y attributes are written (``--no-segy`` takes "segy" out of ``formats``)."""
+        return "segy" in self.formats
+
+    @property
     def in_blocks(self) -> bool:
         """Whether the lines are explained in blocks on Dask."""
         return self.workers is not None or self.scheduler is not None
+
+
+def check_formats(formats: tuple[str, ...]) -> None:
+    """Refuse ``--format`` values that are not ``OUTPUT_FORMATS``, or one given twice (none at all is allowed)."""
+    unknown = [name for name in formats if name not in OUTPUT_FORMATS]
+    if unknown or len(set(formats)) != len(formats):
+        problem = f"'{unknown[0]}' is not one of them" if unknown else "one is given twice"
+        raise BadInput(f"--format takes some of {','.join(OUTPUT_FORMATS)} separated by commas ({problem}); "
+                       "e.g. --format segy,zarr")
 
 
 @dataclass(frozen=True)

@@ -198,7 +198,10 @@ class SectionStore:
     datasets ``maps`` (1 + C, H, W), ``raw`` (1 + C, H, W), ``probabilities`` (C, H, W), ``predicted`` (H, W),
     ``margin`` (H, W, segmentation networks only), ``asked`` (1 + C, H, W, bool; patch classifiers),
     ``patch_classes``, ``rows``, ``cols`` and attrs ``kind``, ``number`` (none for a 2D line), ``patch``,
-    ``stride``.
+    ``stride``. Sections added with their ``LineAxes`` also hold ``question``, ``class``, ``time``
+    and the traces' numbers (``crossline`` along an inline, ...) as HDF5 dimension scales
+    attached to those datasets' axes (``attach_scales``): xarray with h5netcdf then reads a
+    group with real coordinates.
 
     >>> with SectionStore("explanations.h5", {"survey": "f3.sgy"}) as store:
     ...     store.add("inline", 120, explain_section(explainer, amplitude))
@@ -219,17 +222,61 @@ class SectionStore:
         self._sections = self._file.create_group("sections")
         return self
 
-    def add(self, kind: str, number: int | None, section: SectionExplanation) -> None:
+    def add(self, kind: str, number: int | None, section: SectionExplanation,
+            axes: Optional[LineAxes] = None) -> None:
+        """Write the section's group; with ``axes``, its coordinates as dimension scales (``attach_scales``)."""
         group = self._sections.create_group(line_name(kind, number))
         for name in ("maps", "raw", "probabilities", "predicted", "patch_classes", "rows", "cols", "margin", "asked"):
             if getattr(section, name) is not None:
                 group.create_dataset(name, data=getattr(section, name), compression="gzip", shuffle=True)
         group.attrs.update({"kind": kind, "patch": section.patch, "stride": section.stride,
                             **({} if number is None else {"number": number})})
+        if axes is not None:
+            attach_scales(group, section, axes)
         self._file.flush()  # HDF5 otherwise keeps every section's chunks in memory until the file closes
 
     def __exit__(self, *exc) -> None:
         self._stack.__exit__(*exc)
+
+
+@dataclass(frozen=True)
+class LineAxes:
+    """The coordinates of a section's axes: ``time`` (ms, one per row), ``traces`` (one per column) named ``trace_key``.
+
+    ``trace_key`` is what numbers the traces: "crossline" along an inline, "inline" along a
+    crossline, the line's key ("cdp", "trace", ...) for a 2D or single-line file.
+    """
+
+    time: np.ndarray
+    trace_key: str
+    traces: np.ndarray
+
+
+SCALED = {"maps": ("question", "time", None), "raw": ("question", "time", None), "asked": ("question", "time", None),
+          "probabilities": ("class", "time", None), "predicted": ("time", None), "margin": ("time", None),
+          "patch_classes": ("rows", "cols")}
+"""Each dataset's dimensions, by the scales' names (None: the traces, named by ``LineAxes.trace_key``)."""
+
+
+def attach_scales(group: h5py.Group, section: SectionExplanation, axes: LineAxes) -> None:
+    """HDF5 dimension scales in a section's group, so xarray (h5netcdf) reads real coordinates.
+
+    Adds ``question``, ``class``, ``time`` and the traces' dataset (``axes.trace_key``), makes
+    them and ``rows``, ``cols`` dimension scales, and attaches them to the datasets' axes
+    (``SCALED``). The datasets themselves are unchanged.
+    """
+    strings = h5py.string_dtype()
+    group.create_dataset("question", data=np.array(section.questions, dtype=object), dtype=strings)
+    group.create_dataset("class", data=np.array(section.class_names, dtype=object), dtype=strings)
+    group.create_dataset("time", data=np.asarray(axes.time, dtype=np.float64))
+    group.create_dataset(axes.trace_key, data=np.asarray(axes.traces))
+    group["time"].attrs["units"] = "ms"
+    for name in ("question", "class", "time", axes.trace_key, "rows", "cols"):
+        group[name].make_scale(name)
+    for name, dims in SCALED.items():
+        if name in group:
+            for axis, scale in enumerate(dims):
+                group[name].dims[axis].attach_scale(group[scale or axes.trace_key])
 
 
 def read_section(path, kind: str, number: int | None) -> SectionExplanation:

@@ -216,23 +216,30 @@ class Survey:
         return {int(key): int(value) for key, value in self._handle.header[trace].items()}
 
     def coordinates(self) -> dict:
-        """CDP X and Y (bytes 181 and 185) of every trace, times the coordinate scalar (bytes 71-72): their ranges.
+        """The ranges of ``trace_coordinates``, and the coordinate scalar (bytes 71-72).
+
+        Returns {"cdp_x": {"min", "max"}, "cdp_y": {"min", "max"}, "scalar": the scalar if
+        every trace has the same one, else the list of the distinct ones}.
+        """
+        scalar, coordinates = self.trace_coordinates()
+        ranges = {name: {"min": float(values.min()), "max": float(values.max())}
+                  for name, values in coordinates.items()}
+        distinct = np.unique(scalar).astype(np.int64).tolist()
+        return {**ranges, "scalar": distinct[0] if len(distinct) == 1 else distinct}
+
+    def trace_coordinates(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """CDP X and Y (bytes 181 and 185) of every trace in file order, times its coordinate scalar (bytes 71-72).
 
         The SEG-Y scalar multiplies when positive and divides when negative (0 counts as 1).
-        Returns {"cdp_x": {"min", "max"}, "cdp_y": {"min", "max"}, "scalar": the scalar if
-        every trace has the same one, else the list of the distinct ones}. All header words
-        are read once (one pass over the trace headers per word).
+        Returns (the scalars, {"cdp_x": float64, "cdp_y": float64}). All header words are
+        read once (one pass over the trace headers per word).
         """
         words = {byte: np.asarray(self._handle.attributes(byte)[:], dtype=np.float64)
                  for byte in (segyio.TraceField.SourceGroupScalar, segyio.TraceField.CDP_X, segyio.TraceField.CDP_Y)}
         scalar = words[segyio.TraceField.SourceGroupScalar]
         factor = np.where(scalar > 0, scalar, np.where(scalar < 0, 1.0 / np.abs(np.where(scalar < 0, scalar, 1)), 1.0))
-        ranges = {}
-        for name, byte in (("cdp_x", segyio.TraceField.CDP_X), ("cdp_y", segyio.TraceField.CDP_Y)):
-            values = words[byte] * factor
-            ranges[name] = {"min": float(values.min()), "max": float(values.max())}
-        distinct = np.unique(scalar).astype(np.int64).tolist()
-        return {**ranges, "scalar": distinct[0] if len(distinct) == 1 else distinct}
+        return scalar, {"cdp_x": words[segyio.TraceField.CDP_X] * factor,
+                        "cdp_y": words[segyio.TraceField.CDP_Y] * factor}
 
     def suggestion(self) -> Optional[Suggestion]:
         """``geometry.suggest_byte_locations`` for this file's trace headers."""

@@ -53,6 +53,7 @@ from .seismic_model import SeismicModel, load_seismic_model
 from .sections import SectionExplanation, SectionStore, question_names, read_section
 from .survey import Survey, open_survey
 from .synthetic import labels_beside, read_label_section
+from . import volume_store
 
 LineExplainer = Callable[[Optional[int]], SectionExplanation]
 """Line number (None for a 2D line) -> its explanation, read back from the first pass."""
@@ -83,16 +84,17 @@ def explain_survey(survey_path: PathLike, out: PathLike, options: ExplainOptions
         kind, numbers = _lines(survey, survey_path, options, network.patch, window)
         histogram = RawHistogram()
         with staged_folder(out) as stage:
+            written = None  # the zarr store the Dask workers wrote
             if options.in_blocks:
                 parts = parts_folder(out)
-                explained = _from_blocks(survey_path, explainer, network, options, numbers, window, parts, histogram,
-                                         progress)
+                explained, written = _from_blocks(survey, explainer, network, options, questions, numbers, window,
+                                                  parts, histogram, progress)
             else:
                 explained = _explain_lines(survey, explainer, network, options, kind, numbers, window,
                                            stage / SCRATCH, histogram, progress)
             scaling = run_scaling(options.normalise, histogram)
             summary = _write_outputs(survey, stage, explained, numbers, kind, network, options, questions, window,
-                                     scaling, progress, {
+                                     scaling, written, progress, {
                 "command": "seismic explain",
                 "survey": recorded_as,
                 "survey_kind": survey.kind,
@@ -220,12 +222,17 @@ def _first_pass(kind: str, number: Optional[int], section: SectionExplanation, h
     progress.note(f"{title}: " + ", ".join(f"{name} {count}" for name, count in section.predicted_counts().items()))
 
 
-def _from_blocks(survey_path: PathLike, explainer: Explainer, network: SeismicModel, options: ExplainOptions,
-                 numbers: list[int], window: slice, parts: Path, histogram: RawHistogram,
-                 progress: Progress) -> LineExplainer:
-    """Every line explained in blocks on Dask into ``parts`` (``_first_pass`` as each piece is read); then read back."""
+def _from_blocks(survey: Survey, explainer: Explainer, network: SeismicModel, options: ExplainOptions,
+                 questions: tuple[str, ...], numbers: list[int], window: slice, parts: Path, histogram: RawHistogram,
+                 progress: Progress) -> tuple[LineExplainer, Optional[Path]]:
+    """Every line explained in blocks on Dask into ``parts`` (``_first_pass`` as each piece is read): each line's
+    explanation (read back from its piece), and the zarr store in ``parts`` the workers then wrote (None: not asked).
+
+    The scaling needs every line, so the workers write the zarr regions in a second round of
+    tasks (``volume_store.regions_on_workers``), once it is known.
+    """
     choice = options.model_choice
-    job = VolumeJob(survey=str(Path(survey_path).resolve()), model=str(Path(choice.weights).resolve()),
+    job = VolumeJob(survey=str(survey.path.resolve()), model=str(Path(choice.weights).resolve()),
                     model_checksum=explainer.model_checksum, layer=explainer.layer_name, kind=options.kind,
                     patch=network.patch, stride=options.stride, iline=options.iline, xline=options.xline,
                     device=options.device, block_lines=options.block_lines, threads=torch.get_num_threads(),
@@ -234,10 +241,22 @@ def _from_blocks(survey_path: PathLike, explainer: Explainer, network: SeismicMo
                     stop_sample=window.stop)
     with dask_client(options.workers, options.scheduler, options.timeout) as client:
         pieces = explain_blocks(client, job, numbers, parts, timeout=options.timeout, progress=progress)
-    for number in numbers:
-        _first_pass(options.kind, number, read_section(pieces[number] / PIECE, options.kind, number), histogram,
-                    progress)
-    return lambda number: read_section(pieces[number] / PIECE, options.kind, number)
+        for number in numbers:
+            _first_pass(options.kind, number, read_section(pieces[number] / PIECE, options.kind, number), histogram,
+                        progress)
+
+        def explained(number: int) -> SectionExplanation:
+            return read_section(pieces[number] / PIECE, options.kind, number)
+
+        if not volume_store.wanted(options.formats):
+            return explained, None
+        written = parts / volume_store.ZARR_NAME
+        volume_store.lay_out(written, volume_store.volume_grid(survey, options.kind, window), questions,
+                             network.class_names)
+        volume_store.regions_on_workers(client, written, job, {number: pieces[number] / PIECE for number in numbers},
+                                        run_scaling(options.normalise, histogram), questions, options.timeout,
+                                        progress)
+    return explained, written
 
 
 def run_scaling(how: str, histogram: RawHistogram) -> Scaling:
@@ -251,13 +270,18 @@ def run_scaling(how: str, histogram: RawHistogram) -> Scaling:
 
 def _write_outputs(survey: Survey, stage: Path, explained: LineExplainer, numbers: list[Optional[int]], kind: str,
                    network: SeismicModel, options: ExplainOptions, questions: tuple[str, ...], window: slice,
-                   scaling: Scaling, progress: Progress, summary: dict) -> dict:
+                   scaling: Scaling, written: Optional[Path], progress: Progress, summary: dict) -> dict:
     """explanations.h5, the SEG-Y attributes, the figures and summary.json (``summary`` completed) in ``stage``.
 
     A segmentation network's attributes add ``class.sgy`` (the predicted class index per
-    sample) and ``margin.sgy`` (the runner-up margin) to the questions' maps.
+    sample) and ``margin.sgy`` (the runner-up margin) to the questions' maps. The zarr store
+    and netCDF file of ``options.formats`` are ``volume_store``'s (``written``: the store the
+    Dask workers wrote; None: written here).
     """
     class_names = network.class_names
+    volume = volume_store.start_volume(stage, survey, kind, window, questions, class_names,
+                                       {**summary, **_hdf5_scaling(scaling)}, options.formats, written)
+    axes = volume_store.line_axes(survey, kind, window)
     summary = {**summary, "scaling": scaling.record()}
     chosen = [question_names(class_names).index(name) for name in questions]
     attributes = questions + (("class", "margin") if network.dense else ())
@@ -272,7 +296,9 @@ def _write_outputs(survey: Survey, stage: Path, explained: LineExplainer, number
             """The attribute values (attributes, samples, traces) of one line; figure and HDF5 group on the way."""
             section = explained(number)
             values = scaling.apply(section)
-            store.add(kind, number, replace(section, maps=values))
+            store.add(kind, number, replace(section, maps=values), axes=axes)
+            if volume is not None:
+                volume.add(survey, kind, number, values[chosen], section)
             figure = None
             if options.figures and len(sections) % options.figures == 0:
                 figure = figure_name(kind, number)
@@ -300,8 +326,10 @@ def _write_outputs(survey: Survey, stage: Path, explained: LineExplainer, number
         else:
             for number in numbers:
                 values_of(number)
-    summary = {**summary, "questions": list(questions), "sections": sections,
-               "outputs": {"explanations": "explanations.h5", "segy": segy}}
+    outputs = {"explanations": "explanations.h5", "segy": segy}
+    if volume is not None:
+        outputs.update(volume_store.finish_volume(volume, stage, options.formats))
+    summary = {**summary, "questions": list(questions), "sections": sections, "outputs": outputs}
     (stage / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
     return summary
 

@@ -17,6 +17,8 @@ from typing import Any, Callable
 from rather.common.errors import BadInput
 from rather.common.progress import Progress
 
+F3_SIZE = (651, 951, 462)
+"""The F3 Netherlands volume (inlines, crosslines, samples), the size ``--survey-size F3`` stands for."""
 NAME = "bench"
 HELP = "measure explanation cost against forward-only time and the straightforward loop, in interleaved pairs"
 EXAMPLE = "rather bench all --json"
@@ -43,6 +45,24 @@ def worker_counts(text: str) -> list[int]:
     return counts
 
 
+def survey_sizes(text: str) -> list[tuple[int, int, int]]:
+    """``"F3"`` or ``"16x951x462"`` (inlines x crosslines x samples), several separated by commas; else BadInput."""
+    sizes = []
+    for part in text.split(","):
+        numbers = part.lower().split("x")
+        if part.upper() == "F3":
+            sizes.append(F3_SIZE)
+        elif len(numbers) == 3 and all(number.isascii() and number.isdigit() for number in numbers):
+            sizes.append(tuple(int(number) for number in numbers))
+        else:
+            sizes = []
+            break
+    if not sizes or any(size[0] < 1 or min(size[1:]) < 50 for size in sizes):
+        raise BadInput(f"--survey-size takes F3 or INLINESxCROSSLINESxSAMPLES (at least 1 x 50 x 50: half a "
+                       f"patch of 99), several separated by commas, e.g. F3 or 8x951x462,16x951x462; got '{text}'")
+    return sizes
+
+
 def device_choice(text: str) -> str:
     """An argparse ``type``: ``cpu``, ``cuda`` or ``cuda:N``, spelled as torch spells them."""
     number = text[5:] if text.startswith("cuda:") else "0"
@@ -65,6 +85,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where the networks run: cpu, cuda or cuda:N (the Dask row runs on the CPU)")
     parser.add_argument("--workers", help="seismic: Dask worker counts to compare, e.g. 1,2 (blocks per second, "
                         "speed-up, peak memory per worker)")
+    parser.add_argument("--survey-size", metavar="SIZES",
+                        help="seismic: run synthetic surveys of these sizes through 'rather seismic explain --all "
+                        "--format zarr' on a local Dask cluster (--workers: its size, default 2): F3 (651 x 951 x "
+                        "462) or INLINESxCROSSLINESxSAMPLES, several separated by commas; traces per second, peak "
+                        "memory per worker, output bytes per input byte")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
 
 
@@ -105,6 +130,13 @@ def measure(args: argparse.Namespace, progress: Callable[[str], None]) -> tuple[
 
         report = run_recognition(pairs=args.pairs, device=args.device, progress=progress)
         return report, render_recognition(report)
+    if args.survey_size is not None:
+        from .bench_seismic import render_survey_size, run_survey_size
+
+        workers = worker_counts(args.workers)[0] if args.workers is not None else 2
+        report = run_survey_size(survey_sizes(args.survey_size), workers=workers, device=args.device,
+                                 progress=progress)
+        return report, render_survey_size(report)
     if args.workers is not None:
         from .bench_seismic import render_seismic_workers, run_seismic_workers
 
@@ -116,6 +148,16 @@ def measure(args: argparse.Namespace, progress: Callable[[str], None]) -> tuple[
     return report, render_seismic(report)
 
 
+def _check_survey_size(args: argparse.Namespace) -> None:
+    """Refuse --survey-size outside the seismic benchmark, with several worker counts, or of no size."""
+    if args.suite != "seismic":
+        raise BadInput(f"--survey-size runs the seismic benchmark on surveys of a given size, not '{args.suite}'; "
+                       "use it with 'rather bench seismic'")
+    if args.workers is not None and len(worker_counts(args.workers)) != 1:
+        raise BadInput(f"--workers with --survey-size is the size of one Dask cluster, e.g. 2; got '{args.workers}'")
+    survey_sizes(args.survey_size)
+
+
 def run(args: argparse.Namespace) -> int:
     from .bench_method import machine_at_end, machine_at_start, machine_lines
 
@@ -123,6 +165,8 @@ def run(args: argparse.Namespace) -> int:
     if args.workers is not None and args.suite != "seismic":
         raise BadInput(f"--workers compares Dask worker counts of the seismic benchmark, not of '{args.suite}'; "
                        "use it with 'rather bench seismic'")
+    if args.survey_size is not None:
+        _check_survey_size(args)
     if args.workers is not None:
         worker_counts(args.workers)  # refused before any work
     check_device(args.device)

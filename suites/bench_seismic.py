@@ -30,6 +30,7 @@ explain --all --workers N`` does (the workers take the driver's thread count).
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -43,7 +44,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from rather.common import Explainer, load_model
+from rather.common import BadInput, Explainer, load_model
 from rather.common.sliding import SlidingWindows
 from rather.seismic import classifier
 from rather.common.cluster import dask_client, parts_folder
@@ -57,7 +58,7 @@ from .bench_method import SLOW_PAIRS, Side, Spread, clock_for, interleave
 
 PEAK_MEMORY_PROBE = """
 import sys
-from rather.common import Explainer, load_model
+from rather.common import BadInput, Explainer, load_model
 from rather.seismic.patches import scale_to_unit
 from rather.seismic.sections import explain_section
 from rather.seismic.segy import open_survey
@@ -284,4 +285,119 @@ def render_seismic_workers(report: dict[str, Any]) -> str:
     lines.append(f"  target: speed-up >= {report['target_speed_up']} x with 2 workers on 2 cores; cores used: the "
                  "workers' CPU seconds over wall seconds (below the worker count: the cores were busy elsewhere); "
                  "CPU s/block: the work per block, the same for any worker count when nothing is lost to splitting")
+    return "\n".join(lines)
+
+
+TILE_INLINES = 8
+"""Inlines of the synthetic tile a survey-size benchmark repeats along the inlines (``write_tiled_survey``)."""
+MOVING_FIELDS = {1: "traces", 5: "traces", 21: "traces", 9: "inline", 189: "inline", 77: "north", 85: "north",
+                 185: "north"}
+"""Trace-header words that grow with the inline, by what they count: trace sequence numbers and CDP (1, 5, 21),
+field record and inline (9, 189), Y coordinates of source, group and CDP (77, 85, 185) on the unrotated grid."""
+
+
+def write_tiled_survey(path: Path, size: tuple[int, int, int], seed: int = 3) -> Path:
+    """A synthetic survey of ``size`` written as SEG-Y, a tile of ``TILE_INLINES`` inlines repeated along the inlines.
+
+    ``make_survey`` holds the whole volume (and its geology) in memory, which the F3 size
+    would not fit in here; a benchmark needs the size and realistic sections, not new
+    geology in every inline. So a tile is drawn once and its traces are written again and
+    again, one inline at a time, with the inline numbers, trace sequence numbers and the Y
+    coordinates moved on: a survey ``open_survey`` reads as any other, in memory one inline.
+    """
+    inlines, crosslines, samples = size
+    tile_inlines = min(inlines, TILE_INLINES)
+    parameters = SurveyParameters(inlines=tile_inlines, crosslines=crosslines, samples=samples)
+    tile_path = path.with_name(f"{path.stem}.tile.sgy")
+    write_survey(make_survey(seed, parameters), tile_path)
+    head = 3600  # textual and binary headers: the synthetic survey has no extended textual header
+    tile = np.fromfile(tile_path, dtype=np.uint8, offset=head).reshape(tile_inlines, crosslines, -1)
+    step = {"traces": crosslines, "inline": 1, "north": round(parameters.bin_size_m * 100)}  # per inline (cm)
+    with open(tile_path, "rb") as source, open(path, "wb") as target:
+        target.write(source.read(head))
+        for inline in range(inlines):
+            traces = tile[inline % tile_inlines].copy()
+            shift = inline - inline % tile_inlines
+            for byte, counts in MOVING_FIELDS.items():
+                words = traces[:, byte - 1:byte + 3].copy().view(">i4")[:, 0] + shift * step[counts]
+                traces[:, byte - 1:byte + 3] = words.astype(">i4").view(np.uint8).reshape(-1, 4)
+            target.write(traces.tobytes())
+    tile_path.unlink()
+    path.with_name(f"{path.stem}.tile.labels.h5").unlink()
+    return path
+
+
+def _folder_bytes(folder: Path) -> int:
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+
+
+def run_survey_size(sizes: list[tuple[int, int, int]], workers: int = 2, stride: int = 10, device: str = "cpu",
+                    formats: str = "zarr", block_lines: int = 1,
+                    progress: Callable[[str], None] = print) -> dict[str, Any]:
+    """Each survey size through ``rather seismic explain --all --format zarr`` on a fresh local Dask cluster.
+
+    The command runs as a process of its own (``OMP_NUM_THREADS=1``: one torch thread per
+    worker, as with ``--workers``), on a cluster started here for it (``--scheduler``), so
+    that afterwards the workers' peak resident sizes can be read and the command's own
+    (the driver's) is its process's. Traces per second count the whole command, the
+    serial assembly of the outputs included. Blocks of ``block_lines`` inlines (one by default)
+    keep every worker busy on a small survey too, and make each block's work the same
+    whatever the survey's size: a peak that grows with the size is the job's, not the block's.
+    """
+    runs = []
+    with tempfile.TemporaryDirectory() as folder:
+        for size in sizes:
+            path = Path(folder) / "survey.sgy"
+            progress(f"writing a synthetic survey of {size[0]} x {size[1]} x {size[2]}")
+            write_tiled_survey(path, size)
+            out = Path(folder) / "out"
+            command = [sys.executable, "-m", "rather.suites.cli", "seismic", "explain", str(path), "--all",
+                       "--stride", str(stride), "--format", formats, "--device", device, "--block-lines",
+                       str(block_lines), "--out", str(out)]
+            progress(f"explaining its {size[0]} inlines on {workers} worker(s)")
+            with dask_client(workers) as client:
+                start = time.perf_counter()
+                driver = subprocess.Popen(command + ["--scheduler", client.scheduler.address],
+                                          env={**os.environ, "OMP_NUM_THREADS": "1"},
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                _, status, usage = os.wait4(driver.pid, 0)
+                seconds = time.perf_counter() - start
+                error = driver.stderr.read().decode(errors="replace").strip()
+                driver.stderr.close()
+                if os.waitstatus_to_exitcode(status) != 0:
+                    raise BadInput(f"rather seismic explain failed on the {size[0]} x {size[1]} x {size[2]} survey: "
+                                   f"{error.splitlines()[-1] if error else 'no message'}")
+                worker_peaks = sorted(client.run(_peak_rss).values())
+            survey_bytes = path.stat().st_size
+            stores = {name: _folder_bytes(out / name) if (out / name).is_dir() else (out / name).stat().st_size
+                      for name in ("explanations.zarr", "explanations.nc", "explanations.h5") if (out / name).exists()}
+            runs.append({"size": list(size), "survey_bytes": survey_bytes, "seconds": seconds,
+                         "traces_per_second": size[0] * size[1] / seconds,
+                         "peak_rss_bytes_per_worker": worker_peaks, "driver_peak_rss_bytes": usage.ru_maxrss * 1024,
+                         "output_bytes": _folder_bytes(out), "store_bytes": stores})
+            shutil.rmtree(out)
+            path.unlink()
+    return {"suite": "seismic-survey-size", "workers": workers, "threads_per_worker": 1, "stride": stride,
+            "block_lines": block_lines,
+            "formats": formats, "device": device, "cpus": len(os.sched_getaffinity(0)), "runs": runs,
+            "target_peak_rss_bytes_per_worker": 2**30, "target_zarr_over_input": 1.5}
+
+
+def render_survey_size(report: dict[str, Any]) -> str:
+    """One line per survey size; output bytes as multiples of the input's."""
+    lines = [f"rather bench seismic --survey-size: rather seismic explain --all --format {report['formats']} on a "
+             f"local Dask cluster of {report['workers']} worker(s), {report['threads_per_worker']} torch thread each, "
+             f"{report['cpus']} CPUs, stride {report['stride']}, {report['block_lines']} inline(s) per block, device "
+             f"{report['device']}"]
+    for run in report["runs"]:
+        inlines, crosslines, samples = run["size"]
+        peaks = ", ".join(f"{peak / 2**20:.0f}" for peak in run["peak_rss_bytes_per_worker"])
+        stores = ", ".join(f"{name} {size / run['survey_bytes']:.2f} x" for name, size in run["store_bytes"].items())
+        lines.append(f"  {inlines} x {crosslines} x {samples} ({run['survey_bytes'] / 2**20:.0f} MiB): "
+                     f"{run['seconds']:.1f} s, {run['traces_per_second']:.0f} traces/s, peak per worker {peaks} MiB, "
+                     f"driver {run['driver_peak_rss_bytes'] / 2**20:.0f} MiB; outputs "
+                     f"{run['output_bytes'] / run['survey_bytes']:.2f} x the input ({stores})")
+    goal = report["target_peak_rss_bytes_per_worker"] / 2**30
+    lines.append(f"  goal: peak per worker flat in survey size and <= {goal:g} GiB; explanations.zarr <= "
+                 f"{report['target_zarr_over_input']:g} x the input")
     return "\n".join(lines)

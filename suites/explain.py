@@ -240,7 +240,7 @@ class ContactSheet:
 
     def save(self, path: Path) -> None:
         """One PNG: a grid of at most ``limit`` cells, ``SHEET_COLUMNS`` wide."""
-        from rather.common.figures import DEFAULT_CMAP, FONT, new_figure, save_figure, wrapped
+        from rather.common.figures import DEFAULT_CMAP, FONT, colour_bar, new_figure, save_figure, wrapped
 
         columns = min(SHEET_COLUMNS, len(self.cells))
         rows = -(-len(self.cells) // columns)
@@ -252,8 +252,7 @@ class ContactSheet:
             heat = axis.imshow(layer, cmap=DEFAULT_CMAP, alpha=0.5, vmin=0, vmax=1,
                                extent=(-0.5, image.shape[1] - 0.5, image.shape[0] - 0.5, -0.5))
             axis.set_title(wrapped(f"{name}\n{caption}", 28), fontsize=FONT - 3)
-        bar = figure.colorbar(heat, ax=list(axes.flat), fraction=0.02, pad=0.01)
-        bar.set_label("map (each cell scaled to [0, 1])", fontsize=FONT - 2)
+            colour_bar(figure, heat, axis)
         save_figure(figure, path)
 
 

@@ -134,6 +134,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     explain.add_argument("--out", required=True, help="output folder")
     explain.add_argument("--device", default=ExplainOptions.device, help="torch device")
     _geometry_options(explain)
+    explain.add_argument("--format", default="segy", metavar="FORMATS",
+                         help="volume outputs, comma-separated: segy (an attribute file per question), zarr "
+                         "(explanations.zarr, one variable per question on the survey's grid, for xarray), netcdf "
+                         "(explanations.nc, the same as netCDF-4); default: segy")
     explain.add_argument("--json", action="store_true", help="print the summary as JSON")
     explain.add_argument("--questions", metavar="LIST", help="the questions to write, separated by commas: why, "
                          "rather (every 'rather than Q'), or class names Q (default: every question)")
@@ -332,6 +336,15 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _written(summary: dict) -> list[str]:
+    """The outputs of ``rather seismic explain`` as its last line names them."""
+    outputs = summary["outputs"]
+    names = ["summary.json", outputs["explanations"]]
+    if outputs.get("segy"):
+        names.append(f"{len(outputs['segy'])} SEG-Y attributes")
+    return names + [outputs[name] for name in ("zarr", "netcdf") if name in outputs]
+
+
 def run_explain(args: argparse.Namespace) -> int:
     from rather.common.storage import claim_outputs
     from rather.seismic.survey_explanation import explain_survey
@@ -348,13 +361,18 @@ def run_explain(args: argparse.Namespace) -> int:
                              time=tuple(args.time) if args.time else None,
                              questions=None if args.questions is None else tuple(args.questions.split(",")),
                              normalise=args.normalise, figures=0 if args.no_figures else figure_every(args.figures),
-                             segy=not args.no_segy)
+                             formats=output_formats(args.format, args.no_segy))
     summary = explain_survey(args.survey, args.out, options, progress=_progress(args))
     figures = sum(section["figure"] is not None for section in summary["sections"])
     print(json.dumps(summary, indent=2) if args.json else
-          f"wrote {Path(args.out)}: summary.json, explanations.h5, {len(summary['outputs']['segy'])} SEG-Y attributes, "
-          f"{figures} figure(s)")
+          f"wrote {Path(args.out)}: {', '.join(_written(summary))}, {figures} figure(s)")
     return 0
+
+
+def output_formats(text: str, no_segy: bool) -> tuple[str, ...]:
+    """``--format`` as a tuple (checked by ``ExplainOptions``), less "segy" with ``--no-segy``."""
+    formats = tuple(text.split(","))
+    return tuple(name for name in formats if name != "segy") if no_segy else formats
 
 
 def figure_every(text: str) -> int:
