@@ -15,10 +15,12 @@ import time
 from pathlib import Path
 
 from rather.common.errors import BadInput
-from rather.seismic.options import (CLASS_WEIGHTS, DEFAULT_CHECKPOINT, DEFAULT_TIMEOUT, ExplainOptions, ModelChoice,
-                                    RealTrainOptions, TrainOptions)
+from rather.seismic.options import (CLASS_WEIGHTS, DEFAULT_CHECKPOINT, ExplainOptions, ModelChoice, RealTrainOptions,
+                                    TrainOptions)
 from rather.seismic.scaling import SCALINGS
 from rather.seismic.survey_parameters import SurveyParameters
+
+from .cluster_args import add_cluster_arguments
 
 NAME = "seismic"
 HELP = "seismic sections: info, character, synth, train, evaluate, explain"
@@ -150,18 +152,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     drawn.add_argument("--no-figures", action="store_true", help="no figures (as --figures none)")
     explain.add_argument("--no-segy", action="store_true", help="write no SEG-Y attributes")
 
-    cluster = explain.add_mutually_exclusive_group()
-    cluster.add_argument("--workers", type=int, help="with --all: explain blocks of inlines on a local Dask cluster "
-                         "of this many worker processes (resumable: run the same command again after a crash)")
-    cluster.add_argument("--scheduler", metavar="ADDRESS", help="with --all: use the Dask cluster whose scheduler is "
-                         "at ADDRESS (its workers must see the survey, the model and the output folder's parent)")
+    add_cluster_arguments(explain, blocks="blocks of lines (with --all)",
+                          needs="the survey, the model")
     explain.add_argument("--block-lines", type=int, default=ExplainOptions.block_lines,
                          help="with --workers/--scheduler: inlines per block")
-    explain.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",
-                         help="with --workers/--scheduler: seconds to wait for the scheduler to answer, and for "
-                         "progress: the job stops (exit 2, finished blocks kept) once for S seconds no block "
-                         "finished and the scheduler had no worker or did not answer; a long block on a live "
-                         "worker is never cut short")
 
 
 def _label_sources(parser: argparse.ArgumentParser) -> None:
