@@ -29,18 +29,21 @@ def train_classifier(
     learning_rate: float = 3e-3,
     weight_decay: float = 1e-4,
     seed: int = 0,
+    class_weights: np.ndarray | None = None,
     progress: Progress = SILENT,
 ) -> TrainingLog:
     """Adam on cross-entropy with a one-cycle cosine schedule; same seed, same weights.
 
     images: (N, C, H, W) float32; labels: (N,) int64, or (N, H, W) for a segmentation network
     (logits (N, classes, H, W); its accuracy is the share of right pixels). The model ends in eval mode.
+    ``class_weights`` (classes,): cross-entropy's weight per class (None: all 1), for rare classes.
     ``progress`` shows a bar over the epochs with the last epoch's loss and accuracy.
     """
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     inputs = torch.as_tensor(images, dtype=torch.float32)
     targets = torch.as_tensor(labels, dtype=torch.long)
+    weight = None if class_weights is None else torch.as_tensor(class_weights, dtype=torch.float32)
     steps = epochs * -(-len(inputs) // batch_size)
     optimiser = torch.optim.Adam(model.parameters(), lr=learning_rate, weight_decay=weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=learning_rate, total_steps=steps)
@@ -53,7 +56,7 @@ def train_classifier(
         for start in range(0, len(inputs), batch_size):
             batch = order[start:start + batch_size]
             logits = model(inputs[batch])
-            loss = F.cross_entropy(logits, targets[batch])
+            loss = F.cross_entropy(logits, targets[batch], weight=weight)
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()

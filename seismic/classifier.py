@@ -10,13 +10,28 @@ patch, and unbroken layers a horizon patch; the rest are left out. Training draw
 same number of patches of every class (with replacement for the rare ones), mirrors
 half of them left-right and reverses the polarity of half.
 
+For field data: every training survey draws its own style (``field_style``: wavelet
+band, thin beds, reflectivity contrasts, noise level, bandwidth and lateral
+correlation, timing jitter, fault throws, dips and damage-zone dimming), so that no one
+survey's look can stand for a class. Each training patch is scaled on its own (its 99.5th
+percentile of |amplitude| to 1, then a random gain from ``GAIN``, clipped), so the
+classifier does not depend on the gain of a survey or section. Every epoch also trains
+on the patches' centre ``SMALL_PATCH`` x ``SMALL_PATCH`` crops: the network is fully
+convolutional with a global average pool, and so reads small real patches at their own
+sampling. With ``TrainOptions.field_faults`` (a ``--sections`` folder whose masks mark
+faults, e.g. the Great South Basin sections of ``cunha.write_gsb_sections``), windows of
+those real sections join the crops: a window with a picked fault through its centre as
+fault, one with no picked fault at all as horizon (``field_windows``); the sections named
+in ``field_hold_out`` are never trained on and score the model (``field_report``).
+
 The network is ``SmallCNN`` with valid (unpadded) convolutions: 8 x 8 features per patch,
 and a trunk whose activation over a whole section holds every patch's
 (``rather.common.sliding``), so sections are explained without recomputing the overlap.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Iterator
 
 import numpy as np
@@ -30,9 +45,10 @@ from rather.common.progress import SILENT, Progress
 from rather.common.storage import PathLike
 from rather.common.training import TrainingLog, predict, train_classifier
 
-from .classes import CLASS_NAMES
+from .classes import CLASS_NAMES, FAULT, HORIZON
+from .labelled import load_sections
 from .options import DEFAULT_CHECKPOINT, ModelChoice, TrainOptions
-from .patches import class_shares, extract_patches, patch_grid, scale_to_unit
+from .patches import class_shares, extract_patches, patch_grid, scale_each, scale_to_unit
 from .seismic_model import load_seismic_model
 from .section import SeismicSection, line_of_volume
 from .survey import open_survey
@@ -53,6 +69,12 @@ unfaulted columns: horizon patches come from every kind, and the classifier cann
 tell fault from horizon by a survey's style (wavelet, noise, folding) instead of the offset.
 """
 HELD_OUT_SURVEYS = 2 * len(SURVEY_KINDS)
+SMALL_PATCH = 45
+"""The side of the small patches the classifier also trains on: centre crops, and windows of real sections."""
+GAIN = (0.6, 1.6)
+"""Range of the random gain applied to each (self-scaled) training patch."""
+FIELD_STRIDE = 3
+"""Stride, in samples and traces, of the windows cut from real sections (``field_windows``)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -152,9 +174,34 @@ def survey_patches(survey: SyntheticSurvey, *, stride: int = 16, every: int = 2)
                                     for section in sections(survey, every, kinds=("inline",))])
 
 
-def survey_of(index: int, seed: int) -> SyntheticSurvey:
-    """Synthetic survey number ``index`` of a seed: the kinds of ``SURVEY_KINDS`` in turn."""
-    return make_survey(seed + index, SURVEY_KINDS[index % len(SURVEY_KINDS)])
+def field_style(rng: np.random.Generator) -> dict:
+    """SurveyParameters fields drawn per survey: the spread of styles of post-stack field data.
+
+    Wavelets of 15 to 40 Hz at 4 ms (the band of F3 and most post-stack surveys), beds of
+    1 to 2.5 samples (thin-bed interference: a reflector every few samples), weaker or
+    stronger packages and lateral amplitude changes, signal-to-noise from -2 to 8 dB with
+    noise of varying bandwidth, lateral correlation and floor, timing jitter and migration
+    smoothing, throws from 2 samples up, dips of 55 to 85 degrees, drag, and fault zones
+    that keep 40 to 100 % of their reflectivity.
+    """
+    def uniform(low: float, high: float) -> float:
+        return float(rng.uniform(low, high))
+
+    return {"ricker_hz_range": (15.0, 40.0), "bed_thickness_samples": uniform(1.0, 2.5),
+            "package_contrast": uniform(0.05, 0.35), "amplitude_variation": uniform(0.1, 0.45),
+            "snr_db_range": (-2.0, 8.0), "noise_bandwidth": uniform(0.8, 1.8),
+            "noise_correlation_traces": uniform(0.0, 1.2), "noise_floor": uniform(0.3, 1.0),
+            "jitter_samples": uniform(0.1, 0.8), "lateral_smoothing_traces": uniform(0.3, 1.5),
+            "throw_range_samples": (2.0, 30.0), "dip_range_deg": (55.0, 85.0), "fault_drag": (0.0, 0.15),
+            "fault_dimming": (0.0, 0.6)}
+
+
+def survey_of(index: int, seed: int, styled: bool = False) -> SyntheticSurvey:
+    """Synthetic survey number ``index`` of a seed: the kinds of ``SURVEY_KINDS`` in turn; ``styled``: each in
+    a ``field_style`` of its own (training), else in the generator's defaults (the held-out evaluation, as
+    in every session before field styles, so that its figures stay comparable)."""
+    style = field_style(np.random.default_rng([seed, index])) if styled else {}
+    return make_survey(seed + index, replace(SURVEY_KINDS[index % len(SURVEY_KINDS)], **style))
 
 
 def balanced_sample(
@@ -179,35 +226,155 @@ def balanced_sample(
     return sample, labels[order]
 
 
+def random_gain(patches: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each patch (N, H, W) scaled on its own (``scale_each``), times a gain drawn from ``GAIN``, clipped
+    to [-1, 1]: a patch of a section scaled as a whole is anywhere in that range."""
+    gains = rng.uniform(*GAIN, size=(len(patches), 1, 1)).astype(np.float32)
+    return np.clip(scale_each(patches) * gains, -1.0, 1.0)
+
+
+def centre_crops(patches: np.ndarray, side: int = SMALL_PATCH) -> np.ndarray:
+    """The centre ``side`` x ``side`` of every patch (N, H, W); they keep their patch's class, which
+    ``clear_labels`` decides from the 33 x 33 centre (fault, salt, chaos) or from the whole patch (horizon)."""
+    top, left = (patches.shape[1] - side) // 2, (patches.shape[2] - side) // 2
+    return np.ascontiguousarray(patches[:, top:top + side, left:left + side])
+
+
+def field_windows(amplitude: np.ndarray, faults: np.ndarray, side: int = SMALL_PATCH,
+                  stride: int = FIELD_STRIDE) -> tuple[np.ndarray, np.ndarray]:
+    """Fault and horizon windows of a real section whose picked faults are marked in ``faults``.
+
+    amplitude: (samples, traces) scaled; faults: bool, same shape. Every ``side`` x ``side``
+    window at ``stride``: fault when a picked fault crosses its centre third (``side // 3``
+    square), horizon when no pick touches the window, else left out (a fault at the edge
+    is neither clearly there nor clearly absent). A section shorter than ``side`` gives none.
+    Returns (N, side, side) float32 and classes (N,) of ``CLASS_NAMES``.
+    """
+    if min(amplitude.shape) < side:
+        return np.zeros((0, side, side), np.float32), np.zeros(0, np.int64)
+    rows, cols = patch_grid(*amplitude.shape, patch=side, stride=stride)
+    labels = np.where(faults, FAULT, HORIZON).astype(np.uint8)
+    centre = class_shares(labels, rows, cols, side)[:, FAULT]
+    whole = class_shares(labels, rows, cols, side, region=side)[:, FAULT]
+    classes = np.select([centre > 0, whole == 0], [FAULT, HORIZON], default=-1).astype(np.int64)
+    keep = classes >= 0
+    return extract_patches(amplitude, rows, cols, side)[keep], classes[keep]
+
+
+@dataclass(frozen=True, eq=False)
+class FieldFaults:
+    """Fault and horizon windows of real sections (``field_windows``), split by whole section."""
+
+    patches: np.ndarray
+    labels: np.ndarray
+    held_patches: np.ndarray
+    held_labels: np.ndarray
+    trained: tuple[str, ...]
+    held_out: tuple[str, ...]
+
+
+def field_faults(folder: PathLike, hold_out: tuple[str, ...] = ()) -> FieldFaults:
+    """The windows of every section of a ``--sections`` folder whose classes include ``fault``; the sections
+    named in ``hold_out`` go to the held-out share. Refused: no ``fault`` class, a held-out name not there."""
+    root = Path(folder)
+    if not (root / "sections").is_dir() or not (root / "masks").is_dir():
+        raise BadInput(f"--field-faults {folder}: needs the folders sections/ and masks/ of a --sections folder "
+                       "(sections/NAME.npy with masks/NAME_mask.png, 'fault' in classes.txt)")
+    data = load_sections(root)
+    if "fault" not in data.class_names:
+        raise BadInput(f"--field-faults {folder}: its classes ({', '.join(data.class_names)}) have no 'fault'; "
+                       "give sections whose masks mark faults, with 'fault' in classes.txt")
+    unknown = sorted(set(hold_out) - set(data.names))
+    if unknown:
+        raise BadInput(f"--field-hold-out {unknown[0]}: is not a section of {folder} ({', '.join(data.names)})")
+    fault = data.class_names.index("fault")
+    windows = {name: field_windows(amplitude, mask == fault)
+               for name, amplitude, mask in zip(data.names, data.amplitudes, data.labels)}
+    trained = tuple(name for name in data.names if name not in hold_out)
+    held = tuple(name for name in data.names if name in hold_out)
+    if not sum(len(windows[name][1]) for name in trained):
+        raise BadInput(f"--field-faults {folder}: its training sections ({', '.join(trained) or 'none'}) give no "
+                       f"window of {SMALL_PATCH} x {SMALL_PATCH} samples that is clearly fault or clearly free of "
+                       "faults; give taller sections with picked faults, or hold out fewer")
+    return FieldFaults(*_joined([windows[name] for name in trained]), *_joined([windows[name] for name in held]),
+                       trained, held)
+
+
+def _joined(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """The windows and classes of several ``field_windows`` results, one after the other (none: empty)."""
+    if not parts:
+        return np.zeros((0, SMALL_PATCH, SMALL_PATCH), np.float32), np.zeros(0, np.int64)
+    return np.concatenate([part[0] for part in parts]), np.concatenate([part[1] for part in parts])
+
+
+def fault_report(model: nn.Module, patches: np.ndarray, labels: np.ndarray) -> dict:
+    """Fault against the rest on patches (N, H, W) with classes of ``CLASS_NAMES``: balanced accuracy,
+    accuracy, confusion (rows true: fault, not fault), each scaled on its own first."""
+    predicted = (predict(model, scale_each(patches)[:, None]).argmax(1).numpy() if len(patches)
+                 else np.zeros(0, dtype=np.int64))
+    return accuracy_report_of((labels != FAULT).astype(np.int64), (predicted != FAULT).astype(np.int64), 2)
+
+
 def train(options: TrainOptions = TrainOptions(), *,
           progress: Progress = SILENT) -> tuple[nn.Module, TrainingLog, dict]:
-    """Train the classifier on clear patches of ``options.surveys`` synthetic surveys (``survey_of(i, seed)``).
+    """Train the classifier on clear patches of ``options.surveys`` field-styled synthetic surveys
+    (``survey_of(i, seed, styled=True)``),
+    and, with ``options.field_faults``, on windows of real sections (``field_faults``).
 
     ``progress`` shows a bar over the surveys drawn, a note on the patches found, then a bar over the epochs.
     """
     seed = options.seed
-    parts = [survey_patches(survey_of(index, seed))
+    field = None if options.field_faults is None else field_faults(options.field_faults, options.field_hold_out)
+    parts = [survey_patches(survey_of(index, seed, styled=True))
              for index in progress.bar(range(options.surveys), desc="synthetic surveys", unit="survey")]
     data = PatchSample.concatenate(parts)
     x, y = balanced_sample(data.patches, data.labels, options.per_class, seed)
+    rng = np.random.default_rng(seed)
+    small_x, small_y = centre_crops(x), y
+    if field is not None:
+        extra_x, extra_y = balanced_sample(field.patches, field.labels, options.per_class, seed + 1)
+        small_x, small_y = np.concatenate([small_x, extra_x]), np.concatenate([small_y, extra_y])
+    x, small_x = random_gain(x, rng), random_gain(small_x, rng)
     available = np.bincount(data.labels, minlength=len(CLASS_NAMES))
     distinct = dict(zip(CLASS_NAMES, available.tolist()))
-    progress.note(f"{len(x)} training patches; distinct patches per class: {distinct}")
+    progress.note(f"{len(x)} training patches and {len(small_x)} of {SMALL_PATCH} x {SMALL_PATCH}; distinct "
+                  f"patches per class: {distinct}" + (f"; real windows: {len(field.labels)} from "
+                                                      f"{', '.join(field.trained)}" if field else ""))
     torch.manual_seed(seed)
     model = SmallCNN(**ARCHITECTURE)
-    log = train_classifier(model, x[:, None], y, epochs=options.epochs, seed=seed, progress=progress)
+    log = train_two_sizes(model, (x, y), (small_x, small_y), options.epochs, seed, progress)
     meta = {"class_names": list(CLASS_NAMES), "layer": LAYER, "patch": PATCH, "seed": seed,
             "surveys": options.surveys, "per_class": options.per_class, "epochs": options.epochs,
-            "final_training_accuracy": log.accuracy[-1], "distinct_patches": distinct}
+            "small_patch": SMALL_PATCH, "final_training_accuracy": log.accuracy[-1], "distinct_patches": distinct}
+    if field is not None:
+        held = fault_report(model, field.held_patches, field.held_labels)
+        meta.update({"field_faults": Path(options.field_faults).name, "field_sections": list(field.trained),
+                     "field_held_out": list(field.held_out),
+                     "field_held_out_balanced_accuracy": held["balanced_accuracy"],
+                     "field_held_out_windows": held["patches"]})
     return model, log, meta
 
 
+def train_two_sizes(model: nn.Module, full: tuple[np.ndarray, np.ndarray], small: tuple[np.ndarray, np.ndarray],
+                    epochs: int, seed: int, progress: Progress) -> TrainingLog:
+    """Each epoch one pass over the full patches, then one over the small ones; the log of the full patches."""
+    losses, accuracies = [], []
+    for epoch in progress.bar(range(epochs), desc=f"training ({PATCH}, then {SMALL_PATCH} samples)",
+                              unit="epoch"):
+        log = train_classifier(model, full[0][:, None], full[1], epochs=1, seed=seed + epoch)
+        train_classifier(model, small[0][:, None], small[1], epochs=1, seed=seed + epoch)
+        losses.append(log.loss[0])
+        accuracies.append(log.accuracy[0])
+    return TrainingLog(loss=tuple(losses), accuracy=tuple(accuracies))
+
+
 def train_checkpoint(out: PathLike, options: TrainOptions = TrainOptions(), *,
-                     progress: Progress = SILENT) -> TrainingLog:
-    """``train`` the classifier and save it as the checkpoint ``out`` (its factory, architecture and meta)."""
-    model, log, meta = train(options, progress=progress)
+                     progress: Progress = SILENT) -> dict:
+    """``train`` the classifier and save it as the checkpoint ``out`` (its factory, architecture and meta);
+    returns the meta (final training accuracy, held-out scores)."""
+    model, _, meta = train(options, progress=progress)
     save_checkpoint(out, model, FACTORY, ARCHITECTURE, meta)
-    return log
+    return meta
 
 
 NOT_CHECKED = "not checked"

@@ -141,20 +141,28 @@ class TrainOptions:
     """How the classifier is trained.
 
     On the clear patches of ``surveys`` synthetic surveys from seed ``seed`` on,
-    ``per_class`` patches of every class, for ``epochs`` epochs.
+    ``per_class`` patches of every class, for ``epochs`` epochs; with ``field_faults`` (a
+    ``--sections`` folder whose masks mark faults) also on fault and horizon windows of its
+    real sections, except those named in ``field_hold_out``, which score the model.
     """
 
     seed: int = 0
     surveys: int = 36
     per_class: int = 5000
     epochs: int = 10
+    field_faults: Optional[str] = None
+    field_hold_out: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("surveys", "per_class", "epochs"):
             if getattr(self, name) < 1:
                 raise BadInput(f"--{name.replace('_', '-')} must be a positive number; got {getattr(self, name)}")
+        if self.field_hold_out and self.field_faults is None:
+            raise BadInput("--field-hold-out names sections of --field-faults; give --field-faults DIR too")
 
 
+CLASS_WEIGHTS = ("inverse", "sqrt", "none")
+"""Cross-entropy class weights of segmentation training: 1 / frequency, 1 / sqrt(frequency), or none."""
 REAL_SOURCES = ("landmass", "patches", "sections")
 """Labelled data ``rather seismic train`` and ``evaluate`` read (``--landmass``, ``--patches``, ``--sections``)."""
 
@@ -166,7 +174,8 @@ class RealTrainOptions:
     source: one of ``REAL_SOURCES``; folder: where it is; epochs; seed; hold_out: the
     share held out (per class for patches, whole sections for sections); patch: the
     patch or window size (None: the data's patch size; 64 for sections); per_class:
-    training patches per class (None: the largest class's count).
+    training patches per class (None: the largest class's count); class_weights: how sections'
+    classes are weighted in the loss (``CLASS_WEIGHTS``; patches are balanced by sampling instead).
     """
 
     source: str
@@ -176,8 +185,11 @@ class RealTrainOptions:
     hold_out: float = 0.2
     patch: Optional[int] = None
     per_class: Optional[int] = None
+    class_weights: str = "inverse"
 
     def __post_init__(self) -> None:
+        if self.class_weights not in CLASS_WEIGHTS:
+            raise BadInput(f"--class-weights must be one of {', '.join(CLASS_WEIGHTS)}; got {self.class_weights!r}")
         if self.source not in REAL_SOURCES:
             raise BadInput(f"labelled data come as {', '.join(REAL_SOURCES)}, not {self.source!r}")
         for name in ("epochs", "per_class"):

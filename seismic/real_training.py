@@ -31,12 +31,13 @@ from rather.common.networks import SmallCNN
 from rather.common.progress import SILENT, Progress
 from rather.common.training import TrainingLog, predict, train_classifier
 
-from .classifier import accuracy_report, accuracy_report_of, balanced_sample
+from .classes import FAULT
+from .classifier import accuracy_report, accuracy_report_of, balanced_sample, field_windows
 from .labelled import LabelledSections, load_patch_folder, load_sections, resize, section_split
 from .landmass import PatchSet, load_landmass
 from .networks import FACTORY as UNET_FACTORY, SeismicUNet
 from .options import ModelChoice, RealTrainOptions
-from .patches import extract_patches, patch_grid
+from .patches import extract_patches, patch_grid, scale_each
 from .seismic_model import load_seismic_model
 from .segmentation import segment_section, segmentation_report
 
@@ -44,6 +45,8 @@ PATCH_FACTORY = "rather.common.networks:SmallCNN"
 SECTION_WINDOW = 64
 """The default window of the segmentation network (a multiple of 2 ** depth)."""
 UNET = {"in_channels": 1, "width": 8, "depth": 2}
+MIN_WINDOW = 12
+"""The smallest window a patch classifier is scored on (``window_report``): the patch classifier's least side."""
 
 
 def feature_side(patch: int, pools: int) -> int:
@@ -141,6 +144,25 @@ def section_windows(data: LabelledSections, window: int, seed: int) -> tuple[np.
     return x, y
 
 
+def class_weights(labels: np.ndarray, classes: int, rule: str) -> np.ndarray:
+    """Cross-entropy weights per class from the training labels' class frequencies f_c.
+
+    ``inverse``: 1 / f_c; ``sqrt``: 1 / sqrt(f_c); ``none``: all 1. Scaled so that the
+    labelled samples' mean weight is 1 (the loss keeps its size); a class absent from the
+    training labels gets the largest present weight.
+    """
+    counts = np.bincount(labels.ravel(), minlength=classes).astype(np.float64)
+    if rule == "none":
+        return np.ones(classes, np.float32)
+    shares = counts / counts.sum()
+    power = 1.0 if rule == "inverse" else 0.5
+    weights = np.zeros(classes)
+    present = counts > 0
+    weights[present] = shares[present] ** -power
+    weights[~present] = weights[present].max()
+    return (weights / (shares * weights).sum()).astype(np.float32)
+
+
 def _train_sections(data: LabelledSections, options: RealTrainOptions, progress: Progress) -> TrainedModel:
     window = options.patch or SECTION_WINDOW
     if window % 4:
@@ -153,9 +175,14 @@ def _train_sections(data: LabelledSections, options: RealTrainOptions, progress:
     torch.manual_seed(options.seed)
     kwargs = {"num_classes": len(data.class_names), **UNET}
     model = SeismicUNet(**kwargs)
-    log = train_classifier(model, x[:, None], y, epochs=options.epochs, seed=options.seed, progress=progress)
+    weights = class_weights(y, len(data.class_names), options.class_weights)
+    progress.note(f"class weights ({options.class_weights}): " + ", ".join(
+        f"{name} {weight:.2f}" for name, weight in zip(data.class_names, weights)))
+    log = train_classifier(model, x[:, None], y, epochs=options.epochs, seed=options.seed, class_weights=weights,
+                           progress=progress)
     report = score_sections(model, data.subset(held), window) if held else {}
     meta = {**_meta(options, data.class_names, window, log), "trained_sections": list(training.names),
+            "class_weights": {"rule": options.class_weights, "weights": [float(w) for w in weights]},
             "held_out_sections": [data.names[i] for i in held], "held_out_miou": report.get("miou")}
     return TrainedModel(model, UNET_FACTORY, kwargs, meta, log, report)
 
@@ -184,7 +211,7 @@ def score_sections(model: nn.Module, data: LabelledSections, window: int) -> dic
 
 
 def evaluate_real(choice: ModelChoice, source: str, folder: str, *, device: str = "cpu", own_size: bool = False,
-                  binary: str | None = None, progress: Progress = SILENT) -> dict:
+                  binary: str | None = None, window: int | None = None, progress: Progress = SILENT) -> dict:
     """The model of ``choice`` scored on every labelled patch or section of ``folder``.
 
     Patches: balanced accuracy, accuracy, confusion (rows true, in the model's class
@@ -193,24 +220,31 @@ def evaluate_real(choice: ModelChoice, source: str, folder: str, *, device: str 
     folder then share the size most of them have). With ``binary`` (a class of the
     model), the question is that class against the rest: a patch of the data's class
     ``binary`` is positive, any other data class negative, and a prediction of any other
-    model class negative. Sections: pixel accuracy, per-class IoU, mean IoU, confusion; sections the
-    model was trained on (its meta says which) are left out, and ``left_out`` names them.
+    model class negative. Sections and a patch classifier: ``binary`` is required, and windows
+    of ``window`` samples (default: the model's ``small_patch``, else its patch) are scored
+    (``window_report``). Sections and a segmentation network: pixel accuracy, per-class
+    IoU, mean IoU, confusion. Sections the model was trained on (its meta says which) are
+    left out, and ``left_out`` names them.
     The data's classes are matched to the model's by name; a class the model does not
     have is refused.
     """
     network = load_seismic_model(choice, device)
     progress.note(f"reading {source} from {folder}")
     if source == "sections":
-        if not network.dense:
-            raise BadInput(f"--sections {folder}: '{choice.weights}' classifies patches; scoring sections needs a "
-                           "segmentation network (per-pixel logits), e.g. one trained with --sections")
+        if not network.dense and binary is None:
+            raise BadInput(f"--sections {folder}: '{choice.weights}' classifies patches; score it on windows of the "
+                           "sections with --binary CLASS, or give a segmentation network (per-pixel logits), e.g. "
+                           "one trained with --sections")
         data = load_sections(folder)
-        seen = set(network.meta.get("trained_sections", [])) if network.meta.get("trained_on") == \
-            f"sections {Path(folder).name}" else set()
+        seen = _seen_sections(network.meta, folder, network.dense)
         keep = [index for index, name in enumerate(data.names) if name not in seen]
         if not keep:
             raise BadInput(f"--sections {folder}: the model was trained on every one of these sections; evaluate it "
                            "on sections it has not seen")
+        if not network.dense:
+            report = window_report(network.model, data.subset(keep), binary, network.class_names,
+                                   window or network.meta.get("small_patch") or network.patch)
+            return {**report, "left_out": sorted(seen & set(data.names)), "data": f"{source} at {folder}"}
         remapped = _remap(data.class_names, network.class_names, folder)
         kept = data.subset(keep)
         report = score_sections(network.model, LabelledSections(kept.names, kept.amplitudes,
@@ -230,6 +264,43 @@ def evaluate_real(choice: ModelChoice, source: str, folder: str, *, device: str 
     version = getattr(data, "version", None)
     report["data"] = f"LANDMASS-{version} at {folder}" if source == "landmass" else f"{source} at {folder}"
     return report
+
+
+def _seen_sections(meta: dict, folder: str, dense: bool) -> set[str]:
+    """The sections of ``folder`` a model was trained on, as its meta records them (segmentation: ``--sections``
+    training; the patch classifier: ``--field-faults``); none when it was trained on another folder."""
+    if dense:
+        return set(meta.get("trained_sections", [])) if meta.get("trained_on") == f"sections {Path(folder).name}" \
+            else set()
+    return set(meta.get("field_sections", [])) if meta.get("field_faults") == Path(folder).name else set()
+
+
+def window_report(model: nn.Module, data: LabelledSections, positive: str, model_classes: tuple[str, ...],
+                  window: int) -> dict:
+    """A patch classifier on windows of labelled sections, ``positive`` against the rest.
+
+    Windows of ``window`` samples (``classifier.field_windows``): positive where the class
+    ``positive`` crosses the window's centre third, negative where it is nowhere in the
+    window; the others are left out. Each window is scaled on its own. Balanced accuracy,
+    accuracy, confusion (rows true: positive, rest), the windows per section.
+    """
+    for classes, whose in ((model_classes, "the model's"), (data.class_names, "the data's")):
+        if positive not in classes:
+            raise BadInput(f"--binary {positive}: is not one of {whose} classes ({', '.join(classes)})")
+    smallest = min(min(amplitude.shape) for amplitude in data.amplitudes)
+    if not MIN_WINDOW <= window <= smallest:
+        raise BadInput(f"windows of {window} samples do not fit these sections: a window must be from {MIN_WINDOW} "
+                       f"samples to the smallest side of the sections ({smallest}); give --window N within that")
+    marked = data.class_names.index(positive)
+    windows = [field_windows(amplitude, mask == marked, window) for amplitude, mask in zip(data.amplitudes,
+                                                                                        data.labels)]
+    patches = np.concatenate([part[0] for part in windows])
+    truth = (np.concatenate([part[1] for part in windows]) != FAULT).astype(np.int64)  # 0: positive, 1: the rest
+    predicted = (predict(model, scale_each(patches)[:, None]).argmax(1).numpy() if len(patches)
+                 else np.zeros(0, dtype=np.int64))
+    report = accuracy_report_of(truth, (predicted != model_classes.index(positive)).astype(np.int64), 2)
+    return {**report, "class_names": [positive, f"not_{positive}"], "patch_size": int(window),
+            "sections": {name: len(part[1]) for name, part in zip(data.names, windows)}}
 
 
 def binary_report(model: nn.Module, data: PatchSet, positive: str, model_classes: tuple[str, ...]) -> dict:
@@ -261,11 +332,11 @@ def format_real_report(report: dict) -> str:
         lines = [f"{report['data']}, {report['samples']:,} samples",
                  f"mean IoU {_number(report['miou'])}, pixel accuracy {_number(report['pixel_accuracy'])}"]
         lines += [f"  IoU {name}: {_number(value)}" for name, value in report["per_class_iou"].items()]
-        if report["left_out"]:
-            lines.append(f"left out (trained on): {', '.join(report['left_out'])}")
     else:
         lines = [f"{report['data']}, {report['patches']} patches",
                  f"balanced accuracy {_number(report['balanced_accuracy'])} (accuracy {_number(report['accuracy'])})"]
+    if report.get("left_out"):
+        lines.append(f"left out (trained on): {', '.join(report['left_out'])}")
     lines.append("confusion (rows true, columns predicted): " + ", ".join(names))
     lines += [f"  {name:>12} " + " ".join(f"{count:7d}" for count in row)
               for name, row in zip(names, report["confusion"])]

@@ -24,17 +24,22 @@ BATCH_SIZE = 64
 
 def add_model_arguments(parser: argparse.ArgumentParser, *, weights_required: bool = False,
                         model_help: str = "architecture as module:factory (optional for rather's own checkpoints)",
-                        with_model: bool = True, batch_size: int = BATCH_SIZE) -> None:
-    """The classifier's options, in one argument group of ``parser`` (``with_model=False`` leaves ``--model``
-    to a command that gives it another meaning for other domains)."""
+                        with_model: bool = True, batch_size: int = BATCH_SIZE,
+                        weights_help: str = "state dict or rather checkpoint (.pt/.pth), read with weights_only=True",
+                        naming_only: bool = False) -> argparse._ArgumentGroup:
+    """The classifier's options, in one argument group of ``parser``, returned for a command's own additions
+    (``with_model=False`` leaves ``--model`` to a command that gives it another meaning for other domains;
+    ``naming_only=True`` keeps only the options that name the model, ``--model``, ``--weights``,
+    ``--model-kwargs``, ``--layer``, for a domain whose inputs are not images)."""
     group = parser.add_argument_group("the classifier")
     if with_model:
         group.add_argument("--model", metavar="MODULE:FACTORY", help=model_help)
-    group.add_argument("--weights", required=weights_required,
-                       help="state dict or rather checkpoint (.pt/.pth), read with weights_only=True")
+    group.add_argument("--weights", required=weights_required, help=weights_help)
     group.add_argument("--model-kwargs", default="{}", metavar="JSON",
                        help="keyword arguments of the factory as a JSON object, e.g. '{\"num_classes\": 200}'")
     group.add_argument("--layer", help="dotted name of the layer to explain, e.g. layer4 (default: the checkpoint's)")
+    if naming_only:
+        return group
     group.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), help="resize inputs to H x W")
     group.add_argument("--mean", type=float, nargs="+", help="per-channel mean subtracted, inputs in [0, 1]")
     group.add_argument("--std", type=float, nargs="+", help="per-channel standard deviation divided by")
@@ -42,6 +47,7 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, weights_required: bo
     group.add_argument("--batch-size", type=int, default=batch_size,
                        help=f"images per forward pass (default {batch_size}); memory grows with it, not with the "
                        "number of images")
+    return group
 
 
 def model_kwargs(text: str) -> dict:

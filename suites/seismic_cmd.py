@@ -15,10 +15,12 @@ import time
 from pathlib import Path
 
 from rather.common.errors import BadInput
-from rather.seismic.options import (DEFAULT_CHECKPOINT, DEFAULT_TIMEOUT, ExplainOptions, ModelChoice,
-                                    RealTrainOptions, TrainOptions)
+from rather.seismic.options import (CLASS_WEIGHTS, DEFAULT_CHECKPOINT, ExplainOptions, ModelChoice, RealTrainOptions,
+                                    TrainOptions)
 from rather.seismic.scaling import SCALINGS
 from rather.seismic.survey_parameters import SurveyParameters
+
+from .cluster_args import add_cluster_arguments
 
 NAME = "seismic"
 HELP = "seismic sections: info, character, synth, train, evaluate, explain"
@@ -83,8 +85,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        " on synthetic surveys, the largest class's count on your labels)")
     train.add_argument("--epochs", type=int, help=f"passes over the training patches (default: "
                        f"{TrainOptions.epochs} on synthetic surveys, {RealTrainOptions.epochs} on your labels)")
+    train.add_argument("--field-faults", metavar="DIR", help="without a source: also train the four-class "
+                       "classifier on fault and horizon windows of real sections (a --sections folder whose masks "
+                       "mark faults, class 'fault' in classes.txt)")
+    train.add_argument("--field-hold-out", metavar="NAMES", help="with --field-faults: comma-separated sections "
+                       "never trained on, scored at the end (fault against the rest)")
     train.add_argument("--hold-out", type=float, default=RealTrainOptions.hold_out,
                        help="with labels: share held out of training and scored (per class; whole sections)")
+    train.add_argument("--class-weights", choices=CLASS_WEIGHTS, default=RealTrainOptions.class_weights,
+                       help="with --sections: weight each class's pixels in the loss by 1 / its frequency (inverse), "
+                       "1 / sqrt(frequency) (sqrt) or not at all (none), so that rare classes such as faults are "
+                       "learnt")
     train.add_argument("--patch", type=int, help="with labels: patch (or section window) size in samples "
                        "(default: the patches' own size; 64 for sections)")
 
@@ -98,6 +109,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                           "at their own size, not resized to the model's patch (a fully convolutional model)")
     evaluate.add_argument("--binary", metavar="CLASS", help="with --patches or --landmass: score CLASS against the "
                           "rest (the data's other classes, e.g. a folder nonfault, are the rest)")
+    evaluate.add_argument("--window", type=int, help="with --sections, --binary and a patch classifier: side of "
+                          "the windows cut from the sections (default: the model's small patch, else its patch)")
     evaluate.add_argument("--device", default="cpu", help="torch device")
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
 
@@ -139,18 +152,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     drawn.add_argument("--no-figures", action="store_true", help="no figures (as --figures none)")
     explain.add_argument("--no-segy", action="store_true", help="write no SEG-Y attributes")
 
-    cluster = explain.add_mutually_exclusive_group()
-    cluster.add_argument("--workers", type=int, help="with --all: explain blocks of inlines on a local Dask cluster "
-                         "of this many worker processes (resumable: run the same command again after a crash)")
-    cluster.add_argument("--scheduler", metavar="ADDRESS", help="with --all: use the Dask cluster whose scheduler is "
-                         "at ADDRESS (its workers must see the survey, the model and the output folder's parent)")
+    add_cluster_arguments(explain, blocks="blocks of lines (with --all)",
+                          needs="the survey, the model")
     explain.add_argument("--block-lines", type=int, default=ExplainOptions.block_lines,
                          help="with --workers/--scheduler: inlines per block")
-    explain.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="S",
-                         help="with --workers/--scheduler: seconds to wait for the scheduler to answer, and for "
-                         "progress: the job stops (exit 2, finished blocks kept) once for S seconds no block "
-                         "finished and the scheduler had no worker or did not answer; a long block on a live "
-                         "worker is never cut short")
 
 
 def _label_sources(parser: argparse.ArgumentParser) -> None:
@@ -172,31 +177,52 @@ def label_source(args: argparse.Namespace) -> tuple[str, str] | None:
 
 
 def model_options(parser: argparse.ArgumentParser, patch: bool = True) -> None:
-    """The options that name a seismic model, as ``rather explain`` names one (``model_choice`` reads them)."""
-    parser.add_argument("--model", help="architecture as module:factory with --weights; alone, a rather checkpoint "
-                        f"(default: the committed classifier, {DEFAULT_CHECKPOINT.name})")
-    parser.add_argument("--weights", help="state dict or rather checkpoint (.pt), read with weights_only=True")
-    parser.add_argument("--model-kwargs", default="{}", help="JSON keyword arguments of the factory")
-    parser.add_argument("--layer", help="dotted name of the layer to explain (default: the checkpoint's)")
-    parser.add_argument("--classes", help="class names, one per logit, comma-separated (default: the "
-                        "checkpoint's class_names)")
+    """The options that name a seismic model: ``rather explain``'s (``suites.model_args``), plus the class
+    names and the patch (``model_choice`` reads them)."""
+    from rather.suites.model_args import add_model_arguments
+
+    group = add_model_arguments(
+        parser, naming_only=True, model_help="architecture as module:factory, with --weights (optional for rather's "
+        "own checkpoints; a checkpoint file alone, as before, is read as --weights with a note)",
+        weights_help=f"state dict or rather checkpoint (.pt), read with weights_only=True (default: the committed "
+        f"classifier, {DEFAULT_CHECKPOINT.name})")
+    group.add_argument("--classes", help="class names, one per logit, comma-separated (default: the "
+                       "checkpoint's class_names)")
     if patch:
-        parser.add_argument("--patch", type=int, help="square window the model reads, in samples (default: the "
-                            "checkpoint's patch, else 99)")
+        group.add_argument("--patch", type=int, help="square window the model reads, in samples (default: the "
+                           "checkpoint's patch, else 99)")
 
 
-def model_choice(args: argparse.Namespace) -> ModelChoice:
-    """The ``ModelChoice`` of ``model_options``: --model alone is a checkpoint; with --weights, its architecture."""
+OLD_MODEL_NOTE = "note: --model {path} is read as --weights {path}; --model now names an architecture, module:factory"
+"""What the command notes when ``--model`` alone names a checkpoint file (the spelling before --weights)."""
+
+
+def model_choice(args: argparse.Namespace, progress=None) -> ModelChoice:
+    """The ``ModelChoice`` of ``model_options``: ``--weights`` (default: the committed classifier) and
+    ``--model module:factory``. ``--model FILE`` without ``--weights`` names a checkpoint, as it did before
+    ``--weights`` existed: read so, with a note on ``progress``."""
     from rather.seismic.seismic_model import parse_classes
     from rather.suites.model_args import model_kwargs
 
-    if args.weights is None:
-        weights, factory = args.model or str(DEFAULT_CHECKPOINT), None
-    else:
-        weights, factory = args.weights, args.model
+    weights, factory = args.weights, args.model
+    if weights is None and factory is not None:
+        if not _is_checkpoint_path(factory):
+            raise BadInput(f"--model {factory}: an architecture needs its weights; add --weights W (a state dict "
+                           "or checkpoint)")
+        weights, factory = factory, None
+        if progress is not None:
+            progress.note(OLD_MODEL_NOTE.format(path=weights))
     classes = parse_classes(args.classes) if args.classes is not None else None
-    return ModelChoice(weights=weights, factory=factory, kwargs=model_kwargs(args.model_kwargs), layer=args.layer,
-                       classes=classes, patch=getattr(args, "patch", None))
+    return ModelChoice(weights=weights or str(DEFAULT_CHECKPOINT), factory=factory,
+                       kwargs=model_kwargs(args.model_kwargs), layer=args.layer, classes=classes,
+                       patch=getattr(args, "patch", None))
+
+
+def _is_checkpoint_path(text: str) -> bool:
+    """Whether ``--model``'s value names a file rather than ``module:factory``: an existing path, a path
+    separator, a checkpoint suffix, or no colon at all."""
+    return (Path(text).exists() or "/" in text or "\\" in text or ":" not in text
+            or Path(text).suffix.lower() in (".pt", ".pth"))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -243,18 +269,27 @@ def run_train(args: argparse.Namespace) -> int:
     from rather.common.storage import claim_outputs
     from rather.seismic.classifier import train_checkpoint
 
+    source = label_source(args)
+    if source is not None and (args.field_faults or args.field_hold_out):
+        raise BadInput(f"--field-faults and --field-hold-out add real windows to the synthetic four-class training;"
+                       f" with --{source[0]}, train on that source alone (drop them)")
     claim_outputs(files={"--out": args.out})
     started, progress = time.perf_counter(), _progress(args)
-    source = label_source(args)
     if source is not None:
         return _train_real(args, source, started, progress)
     options = TrainOptions(seed=args.seed, surveys=args.surveys,
                            per_class=_given(args.per_class, TrainOptions.per_class),
-                           epochs=_given(args.epochs, TrainOptions.epochs))
+                           epochs=_given(args.epochs, TrainOptions.epochs), field_faults=args.field_faults,
+                           field_hold_out=tuple(name.strip() for name in (args.field_hold_out or "").split(",")
+                                                if name.strip()))
     progress.note(f"training the seismic classifier (seed {options.seed}, {options.surveys} surveys, "
                   f"{options.per_class} patches per class, {options.epochs} epochs)")
-    log = train_checkpoint(args.out, options, progress=progress)
-    print(f"training accuracy {log.accuracy[-1]:.3f}; wrote {args.out} in {time.perf_counter() - started:.0f} s")
+    meta = train_checkpoint(args.out, options, progress=progress)
+    held = meta.get("field_held_out_balanced_accuracy")
+    score = "" if held is None else (f"; held-out real sections ({', '.join(meta['field_held_out'])}): fault "
+                                     f"balanced accuracy {held:.3f} on {meta['field_held_out_windows']} windows")
+    print(f"training accuracy {meta['final_training_accuracy']:.3f}{score}; wrote {args.out} in "
+          f"{time.perf_counter() - started:.0f} s")
     return 0
 
 
@@ -268,7 +303,8 @@ def _train_real(args: argparse.Namespace, source: tuple[str, str], started: floa
     from rather.seismic.real_training import train_real_checkpoint
 
     options = RealTrainOptions(source=source[0], folder=source[1], epochs=_given(args.epochs, RealTrainOptions.epochs),
-                               seed=args.seed, hold_out=args.hold_out, patch=args.patch, per_class=args.per_class)
+                               seed=args.seed, hold_out=args.hold_out, patch=args.patch, per_class=args.per_class,
+                               class_weights=args.class_weights)
     trained = train_real_checkpoint(args.out, options, progress=progress)
     held = trained.held_out
     score = ("" if not held else f"; held out: mean IoU {held['miou']:.3f}" if "miou" in held
@@ -279,7 +315,7 @@ def _train_real(args: argparse.Namespace, source: tuple[str, str], started: floa
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    choice, source = model_choice(args), label_source(args)
+    choice, source = model_choice(args, _progress(args)), label_source(args)
     if source is None:
         from rather.seismic.classifier import evaluation, format_evaluation
 
@@ -289,7 +325,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from rather.seismic.real_training import evaluate_real, format_real_report
 
     report = evaluate_real(choice, *source, device=args.device, own_size=args.own_size, binary=args.binary,
-                           progress=_progress(args))
+                           window=args.window, progress=_progress(args))
     print(json.dumps(report, indent=2) if args.json else format_real_report(report))
     return 0
 
@@ -307,7 +343,7 @@ def run_explain(args: argparse.Namespace) -> int:
     from rather.common.storage import claim_outputs
     from rather.seismic.survey_explanation import explain_survey
 
-    network = model_choice(args)
+    network = model_choice(args, _progress(args))
     claim_outputs(folders={"--out": args.out},
                   inputs={"survey": args.survey, ("--model" if args.weights is None else "--weights"): network.weights})
     kind = "crossline" if args.crossline is not None or args.all_crosslines else "inline"

@@ -183,7 +183,7 @@ def test_evaluate_sections_needs_a_segmentation_network(tmp_path, originals, ref
     lay_out(tmp_path, originals)
     section_tree(tmp_path / "data")
     refuse(["seismic", "evaluate", "--weights", tmp_path / "three.pt", "--sections", tmp_path / "data"],
-           says="scoring sections needs a segmentation network")
+           says="score it on windows of the sections with --binary CLASS, or give a segmentation network")
 
 
 def test_synthetic_evaluation_needs_the_four_classes(tmp_path, originals, refuse):

@@ -3,6 +3,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from rather.seismic.classifier import (CLASS_NAMES, DEFAULT_CHECKPOINT, PATCH, PatchSample, balanced_accuracy,
                                        balanced_sample, clear_labels, confusion_matrix, contrast_energy,
@@ -89,3 +90,40 @@ def test_all_zero_maps_are_not_averaged_into_nan(committed_model):
 
 def test_balanced_accuracy_of_nothing_is_none():
     assert balanced_accuracy(np.zeros((4, 4), dtype=np.int64)) is None
+
+
+def test_field_windows_are_fault_through_the_centre_or_free_of_picks():
+    from rather.seismic.classifier import field_windows
+    from rather.seismic.patches import patch_grid
+
+    faults = np.zeros((50, 120), dtype=bool)
+    faults[:, 29:32] = True                                            # a vertical pick at traces 29..31
+    amplitude = np.random.default_rng(0).standard_normal(faults.shape).astype(np.float32)
+    patches, labels = field_windows(amplitude, faults, side=45, stride=3)
+    rows, cols = patch_grid(50, 120, patch=45, stride=3)
+    expected, cut = [], []
+    for row in rows:
+        for col in cols:
+            window = faults[row:row + 45, col:col + 45]
+            label = FAULT if window[15:30, 15:30].any() else HORIZON if not window.any() else -1
+            if label >= 0:
+                expected.append(label)
+                cut.append(amplitude[row:row + 45, col:col + 45])
+    assert labels.tolist() == expected and {FAULT, HORIZON} == set(expected)
+    np.testing.assert_array_equal(patches, np.stack(cut))
+    assert field_windows(amplitude[:40], faults[:40], side=45)[0].shape == (0, 45, 45)  # too short: none
+
+
+def test_fault_report_counts_every_other_class_as_not_fault():
+    from rather.seismic.classifier import fault_report
+
+    class Fixed(torch.nn.Module):
+        """Predicts the class whose sample in the first row is largest (scaling keeps the order)."""
+
+        def forward(self, x):
+            return x[:, 0, 0, :4]
+
+    patches = np.zeros((4, 12, 12), np.float32)
+    patches[np.arange(4), 0, [FAULT, HORIZON, SALT, FAULT]] = 1.0   # predicted fault, horizon, salt, fault
+    report = fault_report(Fixed(), patches, np.array([FAULT, FAULT, HORIZON, HORIZON]))
+    assert report["confusion"] == [[1, 1], [1, 1]] and report["balanced_accuracy"] == 0.5

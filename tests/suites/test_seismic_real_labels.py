@@ -175,3 +175,36 @@ def test_zone_contrast_equals_a_hand_made_grad_cam():
     expected = torch.relu((weights * captured["a"]).sum(1))[0].detach().numpy()
     assert zone.any() and not zone.all()
     np.testing.assert_allclose(explained.raw[2], expected, rtol=1e-4, atol=1e-6)
+
+
+def test_class_weights_follow_the_inverse_frequency_rule():
+    from rather.seismic.real_training import class_weights
+
+    labels = np.array([0] * 9 + [1])
+    np.testing.assert_allclose(class_weights(labels, 2, "inverse"), [5 / 9, 5], rtol=1e-6)
+    sqrt = 1 / np.sqrt([0.9, 0.1])
+    np.testing.assert_allclose(class_weights(labels, 2, "sqrt"), sqrt / (0.9 * sqrt[0] + 0.1 * sqrt[1]), rtol=1e-6)
+    assert class_weights(labels, 2, "none").tolist() == [1, 1]
+    np.testing.assert_allclose(class_weights(labels, 3, "inverse"), [5 / 9, 5, 5], rtol=1e-6)  # absent: the largest
+
+
+def test_section_training_records_its_class_weights(section_folder, tmp_path, capsys):
+    model = tmp_path / "unet.pt"
+    assert main(["seismic", "train", "--sections", str(section_folder), "--patch", "32", "--epochs", "1",
+                 "--class-weights", "sqrt", "--out", str(model)]) == 0
+    recorded = load_seismic_model(ModelChoice(weights=str(model))).meta["class_weights"]
+    assert recorded["rule"] == "sqrt" and len(recorded["weights"]) == 2
+    assert recorded["weights"][0] > 1 > recorded["weights"][1]  # "layers" is the rarer class of these sections
+
+
+@pytest.mark.skipif(not (REAL_SEISMIC / "f3-faults-cunha2020/data").is_dir(), reason="the shared GSB data are absent")
+def test_the_patch_classifier_is_scored_on_windows_of_the_gsb_sections(tmp_path, capsys):
+    from rather.seismic.cunha import write_gsb_sections
+
+    gsb = write_gsb_sections(REAL_SEISMIC / "f3-faults-cunha2020/data", tmp_path / "gsb")
+    assert main(["seismic", "evaluate", "--sections", str(gsb), "--binary", "fault", "--window", "45",
+                 "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["class_names"] == ["fault", "not_fault"] and report["patch_size"] == 45
+    assert sum(report["sections"].values()) == report["patches"] == np.array(report["confusion"]).sum()
+    assert 0 <= report["balanced_accuracy"] <= 1
