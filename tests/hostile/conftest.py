@@ -8,7 +8,9 @@ Cases lay their inputs out under ``tmp_path`` and call ``refuse(argv, ...)``.
 from __future__ import annotations
 
 import hashlib
+import socket
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,3 +74,35 @@ def refuse(tmp_path, run_cli):
         return lines[0]
 
     return check
+
+
+@pytest.fixture
+def silent_server():
+    """The address of a loopback TCP server that accepts connections and never sends a byte."""
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted = []
+    stop = threading.Event()
+
+    def serve():
+        server.settimeout(0.05)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    stop.set()
+    thread.join()
+    for connection in accepted:
+        connection.close()
+    server.close()
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A loopback port nothing listens on (it was free a moment ago)."""
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        return probe.getsockname()[1]

@@ -14,8 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import socket
-import threading
 import time
 from pathlib import Path
 
@@ -54,36 +52,6 @@ def explain(tmp_path, survey_bytes, refuse):
     return run
 
 
-@pytest.fixture
-def silent_server():
-    """The address of a loopback TCP server that accepts connections and never sends a byte."""
-    server = socket.create_server(("127.0.0.1", 0))
-    accepted = []
-    stop = threading.Event()
-
-    def serve():
-        server.settimeout(0.05)
-        while not stop.is_set():
-            try:
-                accepted.append(server.accept()[0])
-            except TimeoutError:
-                continue
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
-    stop.set()
-    thread.join()
-    for connection in accepted:
-        connection.close()
-    server.close()
-
-
-def free_port() -> int:
-    with socket.create_server(("127.0.0.1", 0)) as probe:
-        return probe.getsockname()[1]
-
-
 def test_a_server_that_never_answers(explain, silent_server):
     seconds = explain(silent_server, says=(
         f"cannot use the Dask scheduler at --scheduler {silent_server}: it accepts connections but gave no Dask "
@@ -92,8 +60,8 @@ def test_a_server_that_never_answers(explain, silent_server):
 
 
 @pytest.mark.parametrize("address", ["tcp://127.0.0.1:{port}", "127.0.0.1:{port}"])
-def test_nothing_listening(explain, address):
-    address = address.format(port=free_port())
+def test_nothing_listening(explain, address, free_port):
+    address = address.format(port=free_port)
     patience = 120  # Dask's retries would last this long; a refusal at once takes a second or two, even on a busy machine
     seconds = explain(address, timeout=patience, says=(f"--scheduler {address}: connection refused, nothing listens "
                                                        "there; start the scheduler (dask scheduler) or check the host "

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import socket
-import threading
 import time
 from pathlib import Path
 
@@ -40,35 +38,6 @@ def audit(tmp_path, refuse):
     return run
 
 
-@pytest.fixture
-def silent_server():
-    """The address of a loopback TCP server that accepts connections and never sends a byte."""
-    server = socket.create_server(("127.0.0.1", 0))
-    accepted, stop = [], threading.Event()
-
-    def serve():
-        server.settimeout(0.05)
-        while not stop.is_set():
-            try:
-                accepted.append(server.accept()[0])
-            except TimeoutError:
-                continue
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
-    stop.set()
-    thread.join()
-    for connection in accepted:
-        connection.close()
-    server.close()
-
-
-def free_port() -> int:
-    with socket.create_server(("127.0.0.1", 0)) as probe:
-        return probe.getsockname()[1]
-
-
 def test_a_scheduler_that_never_answers(audit, silent_server):
     seconds = audit("--scheduler", silent_server, "--timeout", TIMEOUT, says=(
         f"--scheduler {silent_server}: it accepts connections but gave no Dask scheduler's answer within "
@@ -77,8 +46,8 @@ def test_a_scheduler_that_never_answers(audit, silent_server):
 
 
 @pytest.mark.parametrize("address", ["tcp://127.0.0.1:{port}", "127.0.0.1:{port}"])
-def test_nothing_listening_is_said_at_once(audit, address):
-    address = address.format(port=free_port())
+def test_nothing_listening_is_said_at_once(audit, address, free_port):
+    address = address.format(port=free_port)
     patience = 120
     seconds = audit("--scheduler", address, "--timeout", patience, says=(
         f"--scheduler {address}: connection refused, nothing listens there",))
