@@ -34,13 +34,18 @@ def available_memory() -> Optional[int]:
     return min(known) if known else None
 
 
-def _meminfo_available() -> Optional[int]:
+def _proc_bytes(path: str, key: str) -> Optional[int]:
+    """The ``key:   N kB`` line of the /proc file ``path`` in bytes; None where the file or the line is absent."""
     try:
-        text = Path("/proc/meminfo").read_text()
+        text = Path(path).read_text()
     except OSError:
         return None
-    found = re.search(r"^MemAvailable:\s+(\d+) kB", text, flags=re.MULTILINE)
+    found = re.search(rf"^{key}:\s+(\d+) kB", text, flags=re.MULTILINE)
     return int(found.group(1)) * 1024 if found else None
+
+
+def _meminfo_available() -> Optional[int]:
+    return _proc_bytes("/proc/meminfo", "MemAvailable")
 
 
 def _cgroup_headroom() -> Optional[int]:
@@ -124,9 +129,4 @@ def requested_bytes(error: BaseException) -> Optional[int]:
 
 def peak_resident() -> Optional[int]:
     """This process's peak resident size in bytes since it started (Linux's VmHWM), or None where unknown."""
-    try:
-        text = Path("/proc/self/status").read_text()
-    except OSError:
-        return None
-    found = re.search(r"^VmHWM:\s+(\d+) kB", text, flags=re.MULTILINE)
-    return int(found.group(1)) * 1024 if found else None
+    return _proc_bytes("/proc/self/status", "VmHWM")

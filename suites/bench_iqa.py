@@ -48,6 +48,7 @@ FULL_HD_PROBE = """
 import sys, time
 import torch
 from rather.common import load_model
+from rather.common.memory import peak_resident
 from rather.iqa.contrasts import explain_patchwise
 from rather.suites.bench_iqa import benchmark_pair
 model, _ = load_model(weights=sys.argv[1])
@@ -55,8 +56,7 @@ x = benchmark_pair(int(sys.argv[2]), int(sys.argv[3]))
 start = time.perf_counter()
 explain_patchwise(model, x, [0.75], stride=4)
 seconds = time.perf_counter() - start
-with open("/proc/self/status") as status:  # VmHWM: this process's peak resident size since exec
-    print(seconds, next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM")))
+print(seconds, peak_resident())
 """
 
 

@@ -47,7 +47,7 @@ import torch.nn.functional as F
 from rather.common import BadInput, Explainer, load_model
 from rather.common.sliding import SlidingWindows
 from rather.seismic import classifier
-from rather.common.cluster import dask_client, parts_folder
+from rather.common.cluster import dask_client, parts_folder, worker_peaks
 from rather.seismic.blocks import VolumeJob, explain_blocks
 from rather.seismic.options import DEFAULT_CHECKPOINT
 from rather.seismic.patches import extract_patches, patch_grid, scale_to_unit
@@ -59,6 +59,7 @@ from .bench_method import SLOW_PAIRS, Side, Spread, clock_for, interleave
 PEAK_MEMORY_PROBE = """
 import sys
 from rather.common import BadInput, Explainer, load_model
+from rather.common.memory import peak_resident
 from rather.seismic.patches import scale_to_unit
 from rather.seismic.sections import explain_section
 from rather.seismic.segy import open_survey
@@ -67,8 +68,7 @@ explainer = Explainer(model, layer=meta.get("layer", "features"))
 with open_survey(sys.argv[1]) as survey:
     number = int(survey.inlines[len(survey.inlines) // 2])
     explain_section(explainer, scale_to_unit(survey.inline(number).values), stride=10)
-with open("/proc/self/status") as status:  # VmHWM: this process's peak resident size since exec
-    print(next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM")))
+print(peak_resident())
 """
 
 
@@ -204,11 +204,6 @@ def _cpu_seconds() -> float:
     return times.user + times.system
 
 
-def _peak_rss() -> int:
-    with open("/proc/self/status") as status:  # VmHWM: this worker process's peak resident size since exec
-        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM"))
-
-
 class BlockRuns:
     """Explains every block of ``job`` on ``client``, each call into a fresh output folder (a ledger left by
     an earlier call would skip its blocks); keeps the wall seconds of every call, warm-up included."""
@@ -263,7 +258,7 @@ def run_seismic_workers(counts: list[int], weights: Path = DEFAULT_CHECKPOINT, b
                                  "worker_cpu_seconds_per_block": cpu / (blocks * len(calls[workers].wall)),
                                  "cores_used": cpu / wall,
                                  "speed_up": timings.ratio(str(counts[0]), str(workers)).as_json(),
-                                 "peak_rss_bytes_per_worker": sorted(client.run(_peak_rss).values())})
+                                 "peak_rss_bytes_per_worker": worker_peaks(client)})
     return {"suite": "seismic-workers", "cpus": len(os.sched_getaffinity(0)), "threads_per_worker": threads,
             "section": [samples, crosslines], "stride": stride, "block_lines": block_lines, "runs": runs,
             "target_speed_up": 1.7}
@@ -367,13 +362,13 @@ def run_survey_size(sizes: list[tuple[int, int, int]], workers: int = 2, stride:
                 if os.waitstatus_to_exitcode(status) != 0:
                     raise BadInput(f"rather seismic explain failed on the {size[0]} x {size[1]} x {size[2]} survey: "
                                    f"{error.splitlines()[-1] if error else 'no message'}")
-                worker_peaks = sorted(client.run(_peak_rss).values())
+                peaks = worker_peaks(client)
             survey_bytes = path.stat().st_size
             stores = {name: _folder_bytes(out / name) if (out / name).is_dir() else (out / name).stat().st_size
                       for name in ("explanations.zarr", "explanations.nc", "explanations.h5") if (out / name).exists()}
             runs.append({"size": list(size), "survey_bytes": survey_bytes, "seconds": seconds,
                          "traces_per_second": size[0] * size[1] / seconds,
-                         "peak_rss_bytes_per_worker": worker_peaks, "driver_peak_rss_bytes": usage.ru_maxrss * 1024,
+                         "peak_rss_bytes_per_worker": peaks, "driver_peak_rss_bytes": usage.ru_maxrss * 1024,
                          "output_bytes": _folder_bytes(out), "store_bytes": stores})
             shutil.rmtree(out)
             path.unlink()
