@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from rather.common.cluster import DEFAULT_TIMEOUT
+from rather.common.cluster import DEFAULT_TIMEOUT, ClusterChoice
 from rather.common.errors import BadInput
 
 from .scaling import DEFAULT_SCALING, SCALINGS
@@ -96,14 +96,11 @@ class ExplainOptions:
             raise BadInput(f"--stride must be a positive number of samples; got {self.stride}")
         if self.in_blocks and not self.every_line:
             raise BadInput("--workers and --scheduler explain a whole survey in blocks of inlines; add --all")
-        if self.workers is not None and self.workers < 1:
-            raise BadInput(f"--workers must be a positive number of worker processes; got {self.workers}")
+        ClusterChoice(self.workers, self.scheduler, self.timeout)  # checks --workers and --timeout
         if self.time is not None and not (math.isfinite(self.time[0]) and self.time[0] < self.time[1] < math.inf):
             raise BadInput(f"--time must be two times in ms, the first smaller; got {self.time[0]:g} {self.time[1]:g}")
         if self.block_lines < 1:
             raise BadInput(f"--block-lines must be a positive number of inlines; got {self.block_lines}")
-        if not 0 < self.timeout < math.inf:
-            raise BadInput(f"--timeout must be a positive number of seconds; got {self.timeout:g}")
         if self.normalise not in SCALINGS:
             raise BadInput(f"--normalise {self.normalise}: not a scaling; give one of {', '.join(SCALINGS)}")
         if self.figures < 0:
