@@ -318,37 +318,35 @@ def fault_report(model: nn.Module, patches: np.ndarray, labels: np.ndarray) -> d
 
 def train(options: TrainOptions = TrainOptions(), *,
           progress: Progress = SILENT) -> tuple[nn.Module, TrainingLog, dict]:
-    """Train the classifier on clear patches of ``options.surveys`` field-styled synthetic surveys
-    (``survey_of(i, seed, styled=True)``),
-    and, with ``options.field_faults``, on windows of real sections (``field_faults``).
+    """Train the classifier on clear patches of ``options.surveys`` synthetic surveys by ``options.recipe``:
+    "joint", field-styled surveys (``survey_of(i, seed, styled=True)``) and, with ``options.field_faults``,
+    windows of real sections (``field_faults``), both patch sizes at once (``joint_streams``); "plain",
+    the plain surveys' 99 x 99 patches alone, as the committed classifier of 2026-11-26 was trained.
 
     ``progress`` shows a bar over the surveys drawn, a note on the patches found, then a bar over the epochs.
     """
-    seed = options.seed
+    seed, joint = options.seed, options.recipe == "joint"
     field = None if options.field_faults is None else field_faults(options.field_faults, options.field_hold_out)
-    parts = [survey_patches(survey_of(index, seed, styled=True))
+    parts = [survey_patches(survey_of(index, seed, styled=joint))
              for index in progress.bar(range(options.surveys), desc="synthetic surveys", unit="survey")]
     data = PatchSample.concatenate(parts)
     x, y = balanced_sample(data.patches, data.labels, options.per_class, seed)
-    rng = np.random.default_rng(seed)
-    small_x, small_y = centre_crops(x), y
-    if field is not None:
-        extra_x, extra_y = balanced_sample(field.patches, field.labels, options.per_class, seed + 1)
-        small_x, small_y = np.concatenate([small_x, extra_x]), np.concatenate([small_y, extra_y])
-    x, small_x = random_gain(x, rng), random_gain(small_x, rng)
+    streams = joint_streams(x, y, field, options.per_class, seed) if joint else [(x, y)]
     available = np.bincount(data.labels, minlength=len(CLASS_NAMES))
     distinct = dict(zip(CLASS_NAMES, available.tolist()))
-    progress.note(f"{len(x)} training patches and {len(small_x)} of {SMALL_PATCH} x {SMALL_PATCH}; distinct "
-                  f"patches per class: {distinct}" + (f"; real windows: {len(field.labels)} from "
-                                                      f"{', '.join(field.trained)}" if field else ""))
+    progress.note(" and ".join(f"{len(inputs)} training patches of {inputs.shape[1]} x {inputs.shape[2]}"
+                               for inputs, _ in streams) + f"; distinct patches per class: {distinct}"
+                  + (f"; real windows: {len(field.labels)} from {', '.join(field.trained)}" if field else ""))
     torch.manual_seed(seed)
     model = SmallCNN(**ARCHITECTURE)
-    log = train_streams(model, [(x[:, None], y), (small_x[:, None], small_y)], epochs=options.epochs, seed=seed,
-                        progress=progress)
+    log = train_streams(model, [(inputs[:, None], labels) for inputs, labels in streams], epochs=options.epochs,
+                        seed=seed, progress=progress)
     meta = {"class_names": list(CLASS_NAMES), "layer": LAYER, "patch": PATCH, "seed": seed,
             "surveys": options.surveys, "per_class": options.per_class, "epochs": options.epochs,
-            "small_patch": SMALL_PATCH, "training": "joint: one optimiser and schedule, a batch of each size per step",
             "final_training_accuracy": log.accuracy[-1], "distinct_patches": distinct}
+    if joint:
+        meta.update({"small_patch": SMALL_PATCH,
+                     "training": "joint: one optimiser and schedule, a batch of each size per step"})
     if field is not None:
         held = fault_report(model, field.held_patches, field.held_labels)
         meta.update({"field_faults": Path(options.field_faults).name, "field_sections": list(field.trained),
@@ -356,6 +354,19 @@ def train(options: TrainOptions = TrainOptions(), *,
                      "field_held_out_balanced_accuracy": held["balanced_accuracy"],
                      "field_held_out_windows": held["patches"]})
     return model, log, meta
+
+
+def joint_streams(x: np.ndarray, y: np.ndarray, field: FieldFaults | None, per_class: int,
+                  seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The "joint" recipe's two streams from the balanced 99 x 99 patches ``x`` (N, 99, 99) and classes ``y``:
+    those patches, and their ``SMALL_PATCH`` centre crops joined by ``per_class`` real windows of each class of
+    ``field`` (if any); every patch scaled on its own with a random gain (``random_gain``)."""
+    rng = np.random.default_rng(seed)
+    small_x, small_y = centre_crops(x), y
+    if field is not None:
+        extra_x, extra_y = balanced_sample(field.patches, field.labels, per_class, seed + 1)
+        small_x, small_y = np.concatenate([small_x, extra_x]), np.concatenate([small_y, extra_y])
+    return [(random_gain(x, rng), y), (random_gain(small_x, rng), small_y)]
 
 
 def train_checkpoint(out: PathLike, options: TrainOptions = TrainOptions(), *,

@@ -133,6 +133,10 @@ def check_formats(formats: tuple[str, ...]) -> None:
                        "e.g. --format segy,zarr")
 
 
+RECIPES = ("joint", "plain")
+"""How ``rather seismic train`` trains the four-class classifier (``TrainOptions.recipe``)."""
+
+
 @dataclass(frozen=True)
 class TrainOptions:
     """How the classifier is trained.
@@ -141,6 +145,9 @@ class TrainOptions:
     ``per_class`` patches of every class, for ``epochs`` epochs; with ``field_faults`` (a
     ``--sections`` folder whose masks mark faults) also on fault and horizon windows of its
     real sections, except those named in ``field_hold_out``, which score the model.
+    ``recipe`` (one of ``RECIPES``): "joint", field-styled surveys, 99 and 45 sample patches
+    trained together; "plain", the generator's plain surveys and 99 x 99 patches only (how
+    the committed classifier of 2026-11-26 was trained).
     """
 
     seed: int = 0
@@ -149,6 +156,7 @@ class TrainOptions:
     epochs: int = 10
     field_faults: Optional[str] = None
     field_hold_out: tuple[str, ...] = ()
+    recipe: str = "joint"
 
     def __post_init__(self) -> None:
         for name in ("surveys", "per_class", "epochs"):
@@ -156,6 +164,11 @@ class TrainOptions:
                 raise BadInput(f"--{name.replace('_', '-')} must be a positive number; got {getattr(self, name)}")
         if self.field_hold_out and self.field_faults is None:
             raise BadInput("--field-hold-out names sections of --field-faults; give --field-faults DIR too")
+        if self.recipe not in RECIPES:
+            raise BadInput(f"--recipe must be one of {', '.join(RECIPES)}; got {self.recipe!r}")
+        if self.recipe == "plain" and self.field_faults is not None:
+            raise BadInput("--field-faults adds 45-sample windows, which only --recipe joint trains on; "
+                           "drop --field-faults or use --recipe joint")
 
 
 CLASS_WEIGHTS = ("inverse", "sqrt", "none")

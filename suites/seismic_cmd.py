@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 from rather.common.errors import BadInput
-from rather.seismic.options import (CLASS_WEIGHTS, DEFAULT_CHECKPOINT, ExplainOptions, ModelChoice, RealTrainOptions,
-                                    TrainOptions)
+from rather.seismic.options import (CLASS_WEIGHTS, DEFAULT_CHECKPOINT, RECIPES, ExplainOptions, ModelChoice,
+                                    RealTrainOptions, TrainOptions)
 from rather.seismic.scaling import SCALINGS
 from rather.seismic.survey_parameters import SurveyParameters
 
@@ -90,6 +90,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        "mark faults, class 'fault' in classes.txt)")
     train.add_argument("--field-hold-out", metavar="NAMES", help="with --field-faults: comma-separated sections "
                        "never trained on, scored at the end (fault against the rest)")
+    train.add_argument("--recipe", choices=RECIPES, help="without a source: joint (field-styled surveys, 99 and 45 "
+                       "sample patches trained together) or plain (the generator's plain surveys, 99 x 99 patches "
+                       f"only) (default: {TrainOptions.recipe})")
     train.add_argument("--hold-out", type=float, default=RealTrainOptions.hold_out,
                        help="with labels: share held out of training and scored (per class; whole sections)")
     train.add_argument("--class-weights", choices=CLASS_WEIGHTS, default=RealTrainOptions.class_weights,
@@ -273,6 +276,9 @@ def run_train(args: argparse.Namespace) -> int:
     if source is not None and (args.field_faults or args.field_hold_out):
         raise BadInput(f"--field-faults and --field-hold-out add real windows to the synthetic four-class training;"
                        f" with --{source[0]}, train on that source alone (drop them)")
+    if source is not None and args.recipe:
+        raise BadInput(f"--recipe chooses how the synthetic four-class classifier is trained; with --{source[0]}, "
+                       "drop it")
     claim_outputs(files={"--out": args.out})
     started, progress = time.perf_counter(), _progress(args)
     if source is not None:
@@ -281,8 +287,9 @@ def run_train(args: argparse.Namespace) -> int:
                            per_class=_given(args.per_class, TrainOptions.per_class),
                            epochs=_given(args.epochs, TrainOptions.epochs), field_faults=args.field_faults,
                            field_hold_out=tuple(name.strip() for name in (args.field_hold_out or "").split(",")
-                                                if name.strip()))
-    progress.note(f"training the seismic classifier (seed {options.seed}, {options.surveys} surveys, "
+                                                if name.strip()), recipe=_given(args.recipe, TrainOptions.recipe))
+    progress.note(f"training the seismic classifier ({options.recipe} recipe, seed {options.seed}, "
+                  f"{options.surveys} surveys, "
                   f"{options.per_class} patches per class, {options.epochs} epochs)")
     meta = train_checkpoint(args.out, options, progress=progress)
     held = meta.get("field_held_out_balanced_accuracy")

@@ -1,4 +1,4 @@
-"""Hostile inputs of the default classifier's training on real faults, class weights and model naming.
+"""Hostile inputs of the default classifier's training on real faults, its recipe, class weights and model naming.
 
 Each case is a clean refusal (the ``refuse`` fixture): exit 2, one line naming what was
 wrong and what to give, the inputs untouched, nothing written.
@@ -51,6 +51,12 @@ TRAIN_CASES = [  # (id, lay out under tmp_path, arguments after "seismic train",
      "--field-hold-out names sections of --field-faults; give --field-faults DIR too"),
     ("field-with-a-label-source", lambda t: fault_sections(t / "gsb"),
      ["--sections", "gsb", "--field-faults", "gsb"], "with --sections, train on that source alone"),
+    ("recipe-unknown", lambda t: None, ["--recipe", "fancy"], "argument --recipe: invalid choice: 'fancy'"),
+    ("recipe-plain-with-field-faults", lambda t: fault_sections(t / "gsb"), ["--recipe", "plain", "--field-faults",
+                                                                           "gsb"],
+     "--field-faults adds 45-sample windows, which only --recipe joint trains on"),
+    ("recipe-with-a-label-source", lambda t: fault_sections(t / "gsb"), ["--sections", "gsb", "--recipe", "plain"],
+     "--recipe chooses how the synthetic four-class classifier is trained; with --sections, drop it"),
     ("class-weights-unknown", lambda t: fault_sections(t / "gsb"),
      ["--sections", "gsb", "--class-weights", "median"], "argument --class-weights: invalid choice: 'median'"),
 ]

@@ -127,3 +127,23 @@ def test_fault_report_counts_every_other_class_as_not_fault():
     patches[np.arange(4), 0, [FAULT, HORIZON, SALT, FAULT]] = 1.0   # predicted fault, horizon, salt, fault
     report = fault_report(Fixed(), patches, np.array([FAULT, FAULT, HORIZON, HORIZON]))
     assert report["confusion"] == [[1, 1], [1, 1]] and report["balanced_accuracy"] == 0.5
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("recipe, sizes, styled", [("plain", [99], False), ("joint", [99, 45], True)])
+def test_a_recipe_trains_on_its_surveys_and_patch_sizes(monkeypatch, recipe, sizes, styled):
+    """plain: one stream, the plain survey's balanced 99 x 99 patches as drawn (B0's recipe); joint: the
+    field-styled survey's patches, self-scaled, and their 45 x 45 crops."""
+    from rather.seismic import classifier
+    from rather.seismic.options import TrainOptions
+
+    seen = []
+    monkeypatch.setattr(classifier, "train_streams",
+                        lambda model, data, **_: seen.extend(data) or classifier.TrainingLog([0.0], [0.5]))
+    _, _, meta = classifier.train(TrainOptions(surveys=1, per_class=4, epochs=1, recipe=recipe))
+    drawn = classifier.survey_patches(classifier.survey_of(0, 0, styled=styled))
+    x, y = balanced_sample(drawn.patches, drawn.labels, 4, 0)
+    assert [inputs.shape[-1] for inputs, _ in seen] == sizes and all(len(inputs) == len(x) for inputs, _ in seen)
+    assert np.array_equal(seen[0][1], y)
+    assert np.array_equal(seen[0][0][:, 0], x) == (recipe == "plain")
+    assert ("small_patch" in meta) == (recipe == "joint")
