@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from rather.common import BadInput, save_checkpoint
+from rather.common import BadInput, Explainer, save_checkpoint
 from rather.common.networks import SmallCNN
 from rather.common.progress import SILENT, Progress
 from rather.common.training import TrainingLog, predict, train_classifier
@@ -36,9 +36,10 @@ from .classifier import accuracy_report, accuracy_report_of, balanced_sample, fi
 from .labelled import LabelledSections, load_patch_folder, load_sections, resize, section_split
 from .landmass import PatchSet, load_landmass
 from .networks import FACTORY as UNET_FACTORY, SeismicUNet
-from .options import ModelChoice, RealTrainOptions
+from .options import ExplainOptions, ModelChoice, RealTrainOptions
 from .patches import extract_patches, patch_grid, scale_each
-from .seismic_model import load_seismic_model
+from .seismic_model import SeismicModel, load_seismic_model
+from .sections import explain_section
 from .segmentation import segment_section, segmentation_report
 
 PATCH_FACTORY = "rather.common.networks:SmallCNN"
@@ -211,7 +212,8 @@ def score_sections(model: nn.Module, data: LabelledSections, window: int) -> dic
 
 
 def evaluate_real(choice: ModelChoice, source: str, folder: str, *, device: str = "cpu", own_size: bool = False,
-                  binary: str | None = None, window: int | None = None, progress: Progress = SILENT) -> dict:
+                  binary: str | None = None, window: int | None = None, placement: bool = False,
+                  progress: Progress = SILENT) -> dict:
     """The model of ``choice`` scored on every labelled patch or section of ``folder``.
 
     Patches: balanced accuracy, accuracy, confusion (rows true, in the model's class
@@ -224,11 +226,14 @@ def evaluate_real(choice: ModelChoice, source: str, folder: str, *, device: str 
     of ``window`` samples (default: the model's ``small_patch``, else its patch) are scored
     (``window_report``). Sections and a segmentation network: pixel accuracy, per-class
     IoU, mean IoU, confusion. Sections the model was trained on (its meta says which) are
-    left out, and ``left_out`` names them.
+    left out, and ``left_out`` names them. ``placement`` (sections, a patch classifier and
+    ``binary``): also where its contrastive answers lie (``contrast_placement``).
     The data's classes are matched to the model's by name; a class the model does not
     have is refused.
     """
     network = load_seismic_model(choice, device)
+    if placement and (source != "sections" or network.dense or binary is None):
+        raise BadInput(PLACEMENT_NEEDS)
     progress.note(f"reading {source} from {folder}")
     if source == "sections":
         if not network.dense and binary is None:
@@ -244,6 +249,8 @@ def evaluate_real(choice: ModelChoice, source: str, folder: str, *, device: str 
         if not network.dense:
             report = window_report(network.model, data.subset(keep), binary, network.class_names,
                                    window or network.meta.get("small_patch") or network.patch)
+            if placement:
+                report["contrast_placement"] = contrast_placement(network, data.subset(keep), binary)
             return {**report, "left_out": sorted(seen & set(data.names)), "data": f"{source} at {folder}"}
         remapped = _remap(data.class_names, network.class_names, folder)
         kept = data.subset(keep)
@@ -303,6 +310,42 @@ def window_report(model: nn.Module, data: LabelledSections, positive: str, model
             "sections": {name: len(part[1]) for name, part in zip(data.names, windows)}}
 
 
+PLACEMENT_NEEDS = ("--placement measures a patch classifier's answers on sections with a marked class; give "
+                   "--sections DIR and --binary CLASS with a patch classifier, or drop --placement")
+"""The refusal of ``--placement`` without sections, a marked class and a patch classifier."""
+PLACEMENT_CONTRAST = "horizon"
+"""The Q of the contrast ``contrast_placement`` measures: "Why P, rather than horizon?" (unbroken layers)."""
+
+
+def contrast_placement(network: SeismicModel, data: LabelledSections, positive: str,
+                       stride: int = ExplainOptions.stride) -> dict:
+    """Where a patch classifier's answers lie on sections whose samples of class ``positive`` are marked.
+
+    Each section is explained as ``rather seismic explain`` does (``explain_section`` at ``stride``; P is
+    each patch's predicted class). For "Why P?" and "Why P, rather than horizon?": the share of the
+    map's energy (its normalised map, summed over all the sections) on the marked samples, beside
+    the share of samples marked, which is what a map spread evenly would put there.
+    """
+    if PLACEMENT_CONTRAST not in network.class_names:
+        raise BadInput(f"--placement asks Why P, rather than {PLACEMENT_CONTRAST}?, and the model has no class "
+                       f"'{PLACEMENT_CONTRAST}' ({', '.join(network.class_names)}); drop --placement")
+    explainer = Explainer(network.model, layer=network.layer)
+    questions = [0, 1 + network.class_names.index(PLACEMENT_CONTRAST)]
+    marked = data.class_names.index(positive)
+    inside, total = np.zeros(len(questions)), np.zeros(len(questions))
+    for amplitude, labels in zip(data.amplitudes, data.labels):
+        answer = explain_section(explainer, amplitude, patch=network.patch, stride=stride,
+                                 class_names=network.class_names)
+        maps = answer.maps[questions].astype(np.float64)
+        inside += (maps * (labels == marked)).sum(axis=(1, 2))
+        total += maps.sum(axis=(1, 2))
+    shares = [float(a / b) if b > 0 else None for a, b in zip(inside, total)]
+    samples = sum(labels.size for labels in data.labels)
+    return {"marked_share": float(sum((labels == marked).sum() for labels in data.labels) / samples),
+            "why": shares[0], f"rather_than_{PLACEMENT_CONTRAST}": shares[1], "stride": stride,
+            "sections": list(data.names)}
+
+
 def binary_report(model: nn.Module, data: PatchSet, positive: str, model_classes: tuple[str, ...]) -> dict:
     """``positive`` against the rest: balanced accuracy, accuracy, confusion (rows true: positive, rest)."""
     for classes, whose in ((model_classes, "the model's"), (data.class_names, "the data's")):
@@ -337,6 +380,11 @@ def format_real_report(report: dict) -> str:
                  f"balanced accuracy {_number(report['balanced_accuracy'])} (accuracy {_number(report['accuracy'])})"]
     if report.get("left_out"):
         lines.append(f"left out (trained on): {', '.join(report['left_out'])}")
+    if "contrast_placement" in report:
+        place = report["contrast_placement"]
+        lines.append(f"contrast placement (stride {place['stride']}): {names[0]} marks {_share(place['marked_share'])}"
+                     f" of the samples; energy there: Why P? {_share(place['why'])}, Why P, rather than "
+                     f"{PLACEMENT_CONTRAST}? {_share(place[f'rather_than_{PLACEMENT_CONTRAST}'])}")
     lines.append("confusion (rows true, columns predicted): " + ", ".join(names))
     lines += [f"  {name:>12} " + " ".join(f"{count:7d}" for count in row)
               for name, row in zip(names, report["confusion"])]
@@ -345,3 +393,7 @@ def format_real_report(report: dict) -> str:
 
 def _number(value: float | None) -> str:
     return "not checked" if value is None else f"{value:.3f}"
+
+
+def _share(value: float | None) -> str:
+    return "not checked" if value is None else f"{100 * value:.1f} %"

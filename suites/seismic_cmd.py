@@ -114,6 +114,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                           "rest (the data's other classes, e.g. a folder nonfault, are the rest)")
     evaluate.add_argument("--window", type=int, help="with --sections, --binary and a patch classifier: side of "
                           "the windows cut from the sections (default: the model's small patch, else its patch)")
+    evaluate.add_argument("--placement", action="store_true", help="with --sections, --binary CLASS and a patch "
+                          "classifier: also the share of the energy of Why P? and Why P, rather than horizon? on the "
+                          "samples marked CLASS, beside the share of samples so marked")
     evaluate.add_argument("--device", default="cpu", help="torch device")
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
 
@@ -325,6 +328,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
     choice, source = model_choice(args, _progress(args)), label_source(args)
     if source is None:
         from rather.seismic.classifier import evaluation, format_evaluation
+        from rather.seismic.real_training import PLACEMENT_NEEDS
+
+        if args.placement:
+            raise BadInput(PLACEMENT_NEEDS)
 
         report = evaluation(choice, seed=args.seed, progress=_progress(args))
         print(json.dumps(report, indent=2) if args.json else format_evaluation(report))
@@ -332,7 +339,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from rather.seismic.real_training import evaluate_real, format_real_report
 
     report = evaluate_real(choice, *source, device=args.device, own_size=args.own_size, binary=args.binary,
-                           window=args.window, progress=_progress(args))
+                           window=args.window, placement=args.placement, progress=_progress(args))
     print(json.dumps(report, indent=2) if args.json else format_real_report(report))
     return 0
 

@@ -87,6 +87,12 @@ EVALUATE_CASES = [  # (id, lay out under tmp_path, arguments after "seismic eval
     ("every-section-trained-on", lambda t: (fault_sections(t / "gsb"), seen_checkpoint(t / "seen.pt")),
      ["--sections", "gsb", "--binary", "fault", "--weights", "seen.pt"],
      "the model was trained on every one of these sections"),
+    ("placement-without-sections", lambda t: None, ["--placement"], "--placement measures a patch classifier's "
+     "answers on sections with a marked class; give --sections DIR and --binary CLASS"),
+    ("placement-on-patches", lambda t: fault_sections(t / "gsb"), ["--patches", "gsb", "--binary", "fault",
+                                                                  "--placement"], "or drop --placement"),
+    ("placement-without-binary", lambda t: fault_sections(t / "gsb"), ["--sections", "gsb", "--placement"],
+     "--placement measures a patch classifier's answers"),
     ("factory-without-weights", lambda t: None, ["--model", "rather.common.networks:SmallCNN"],
      "--model rather.common.networks:SmallCNN: an architecture needs its weights; add --weights W"),
     ("old-model-spelling-missing-file", lambda t: None, ["--model", "gone.pt"], "gone.pt"),

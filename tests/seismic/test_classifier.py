@@ -147,3 +147,18 @@ def test_a_recipe_trains_on_its_surveys_and_patch_sizes(monkeypatch, recipe, siz
     assert np.array_equal(seen[0][1], y)
     assert np.array_equal(seen[0][0][:, 0], x) == (recipe == "plain")
     assert ("small_patch" in meta) == (recipe == "joint")
+
+
+@pytest.mark.parametrize("marked, share", [(np.ones, 1.0), (np.zeros, 0.0)])
+def test_contrast_placement_shares_follow_the_marks(committed_model, marked, share):
+    """All samples marked: all of every map's energy lies on them; none marked: none does."""
+    from rather.seismic.labelled import LabelledSections
+    from rather.seismic.real_training import contrast_placement
+    from rather.seismic.seismic_model import load_seismic_model
+
+    network = load_seismic_model(ModelChoice(weights=str(DEFAULT_CHECKPOINT)))
+    amplitude = np.clip(np.random.default_rng(0).standard_normal((60, 120)).astype(np.float32) / 3, -1, 1)
+    data = LabelledSections(("noise",), (amplitude,), (marked((60, 120), dtype=np.int64),), ("background", "fault"))
+    place = contrast_placement(network, data, "fault")
+    assert place["marked_share"] == share and place["sections"] == ["noise"]
+    assert place["why"] == pytest.approx(share) and place["rather_than_horizon"] == pytest.approx(share)
