@@ -29,7 +29,8 @@ SUB_EXAMPLES = {
     "info": "rather seismic info survey.sgy --json",
     "character": "rather seismic character survey.sgy field.sgy",
     "synth": "rather seismic synth survey.sgy --seed 7 --inlines 24 --crosslines 240 --samples 240",
-    "train": "rather seismic train --out classifier.pt",
+    "train": "rather seismic train --seed 0 --surveys 36 --per-class 5000 --epochs 8 --field-faults gsb "
+             "--field-hold-out gsb_crl_2800,gsb_inl_2011 --out classifier.pt",
     "evaluate": "rather seismic evaluate --json",
     "explain": "rather seismic explain survey.sgy --inline 112 --out explained",
 }
@@ -74,7 +75,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "train", help="train a classifier on synthetic surveys, or on your labels",
         description="Without a source: the four-class patch classifier on synthetic surveys. With --landmass or "
         "--patches: a patch classifier of their classes and patch size; with --sections: a segmentation network "
-        "(U-Net). A share of the labels is held out (whole sections for --sections) and scored at the end.")
+        "(U-Net). A share of the labels is held out (whole sections for --sections) and scored at the end. The "
+        "example is the committed classifier's command, with gsb the folder that "
+        "rather.seismic.cunha.write_gsb_sections writes from the Great South Basin data of Cunha et al. (2020).")
     train.add_argument("--out", default=str(DEFAULT_CHECKPOINT), help="checkpoint to write")
     _label_sources(train)
     train.add_argument("--seed", type=int, default=TrainOptions.seed, help="first seed of the synthetic surveys "
