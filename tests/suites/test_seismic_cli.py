@@ -203,10 +203,11 @@ def test_train_shows_its_progress_on_stderr_only(tmp_path, capsys):
                  "--epochs", "1", "--progress"]) == 0
     printed = capsys.readouterr()
     assert re.fullmatch(rf"training accuracy \d\.\d{{3}}; wrote {tmp_path / 'm.pt'} in \d+ s\n", printed.out)
-    assert "training the seismic classifier (seed 0, 1 surveys, 8 patches per class, 1 epochs)" in printed.err
+    assert ("training the seismic classifier (joint recipe, seed 0, 1 surveys, 8 patches per class, 1 epochs)"
+            in printed.err)
     assert "synthetic surveys: 100%" in printed.err
-    assert re.search(r"\n\d+ training patches and \d+ of 45 x 45; distinct patches per class: \{'horizon': \d+",
-                     printed.err)
+    assert re.search(r"\n\d+ training patches of 99 x 99 and \d+ training patches of 45 x 45; distinct patches per "
+                     r"class: \{'horizon': \d+", printed.err)
 
 
 def test_seismic_info_does_not_import_torch(workspace):
