@@ -26,9 +26,10 @@ the distorted branch (call 0 of the shared trunk, which runs twice per forward):
   forward pass (the reference branch runs once per window, without a graph: only the head
   after the explained layer is differentiated). The raw maps stay at the layer's resolution
   (2 x 2 for WaDIQaM) and are added as matrix products (``rather.common.windows.CoarseOverlapAdd``):
-  the same sums as upsampling each map and adding it, without a map per window at 32 x 32. The blended maps become the result through ``Explainer.stitched``: P of
-  every question is the image's own score. Fast mode (``explanations``) asks it of every
-  other column of these windows (``options.FAST_STRIDE``: stride 4 down, 8 across).
+  the same sums as upsampling each map and adding it, without a map per window at 32 x 32.
+  The blended maps become the result through ``Explainer.stitched``: P of every question
+  is the image's own score. Fast mode (``explanations``) asks it of every
+  third column of these windows (``options.FAST_STRIDE``: stride 4 down, 12 across).
 - ``image``: one question about the image score through the weighted average over
   the model's non-overlapping patches, J = (s_image - q)^2: each patch's map carries
   its weight a_i / sum_j a_j and its own gradient.
@@ -123,7 +124,7 @@ def explain_patchwise(model: nn.Module, x: torch.Tensor, contrasts: Sequence[flo
 
     Any quality model works: the windows are cut from x (a window of a pair is a pair) and the
     model is called on ``inputs(windows)``, its positional inputs. ``stride`` (down, across) may differ along
-    the two axes (fast mode: every other column of windows). ``batch`` windows (whole rows
+    the two axes (fast mode: every third column of windows). ``batch`` windows (whole rows
     of the grid) go through the network at a time; ``progress`` shows a bar over the windows,
     with its ETA. rather's WaDIQaM gets its windows channels last (the same numbers, laid out so
     that its small convolutions run about 1.8 times faster on the CPU); any other model gets them

@@ -12,8 +12,8 @@ patchwise or in image mode) and writes, all or nothing:
   ``reads`` (better or worse than q), ``sides``; ``contrast: "human"`` where q is people's
   score; where ``--mos-scale`` named its published scale, ``mos``, ``mos_scale``, s on that scale
   (``score_on_mos_scale``) and ``on_both_scales``, the line the figure shows under the question:
-  "0.567 on the model's scale (MOS 5.1 on TID2013's 0-9); s 0.52 (MOS 4.68)"), notes (one when two contrasts give the same map, and why) and, patchwise, the
-  window scores.
+  "0.567 on the model's scale (MOS 5.1 on TID2013's 0-9); s 0.52 (MOS 4.68)"), notes (one
+  when two contrasts give the same map, and why) and, patchwise, the window scores.
 """
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ from .scorers import QualityModel, load_quality, read_inputs
 from .sides import region_sides, same_map_notes
 
 FAST_NOTE = (f"mode fast: the patchwise question at {stride_text(FAST_STRIDE)} instead of {stride_text(STRIDE)} "
-             "(half of the windows, each window's map exact), an approximation of the exact patchwise map (its "
+             "(a third of the windows, each window's map exact), an approximation of the exact patchwise map (its "
              "correlation with it: rather bench iqa)")
 PEOPLE = "human"
 """How the summary names a contrast that is people's score (the command's ``--rather-than human``)."""

@@ -8,6 +8,7 @@ from rather.common import BadInput, Explainer, Kind, ScoreRather, Task, WhatIfNo
 from rather.common.windows import taper_weights
 from rather.iqa.contrasts import explain_image, explain_patchwise
 from rather.iqa.distortions import distort
+from rather.iqa.options import FAST_STRIDE
 from rather.iqa.quality_model import DEFAULT_CHECKPOINT, pairs
 from rather.iqa.sides import region_sides, same_map_notes
 from rather.iqa.synthetic import photo
@@ -96,15 +97,17 @@ def test_patchwise_equals_the_straightforward_loop(model):
                                / (result.raw.amax((2, 3), keepdim=True) - result.raw.amin((2, 3), keepdim=True)))
 
 
-def test_patchwise_with_a_stride_down_and_another_across_equals_the_straightforward_loop(model):
-    """Fast mode's grid (``options.FAST_STRIDE``: every other column of windows) is the same question, fewer windows."""
+@pytest.mark.parametrize("stride, grid", [((4, 8), (5, 4)), (FAST_STRIDE, (5, 3))])
+def test_patchwise_with_a_stride_down_and_another_across_equals_the_straightforward_loop(model, stride, grid):
+    """Fast mode's grid (``options.FAST_STRIDE``: every third column of windows) is the same question on fewer
+    windows, each window's map exact: the blend of those windows one at a time."""
     x = pair("white_noise", 3, 48, 56)
-    result, window_scores, _ = explain_patchwise(model, x, [0.9], stride=(4, 8))
-    assert window_scores.shape == (5, 4)  # rows 0, 4, ..., 16 by columns 0, 8, 16, 24
-    expected = straightforward_patchwise(model, x, 0.9, stride=(4, 8))
+    result, window_scores, _ = explain_patchwise(model, x, [0.9], stride=stride)
+    assert window_scores.shape == grid  # rows 0, 4, ..., 16 by columns 0, 8, 16, 24 or 0, 12, 24
+    expected = straightforward_patchwise(model, x, 0.9, stride=stride)
     assert expected.abs().max() > 0
     torch.testing.assert_close(result.raw[0, 1], expected, rtol=1e-4, atol=1e-7)
-    assert "windows of 32 x 32 at stride 4 down, 8 across" in result.notes[0]
+    assert f"windows of 32 x 32 at stride 4 down, {stride[1]} across" in result.notes[0]
 
 
 def test_side_maps_sign_each_window_by_the_side_of_q_its_score_lies_on(model):
