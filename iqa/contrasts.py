@@ -141,7 +141,7 @@ def explain_patchwise(model: nn.Module, x: torch.Tensor, contrasts: Sequence[flo
     rows, cols = axis_grid(x.shape[-2], PATCH, down), axis_grid(x.shape[-1], PATCH, across)
     asked = 1 + len(contrasts)
     blend = None
-    scores = []
+    scores, evidence = [], []
     rows_per_batch = max(1, batch // len(cols))
     with progress.bar(total=len(rows) * len(cols), desc="patchwise", unit="window") as bar:
         for first in range(0, len(rows), rows_per_batch):
@@ -155,6 +155,7 @@ def explain_patchwise(model: nn.Module, x: torch.Tensor, contrasts: Sequence[flo
             signed = raw[:, 1:] * window_signs(batch_scores, contrasts)[:, :, None, None].to(raw.dtype)
             blend.add(torch.cat([raw, signed], dim=1))
             scores.append(batch_scores)
+            evidence.append(raw[:, 1:].flatten(2).ne(0).any(2))  # (B, Q): the window's contrast map is not all zero
             bar.update(len(batch_scores))
     note = (f"mode patchwise: {blend.windows} windows of {PATCH} x {PATCH} at {stride_text(stride)}, each asked about "
             "its own score, raw maps blended with a Gaussian window; P is the image score")
@@ -163,5 +164,5 @@ def explain_patchwise(model: nn.Module, x: torch.Tensor, contrasts: Sequence[flo
                                 notes=(note,))
     window_scores = torch.cat(scores).view(len(rows), len(cols)).numpy()
     sides = Sides(normalised(blended[asked:]), window_scores.ravel().astype(np.float64), np.ones(window_scores.size),
-                  "window")
+                  "window", torch.cat(evidence).numpy())
     return result, window_scores, sides

@@ -35,7 +35,7 @@ from .datasets import SCALES, admitted_range
 from .figures import plot_pair
 from .options import FAST_STRIDE, MODES, MOS_SCALES, STRIDE, Contrast, ExplainOptions
 from .scorers import QualityModel, load_quality, read_inputs
-from .sides import region_sides, same_map_notes
+from .sides import region_sides, same_map_notes, silent_side_notes
 
 FAST_NOTE = (f"mode fast: the patchwise question at {stride_text(FAST_STRIDE)} instead of {stride_text(STRIDE)} "
              "(a third of the windows, each window's map exact), an approximation of the exact patchwise map (its "
@@ -77,7 +77,7 @@ def explain_pair(distorted: PathLike, reference: Optional[PathLike], contrasts: 
         result, window_scores = explain_image(model.network, x, scores, ids=[identifier], **where), None
         sides = region_sides(model.network, x, scores, model.score)
     progress.note(f"explained in {time.perf_counter() - started:.1f} s ({options.mode})")
-    notes = same_map_notes(result.maps[0, 1:], scores, sides.scores, sides.unit)
+    notes = same_map_notes(result.maps[0, 1:], scores, sides.scores, sides.unit) + silent_side_notes(sides, scores)
     result = replace(result, notes=tuple(dict.fromkeys(result.notes + tuple(notes))))
     summary = _summary(result, contrasts, scores, model, options, stride, recorded_as, window_scores)
     for record, side in zip(summary["questions"][1:], sides.records(scores)):

@@ -58,7 +58,8 @@ def test_explain_patchwise_writes_every_output(images, tmp_path, capsys):
     sides = np.load(out / "sides.npy")
     assert sides.shape == (2, 64, 80) and np.abs(sides).max() == 1
     for record in summary["questions"][1:]:
-        assert set(record["sides"]) == {"above_share", "below_share", "windows_above", "windows_below", "windows"}
+        assert set(record["sides"]) == {"above_share", "below_share", "windows_above", "windows_below", "windows",
+                                       "windows_above_without_evidence", "windows_below_without_evidence"}
         assert record["sides"]["windows"] == 35
     assert json.loads((out / "summary.json").read_text()) == summary
     assert summary["mode"] == "patchwise" and summary["stride"] == 8 and summary["call"] == 0
