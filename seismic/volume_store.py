@@ -58,7 +58,7 @@ from rather.common.storage import PathLike
 from .options import check_zarr_bits
 from .scaling import Scaling
 from .sections import LineAxes, SectionExplanation, question_names, read_section
-from .survey import Survey, open_survey
+from .survey import Survey
 
 ZARR_NAME = "explanations.zarr"
 NETCDF_NAME = "explanations.nc"
@@ -250,8 +250,10 @@ def write_regions(path: str, survey_path: str, kind: str, iline: int, xline: int
     """
     import zarr
 
+    from .blocks import worker_survey
+
     group = zarr.open_group(path, mode="r+")
-    with open_survey(survey_path, iline=iline, xline=xline) as survey:
+    with worker_survey(survey_path, iline, xline) as survey:
         for number in numbers:
             section = read_section(piece, kind, number)
             region = line_region(survey, kind, number)
