@@ -15,10 +15,11 @@ band, thin beds, reflectivity contrasts, noise level, bandwidth and lateral
 correlation, timing jitter, fault throws, dips and damage-zone dimming), so that no one
 survey's look can stand for a class. Each training patch is scaled on its own (its 99.5th
 percentile of |amplitude| to 1, then a random gain from ``GAIN``, clipped), so the
-classifier does not depend on the gain of a survey or section. Every epoch also trains
-on the patches' centre ``SMALL_PATCH`` x ``SMALL_PATCH`` crops: the network is fully
-convolutional with a global average pool, and so reads small real patches at their own
-sampling. With ``TrainOptions.field_faults`` (a ``--sections`` folder whose masks mark
+classifier does not depend on the gain of a survey or section. Training also takes the
+patches' centre ``SMALL_PATCH`` x ``SMALL_PATCH`` crops, every step a batch of each size
+under one optimiser and schedule (``rather.common.training.train_streams``): the network
+is fully convolutional with a global average pool, and so reads small real patches at
+their own sampling. With ``TrainOptions.field_faults`` (a ``--sections`` folder whose masks mark
 faults, e.g. the Great South Basin sections of ``cunha.write_gsb_sections``), windows of
 those real sections join the crops: a window with a picked fault through its centre as
 fault, one with no picked fault at all as horizon (``field_windows``); the sections named
@@ -43,7 +44,7 @@ from rather.common.metrics import confusion_matrix, energy_share
 from rather.common.networks import SmallCNN
 from rather.common.progress import SILENT, Progress
 from rather.common.storage import PathLike
-from rather.common.training import TrainingLog, predict, train_classifier
+from rather.common.training import TrainingLog, predict, train_streams
 
 from .classes import CLASS_NAMES, FAULT, HORIZON
 from .labelled import load_sections
@@ -342,10 +343,12 @@ def train(options: TrainOptions = TrainOptions(), *,
                                                       f"{', '.join(field.trained)}" if field else ""))
     torch.manual_seed(seed)
     model = SmallCNN(**ARCHITECTURE)
-    log = train_two_sizes(model, (x, y), (small_x, small_y), options.epochs, seed, progress)
+    log = train_streams(model, [(x[:, None], y), (small_x[:, None], small_y)], epochs=options.epochs, seed=seed,
+                        progress=progress)
     meta = {"class_names": list(CLASS_NAMES), "layer": LAYER, "patch": PATCH, "seed": seed,
             "surveys": options.surveys, "per_class": options.per_class, "epochs": options.epochs,
-            "small_patch": SMALL_PATCH, "final_training_accuracy": log.accuracy[-1], "distinct_patches": distinct}
+            "small_patch": SMALL_PATCH, "training": "joint: one optimiser and schedule, a batch of each size per step",
+            "final_training_accuracy": log.accuracy[-1], "distinct_patches": distinct}
     if field is not None:
         held = fault_report(model, field.held_patches, field.held_labels)
         meta.update({"field_faults": Path(options.field_faults).name, "field_sections": list(field.trained),
@@ -353,19 +356,6 @@ def train(options: TrainOptions = TrainOptions(), *,
                      "field_held_out_balanced_accuracy": held["balanced_accuracy"],
                      "field_held_out_windows": held["patches"]})
     return model, log, meta
-
-
-def train_two_sizes(model: nn.Module, full: tuple[np.ndarray, np.ndarray], small: tuple[np.ndarray, np.ndarray],
-                    epochs: int, seed: int, progress: Progress) -> TrainingLog:
-    """Each epoch one pass over the full patches, then one over the small ones; the log of the full patches."""
-    losses, accuracies = [], []
-    for epoch in progress.bar(range(epochs), desc=f"training ({PATCH}, then {SMALL_PATCH} samples)",
-                              unit="epoch"):
-        log = train_classifier(model, full[0][:, None], full[1], epochs=1, seed=seed + epoch)
-        train_classifier(model, small[0][:, None], small[1], epochs=1, seed=seed + epoch)
-        losses.append(log.loss[0])
-        accuracies.append(log.accuracy[0])
-    return TrainingLog(loss=tuple(losses), accuracy=tuple(accuracies))
 
 
 def train_checkpoint(out: PathLike, options: TrainOptions = TrainOptions(), *,
