@@ -1,7 +1,7 @@
 """The Explainer: one forward pass, then every question through the head at once."""
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Mapping, NamedTuple, Optional, Sequence, Union
 
 import torch
 from torch import nn
@@ -26,6 +26,21 @@ Inputs = Union[torch.Tensor, tuple]
 
 OutputSpec = Union[None, str, int, Callable[[Any], torch.Tensor]]
 """Where the logits are in what the model returns: itself (None), a key or attribute, an index, or a function."""
+
+
+class Answers(NamedTuple):
+    """One batch's answers before they become an ``ExplanationResult`` (``Explainer.answers``).
+
+    raw: (N, Q, h, w) maps at the layer's resolution (put together by ``assemble`` where given);
+    outputs: the model's outputs, detached; directions: the questions resolved against them;
+    gradient_path: the path the gradients took; was_training: the model was in train mode.
+    """
+
+    raw: torch.Tensor
+    outputs: torch.Tensor
+    directions: Directions
+    gradient_path: str
+    was_training: bool
 
 
 class Explainer:
@@ -177,6 +192,27 @@ class Explainer:
         Every question is asked of every input; the maps are over ``x[explain_input]``.
         """
         inputs = self._checked_inputs(x, ids)
+        answers = self._answers(inputs, questions, forward_kwargs)
+        notes = ("the model was in train mode: explained in eval mode, then restored",) if answers.was_training else ()
+        return self._result(Upsampling(tuple(inputs[self.explain_input].shape[2:]), self.grid), answers.raw,
+                            answers.directions, answers.outputs, gradient_path=answers.gradient_path, ids=ids,
+                            notes=notes, class_names=class_names)
+
+    def answers(
+        self,
+        x: Inputs,
+        questions: Union[Question, Sequence[Question]],
+        *,
+        forward_kwargs: Optional[Mapping[str, Any]] = None,
+    ) -> Answers:
+        """What ``__call__`` makes its result of, without the result: for a caller that puts the raw maps of many
+        batches together itself (windows blended over an image, then ``stitched``) and needs neither full-size
+        maps nor a result (with its notes) per batch."""
+        return self._answers(self._checked_inputs(x, None), questions, forward_kwargs)
+
+    def _answers(self, inputs: tuple, questions: Union[Question, Sequence[Question]],
+                 forward_kwargs: Optional[Mapping[str, Any]]) -> Answers:
+        """One forward pass over the checked ``inputs``, then every question through the head."""
         kwargs = self._checked_kwargs(forward_kwargs)
         explained = inputs[self.explain_input]
         probe = LastLinearProbe(self.model, enabled=self.layer is not None and self.head != "autograd")
@@ -195,9 +231,7 @@ class Explainer:
             raise BadModel(f"layer '{self.layer_name}' gives maps over {tuple(raw.shape[2:])} for inputs over "
                            f"{tuple(explained.shape[2:])}: pick a layer of the same kind (Conv3d for a volume "
                            "(N, C, D, H, W), Conv2d for images)")
-        notes = ("the model was in train mode: explained in eval mode, then restored",) if was_training else ()
-        return self._result(Upsampling(tuple(explained.shape[2:]), self.grid), raw, directions, outputs,
-                            gradient_path=gradient_path, ids=ids, notes=notes, class_names=class_names)
+        return Answers(raw, outputs.detach(), directions, gradient_path, was_training)
 
     def stitched(
         self,
@@ -272,7 +306,7 @@ class Explainer:
         explained = self._checked_input(inputs[self.explain_input], name)
         for index, item in enumerate(inputs):
             if index != self.explain_input and isinstance(item, torch.Tensor) and item.is_floating_point() \
-                    and not torch.isfinite(item).all():
+                    and not all_finite(item):
                 raise BadInput(f"input {index} of x holds {int((~torch.isfinite(item)).sum())} NaN or Inf values; "
                                "clean or mask them first")
         if ids is not None and len(ids) != explained.shape[0]:
@@ -296,7 +330,7 @@ class Explainer:
             raise BadInput(f"{name} must be floating point; got {x.dtype} (scale it, e.g. x.float() / 255)")
         if x.shape[0] == 0 or min(x.shape[2:]) == 0:
             raise BadInput(f"{name} is empty: shape {tuple(x.shape)}")
-        if not torch.isfinite(x).all():
+        if not all_finite(x):
             raise BadInput(f"{name} holds {int((~torch.isfinite(x)).sum())} NaN or Inf values; "
                            "clean or mask them first")
         return x.detach().to(self.device)
@@ -394,6 +428,12 @@ class Explainer:
                            "second (T, N, D); explain a batch-first layer (nn.TransformerEncoderLayer(..., "
                            "batch_first=True))")
         return on_grid(activation, self.reshape, f"layer '{self.layer_name}'")
+
+
+def all_finite(x: torch.Tensor) -> bool:
+    """Whether every value of the floating tensor x is finite, in one reading pass when it is: the sum of finite
+    values is finite unless it overflows, so the full element-wise test runs only on a sum that is not."""
+    return bool(torch.isfinite(x.sum())) or bool(torch.isfinite(x).all())
 
 
 def _replaced(inputs: tuple, index: int, value: torch.Tensor) -> tuple:

@@ -10,6 +10,10 @@ whole input. The three steps, shared by every domain:
 >>> blend.add(maps)                                         # (B, Q, 32, 32), the next B windows
 >>> blend.result()                                          # (Q, H, W)
 
+Maps at a layer's coarse resolution (B, Q, h, w) that would be resized bilinearly to the
+window before blending are added as they are by :class:`CoarseOverlapAdd`: the same
+sums as matrix products, nothing made at the window's resolution.
+
 Positions are the top-left corners of the windows; window ``i * len(cols) + j`` starts
 at ``(rows[i], cols[j])``.
 """
@@ -21,6 +25,7 @@ import numpy as np
 import torch
 
 from .errors import BadInput
+from .maps import interpolation_matrix
 
 TAPERS = ("hann", "flat", "gaussian")
 GAUSSIAN_SIGMA = 8.0
@@ -60,11 +65,15 @@ def window_grid(height: int, width: int, window: int, stride: int) -> tuple[np.n
     return axis_grid(height, window, stride), axis_grid(width, window, stride)
 
 
-def extract_windows(x: torch.Tensor, rows: Sequence[int], cols: Sequence[int], window: int) -> torch.Tensor:
+def extract_windows(x: torch.Tensor, rows: Sequence[int], cols: Sequence[int], window: int, *,
+                    channels_last: bool = False) -> torch.Tensor:
     """(N, C, H, W) -> (N * len(rows) * len(cols), C, window, window): the windows at rows x cols, row-major.
 
     ``out[(n * R + i) * K + j] = x[n, :, rows[i]:rows[i] + window, cols[j]:cols[j] + window]``,
-    gathered from a strided view of ``x`` in one copy. Windows must lie inside ``x``.
+    gathered from a strided view of ``x`` in one copy. The gather keeps the memory layout of what it reads:
+    the windows of a contiguous x are contiguous, those of a channels-last x channels last; with
+    ``channels_last`` x is read channels last (a copy of x, not of its windows, if it is not).
+    Windows must lie inside ``x``.
     """
     rows, cols = torch.as_tensor(np.asarray(rows)), torch.as_tensor(np.asarray(cols))
     height, width = x.shape[-2:]
@@ -73,9 +82,11 @@ def extract_windows(x: torch.Tensor, rows: Sequence[int], cols: Sequence[int], w
     if cols.numel() and (int(cols.min()) < 0 or int(cols.max()) + window > width):
         raise BadInput(f"window columns {int(cols.min())}..{int(cols.max())} of {window} samples leave the "
                        f"{width} columns")
-    view = x.unfold(2, window, 1).unfold(3, window, 1)  # (N, C, H - w + 1, W - w + 1, w, w), no copy
-    picked = view[:, :, rows[:, None], cols[None, :]]  # (N, C, R, K, w, w)
-    return picked.permute(0, 2, 3, 1, 4, 5).reshape(-1, x.shape[1], window, window)
+    source = x.contiguous(memory_format=torch.channels_last) if channels_last else x
+    view = source.unfold(2, window, 1).unfold(3, window, 1)  # (N, C, H - w + 1, W - w + 1, w, w), no copy
+    picked = view.permute(0, 2, 3, 1, 4, 5)[:, rows[:, None], cols[None, :]]  # (N, R, K, C, w, w), laid out as x
+    windows = picked.reshape(-1, x.shape[1], window, window)
+    return windows.contiguous(memory_format=torch.channels_last) if channels_last else windows  # a copy never made
 
 
 def taper_weights(name: str, window: int, *, sigma: float = GAUSSIAN_SIGMA) -> np.ndarray:
@@ -162,14 +173,8 @@ class OverlapAdd:
 
     def add(self, maps: torch.Tensor) -> None:
         """Add the next ``len(maps)`` windows' maps (B, channels, window, window) or (B, window, window)."""
-        if maps.ndim == 3:
-            maps = maps[:, None]
+        maps = _checked_maps(maps, (self.channels, self.window, self.window), self.added, self.windows)
         count = maps.shape[0]
-        if tuple(maps.shape[1:]) != (self.channels, self.window, self.window):
-            raise BadInput(f"window maps must be (B, {self.channels}, {self.window}, {self.window}), "
-                           f"got {tuple(maps.shape)}")
-        if self.added + count > self.windows:
-            raise BadInput(f"{self.added + count} window maps added to a grid of {self.windows} windows")
         index = torch.arange(self.added, self.added + count, device=self.total.device)
         offsets = torch.arange(self.window, device=self.total.device)
         top = self.rows[index // len(self.cols)][:, None, None] + offsets[None, :, None]  # (B, w, 1)
@@ -183,9 +188,71 @@ class OverlapAdd:
     def result(self, *, fill: float = 0.0, dtype: torch.dtype = torch.float32) -> torch.Tensor:
         """(channels, H, W): the weighted sums over the weight sums; ``fill`` where nothing was added."""
         height, width = self.shape
-        total, weight = self.total[:-1, :height, :width], self.total[-1, :height, :width]
-        covered = weight > 0
-        return torch.where(covered, total / torch.where(covered, weight, 1.0), fill).to(dtype)
+        return _weighted_mean(self.total[:-1, :height, :width], self.total[-1, :height, :width], fill, dtype)
+
+
+class CoarseOverlapAdd:
+    """:class:`OverlapAdd` of window maps given at a coarse resolution (B, channels, h, w), each as if first resized
+    bilinearly to the window (``maps.upsample``, align_corners=False): the same weighted mean, never made at the
+    window's resolution.
+
+    Resizing a map m is ``U_r m U_c^T`` (``maps.interpolation_matrix``) and the taper is separable,
+    so the weighted sums of all windows are ``P_r M P_c^T``: M holds the coarse maps side by side
+    (R h, K w) per channel, and ``P_r`` places the tapered matrix ``h[:, None] * U_r`` at every
+    window row (:func:`placement_matrix`; ``P_c`` likewise). The weight sums are the same products
+    with the taper alone and a 1 for every window added. Memory: the coarse maps in float64; the
+    products run once, in :meth:`result`. Windows arrive in row-major order, any number at a time.
+    """
+
+    def __init__(self, shape: tuple[int, int], rows: Sequence[int], cols: Sequence[int], window: int,
+                 cells: tuple[int, int], *, taper: Union[str, np.ndarray] = "hann", channels: int = 1):
+        self.shape = tuple(int(size) for size in shape)
+        self.rows, self.cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+        self.window, self.cells, self.channels = window, tuple(int(size) for size in cells), channels
+        self.taper = taper_weights(taper, window) if isinstance(taper, str) else np.asarray(taper, np.float64)
+        if self.taper.shape != (window,):
+            raise BadInput(f"a taper for {window}-sample windows has {window} values, got shape {self.taper.shape}")
+        self.maps = torch.zeros(self.windows, channels, *self.cells, dtype=torch.float64)
+        self.added = 0
+
+    @property
+    def windows(self) -> int:
+        return len(self.rows) * len(self.cols)
+
+    def add(self, maps: torch.Tensor) -> None:
+        """Add the next ``len(maps)`` windows' coarse maps (B, channels, h, w) or (B, h, w)."""
+        maps = _checked_maps(maps, (self.channels, *self.cells), self.added, self.windows)
+        self.maps[self.added:self.added + maps.shape[0]] = maps.to(self.maps.dtype)
+        self.added += maps.shape[0]
+
+    def result(self, *, fill: float = 0.0, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        """(channels, H, W): the weighted sums over the weight sums; ``fill`` where nothing was added."""
+        (height, width), (h, w), n_rows, n_cols = self.shape, self.cells, len(self.rows), len(self.cols)
+        taper = torch.from_numpy(self.taper)[:, None]
+        spread_rows = placement_matrix(self.rows, height, taper * interpolation_matrix(self.window, h))
+        spread_cols = placement_matrix(self.cols, width, taper * interpolation_matrix(self.window, w))
+        side_by_side = self.maps.view(n_rows, n_cols, self.channels, h, w).permute(2, 0, 3, 1, 4)
+        total = spread_rows @ side_by_side.reshape(self.channels, n_rows * h, n_cols * w) @ spread_cols.T
+        added = (torch.arange(self.windows) < self.added).double().view(n_rows, n_cols)
+        weight = placement_matrix(self.rows, height, taper) @ added @ placement_matrix(self.cols, width, taper).T
+        return _weighted_mean(total, weight, fill, dtype)
+
+
+def _checked_maps(maps: torch.Tensor, shape: tuple[int, ...], added: int, windows: int) -> torch.Tensor:
+    """Window maps (B, *shape) for a blend that holds ``added`` of ``windows`` windows; (B, h, w) for one channel."""
+    if maps.ndim == len(shape) and shape[0] == 1:
+        maps = maps[:, None]
+    if tuple(maps.shape[1:]) != tuple(shape):
+        raise BadInput(f"window maps must be (B, {', '.join(map(str, shape))}), got {tuple(maps.shape)}")
+    if added + maps.shape[0] > windows:
+        raise BadInput(f"{added + maps.shape[0]} window maps added to a grid of {windows} windows")
+    return maps
+
+
+def _weighted_mean(total: torch.Tensor, weight: torch.Tensor, fill: float, dtype: torch.dtype) -> torch.Tensor:
+    """(channels, H, W) sums over (H, W) weight sums; ``fill`` where the weight is 0."""
+    covered = weight > 0
+    return torch.where(covered, total / torch.where(covered, weight, 1.0), fill).to(dtype)
 
 
 def blend_windows(maps: torch.Tensor, shape: tuple[int, int], rows: Sequence[int], cols: Sequence[int], *,

@@ -23,9 +23,13 @@ the distorted branch (call 0 of the shared trunk, which runs twice per forward):
   pixels, centred: ``rather.common.windows`` taper "gaussian") and added into the
   image; the sums are divided by the summed weights, then normalised per question.
   Windows go through the network in large batches, all questions of a batch from one
-  forward pass. The blended maps become the result through ``Explainer.stitched``: P of
-  every question is the image's own score. Fast mode (``explanations``) asks it of every
-  other column of these windows (``options.FAST_STRIDE``: stride 4 down, 8 across).
+  forward pass (the reference branch runs once per window, without a graph: only the head
+  after the explained layer is differentiated). The raw maps stay at the layer's resolution
+  (2 x 2 for WaDIQaM) and are added as matrix products (``rather.common.windows.CoarseOverlapAdd``):
+  the same sums as upsampling each map and adding it, without a map per window at 32 x 32.
+  The blended maps become the result through ``Explainer.stitched``: P of every question
+  is the image's own score. Fast mode (``explanations``) asks it of every
+  third column of these windows (``options.FAST_STRIDE``: stride 4 down, 12 across).
 - ``image``: one question about the image score through the weighted average over
   the model's non-overlapping patches, J = (s_image - q)^2: each patch's map carries
   its weight a_i / sum_j a_j and its own gradient.
@@ -42,17 +46,18 @@ from torch import nn
 from rather.common import BadInput, Explainer, ExplanationResult, Question, ScoreRather, Why
 from rather.common.maps import upsample
 from rather.common.progress import SILENT, Progress
-from rather.common.windows import OverlapAdd, axis_grid, blend_windows, extract_windows
+from rather.common.windows import CoarseOverlapAdd, axis_grid, blend_windows, extract_windows
 
 from .networks import PATCH, WaDIQaM
 from .options import STRIDE
 from .sides import Sides, normalised, window_signs
 
 LAYER = "features"
-BATCH = 2048
-"""Windows per pass through the network in patchwise mode. The trunk's convolutions are small, so a pass costs much
-more than its arithmetic: 2048 windows took 0.6 of the time per window that 512 took (two CPU cores, WaDIQaM of
-width 4), at about 100 MB of activations for the committed model."""
+BATCH = 1024
+"""Windows per pass through the network in patchwise mode (whole rows of the grid: fewer when a row is longer).
+Once each batch cost only its network pass (``Explainer.answers``, ``CoarseOverlapAdd``), 768 to 2048 windows took
+the same CPU time within 5 % (a 512 x 384 pair, WaDIQaM of width 4, one thread, 2026-11-30), and 1024 up to 20 %
+less than 2048 while other processes shared the caches; 1024 also holds half the activations (about 50 MB)."""
 
 
 def tile_assembler(model: WaDIQaM):
@@ -119,11 +124,12 @@ def explain_patchwise(model: nn.Module, x: torch.Tensor, contrasts: Sequence[flo
 
     Any quality model works: the windows are cut from x (a window of a pair is a pair) and the
     model is called on ``inputs(windows)``, its positional inputs. ``stride`` (down, across) may differ along
-    the two axes (fast mode: every other column of windows). ``batch`` windows (whole rows
+    the two axes (fast mode: every third column of windows). ``batch`` windows (whole rows
     of the grid) go through the network at a time; ``progress`` shows a bar over the windows,
     with its ETA. rather's WaDIQaM gets its windows channels last (the same numbers, laid out so
     that its small convolutions run about 1.8 times faster on the CPU); any other model gets them
-    as they are, since a model may ``view`` its input.
+    as they are, since a model may ``view`` its input. Only the raw maps and scores of each batch are
+    kept (``Explainer.answers``: no result, notes or full-size maps per batch).
     """
     if x.shape[0] != 1:
         raise BadInput(f"patchwise explanations take one pair at a time; got a batch of {x.shape[0]}")
@@ -134,19 +140,23 @@ def explain_patchwise(model: nn.Module, x: torch.Tensor, contrasts: Sequence[flo
     questions = questions_for(contrasts)
     rows, cols = axis_grid(x.shape[-2], PATCH, down), axis_grid(x.shape[-1], PATCH, across)
     asked = 1 + len(contrasts)
-    blend = OverlapAdd(x.shape[-2:], rows, cols, PATCH, taper="gaussian", channels=asked + len(contrasts))
-    scores = []
+    blend = None
+    scores, evidence = [], []
     rows_per_batch = max(1, batch // len(cols))
-    layout = torch.channels_last if isinstance(model, WaDIQaM) else torch.contiguous_format
-    with progress.bar(total=blend.windows, desc="patchwise", unit="window") as bar:
+    with progress.bar(total=len(rows) * len(cols), desc="patchwise", unit="window") as bar:
         for first in range(0, len(rows), rows_per_batch):
-            windows = extract_windows(x, rows[first:first + rows_per_batch], cols, PATCH)
-            answer = explainer(inputs(windows.contiguous(memory_format=layout)), questions)
-            raw = answer.raw.cpu()
-            signed = raw[:, 1:] * window_signs(answer.scores.cpu(), contrasts)[:, :, None, None].to(raw.dtype)
-            blend.add(upsample(torch.cat([raw, signed], dim=1), (PATCH, PATCH)))
-            scores.append(answer.scores.cpu())
-            bar.update(len(answer.scores))
+            windows = extract_windows(x, rows[first:first + rows_per_batch], cols, PATCH,
+                                      channels_last=isinstance(model, WaDIQaM))
+            answer = explainer.answers(inputs(windows), questions)
+            raw, batch_scores = answer.raw.cpu(), answer.outputs.reshape(-1).cpu()  # one score per window
+            if blend is None:  # the layer's cells per window are known once the first windows have run
+                blend = CoarseOverlapAdd(x.shape[-2:], rows, cols, PATCH, raw.shape[-2:], taper="gaussian",
+                                         channels=asked + len(contrasts))
+            signed = raw[:, 1:] * window_signs(batch_scores, contrasts)[:, :, None, None].to(raw.dtype)
+            blend.add(torch.cat([raw, signed], dim=1))
+            scores.append(batch_scores)
+            evidence.append(raw[:, 1:].flatten(2).ne(0).any(2))  # (B, Q): the window's contrast map is not all zero
+            bar.update(len(batch_scores))
     note = (f"mode patchwise: {blend.windows} windows of {PATCH} x {PATCH} at {stride_text(stride)}, each asked about "
             "its own score, raw maps blended with a Gaussian window; P is the image score")
     blended = blend.result()
@@ -154,5 +164,5 @@ def explain_patchwise(model: nn.Module, x: torch.Tensor, contrasts: Sequence[flo
                                 notes=(note,))
     window_scores = torch.cat(scores).view(len(rows), len(cols)).numpy()
     sides = Sides(normalised(blended[asked:]), window_scores.ravel().astype(np.float64), np.ones(window_scores.size),
-                  "window")
+                  "window", torch.cat(evidence).numpy())
     return result, window_scores, sides

@@ -93,7 +93,8 @@ class HumanScale:
     ``unit`` maps a published score (MOS or DMOS) to [0, 1] (clipped); training, evaluation and
     ``--mos-scale`` all go through it, so a MOS given on the command line lands where the model
     learned (or was judged against) that MOS. ``low``, ``high``: the published range; a raw
-    score outside it is refused, not clipped.
+    score outside it is refused, not clipped. ``called``: what the published scores are called
+    (MOS, DMOS), for sentences that quote them.
     """
 
     name: str
@@ -101,21 +102,30 @@ class HumanScale:
     high: float
     higher_is_better: bool
     described: str
+    called: str
 
     def unit(self, raw: float) -> float:
         """``raw`` on the published scale -> [0, 1], higher is better (linear, clipped)."""
         share = (raw - self.low) / (self.high - self.low)
         return float(np.clip(share if self.higher_is_better else 1 - share, 0, 1))
 
+    def published(self, unit: float) -> float:
+        """A score on [0, 1], higher is better -> the published scale: ``unit`` backwards (linear, not clipped)."""
+        return self.low + (unit if self.higher_is_better else 1 - unit) * (self.high - self.low)
+
+    def quoted(self, raw: float) -> str:
+        """A published score in words: 'MOS 5.1 on TID2013's 0-9'."""
+        return f"{self.called} {raw:.3g} on {self.name}'s {self.low:g}-{self.high:g}"
+
 
 SCALES: dict[str, HumanScale] = {
-    "tid2013": HumanScale("TID2013", 0.0, 9.0, True, "MOS 0..9, higher is better; score = MOS / 9"),
+    "tid2013": HumanScale("TID2013", 0.0, 9.0, True, "MOS 0..9, higher is better; score = MOS / 9", "MOS"),
     "kadid10k": HumanScale("KADID-10k", 1.0, 5.0, True,
-                           "DMOS 1..5, higher is better despite the name; score = (DMOS - 1) / 4"),
+                           "DMOS 1..5, higher is better despite the name; score = (DMOS - 1) / 4", "DMOS"),
     "live": HumanScale("LIVE release 2", 0.0, 100.0, False,
-                       "DMOS about 0..100, lower is better; score = 1 - DMOS / 100, clipped"),
-    "csiq": HumanScale("CSIQ", 0.0, 1.0, False, "DMOS 0..1, lower is better; score = 1 - DMOS"),
-    "unit": HumanScale("unit", 0.0, 1.0, True, "scores in [0, 1], higher is better; score = score"),
+                       "DMOS about 0..100, lower is better; score = 1 - DMOS / 100, clipped", "DMOS"),
+    "csiq": HumanScale("CSIQ", 0.0, 1.0, False, "DMOS 0..1, lower is better; score = 1 - DMOS", "DMOS"),
+    "unit": HumanScale("unit", 0.0, 1.0, True, "scores in [0, 1], higher is better; score = score", "score"),
 }
 """Every data set's scale by its ``--data`` / ``--mos-scale`` name (``unit``: already on [0, 1])."""
 LIVE_ADMITTED = (-10.0, 120.0)

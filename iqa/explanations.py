@@ -10,8 +10,10 @@ patchwise or in image mode) and writes, all or nothing:
 - ``sides.npy``: the side maps (contrasts, H, W) in [-1, 1] (``sides``);
 - ``summary.json``: the images, the model, the score, each question (kind, title, s, q,
   ``reads`` (better or worse than q), ``sides``; ``contrast: "human"`` where q is people's
-  score), notes (one when two contrasts give the same map, and why) and, patchwise, the
-  window scores.
+  score; where ``--mos-scale`` named its published scale, ``mos``, ``mos_scale``, s on that scale
+  (``score_on_mos_scale``) and ``on_both_scales``, the line the figure shows under the question:
+  "0.567 on the model's scale (MOS 5.1 on TID2013's 0-9); s 0.52 (MOS 4.68)"), notes (one
+  when two contrasts give the same map, and why) and, patchwise, the window scores.
 """
 from __future__ import annotations
 
@@ -33,10 +35,10 @@ from .datasets import SCALES, admitted_range
 from .figures import plot_pair
 from .options import FAST_STRIDE, MODES, MOS_SCALES, STRIDE, Contrast, ExplainOptions
 from .scorers import QualityModel, load_quality, read_inputs
-from .sides import region_sides, same_map_notes
+from .sides import region_sides, same_map_notes, silent_side_notes
 
 FAST_NOTE = (f"mode fast: the patchwise question at {stride_text(FAST_STRIDE)} instead of {stride_text(STRIDE)} "
-             "(half of the windows, each window's map exact), an approximation of the exact patchwise map (its "
+             "(a third of the windows, each window's map exact), an approximation of the exact patchwise map (its "
              "correlation with it: rather bench iqa)")
 PEOPLE = "human"
 """How the summary names a contrast that is people's score (the command's ``--rather-than human``)."""
@@ -75,12 +77,13 @@ def explain_pair(distorted: PathLike, reference: Optional[PathLike], contrasts: 
         result, window_scores = explain_image(model.network, x, scores, ids=[identifier], **where), None
         sides = region_sides(model.network, x, scores, model.score)
     progress.note(f"explained in {time.perf_counter() - started:.1f} s ({options.mode})")
-    notes = same_map_notes(result.maps[0, 1:], scores, sides.scores, sides.unit)
+    notes = same_map_notes(result.maps[0, 1:], scores, sides.scores, sides.unit) + silent_side_notes(sides, scores)
     result = replace(result, notes=tuple(dict.fromkeys(result.notes + tuple(notes))))
     summary = _summary(result, contrasts, scores, model, options, stride, recorded_as, window_scores)
     for record, side in zip(summary["questions"][1:], sides.records(scores)):
         record["sides"] = side
-    remarks = [""] + [record.get("reads", "") for record in summary["questions"][1:]]
+    remarks = [""] + ["\n".join(filter(None, (record.get("reads"), record.get("on_both_scales"))))
+                      for record in summary["questions"][1:]]
     with staged_folder(out) as stage:
         result.save(stage / "explanations.h5")
         np.save(stage / "sides.npy", sides.maps.numpy())
@@ -152,6 +155,21 @@ def _mapped(raw: float, scale: str, model: QualityModel) -> float:
     return high - unit * (high - low) if model.lower_better else low + unit * (high - low)
 
 
+def on_published_scale(score: float, scale: str, model: QualityModel) -> float:
+    """A score on the model's scale -> on the scale ``scale`` publishes (``_mapped`` backwards, not clipped)."""
+    low, high = model.score_range
+    unit = (score - low) / (high - low)
+    return SCALES[scale].published(1 - unit if model.lower_better else unit)
+
+
+def on_both_scales(score: float, q: float, contrast: Contrast, model: QualityModel) -> str:
+    """q, and s, on the model's scale and on the scale people's score was published on: '0.567 on the model's scale
+    (MOS 5.1 on TID2013's 0-9); s 0.52 (MOS 4.68)'; q quoted as given (``--mos``)."""
+    published = SCALES[contrast.scale]
+    return (f"{q:.3g} on the model's scale ({published.quoted(contrast.score)}); s {score:.3g} "
+            f"({published.called} {on_published_scale(score, contrast.scale, model):.3g})")
+
+
 def reads(score: float, q: float, lower_better: bool) -> str:
     """How s compares with q in words, by the model's direction: 's is worse than q (lower is better)'."""
     if score == q:
@@ -172,7 +190,9 @@ def _summary(result: ExplanationResult, contrasts: Sequence[Contrast], scores: S
             record["contrast"] = PEOPLE
             record["title"] += " (people's score)"
         if contrast.scale is not None:
-            record.update(mos=contrast.score, mos_scale=contrast.scale)
+            record.update(mos=contrast.score, mos_scale=contrast.scale,
+                          score_on_mos_scale=on_published_scale(score, contrast.scale, model),
+                          on_both_scales=on_both_scales(score, q, contrast, model))
     summary = {
         "command": "iqa explain", "distorted": recorded_as[0], "reference": recorded_as[1],
         "model": model.name, "weights": str(options.model.weights), "model_checksum": result.model_checksum,

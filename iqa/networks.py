@@ -96,7 +96,8 @@ class WaDIQaM(nn.Module):
             raise BadInput(f"{type(self).__name__} takes {kind} channels, (N, {self.in_channels}, H, W); "
                            f"got {tuple(x.shape)}")
         rows, cols = self.tiles(*x.shape[-2:])
-        quality, weight = self.patch_outputs(extract_windows(x, rows, cols, PATCH))
+        whole = x.shape[-2:] == (PATCH, PATCH)  # one patch: the input itself, not a copy (patchwise windows)
+        quality, weight = self.patch_outputs(x if whole else extract_windows(x, rows, cols, PATCH))
         quality, weight = quality.view(x.shape[0], -1), weight.view(x.shape[0], -1)
         return (weight * quality).sum(dim=1) / weight.sum(dim=1)
 

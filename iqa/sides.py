@@ -16,7 +16,10 @@ pulls it below q.
   painted with its share a_i (s_i - q) / sum_j a_j, divided by the largest magnitude.
 
 Two contrast maps that are the same say so (``same_map_notes``): when every window lies on
-the same side of both q, both maps are the same window maps scaled by their gaps.
+the same side of both q, both maps are the same window maps scaled by their gaps. A side
+whose windows show no evidence at the layer says so too (``silent_side_notes``): a window
+above q is asked Why s_w? (scaled), one below q What if not s_w?, and either map can be all
+zero after the ReLU, so the side map's shares count evidence, not windows.
 """
 from __future__ import annotations
 
@@ -40,23 +43,30 @@ class Sides:
     """Side maps (Q, H, W) in [-1, 1] for the Q contrasts and, per contrast, the local scores (windows or regions).
 
     unit: "window" (patchwise) or "region" (image mode); scores: (M,) the local scores; weights:
-    (M,) their weights in the image score (ones but for WaDIQaM's tiles).
+    (M,) their weights in the image score (ones but for WaDIQaM's tiles); evidence: (M, Q) bool,
+    whether each window's contrast map has any non-zero value (image mode: whether the region's
+    share of s - q is non-zero).
     """
 
     maps: torch.Tensor
     scores: np.ndarray
     weights: np.ndarray
     unit: str
+    evidence: np.ndarray
 
     def records(self, contrasts: Sequence[float]) -> list[dict]:
-        """Per contrast: the share of the side map's magnitude above and below q, and the windows on each side."""
+        """Per contrast: the share of the side map's magnitude above and below q, the windows on each side, and
+        how many of those show no evidence at all (their contrast map is all zero)."""
         records = []
-        for side, q in zip(self.maps, contrasts):
+        for index, (side, q) in enumerate(zip(self.maps, contrasts)):
             magnitude = float(side.abs().sum())
             above = float(side.clamp(min=0).sum()) / magnitude if magnitude > 0 else 0.0
+            is_above, is_below, silent = self.scores > q, self.scores < q, ~self.evidence[:, index]
             records.append({
                 "above_share": above, "below_share": 1.0 - above if magnitude > 0 else 0.0,
-                f"{self.unit}s_above": int((self.scores > q).sum()), f"{self.unit}s_below": int((self.scores < q).sum()),
+                f"{self.unit}s_above": int(is_above.sum()), f"{self.unit}s_below": int(is_below.sum()),
+                f"{self.unit}s_above_without_evidence": int((is_above & silent).sum()),
+                f"{self.unit}s_below_without_evidence": int((is_below & silent).sum()),
                 f"{self.unit}s": int(self.scores.size),
             })
         return records
@@ -91,7 +101,7 @@ def region_sides(model: torch.nn.Module, x: torch.Tensor, contrasts: Sequence[fl
     shares = weights[:, None] * (scores[:, None] - torch.tensor(contrasts, dtype=torch.float64)[None]) / weights.sum()
     painted = shares[:, :, None, None].expand(-1, -1, PATCH, PATCH)
     maps = blend_windows(painted, (height, width), rows, cols, taper="flat", dtype=torch.float64)
-    return Sides(normalised(maps), scores.numpy(), weights.numpy(), "region")
+    return Sides(normalised(maps), scores.numpy(), weights.numpy(), "region", (shares != 0).numpy())
 
 
 def same_map_notes(maps: torch.Tensor, contrasts: Sequence[float], local_scores: np.ndarray, unit: str) -> list[str]:
@@ -124,6 +134,27 @@ def same_map_notes(maps: torch.Tensor, contrasts: Sequence[float], local_scores:
                        f"two maps differ only by the gap's scale; only the {between} scoring between them tell the two "
                        f"questions apart")
             notes.append(f"{pair}: {why}; the side maps say on which side of q each {unit} lies")
+    return notes
+
+
+def silent_side_notes(sides: Sides, contrasts: Sequence[float]) -> list[str]:
+    """A sentence for each contrast where at least half of the windows (regions) on one side of q show no evidence.
+
+    Such windows add nothing to the contrast map or the side map, so the side map's shares say where
+    the evidence lies, not where the windows lie: e.g. an image whose windows mostly score above q
+    can have an all-blue side map when Why s_w? is all zero at the layer for those windows.
+    """
+    notes = []
+    for record, q in zip(sides.records(contrasts), contrasts):
+        for side, wording in (("above", "Why s?"), ("below", "What if not s?")):
+            total, silent = record[f"{sides.unit}s_{side}"], record[f"{sides.unit}s_{side}_without_evidence"]
+            if total and 2 * silent >= total:
+                count = f"all {total}" if silent == total else f"{silent} of the {total}"
+                notes.append(f"Why s, rather than {q:.3g}?: {count} {sides.unit}s scoring {side} q "
+                             f"show no evidence at this layer (for them the question is {wording} of the "
+                             f"{sides.unit}, all zero after the ReLU), so the side map's shares weigh evidence, not "
+                             f"{sides.unit}s: {record[f'{sides.unit}s_above']} of {record[f'{sides.unit}s']} score "
+                             "above q")
     return notes
 
 

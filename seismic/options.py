@@ -22,6 +22,8 @@ DEFAULT_CHECKPOINT = Path(__file__).with_name("models") / "classifier.pt"
 """The committed four-class classifier (``rather seismic train`` makes it)."""
 OUTPUT_FORMATS = ("segy", "zarr", "netcdf")
 """What ``--format`` may ask for besides the summary and the HDF5 store: SEG-Y attributes, a zarr store, netCDF."""
+ZARR_BITS = (8, 32)
+"""The values of ``--zarr-bits`` (``volume_store.Precision``); the first is the default."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,9 @@ class ExplainOptions:
     normalise, the scaling (``scaling.SCALINGS``); figures, a figure for every Nth line
     explained (0: none); formats, the volume outputs besides the summary and the HDF5 store,
     some of ``OUTPUT_FORMATS`` (SEG-Y attributes by default; ``volume_store`` for zarr and
-    netCDF; none at all is allowed).
+    netCDF; none at all is allowed); zarr_bits, one of ``ZARR_BITS``: 8 stores the zarr and
+    netCDF values that lie in [0, 1] packed to within 1/508, 32 keeps them float32
+    (``volume_store.Precision``).
     """
 
     kind: str = "inline"
@@ -87,9 +91,11 @@ class ExplainOptions:
     normalise: str = DEFAULT_SCALING
     figures: int = 1
     formats: tuple[str, ...] = ("segy",)
+    zarr_bits: int = ZARR_BITS[0]
 
     def __post_init__(self) -> None:
         check_formats(self.formats)
+        check_zarr_bits(self.zarr_bits)
         if self.kind not in ("inline", "crossline"):
             raise BadInput(f"lines are inlines or crosslines, not {self.kind!r}")
         if self.stride < 1:
@@ -131,6 +137,13 @@ def check_formats(formats: tuple[str, ...]) -> None:
         problem = f"'{unknown[0]}' is not one of them" if unknown else "one is given twice"
         raise BadInput(f"--format takes some of {','.join(OUTPUT_FORMATS)} separated by commas ({problem}); "
                        "e.g. --format segy,zarr")
+
+
+def check_zarr_bits(bits: int) -> None:
+    """Refuse a ``--zarr-bits`` value that is not one of ``ZARR_BITS``."""
+    if bits not in ZARR_BITS:
+        raise BadInput(f"--zarr-bits {bits}: give 8 (values in [0, 1] packed to within 1/508, the default) or 32 "
+                       "(float32)")
 
 
 RECIPES = ("joint", "plain")

@@ -251,11 +251,12 @@ def _from_blocks(survey: Survey, explainer: Explainer, network: SeismicModel, op
         if not volume_store.wanted(options.formats):
             return explained, None
         written = parts / volume_store.ZARR_NAME
+        precision = volume_store.Precision.chosen(questions, options.normalise, options.zarr_bits)
         volume_store.lay_out(written, volume_store.volume_grid(survey, options.kind, window), questions,
-                             network.class_names)
+                             network.class_names, precision)
         volume_store.regions_on_workers(client, written, job, {number: pieces[number] / PIECE for number in numbers},
-                                        run_scaling(options.normalise, histogram), questions, options.timeout,
-                                        progress)
+                                        run_scaling(options.normalise, histogram), questions, precision,
+                                        options.timeout, progress)
     return explained, written
 
 
@@ -279,8 +280,9 @@ def _write_outputs(survey: Survey, stage: Path, explained: LineExplainer, number
     Dask workers wrote; None: written here).
     """
     class_names = network.class_names
+    precision = volume_store.Precision.chosen(questions, options.normalise, options.zarr_bits)
     volume = volume_store.start_volume(stage, survey, kind, window, questions, class_names,
-                                       {**summary, **_hdf5_scaling(scaling)}, options.formats, written)
+                                       {**summary, **_hdf5_scaling(scaling)}, options.formats, precision, written)
     axes = volume_store.line_axes(survey, kind, window)
     summary = {**summary, "scaling": scaling.record()}
     chosen = [question_names(class_names).index(name) for name in questions]

@@ -10,11 +10,18 @@ out, so that ``xarray.open_zarr("explanations.zarr")`` shows real coordinates:
 - coordinates on the grid: ``cdp_x``, ``cdp_y`` from trace-header bytes 181 and 185 with
   the coordinate scalar (bytes 71-72) applied, NaN where no trace is; ``live_mask``,
   True where the survey has a trace;
-- one float32 variable per question written (``why``, ``rather_than_<class>``, ...:
-  the attribute values every output holds, ``scaling.Scaling.apply``, NaN where not
-  asked), then ``predicted_class`` (int16, the class index; -1 where nothing was
-  explained) and ``margin`` (float32, the largest class probability minus the
+- one variable per question written (``why``, ``rather_than_<class>``, ...: the
+  attribute values every output holds, ``scaling.Scaling.apply``, NaN where not asked),
+  then ``predicted_class`` (int8, int16 beyond 127 classes: the class index; -1 where
+  nothing was explained) and ``margin`` (the largest class probability minus the
   runner-up). Samples not explained (other lines, dead traces) are NaN;
+- values in [0, 1] (the questions' with ``--normalise volume`` or ``section``; the
+  margin always) are stored packed (``Precision``, ``--zarr-bits 8``, the default), the
+  CF way xarray decodes by itself: uint8 codes 0..254 with ``scale_factor`` 1/254,
+  ``add_offset`` 0 and ``_FillValue`` 255 (NaN). ``open_zarr`` gives float64 values
+  back, each within half a step (1/508, about 0.002) of the float32 value; a store is
+  about a quarter of its float32 size before compression. Raw values (``--normalise
+  none``: no known range) and every value with ``--zarr-bits 32`` stay float32;
 - per variable, statistics in its attributes (``statistics_count``, ``_sum``,
   ``_sum_squares``, ``_min``, ``_max``, ``_mean``, ``_std`` over the explained samples;
   ``statistics_class_counts`` for the predicted class, in the order of ``class_names``);
@@ -48,15 +55,82 @@ from rather.common import __version__
 from rather.common.progress import SILENT, Progress
 from rather.common.storage import PathLike
 
+from .options import check_zarr_bits
 from .scaling import Scaling
 from .sections import LineAxes, SectionExplanation, question_names, read_section
-from .survey import Survey, open_survey
+from .survey import Survey
 
 ZARR_NAME = "explanations.zarr"
 NETCDF_NAME = "explanations.nc"
 NOT_EXPLAINED = -1
 """``predicted_class`` where no class was predicted: lines not explained, dead traces."""
 TIME = "time"
+FILL = 255
+"""The code of a NaN (not asked, not explained) in a packed variable."""
+STEP = 1 / (FILL - 1)
+"""A packed variable's ``scale_factor``: codes 0..254 span [0, 1]; the largest error is half of it."""
+BOUNDED_SCALINGS = ("volume", "section")
+"""The ``--normalise`` scalings whose values lie in [0, 1] (``scaling.Scaling.apply``): packed at 8 bits."""
+
+
+@dataclass(frozen=True)
+class Precision:
+    """How the float variables are stored: ``packed`` ones as 8-bit codes (see the module docstring), others float32.
+
+    >>> precision = Precision.chosen(QUESTIONS, "volume", bits=8)
+    >>> precision.stored("why", values)   # uint8 codes, FILL where NaN
+    """
+
+    packed: frozenset = frozenset()
+
+    @classmethod
+    def chosen(cls, questions: tuple[str, ...], normalise: str, bits: int) -> "Precision":
+        """Pack at 8 ``bits`` what lies in [0, 1]: the margin, and the questions of a bounded scaling."""
+        check_zarr_bits(bits)
+        if bits == 32:
+            return cls()
+        return cls(frozenset(("margin",) + (tuple(questions) if normalise in BOUNDED_SCALINGS else ())))
+
+    def stored(self, name: str, values: np.ndarray) -> np.ndarray:
+        """``values`` (float, NaN where none) as variable ``name`` holds them: codes, or float32 as they are.
+
+        A value outside [0, 1] cannot be packed: it is a bug upstream, and raises ValueError.
+        """
+        if name not in self.packed:
+            return values
+        codes = np.rint(np.asarray(values, dtype=np.float64) / STEP)
+        asked = ~np.isnan(codes)
+        if not ((codes[asked] >= 0) & (codes[asked] < FILL)).all():
+            raise ValueError(f"{name}: values outside [0, 1] cannot be packed")
+        return np.where(asked, codes, FILL).astype(np.uint8)
+
+    def decoded(self, name: str, stored: np.ndarray) -> np.ndarray:
+        """What ``xarray.open_zarr`` reads of variable ``name`` holding ``stored`` (CF decoding: codes x step, NaN)."""
+        if name not in self.packed:
+            return stored
+        return np.where(stored == FILL, np.nan, stored.astype(np.float64) * STEP)
+
+    def encoding(self, name: str) -> dict:
+        """The xarray encoding of variable ``name``: the codes' dtype, scale, offset and fill (zarr's own too)."""
+        if name not in self.packed:
+            return {}
+        return {"dtype": "uint8", "scale_factor": STEP, "add_offset": 0.0, "_FillValue": FILL, "fill_value": FILL}
+
+    def dtype(self, name: str) -> np.dtype:
+        """The dtype variable ``name`` (a float variable) is stored with."""
+        return np.dtype(np.uint8 if name in self.packed else np.float32)
+
+    def describe(self) -> str:
+        """A line for the store's attributes: what is packed, and the largest error it makes."""
+        if not self.packed:
+            return "float32"
+        return (f"{', '.join(sorted(self.packed))}: uint8, scale_factor 1/{FILL - 1}, _FillValue {FILL} (NaN); "
+                f"at most {STEP / 2:.6f} from the float32 value")
+
+
+def class_dtype(classes: int) -> np.dtype:
+    """``predicted_class``'s dtype for ``classes`` classes and -1: int8 up to 127 classes, else int16."""
+    return np.dtype(np.int8 if classes <= np.iinfo(np.int8).max else np.int16)
 
 
 @dataclass(frozen=True)
@@ -139,15 +213,15 @@ def line_values(live: np.ndarray, questions: tuple[str, ...], values: np.ndarray
     ``live``: the survey's live mask over the region's traces (``Survey.live[region[:-1]]``);
     ``values``: the ``questions``' attribute values (questions, samples, traces), scaled as every
     output holds them (``scaling.Scaling.apply``). Returns {question: float32,
-    ``predicted_class``: int16, ``margin``: float32}: the section's (n_samples, n_traces)
-    become the region's (its traces on the grid, samples last).
+    ``predicted_class``: ``class_dtype``, ``margin``: float32}, before ``Precision.stored``:
+    the section's (n_samples, n_traces) become the region's (its traces on the grid, samples last).
     """
     maps = np.swapaxes(values, -1, -2).astype(np.float32).reshape(len(values), *live.shape, -1)
-    predicted = section.predicted.T.astype(np.int16).reshape(*live.shape, -1)
+    predicted = section.predicted.T.astype(class_dtype(len(section.class_names))).reshape(*live.shape, -1)
     margin = np.swapaxes(line_margin(section), -1, -2).astype(np.float32).reshape(*live.shape, -1)
     dead = ~live[..., None]
     variables = {name: np.where(dead, np.float32(np.nan), array) for name, array in zip(questions, maps)}
-    variables["predicted_class"] = np.where(dead, np.int16(NOT_EXPLAINED), predicted)
+    variables["predicted_class"] = np.where(dead, predicted.dtype.type(NOT_EXPLAINED), predicted)
     variables["margin"] = np.where(dead, np.float32(np.nan), margin)
     return variables
 
@@ -167,29 +241,32 @@ def chosen_values(scaling: Scaling, section: SectionExplanation, questions: tupl
 
 
 def write_regions(path: str, survey_path: str, kind: str, iline: int, xline: int, piece: str, numbers: list[int],
-                  scaling: Scaling, questions: tuple[str, ...]) -> int:
+                  scaling: Scaling, questions: tuple[str, ...], precision: Precision) -> int:
     """The Dask task of the second pass: lines ``numbers`` of the block's ``piece`` into the store ``path``.
 
-    Each line's values are scaled as the driver scales them (``chosen_values``) and written
-    into its own region (``line_region``): only the line's chunks are touched, so workers
-    writing other lines never meet. Returns the number of lines written.
+    Each line's values are scaled as the driver scales them (``chosen_values``), stored as
+    ``precision`` says and written into its own region (``line_region``): only the line's
+    chunks are touched, so workers writing other lines never meet. Returns the number of lines written.
     """
     import zarr
 
+    from .blocks import worker_survey
+
     group = zarr.open_group(path, mode="r+")
-    with open_survey(survey_path, iline=iline, xline=xline) as survey:
+    with worker_survey(survey_path, iline, xline) as survey:
         for number in numbers:
             section = read_section(piece, kind, number)
             region = line_region(survey, kind, number)
             values = line_values(survey.live[region[:-1]], questions, chosen_values(scaling, section, questions),
                                  section)
             for name, array in values.items():
-                group[name][region] = array
+                group[name][region] = precision.stored(name, array)
     return len(numbers)
 
 
 def regions_on_workers(client, path: Path, job, pieces: dict[int, Path], scaling: Scaling,
-                       questions: tuple[str, ...], timeout: float, progress: Progress = SILENT) -> None:
+                       questions: tuple[str, ...], precision: Precision, timeout: float,
+                       progress: Progress = SILENT) -> None:
     """Every explained line written into the store ``path`` by the Dask workers, a task per block's piece.
 
     ``job``: the run's ``blocks.VolumeJob`` (survey, kind, byte locations); ``pieces``: {line
@@ -203,7 +280,7 @@ def regions_on_workers(client, path: Path, job, pieces: dict[int, Path], scaling
     for number, piece in pieces.items():
         by_piece.setdefault(piece, []).append(number)
     futures = [client.submit(write_regions, str(path), job.survey, job.kind, job.iline, job.xline, str(piece), numbers,
-                             scaling, questions, pure=False, retries=RETRIES) for piece, numbers in by_piece.items()]
+                             scaling, questions, precision, pure=False, retries=RETRIES) for piece, numbers in by_piece.items()]
     with progress.bar(total=len(futures), unit="block", desc="zarr regions") as bar:
         for future in finished(client, futures, timeout, cluster_name(client)):
             future.result(timeout=timeout)
@@ -240,7 +317,7 @@ class VolumeStore:
     """A zarr store of explained lines on the survey's grid (see the module docstring), written line by line.
 
     ``create`` lays it out (coordinates, empty variables: one per question of ``questions``,
-    ``predicted_class``, ``margin``); ``add`` puts one line in (in a store ``from_workers``,
+    ``predicted_class``, ``margin``, the float ones stored as ``precision`` says); ``add`` puts one line in (in a store ``from_workers``,
     checks the region a worker wrote); ``finish`` adds the attributes and statistics and
     consolidates the metadata.
 
@@ -250,9 +327,9 @@ class VolumeStore:
     """
 
     def __init__(self, path: PathLike, grid: VolumeGrid, questions: tuple[str, ...], class_names: tuple[str, ...],
-                 attributes: dict, *, from_workers: bool = False):
+                 attributes: dict, precision: Precision = Precision(), *, from_workers: bool = False):
         self.path, self.grid, self.class_names = Path(path), grid, tuple(class_names)
-        self.attributes, self.from_workers = attributes, from_workers
+        self.attributes, self.precision, self.from_workers = attributes, precision, from_workers
         self.questions = tuple(questions)
         self.variables = self.questions + ("predicted_class", "margin")
         self._statistics = {name: Statistics() for name in self.variables if name != "predicted_class"}
@@ -260,9 +337,9 @@ class VolumeStore:
 
     @classmethod
     def create(cls, path: PathLike, grid: VolumeGrid, questions: tuple[str, ...], class_names: tuple[str, ...],
-               attributes: dict) -> "VolumeStore":
+               attributes: dict, precision: Precision = Precision()) -> "VolumeStore":
         """Lay the store out at ``path`` (which must not exist): coordinates and empty variables, no line yet."""
-        store = cls(path, grid, questions, class_names, attributes)
+        store = cls(path, grid, questions, class_names, attributes, precision)
         store._layout().to_zarr(str(path), mode="w-", compute=False, consolidated=False,
                                 encoding=store._encoding())
         return store
@@ -283,7 +360,7 @@ class VolumeStore:
         coords["live_mask"] = (grid_dims, grid.live, {"long_name": "a trace is present in the survey"})
         data = {}
         for name in self.variables:
-            dtype = np.int16 if name == "predicted_class" else np.float32
+            dtype = class_dtype(len(self.class_names)) if name == "predicted_class" else np.float32
             fill = NOT_EXPLAINED if name == "predicted_class" else np.nan
             empty = dask.array.full(grid.shape, fill, dtype=dtype, chunks=grid.chunks)
             data[name] = (dims, empty, self._variable_attributes(name))
@@ -300,11 +377,13 @@ class VolumeStore:
         return {"long_name": f"Why P, rather than {name[len('rather_than_'):]}?"}
 
     def _encoding(self) -> dict:
-        """Chunks of one line; zstd after a byte shuffle (smooth float maps: about 7 % smaller than zstd alone)."""
+        """Chunks of one line; zstd after a byte shuffle (smooth float maps: about 7 % smaller than zstd alone);
+        the float variables stored as ``precision`` says."""
         from zarr.codecs import BloscCodec
 
         compressor = BloscCodec(cname="zstd", clevel=5, shuffle="shuffle")
-        encoding = {name: {"chunks": self.grid.chunks, "compressors": (compressor,)} for name in self.variables}
+        encoding = {name: {"chunks": self.grid.chunks, "compressors": (compressor,), **self.precision.encoding(name)}
+                    for name in self.variables}
         encoding["predicted_class"]["fill_value"] = NOT_EXPLAINED  # zarr's own: the class stays an integer in xarray
         return encoding
 
@@ -314,6 +393,7 @@ class VolumeStore:
 
         In a store ``from_workers``, a worker wrote the region already (``write_regions``): it
         is read back and rewritten only when it differs from the line (a region lost or damaged).
+        The statistics describe the values as xarray decodes them (``Precision.decoded``).
         """
         import zarr
 
@@ -321,19 +401,20 @@ class VolumeStore:
         values = line_values(survey.live[region[:-1]], self.questions, values, section)
         group = zarr.open_group(str(self.path), mode="r+")
         for name, array in values.items():
-            if not (self.from_workers and _same_region(group[name], region, array)):
-                group[name][region] = array
+            stored = self.precision.stored(name, array)
+            if not (self.from_workers and _same_region(group[name], region, stored)):
+                group[name][region] = stored
             if name == "predicted_class":
                 self._class_counts += np.bincount(array[array >= 0].ravel(), minlength=len(self.class_names))
             else:
-                self._statistics[name].add(array)
+                self._statistics[name].add(self.precision.decoded(name, stored))
 
     def finish(self) -> None:
         """The store's attributes, each variable's statistics; then one consolidated metadata for xarray."""
         import zarr
 
         group = zarr.open_group(str(self.path), mode="r+")
-        group.attrs.update(_json_ready(self.attributes))
+        group.attrs.update(_json_ready({**self.attributes, "precision": self.precision.describe()}))
         for name, statistics in self._statistics.items():
             group[name].attrs.update(statistics.attributes())
         group["predicted_class"].attrs["statistics_class_counts"] = self._class_counts.tolist()
@@ -342,37 +423,43 @@ class VolumeStore:
             zarr.consolidate_metadata(str(self.path))
 
 
-def lay_out(path: Path, grid: VolumeGrid, questions: tuple[str, ...], class_names: tuple[str, ...]) -> None:
+def lay_out(path: Path, grid: VolumeGrid, questions: tuple[str, ...], class_names: tuple[str, ...],
+            precision: Precision = Precision()) -> None:
     """The empty store the Dask workers write their regions into, at ``path`` in the job's parts folder.
 
     A store already there that fits (a rerun of the same job: the ledger kept its blocks) is
     kept with the regions written so far; anything else at ``path`` (a link, a
-    file, a store of another shape, one half made) is removed, never followed, and a new
+    file, a store of another shape or precision, one half made) is removed, never followed, and a new
     one is made under a temporary name and renamed into place.
     """
-    if _fits(path, grid, questions):
+    if _fits(path, grid, questions, class_names, precision):
         return
     if path.is_symlink() or path.is_file():
         path.unlink()
     elif path.exists():
         shutil.rmtree(path)
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-    VolumeStore.create(temporary, grid, questions, class_names, {})
+    VolumeStore.create(temporary, grid, questions, class_names, {}, precision)
     os.rename(temporary, path)
 
 
-def _fits(path: Path, grid: VolumeGrid, questions: tuple[str, ...]) -> bool:
-    """Whether ``path`` is a store (a folder of its own, no link) with every variable of ``grid``'s shape and chunks."""
+def _fits(path: Path, grid: VolumeGrid, questions: tuple[str, ...], class_names: tuple[str, ...],
+          precision: Precision) -> bool:
+    """Whether ``path`` is a store (a folder of its own, no link) with every variable of ``grid``'s shape and chunks,
+    and of the dtype ``precision`` (and the class count) gives it."""
     import zarr
 
     if path.is_symlink() or not path.is_dir():
         return False
+    dtypes = {name: precision.dtype(name) for name in questions + ("margin",)}
+    dtypes["predicted_class"] = class_dtype(len(class_names))
     try:
         group = zarr.open_group(str(path), mode="r")
-        arrays = [group[name] for name in questions + ("predicted_class", "margin")]
+        arrays = {name: group[name] for name in dtypes}
     except (OSError, ValueError, KeyError, zarr.errors.BaseZarrError):
         return False
-    return all(array.shape == grid.shape and array.chunks == grid.chunks for array in arrays)
+    return all(array.shape == grid.shape and array.chunks == grid.chunks and array.dtype == dtypes[name]
+               for name, array in arrays.items())
 
 
 def _same_region(array, region: tuple[slice, ...], values: np.ndarray) -> bool:
@@ -393,7 +480,8 @@ def _json_ready(attributes: dict) -> dict:
 def write_netcdf(zarr_path: PathLike, target: PathLike) -> None:
     """The finished zarr store as netCDF-4 (``h5netcdf``), one chunk at a time: the same variables, values and chunks.
 
-    Each variable keeps its dtype and fill value; zarr's codecs give way to gzip with shuffle.
+    Each variable keeps its dtype, fill value and packing (``scale_factor``, ``add_offset``);
+    zarr's codecs give way to gzip with shuffle.
     The coordinates (loaded: one value per trace) and attributes are written first, then one
     variable after the other in the order of their names, each chunk by chunk with Dask's
     synchronous scheduler: the file places chunks in the order they are written, and that
@@ -405,7 +493,7 @@ def write_netcdf(zarr_path: PathLike, target: PathLike) -> None:
     with xarray.open_zarr(str(zarr_path)) as dataset, dask.config.set(scheduler="synchronous"):
         for variable in dataset.variables.values():
             variable.encoding = {key: value for key, value in variable.encoding.items()
-                                 if key in ("dtype", "_FillValue")}
+                                 if key in ("dtype", "_FillValue", "scale_factor", "add_offset")}
         names = sorted(dataset.data_vars)
         dataset.drop_vars(names).load().to_netcdf(str(target), engine="h5netcdf")  # grid-sized, no samples
         coordinates = " ".join(name for name in dataset.coords if name not in dataset.dims)
@@ -422,9 +510,10 @@ def wanted(formats: tuple[str, ...]) -> bool:
 
 
 def start_volume(stage: Path, survey: Survey, kind: str, samples: slice, questions: tuple[str, ...],
-                 class_names: tuple[str, ...], facts: dict, formats: tuple[str, ...],
+                 class_names: tuple[str, ...], facts: dict, formats: tuple[str, ...], precision: Precision,
                  written: Optional[Path] = None) -> Optional[VolumeStore]:
-    """The run's zarr store in ``stage`` when ``formats`` asks for zarr or netCDF, else None.
+    """The run's zarr store in ``stage`` when ``formats`` asks for zarr or netCDF, else None; ``precision``: how
+    its float variables are stored.
 
     ``written``: a store the Dask workers filled (``write_regions``), moved into ``stage``;
     otherwise a new one. ``facts`` (flat: the run's summary, its scaling) become its attributes.
@@ -436,8 +525,8 @@ def start_volume(stage: Path, survey: Survey, kind: str, samples: slice, questio
                   "questions": list(questions), "lines": kind}
     if written is not None:
         shutil.move(written, stage / ZARR_NAME)
-        return VolumeStore(stage / ZARR_NAME, grid, questions, class_names, attributes, from_workers=True)
-    return VolumeStore.create(stage / ZARR_NAME, grid, questions, class_names, attributes)
+        return VolumeStore(stage / ZARR_NAME, grid, questions, class_names, attributes, precision, from_workers=True)
+    return VolumeStore.create(stage / ZARR_NAME, grid, questions, class_names, attributes, precision)
 
 
 def finish_volume(volume: VolumeStore, stage: Path, formats: tuple[str, ...]) -> dict[str, str]:

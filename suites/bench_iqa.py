@@ -12,8 +12,8 @@ speed-up is a median over pairs with its min and max. The maps of the sampled
 windows are compared: the largest absolute difference between the loop's raw
 window maps and ours.
 
-Fast mode (``--mode fast``: the patchwise question on every other column of windows, stride 4
-down and 8 across) runs in the same rounds: ``fast_speedup`` is the loop's time over fast mode's
+Fast mode (``--mode fast``: the patchwise question on every third column of windows, stride 4
+down and 12 across) runs in the same rounds: ``fast_speedup`` is the loop's time over fast mode's
 (median, min and max over the pairs), ``fast_correlation`` the Pearson r of the fast maps with
 the exact ones, averaged over the questions whose maps vary (``map_agreement``: a constant map
 is named, not averaged in). The benchmark pair (astronaut, JPEG) is the measurement set: fast

@@ -329,7 +329,8 @@ def _folder_bytes(folder: Path) -> int:
 def run_survey_size(sizes: list[tuple[int, int, int]], workers: int = 2, stride: int = 10, device: str = "cpu",
                     formats: str = "zarr", block_lines: int = 1,
                     progress: Callable[[str], None] = print) -> dict[str, Any]:
-    """Each survey size through ``rather seismic explain --all --format zarr`` on a fresh local Dask cluster.
+    """Each survey size through ``rather seismic explain --all --format zarr --figures none`` on a fresh local Dask
+    cluster.
 
     The command runs as a process of its own (``OMP_NUM_THREADS=1``: one torch thread per
     worker, as with ``--workers``), on a cluster started here for it (``--scheduler``), so
@@ -338,6 +339,8 @@ def run_survey_size(sizes: list[tuple[int, int, int]], workers: int = 2, stride:
     serial assembly of the outputs included. Blocks of ``block_lines`` inlines (one by default)
     keep every worker busy on a small survey too, and make each block's work the same
     whatever the survey's size: a peak that grows with the size is the job's, not the block's.
+    No figures: the driver draws them one after the other, 1.5 to 3 s a line here (at the F3
+    size, 651 figures would add 15 to 30 minutes); ``--figures every:N`` is what a survey needs.
     """
     runs = []
     with tempfile.TemporaryDirectory() as folder:
@@ -348,7 +351,7 @@ def run_survey_size(sizes: list[tuple[int, int, int]], workers: int = 2, stride:
             out = Path(folder) / "out"
             command = [sys.executable, "-m", "rather.suites.cli", "seismic", "explain", str(path), "--all",
                        "--stride", str(stride), "--format", formats, "--device", device, "--block-lines",
-                       str(block_lines), "--out", str(out)]
+                       str(block_lines), "--figures", "none", "--out", str(out)]
             progress(f"explaining its {size[0]} inlines on {workers} worker(s)")
             with dask_client(workers) as client:
                 start = time.perf_counter()
@@ -380,7 +383,8 @@ def run_survey_size(sizes: list[tuple[int, int, int]], workers: int = 2, stride:
 
 def render_survey_size(report: dict[str, Any]) -> str:
     """One line per survey size; output bytes as multiples of the input's."""
-    lines = [f"rather bench seismic --survey-size: rather seismic explain --all --format {report['formats']} on a "
+    lines = [f"rather bench seismic --survey-size: rather seismic explain --all --format {report['formats']} "
+             f"--figures none on a "
              f"local Dask cluster of {report['workers']} worker(s), {report['threads_per_worker']} torch thread each, "
              f"{report['cpus']} CPUs, stride {report['stride']}, {report['block_lines']} inline(s) per block, device "
              f"{report['device']}"]

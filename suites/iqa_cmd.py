@@ -91,7 +91,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                          help="the scale --mos is published on, mapped as evaluation maps it")
     explain.add_argument("--mode", choices=options.MODES, default=options.ExplainOptions.mode,
                          help="patchwise: 32 x 32 windows (the paper); image: one question about the image score; "
-                         "fast: the patchwise question on half of its windows "
+                         "fast: the patchwise question on a third of its windows "
                          f"(stride {options.FAST_STRIDE[0]} down, {options.FAST_STRIDE[1]} across), an approximation")
     explain.add_argument("--stride", type=int, default=options.ExplainOptions.stride,
                          help=f"patchwise only: window stride in pixels ({options.STRIDE} when not given)")

@@ -182,7 +182,7 @@ def run_real_iqa(out: Path, model: Optional[str] = None, device: str = "cpu",
                                 ExplainOptions(mode=IQA_MODE, model=ModelChoice(weights=weights, device=device)),
                                 recorded_as=(label["distorted"], label["reference"]))
     human = explained["questions"][1]
-    model_mos = on_tid2013_scale(explained["score"], explained)
+    model_mos = human["score_on_mos_scale"]  # the model's score as a MOS: --mos-scale tid2013 mapped backwards
     summary = {"distorted": label["distorted"], "reference": label["reference"], "model": weights,
                "score": explained["score"], "human_score": human["q"], "mos": label["mos"],
                "mos_std": label["mos_std"], "model_mos": model_mos, "gap_mos": model_mos - label["mos"],
@@ -196,17 +196,6 @@ def run_real_iqa(out: Path, model: Optional[str] = None, device: str = "cpu",
                                    "--mos-scale", "tid2013", "--mode", IQA_MODE, "--out", "tid2013-explained")
     section.checksum = file_checksum(weights)
     return section, summary
-
-
-def on_tid2013_scale(score: float, explained: dict) -> float:
-    """A model's score as a MOS on TID2013's 0-9 scale: ``--mos-scale tid2013`` mapped backwards (a linear map
-    between the model's ``score_range``, in its direction, and MOS / 9), from ``rather iqa explain``'s summary."""
-    from rather.iqa.datasets import SCALES
-
-    low, high = explained["score_range"]
-    unit = (score - low) / (high - low)
-    scale = SCALES["tid2013"]
-    return scale.low + (unit if explained["higher_is_better"] else 1 - unit) * (scale.high - scale.low)
 
 
 def real_iqa_section(folder: str, summary: dict) -> Section:

@@ -13,10 +13,11 @@ import argparse
 import json
 import time
 from pathlib import Path
+from typing import Optional
 
 from rather.common.errors import BadInput
 from rather.seismic.options import (CLASS_WEIGHTS, DEFAULT_CHECKPOINT, RECIPES, ExplainOptions, ModelChoice,
-                                    RealTrainOptions, TrainOptions)
+                                    RealTrainOptions, TrainOptions, check_formats)
 from rather.seismic.scaling import SCALINGS
 from rather.seismic.survey_parameters import SurveyParameters
 
@@ -149,6 +150,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                          help="volume outputs, comma-separated: segy (an attribute file per question), zarr "
                          "(explanations.zarr, one variable per question on the survey's grid, for xarray), netcdf "
                          "(explanations.nc, the same as netCDF-4); default: segy")
+    explain.add_argument("--zarr-bits", type=int, metavar="8|32",
+                         help="with --format zarr or netcdf: 8 stores the values that lie in [0, 1] (the questions' "
+                         "with --normalise volume or section, the margin) as 8-bit codes xarray decodes to within "
+                         "1/508; 32 keeps every value float32 (default: 8)")
     explain.add_argument("--json", action="store_true", help="print the summary as JSON")
     explain.add_argument("--questions", metavar="LIST", help="the questions to write, separated by commas: why, "
                          "rather (every 'rather than Q'), or class names Q (default: every question)")
@@ -364,6 +369,7 @@ def run_explain(args: argparse.Namespace) -> int:
     claim_outputs(folders={"--out": args.out},
                   inputs={"survey": args.survey, ("--model" if args.weights is None else "--weights"): network.weights})
     kind = "crossline" if args.crossline is not None or args.all_crosslines else "inline"
+    formats = output_formats(args.format, args.no_segy)
     options = ExplainOptions(kind=kind, number=args.crossline if kind == "crossline" else args.inline,
                              every_line=args.all or args.all_crosslines, model=network.weights, stride=args.stride,
                              device=args.device, iline=args.iline, xline=args.xline, workers=args.workers,
@@ -372,7 +378,7 @@ def run_explain(args: argparse.Namespace) -> int:
                              time=tuple(args.time) if args.time else None,
                              questions=None if args.questions is None else tuple(args.questions.split(",")),
                              normalise=args.normalise, figures=0 if args.no_figures else figure_every(args.figures),
-                             formats=output_formats(args.format, args.no_segy))
+                             formats=formats, zarr_bits=zarr_bits(args.zarr_bits, formats))
     summary = explain_survey(args.survey, args.out, options, progress=_progress(args))
     figures = sum(section["figure"] is not None for section in summary["sections"])
     print(json.dumps(summary, indent=2) if args.json else
@@ -384,6 +390,18 @@ def output_formats(text: str, no_segy: bool) -> tuple[str, ...]:
     """``--format`` as a tuple (checked by ``ExplainOptions``), less "segy" with ``--no-segy``."""
     formats = tuple(text.split(","))
     return tuple(name for name in formats if name != "segy") if no_segy else formats
+
+
+def zarr_bits(bits: Optional[int], formats: tuple[str, ...]) -> int:
+    """``--zarr-bits`` (its value checked by ``ExplainOptions``; default 8), refused without a zarr or netCDF output
+    in ``formats`` (checked first) to apply to."""
+    if bits is None:
+        return ExplainOptions.zarr_bits
+    check_formats(formats)
+    if not {"zarr", "netcdf"} & set(formats):
+        raise BadInput(f"--zarr-bits {bits} sets the precision of the zarr and netCDF outputs; add --format zarr "
+                       "(or netcdf), or drop --zarr-bits")
+    return bits
 
 
 def figure_every(text: str) -> int:

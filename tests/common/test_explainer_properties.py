@@ -4,7 +4,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from rather.common import METHODS, Explainer, Rather, ScoreRather, WhatIfNot, Why
+from rather.common import METHODS, BadInput, Explainer, Rather, ScoreRather, WhatIfNot, Why
+from rather.common.explainer import all_finite
 
 LAYER_METHODS = [name for name, method in METHODS.items() if method.source == "layer"]
 INPUT_METHODS = [name for name, method in METHODS.items() if method.source == "input"]
@@ -252,3 +253,24 @@ def test_interpolation_matrix_is_the_bilinear_upsampling(size_in, size_out):
     rows, cols = interpolation_matrix(size_out, size_in), interpolation_matrix(size_out + 1, size_in + 2)
     torch.testing.assert_close(rows @ raw @ cols.T, upsample(raw, (size_out, size_out + 1)))
     torch.testing.assert_close(rows.sum(dim=1), torch.ones(size_out, dtype=torch.float64))
+
+
+def test_answers_are_what_a_result_is_made_of(resnet, images):
+    """``Explainer.answers`` (patchwise batches: no result per batch) gives the raw maps and outputs of ``__call__``."""
+    explainer = Explainer(resnet, layer="layer2", head="autograd")
+    questions = [Why(), Rather.all()]
+    result, answers = explainer(images, questions), explainer.answers(images, questions)
+    assert torch.equal(answers.raw, result.raw) and torch.equal(answers.outputs, result.outputs)
+    assert torch.equal(answers.directions.q, result.q) and answers.gradient_path == result.gradient_path == "autograd"
+    assert not answers.outputs.requires_grad and answers.was_training is False
+    with pytest.raises(BadInput, match="input holds 1 NaN or Inf values"):
+        explainer.answers(torch.where(torch.arange(images.numel()).view_as(images) == 5, torch.inf, images), Why())
+
+
+@pytest.mark.parametrize("value, finite", [(3e38, True), (-3e38, True), (float("inf"), False), (float("nan"), False)])
+def test_the_finite_check_is_exact_where_the_sum_overflows(value, finite):
+    """A batch whose sum overflows float32 (every value finite) is accepted; one NaN or Inf anywhere is refused."""
+    x = torch.full((2, 3, 8, 8), 3e38)
+    x[1, 2, 7, 7] = value
+    assert not torch.isfinite(x.sum()) and all_finite(x) is finite
+    assert all_finite(torch.zeros(1, 3, 8, 8)) is True

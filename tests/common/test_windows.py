@@ -4,8 +4,9 @@ import pytest
 import torch
 
 from rather.common import BadInput
-from rather.common.windows import (OverlapAdd, axis_grid, blend_windows, extract_windows, placement_matrix, taper_weights,
-                                  window_grid)
+from rather.common.maps import upsample
+from rather.common.windows import (CoarseOverlapAdd, OverlapAdd, axis_grid, blend_windows, extract_windows,
+                                  placement_matrix, taper_weights, window_grid)
 
 
 @pytest.mark.parametrize("size,window,stride", [(120, 99, 10), (99, 99, 10), (50, 99, 10), (64, 32, 4), (33, 32, 32)])
@@ -35,6 +36,19 @@ def test_extracted_windows_are_the_slices_row_major():
     assert torch.equal(windows, torch.stack(expected))
     with pytest.raises(BadInput, match="leave the 20 rows"):
         extract_windows(x, [13], [0], 8)
+
+
+def test_windows_come_in_the_layout_asked_for_or_in_that_of_the_input():
+    """Channels last on request (WaDIQaM's convolutions run faster so); otherwise the input's own layout, without a
+    second copy: a channels-last batch of windows cut again (the model's own tiling) stays channels last."""
+    x = torch.randn(2, 6, 20, 17, generator=torch.Generator().manual_seed(0))
+    rows, cols = window_grid(20, 17, 8, 5)
+    plain = extract_windows(x, rows, cols, 8)
+    last = extract_windows(x, rows, cols, 8, channels_last=True)
+    assert torch.equal(plain, last) and plain.is_contiguous()
+    assert last.is_contiguous(memory_format=torch.channels_last) and not last.is_contiguous()
+    again = extract_windows(last, [0], [0], 8)
+    assert torch.equal(again, last) and again.is_contiguous(memory_format=torch.channels_last)
 
 
 def test_tapers_have_their_formulas():
@@ -117,6 +131,41 @@ def test_placement_matrices_give_the_weighted_sums_of_the_loop(taper):
     upsampled = (up_rows @ coarse @ up_cols.T).reshape(-1, 1, window, window)   # each window's map, (R K, 1, w, w)
     expected = looped_blend(upsampled, (height, width), rows, cols, taper_weights(taper, window))
     assert np.allclose(added.numpy() / weights.numpy(), expected[0], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("taper", ["hann", "gaussian"])
+@pytest.mark.parametrize("cells", [(2, 2), (3, 1), (8, 8)])
+def test_coarse_overlap_add_equals_upsampling_then_overlap_add(taper, cells):
+    """Coarse maps (B, Q, h, w) added as matrix products give the blend of the maps upsampled to the window, in any
+    batches; a map already at the window's size is added as it is; a grid over a padded input is cropped."""
+    height, width, window = 23, 30, 8
+    rows, cols = window_grid(height, width, window, 3)
+    rows = np.append(rows, height - 4)  # one row of windows over padding below the input
+    maps = torch.rand(len(rows) * len(cols), 2, *cells, generator=torch.Generator().manual_seed(3),
+                      dtype=torch.float64)
+    coarse = CoarseOverlapAdd((height, width), rows, cols, window, cells, taper=taper, channels=2)
+    fine = OverlapAdd((height, width), rows, cols, window, taper=taper, channels=2)
+    for first in range(0, len(maps), 7):  # batches that split grid rows
+        coarse.add(maps[first:first + 7])
+        fine.add(upsample(maps[first:first + 7], (window, window)))
+    expected = fine.result(dtype=torch.float64)
+    assert coarse.windows == fine.windows and coarse.result(dtype=torch.float64).shape == (2, height, width)
+    torch.testing.assert_close(coarse.result(dtype=torch.float64), expected, rtol=1e-12, atol=1e-12)
+    assert coarse.result().dtype == torch.float32
+
+
+def test_coarse_overlap_add_fills_what_is_not_covered_and_refuses_wrong_shapes():
+    rows, cols = window_grid(16, 16, 8, 4)
+    partial = CoarseOverlapAdd((16, 16), rows, cols, 8, (2, 2))
+    partial.add(torch.full((1, 2, 2), 0.3))  # (B, h, w): one channel
+    result = partial.result(fill=-1.0)
+    assert torch.allclose(result[0, :8, :8], torch.tensor(0.3)) and (result[0, 8:, :] == -1).all()
+    with pytest.raises(BadInput, match=r"window maps must be \(B, 1, 2, 2\), got \(1, 1, 3, 3\)"):
+        partial.add(torch.zeros(1, 1, 3, 3))
+    with pytest.raises(BadInput, match="10 window maps added to a grid of 9"):
+        partial.add(torch.zeros(9, 1, 2, 2))
+    with pytest.raises(BadInput, match="a taper for 8-sample windows has 8 values"):
+        CoarseOverlapAdd((16, 16), rows, cols, 8, (2, 2), taper=np.ones(5))
 
 
 def test_placement_matrix_crops_windows_over_a_padded_input():

@@ -1,7 +1,8 @@
-"""Hostile ``--format`` values of ``rather seismic explain``: refused before any work, in one line.
+"""Hostile ``--format`` and ``--zarr-bits`` values of ``rather seismic explain``, and ``--survey-size`` values of
+``rather bench seismic``: refused before any work, in one line.
 
-Each case is a clean refusal (the ``refuse`` fixture): exit 2, one line naming
-``--format`` and what it takes, the survey untouched, no output folder.
+Each case is a clean refusal (the ``refuse`` fixture): exit 2, one line naming the
+option and what it takes, the survey untouched, no output folder.
 """
 from __future__ import annotations
 
@@ -35,6 +36,28 @@ def test_format_values_that_name_no_output(tmp_path, survey_bytes, refuse, value
     survey.write_bytes(survey_bytes)
     refuse(["seismic", "explain", survey, "--out", tmp_path / "D", f"--format={value}"],
            says=("rather seismic: error: --format takes some of segy,zarr,netcdf separated by commas", problem))
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["--format", "zarr", "--zarr-bits", "16"], "--zarr-bits 16: give 8 (values in [0, 1] packed to within 1/508, the "
+                                                "default) or 32 (float32)"),
+    (["--format", "zarr", "--zarr-bits", "0"], "--zarr-bits 0: give 8"),
+    (["--format", "netcdf", "--zarr-bits", "-8"], "--zarr-bits -8: give 8"),
+    (["--format", "zarr", "--zarr-bits", "64"], "--zarr-bits 64: give 8"),
+    (["--format", "zarr", "--zarr-bits", "1"], "--zarr-bits 1: give 8"),
+    (["--format", "zarr", "--zarr-bits", "eight"], "argument --zarr-bits: invalid int value: 'eight'"),
+    (["--format", "zarr", "--zarr-bits", "8.0"], "argument --zarr-bits: invalid int value: '8.0'"),
+    (["--format", "zarr", "--zarr-bits="], "argument --zarr-bits: invalid int value: ''"),
+    (["--zarr-bits", "32"], "--zarr-bits 32 sets the precision of the zarr and netCDF outputs; add --format zarr"),
+    (["--format", "segy", "--zarr-bits", "8"], "--zarr-bits 8 sets the precision of the zarr and netCDF outputs"),
+    (["--format", "zarr,zarr", "--zarr-bits", "32"], "--format takes some of segy,zarr,netcdf separated by commas (one "
+                                                     "is given twice)"),
+    (["--format", "tiff", "--zarr-bits", "32"], "'tiff' is not one of them"),
+])
+def test_zarr_bits_that_name_no_precision_or_no_store(tmp_path, survey_bytes, refuse, argv, says):
+    survey = tmp_path / "survey.sgy"
+    survey.write_bytes(survey_bytes)
+    refuse(["seismic", "explain", survey, "--out", tmp_path / "D", *argv], says=("rather seismic", says))
 
 
 @pytest.mark.parametrize("value", ["", "F4", "f3x", "8x951", "8x951x462x2", "0x951x462", "8x49x462", "8x951x49",

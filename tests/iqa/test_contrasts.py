@@ -8,8 +8,9 @@ from rather.common import BadInput, Explainer, Kind, ScoreRather, Task, WhatIfNo
 from rather.common.windows import taper_weights
 from rather.iqa.contrasts import explain_image, explain_patchwise
 from rather.iqa.distortions import distort
+from rather.iqa.options import FAST_STRIDE
 from rather.iqa.quality_model import DEFAULT_CHECKPOINT, pairs
-from rather.iqa.sides import region_sides, same_map_notes
+from rather.iqa.sides import region_sides, same_map_notes, silent_side_notes
 from rather.iqa.synthetic import photo
 
 
@@ -96,15 +97,17 @@ def test_patchwise_equals_the_straightforward_loop(model):
                                / (result.raw.amax((2, 3), keepdim=True) - result.raw.amin((2, 3), keepdim=True)))
 
 
-def test_patchwise_with_a_stride_down_and_another_across_equals_the_straightforward_loop(model):
-    """Fast mode's grid (``options.FAST_STRIDE``: every other column of windows) is the same question, fewer windows."""
+@pytest.mark.parametrize("stride, grid", [((4, 8), (5, 4)), (FAST_STRIDE, (5, 3))])
+def test_patchwise_with_a_stride_down_and_another_across_equals_the_straightforward_loop(model, stride, grid):
+    """Fast mode's grid (``options.FAST_STRIDE``: every third column of windows) is the same question on fewer
+    windows, each window's map exact: the blend of those windows one at a time."""
     x = pair("white_noise", 3, 48, 56)
-    result, window_scores, _ = explain_patchwise(model, x, [0.9], stride=(4, 8))
-    assert window_scores.shape == (5, 4)  # rows 0, 4, ..., 16 by columns 0, 8, 16, 24
-    expected = straightforward_patchwise(model, x, 0.9, stride=(4, 8))
+    result, window_scores, _ = explain_patchwise(model, x, [0.9], stride=stride)
+    assert window_scores.shape == grid  # rows 0, 4, ..., 16 by columns 0, 8, 16, 24 or 0, 12, 24
+    expected = straightforward_patchwise(model, x, 0.9, stride=stride)
     assert expected.abs().max() > 0
     torch.testing.assert_close(result.raw[0, 1], expected, rtol=1e-4, atol=1e-7)
-    assert "windows of 32 x 32 at stride 4 down, 8 across" in result.notes[0]
+    assert f"windows of 32 x 32 at stride 4 down, {stride[1]} across" in result.notes[0]
 
 
 def test_side_maps_sign_each_window_by_the_side_of_q_its_score_lies_on(model):
@@ -133,6 +136,36 @@ def test_two_contrasts_on_the_same_side_of_every_window_are_said_to_give_the_sam
                              "by its gap to q: it shows where the image falls short of both, not which q is nearer; the "
                              "side maps say on which side of q each window lies")
     assert same_map_notes(result.maps[0, :2], [0.95, -0.5], sides.scores, sides.unit) == []  # Why s? is another map
+
+
+def window_has_evidence(model, window, q):
+    """One window alone: does Grad-CAM of (s - q)^2 at conv10's output have any non-zero value?"""
+    seen = []
+    handle = model.features.register_forward_hook(lambda m, i, o: seen.append(o))
+    score = model(window)
+    handle.remove()
+    (grad,) = torch.autograd.grad((score - q).pow(2).sum(), seen[0])
+    return bool(F.relu((grad.mean(dim=(2, 3), keepdim=True) * seen[0]).sum(1)).gt(0).any())
+
+
+def test_windows_without_evidence_are_counted_per_side_and_said_when_they_are_half_of_it(model):
+    """Noise windows answer What if not s? but have no Why s? (see the first test): above a low q, where each
+    window's question is Why s_w?, none of them shows evidence, and the all-blue or empty side map must say so."""
+    x = pair("white_noise", 3, 48, 56)
+    scores = explain_patchwise(model, x, [0.5], stride=8)[1]
+    low, high = float(scores.min()) - 0.05, float(scores.max()) + 0.05
+    _, _, sides = explain_patchwise(model, x, [low, high], stride=8)
+    expected = np.array([[window_has_evidence(model, x[:, :, r:r + 32, c:c + 32], q) for q in (low, high)]
+                         for r in starts(48, 8) for c in starts(56, 8)])
+    np.testing.assert_array_equal(sides.evidence, expected)
+    assert not expected[:, 0].any() and expected[:, 1].all()
+    above, below = sides.records([low, high])
+    assert (above["windows_above"], above["windows_above_without_evidence"]) == (12, 12)
+    assert (below["windows_below"], below["windows_below_without_evidence"]) == (12, 0)
+    notes = silent_side_notes(sides, [low, high])
+    assert notes == [f"Why s, rather than {low:.3g}?: all 12 windows scoring above q show no evidence at this layer "
+                     "(for them the question is Why s? of the window, all zero after the ReLU), so the side map's "
+                     "shares weigh evidence, not windows: 12 of 12 score above q"]
 
 
 def test_image_mode_side_maps_are_each_tile_s_share_of_s_minus_q(model):

@@ -1,12 +1,16 @@
 """Training and evaluation on people's scores, split by reference; people's scores mapped by --mos-scale."""
 import json
+from types import SimpleNamespace
 
 import pytest
 import torch
 
+import rather.iqa.explanations as explanations
 from rather.common import BadInput, load_model
 from rather.iqa.datasets import SCALES, load_rated_set
+from rather.iqa.explanations import on_both_scales, on_published_scale
 from rather.iqa.human_scores import held_out, split_references
+from rather.iqa.options import Contrast, ExplainOptions
 from rather.suites.cli import main
 
 
@@ -60,6 +64,41 @@ def test_mos_scale_maps_people_s_score_onto_the_model_s_scale(tmp_path, rated_tr
     pair = [str(tid / "distorted_images" / "i01_01_5.bmp"), str(tid / "reference_images" / "I01.BMP")]
     assert main(["iqa", "explain", *pair, "--rather-than", "human", "0.5", "--mos", "3.8649", "--mos-scale",
                  "tid2013", "--mode", "image", "--out", str(tmp_path / "out"), "--json"]) == 0
-    human = json.loads(capsys.readouterr().out)["questions"][1]
+    summary = json.loads(capsys.readouterr().out)
+    human = summary["questions"][1]
     assert human["q"] == pytest.approx(3.8649 / 9) and human["mos"] == 3.8649 and human["mos_scale"] == "tid2013"
     assert human["contrast"] == "human"
+    s = summary["score"]
+    assert human["score_on_mos_scale"] == pytest.approx(9 * s)  # the default model's scale is [0, 1], higher better
+    assert human["on_both_scales"] == f"{3.8649 / 9:.3g} on the model's scale (MOS 3.86 on TID2013's 0-9); " \
+                                      f"s {s:.3g} (MOS {9 * s:.3g})"
+
+
+def test_the_figure_says_both_scales_where_a_scale_was_named(tmp_path, rated_tree, monkeypatch):
+    """Under the question: whether s is better than q, then q and s on the model's scale and on the published one."""
+    drawn = []
+    monkeypatch.setattr(explanations, "plot_pair", lambda *args, remarks, **kwargs: drawn.append(remarks))
+    tid = rated_tree(tmp_path / "tid")
+    pair = [tid / "distorted_images" / "i01_01_5.bmp", tid / "reference_images" / "I01.BMP"]
+    contrasts = [Contrast(0.5), Contrast(3.8649, people=True, scale="tid2013")]
+    summary, _ = explanations.explain_pair(*pair, contrasts, tmp_path / "out", ExplainOptions(mode="image"))
+    plain, human = summary["questions"][1:]
+    assert "on_both_scales" not in plain and "score_on_mos_scale" not in plain
+    assert drawn == [["", plain["reads"], f"{human['reads']}\n{human['on_both_scales']}"]]
+
+
+@pytest.mark.parametrize("name", sorted(SCALES))
+def test_a_published_score_goes_to_the_unit_scale_and_back(name):
+    scale = SCALES[name]
+    for raw in (scale.low, 0.3 * scale.low + 0.7 * scale.high, scale.high):
+        assert scale.published(scale.unit(raw)) == pytest.approx(raw)
+    assert scale.quoted(scale.high).startswith(f"{scale.called} {scale.high:.3g} on {scale.name}'s ")
+
+
+def test_s_on_the_published_scale_follows_a_lower_is_better_model():
+    """A distance in [0, 2] (lower is better) asked about a LIVE DMOS (lower is better): 0 is DMOS 0, 2 is DMOS 100."""
+    distance = SimpleNamespace(score_range=(0.0, 2.0), lower_better=True)
+    assert on_published_scale(0.0, "live", distance) == 0 and on_published_scale(2.0, "live", distance) == 100
+    assert on_published_scale(0.5, "tid2013", distance) == pytest.approx(6.75)  # a quarter of the way down from 9
+    assert on_both_scales(0.5, 1.0, Contrast(50.0, people=True, scale="live"), distance) == \
+        "1 on the model's scale (DMOS 50 on LIVE release 2's 0-100); s 0.5 (DMOS 25)"

@@ -10,7 +10,7 @@ import torch
 from rather.common import Explainer, load_model
 from rather.seismic import classifier
 from rather.common.cluster import file_checksum, parts_folder, split_blocks
-from rather.seismic.blocks import PIECE, Ledger, VolumeJob, explain_block, read_ledger
+from rather.seismic.blocks import PIECE, Ledger, VolumeJob, explain_block, read_ledger, worker_survey
 from rather.seismic.lines import explain_line
 from rather.seismic.sections import SectionStore, read_section
 from rather.seismic.segy import open_survey
@@ -134,3 +134,24 @@ def test_a_discarded_ledger_is_noted(job, tmp_path):
     progress = type("Notes", (), {"note": lambda self, message: notes.append(message)})()
     assert Ledger(parts, job, progress).blocks == {} and sorted(parts.iterdir()) == []
     assert notes == ["ledger.json cannot be read as JSON; its finished blocks are discarded and computed again"]
+
+
+def test_a_worker_opens_a_survey_once_and_again_when_it_changes(job, tmp_path):
+    copy = tmp_path / "copy.sgy"
+    copy.write_bytes(open(job.survey, "rb").read())
+    with worker_survey(job.survey, 189, 193) as first:
+        pass
+    with worker_survey(job.survey, 189, 193) as again:
+        assert again is first and opened(job.survey) == 1  # kept open between tasks
+    with worker_survey(str(copy), 189, 193) as other:
+        assert other is not first and opened(job.survey) == 0  # another survey: the one held is closed
+    os.utime(copy, ns=(0, 0))  # the file changed (its modification time)
+    with worker_survey(str(copy), 189, 193) as changed:
+        assert changed is not other and opened(copy) == 1
+        np.testing.assert_array_equal(changed.inlines, first.inlines)
+
+
+def opened(path) -> int:
+    """How many file descriptors of this process are open on ``path``."""
+    target = os.path.realpath(path)
+    return sum(os.path.realpath(os.path.join("/proc/self/fd", fd)) == target for fd in os.listdir("/proc/self/fd"))

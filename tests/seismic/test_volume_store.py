@@ -2,8 +2,10 @@
 
 The zarr store opens with ``xarray.open_zarr`` with real coordinates (line numbers,
 times, CDP X/Y with the coordinate scalar applied); its variables are the HDF5 store's
-section maps put back on the grid, NaN where nothing was explained; the netCDF file
-is the same dataset; the HDF5 store's groups read with real coordinates through h5netcdf.
+section maps put back on the grid, NaN where nothing was explained, packed to 8 bits
+(within half a step of the float32 maps) unless ``--zarr-bits 32`` keeps them exact;
+the netCDF file is the same dataset, packed alike; the HDF5 store's groups read with
+real coordinates through h5netcdf.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from rather.seismic.options import ExplainOptions
 from rather.seismic.classes import CLASS_NAMES as CLASSES
 from rather.seismic.sections import QUESTIONS
 from rather.seismic.synthetic import SurveyParameters, make_survey, write_survey
+from rather.seismic.volume_store import FILL, STEP, Precision
 from rather.suites.cli import main
 
 VARIABLES = list(QUESTIONS) + ["predicted_class", "margin"]
@@ -29,13 +32,16 @@ INLINES, CROSSLINES, SAMPLES = 3, 56, 60
 
 @pytest.fixture(scope="module")
 def explained(tmp_path_factory):
-    """A small synthetic survey explained whole in every format, and its middle inline alone in zarr."""
+    """A small synthetic survey explained whole in every format, and in zarr at 32 bits; its middle inline alone
+    in zarr."""
     folder = tmp_path_factory.mktemp("stores")
     survey = folder / "survey.sgy"
     write_survey(make_survey(4, SurveyParameters(inlines=INLINES, crosslines=CROSSLINES, samples=SAMPLES)), survey)
     common = [str(survey), "--stride", "25"]
     assert main(["seismic", "explain", *common, "--all", "--format", "segy,zarr,netcdf", "--out",
                  str(folder / "all")]) == 0
+    assert main(["seismic", "explain", *common, "--all", "--format", "zarr", "--zarr-bits", "32", "--figures", "none",
+                 "--no-segy", "--out", str(folder / "float32")]) == 0
     assert main(["seismic", "explain", *common, "--format", "zarr", "--time", "20", "230", "--out",
                  str(folder / "one")]) == 0
     return folder
@@ -66,17 +72,88 @@ def test_the_zarr_store_opens_with_real_coordinates(explained):
     assert volume.attrs["questions"] == list(QUESTIONS) and volume.attrs["format"] == "rather.seismic.volume"
 
 
-def test_its_variables_are_the_section_maps_on_the_grid(explained):
-    volume = xarray.open_zarr(explained / "all" / "explanations.zarr")
-    with h5py.File(explained / "all" / "explanations.h5") as store:
+def assert_within_half_a_step(decoded, floats):
+    """``decoded`` (xarray's float64 of a packed variable) is NaN where ``floats`` is, and within STEP / 2 elsewhere."""
+    np.testing.assert_array_equal(np.isnan(decoded), np.isnan(floats))
+    asked = ~np.isnan(floats)
+    assert np.abs(decoded[asked] - floats[asked]).max(initial=0) <= STEP / 2 + 1e-12
+
+
+@pytest.mark.parametrize("bits", [8, 32])
+def test_its_variables_are_the_section_maps_on_the_grid(explained, bits):
+    folder = explained / ("all" if bits == 8 else "float32")
+    volume = xarray.open_zarr(folder / "explanations.zarr")
+    with h5py.File(folder / "explanations.h5") as store:
         for number in volume.inline.values:
             group = store[f"sections/inline_{number}"]
             line = volume.sel(inline=number)
-            for index, question in enumerate(QUESTIONS):
-                np.testing.assert_array_equal(line[question].values, group["maps"][index].T)
-            np.testing.assert_array_equal(line.predicted_class.values, group["predicted"][()].T)
             top = np.sort(group["probabilities"][()], axis=0)
-            np.testing.assert_allclose(line.margin.values, (top[-1] - top[-2]).T)
+            margin = (top[-1] - top[-2]).T
+            if bits == 8:
+                for index, question in enumerate(QUESTIONS):
+                    assert_within_half_a_step(line[question].values, group["maps"][index].T)
+                assert_within_half_a_step(line.margin.values, margin)
+            else:
+                for index, question in enumerate(QUESTIONS):
+                    np.testing.assert_array_equal(line[question].values, group["maps"][index].T)
+                np.testing.assert_allclose(line.margin.values, margin)
+            np.testing.assert_array_equal(line.predicted_class.values, group["predicted"][()].T)
+    stored = zarr_arrays(folder / "explanations.zarr")
+    assert {stored[name].dtype for name in QUESTIONS + ("margin",)} == {np.dtype(np.uint8 if bits == 8 else np.float32)}
+    assert stored["predicted_class"].dtype == np.int8
+
+
+def zarr_arrays(path):
+    import zarr
+
+    group = zarr.open_group(str(path), mode="r")
+    return {name: group[name] for name in VARIABLES}
+
+
+def test_packed_variables_are_cf_packed_codes_and_the_netcdf_file_keeps_them(explained):
+    stored = zarr_arrays(explained / "all" / "explanations.zarr")
+    assert {"scale_factor": STEP, "add_offset": 0.0, "_FillValue": FILL}.items() <= dict(stored["why"].attrs).items()
+    assert stored["why"].metadata.fill_value == FILL  # chunks never written read as NaN too
+    codes = stored["why"][:]
+    asked = [stored[name][:] for name in QUESTIONS]
+    assert codes.min() == 0 and max(held[held != FILL].max(initial=0) for held in asked) == FILL - 1  # the p99.5 clips to 1
+    with h5py.File(explained / "all" / "explanations.nc") as netcdf:
+        for name in QUESTIONS + ("margin",):
+            variable = netcdf[name]
+            assert variable.dtype == np.uint8 and variable.attrs["scale_factor"] == STEP
+            assert variable.attrs["_FillValue"] == FILL and variable.attrs["add_offset"] == 0
+        assert netcdf["predicted_class"].dtype == np.int8
+        np.testing.assert_array_equal(netcdf["why"][()], codes)
+
+
+@pytest.mark.parametrize("normalise, bits, packed", [
+    ("volume", 8, QUESTIONS + ("margin",)), ("section", 8, QUESTIONS + ("margin",)), ("none", 8, ("margin",)),
+    ("volume", 32, ()), ("none", 32, ()),
+])
+def test_values_in_zero_to_one_are_packed_raw_values_are_not(normalise, bits, packed):
+    assert Precision.chosen(QUESTIONS, normalise, bits).packed == frozenset(packed)
+
+
+def test_packing_rounds_to_the_nearest_code_and_refuses_values_outside_zero_to_one():
+    precision = Precision.chosen(("why",), "volume", 8)
+    values = np.array([0, STEP / 2 - 1e-9, 0.5, 1, np.nan, np.float32(1) + np.float32(1e-7)], dtype=np.float64)
+    codes = precision.stored("why", values)
+    np.testing.assert_array_equal(codes, [0, 0, 127, 254, FILL, 254])
+    assert codes.dtype == np.uint8 and precision.stored("rather_than_salt", values) is values  # not packed: as is
+    np.testing.assert_array_equal(precision.decoded("why", codes), [0, 0, 127 * STEP, 1, np.nan, 1])
+    for outside in (-0.01, 1.01, np.inf):
+        with pytest.raises(ValueError, match="why: values outside \\[0, 1\\] cannot be packed"):
+            precision.stored("why", np.array([0.5, outside]))
+
+
+def test_scaled_maps_lie_in_zero_to_one(explained):
+    from rather.seismic.scaling import Scaling
+    from rather.seismic.sections import read_section
+
+    for how, factor in (("volume", 0.01), ("section", None)):
+        for number in (100, 101, 102):
+            values = Scaling(how, factor).apply(read_section(explained / "all" / "explanations.h5", "inline", number))
+            assert np.nanmin(values) >= 0 and np.nanmax(values) <= 1
 
 
 def test_chunks_follow_the_inlines_and_statistics_describe_each_variable(explained):
@@ -116,7 +193,7 @@ def test_one_line_fills_its_own_region_only(explained):
     assert (float(volume.time[0]), float(volume.time[-1]), volume.sizes["time"]) == (20, 228, 53)  # the window only
     others = volume.why.where(volume.inline != number)
     assert bool(others.isnull().all()) and bool(volume.why.sel(inline=number).notnull().all())
-    assert volume.predicted_class.dtype == np.int16
+    assert volume.predicted_class.dtype == np.int8
     assert bool((volume.predicted_class.drop_sel(inline=number) == -1).all())
     assert volume.why.attrs["statistics_count"] == CROSSLINES * volume.sizes["time"]
     chunk_files = [path for path in (out / "explanations.zarr" / "why").rglob("*") if path.is_file()
@@ -199,7 +276,7 @@ def grid(explained):
         return volume_grid(survey, "inline")
 
 
-@pytest.mark.parametrize("planted", ["link", "file", "other shape", "half made"])
+@pytest.mark.parametrize("planted", ["link", "file", "other shape", "other precision", "half made"])
 def test_laying_out_replaces_what_is_not_the_jobs_store_and_follows_no_link(grid, tmp_path, planted):
     from rather.seismic.volume_store import VolumeStore, lay_out
 
@@ -214,11 +291,14 @@ def test_laying_out_replaces_what_is_not_the_jobs_store_and_follows_no_link(grid
         path.write_text("not a store")
     elif planted == "other shape":
         VolumeStore.create(path, dataclasses.replace(grid, line_axis=1), QUESTIONS, CLASSES, {})
+    elif planted == "other precision":
+        VolumeStore.create(path, grid, QUESTIONS, CLASSES, {}, Precision.chosen(QUESTIONS, "volume", 8))
     else:
         VolumeStore.create(path, grid, QUESTIONS, CLASSES, {})
         (path / "why" / "zarr.json").unlink()
     lay_out(path, grid, QUESTIONS, CLASSES)
     assert not path.is_symlink() and xarray.open_zarr(path, consolidated=False).why.shape == grid.shape
+    assert xarray.open_zarr(path, consolidated=False).why.encoding["dtype"] == np.float32
     assert sorted(p.name for p in elsewhere.iterdir()) == ["keep.txt"]
     assert sorted(p.name for p in path.parent.iterdir()) == ["explanations.zarr"]
 
@@ -249,7 +329,8 @@ def test_the_driver_rewrites_a_region_that_differs_from_its_line(explained, tmp_
     chunks[1].write_bytes(b"damaged")  # inline 101's chunk, as a worker killed mid-write could leave it
     (chunks[2]).unlink()  # inline 102's, lost
     with open_survey(explained / "survey.sgy") as survey:
-        store = VolumeStore(path, volume_grid(survey, "inline"), QUESTIONS, CLASSES, {}, from_workers=True)
+        store = VolumeStore(path, volume_grid(survey, "inline"), QUESTIONS, CLASSES, {},
+                            Precision.chosen(QUESTIONS, "volume", 8), from_workers=True)
         for number in (100, 101, 102):
             section = read_section(explained / "all" / "explanations.h5", "inline", number)
             store.add(survey, "inline", number, section.maps, section)  # the HDF5 maps: the values written

@@ -42,7 +42,8 @@ def test_the_benchmark_reports_traces_per_second_memory_and_output_bytes():
         assert run["traces_per_second"] == pytest.approx(run["size"][0] * 56 / run["seconds"])
         assert len(run["peak_rss_bytes_per_worker"]) == 1 and run["peak_rss_bytes_per_worker"][0] > 2**20
         assert set(run["store_bytes"]) == {"explanations.zarr", "explanations.h5"}
-        assert run["output_bytes"] > sum(run["store_bytes"].values())  # the figures and summary too
+        assert run["output_bytes"] > sum(run["store_bytes"].values())  # the summary too
+        assert run["output_bytes"] < sum(run["store_bytes"].values()) + 2**16  # no figure
     text = bench_seismic.render_survey_size(report)
-    assert "rather seismic explain --all --format zarr on a local Dask cluster of 1 worker(s)" in text
+    assert "rather seismic explain --all --format zarr --figures none on a local Dask cluster of 1 worker(s)" in text
     assert "  3 x 56 x 60 (" in text and "traces/s, peak per worker" in text

@@ -58,7 +58,8 @@ def test_explain_patchwise_writes_every_output(images, tmp_path, capsys):
     sides = np.load(out / "sides.npy")
     assert sides.shape == (2, 64, 80) and np.abs(sides).max() == 1
     for record in summary["questions"][1:]:
-        assert set(record["sides"]) == {"above_share", "below_share", "windows_above", "windows_below", "windows"}
+        assert set(record["sides"]) == {"above_share", "below_share", "windows_above", "windows_below", "windows",
+                                       "windows_above_without_evidence", "windows_below_without_evidence"}
         assert record["sides"]["windows"] == 35
     assert json.loads((out / "summary.json").read_text()) == summary
     assert summary["mode"] == "patchwise" and summary["stride"] == 8 and summary["call"] == 0
@@ -229,16 +230,16 @@ def test_train_shows_epochs_on_stderr_and_the_result_on_stdout(tmp_path, capsys)
     assert "epoch 1/2: L1 loss" in printed.err and "epoch 2/2: L1 loss" in printed.err
 
 
-def test_fast_mode_is_the_patchwise_question_on_every_other_column_of_windows(images, tmp_path, capsys):
+def test_fast_mode_is_the_patchwise_question_on_every_third_column_of_windows(images, tmp_path, capsys):
     out = tmp_path / "fast"
     assert main(["iqa", "explain", str(images / "distorted.png"), str(images / "reference.png"), "--rather-than",
                  "0.75", "--mode", "fast", "--out", str(out), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["mode"] == "fast" and summary["stride"] == [4, 8]
-    assert summary["windows"]["count"] == 9 * 7  # 64 x 80 pixels: rows 0, 4, ..., 32 by columns 0, 8, ..., 48
-    assert any(note.startswith("mode fast: the patchwise question at stride 4 down, 8 across instead of stride 4 "
-                               "(half of the windows") for note in summary["notes"])
+    assert summary["mode"] == "fast" and summary["stride"] == [4, 12]
+    assert summary["windows"]["count"] == 9 * 5  # 64 x 80 pixels: rows 0, 4, ..., 32 by columns 0, 12, 24, 36, 48
+    assert any(note.startswith("mode fast: the patchwise question at stride 4 down, 12 across instead of stride 4 "
+                               "(a third of the windows") for note in summary["notes"])
     model, _ = load_model(weights=quality_model.DEFAULT_CHECKPOINT)
     x = read_stack(images / "distorted.png", images / "reference.png")[0]
-    expected = explain_patchwise(model, x, [0.75], stride=(4, 8))[0]
+    expected = explain_patchwise(model, x, [0.75], stride=(4, 12))[0]
     torch.testing.assert_close(load(out / "explanations.h5").maps, expected.maps)

@@ -10,7 +10,7 @@ from matplotlib import image
 from rather.seismic.survey import open_survey
 from rather.suites.findings import findings, real_iqa_finding, real_seismic_finding
 from rather.suites.real_data import (
-    F3, F3_FIRST_CROSSLINE, F3_INLINE, REAL, TID2013, on_tid2013_scale, real_iqa_section, real_seismic_section,
+    F3, F3_FIRST_CROSSLINE, F3_INLINE, REAL, TID2013, real_iqa_section, real_seismic_section,
     recalls, tid2013_label, write_f3_inline,
 )
 from rather.suites.report import Section, write_report
@@ -72,14 +72,6 @@ def test_the_f3_inline_becomes_a_single_inline_segy_on_the_f3_grid(tmp_path):
         line = survey.line()
         assert line.values.shape == (463, 951)
         assert np.array_equal(line.values, np.load(F3 / "f3_inl_244.npy").T.astype(np.float32))
-
-
-@pytest.mark.parametrize("score, higher_is_better, mos", [(0.5, True, 4.5), (0.0, True, 0.0), (0.25, False, 6.75),
-                                                          (75.0, True, 6.75)])
-def test_a_model_score_reads_as_a_tid2013_mos(score, higher_is_better, mos):
-    scale = [0.0, 100.0] if score > 1 else [0.0, 1.0]
-    assert on_tid2013_scale(score, {"score_range": scale, "higher_is_better": higher_is_better}) == \
-        pytest.approx(mos)
 
 
 def test_recalls_read_the_confusion_rows():
