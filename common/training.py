@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from statistics import fmean
 from typing import Sequence
 
 import numpy as np
@@ -106,16 +107,11 @@ def train_streams(
             torch.stack(parts).mean().backward()
             optimiser.step()
             schedule.step()
-        losses.append(_mean([total / len(inputs) for total, (inputs, _) in zip(total_loss, data)]))
-        accuracies.append(_mean([hits / len(inputs) for hits, (inputs, _) in zip(correct, data)]))
+        losses.append(fmean([total / len(inputs) for total, (inputs, _) in zip(total_loss, data)]))
+        accuracies.append(fmean([hits / len(inputs) for hits, (inputs, _) in zip(correct, data)]))
         bar.set_postfix(loss=f"{losses[-1]:.4f}", accuracy=f"{accuracies[-1]:.3f}")
     model.eval()
     return TrainingLog(loss=tuple(losses), accuracy=tuple(accuracies), learning_rates=tuple(rates))
-
-
-def _mean(values: list[float]) -> float:
-    """The mean of per-stream figures (one stream: that figure, exactly)."""
-    return sum(values) / len(values)
 
 
 @torch.no_grad()

@@ -77,10 +77,12 @@ def explain_pair(distorted: PathLike, reference: Optional[PathLike], contrasts: 
         result, window_scores = explain_image(model.network, x, scores, ids=[identifier], **where), None
         sides = region_sides(model.network, x, scores, model.score)
     progress.note(f"explained in {time.perf_counter() - started:.1f} s ({options.mode})")
-    notes = same_map_notes(result.maps[0, 1:], scores, sides.scores, sides.unit) + silent_side_notes(sides, scores)
+    side_records = sides.records(scores)
+    notes = (same_map_notes(result.maps[0, 1:], scores, sides.scores, sides.unit)
+             + silent_side_notes(side_records, scores, sides.unit))
     result = replace(result, notes=tuple(dict.fromkeys(result.notes + tuple(notes))))
     summary = _summary(result, contrasts, scores, model, options, stride, recorded_as, window_scores)
-    for record, side in zip(summary["questions"][1:], sides.records(scores)):
+    for record, side in zip(summary["questions"][1:], side_records):
         record["sides"] = side
     remarks = [""] + ["\n".join(filter(None, (record.get("reads"), record.get("on_both_scales"))))
                       for record in summary["questions"][1:]]

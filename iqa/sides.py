@@ -137,24 +137,24 @@ def same_map_notes(maps: torch.Tensor, contrasts: Sequence[float], local_scores:
     return notes
 
 
-def silent_side_notes(sides: Sides, contrasts: Sequence[float]) -> list[str]:
+def silent_side_notes(records: Sequence[dict], contrasts: Sequence[float], unit: str) -> list[str]:
     """A sentence for each contrast where at least half of the windows (regions) on one side of q show no evidence.
 
-    Such windows add nothing to the contrast map or the side map, so the side map's shares say where
-    the evidence lies, not where the windows lie: e.g. an image whose windows mostly score above q
-    can have an all-blue side map when Why s_w? is all zero at the layer for those windows.
+    ``records``: ``Sides.records(contrasts)``; ``unit``: ``Sides.unit``. Such windows add nothing to the
+    contrast map or the side map, so the side map's shares say where the evidence lies, not where the
+    windows lie: e.g. an image whose windows mostly score above q can have an all-blue side map when
+    Why s_w? is all zero at the layer for those windows.
     """
     notes = []
-    for record, q in zip(sides.records(contrasts), contrasts):
+    for record, q in zip(records, contrasts):
         for side, wording in (("above", "Why s?"), ("below", "What if not s?")):
-            total, silent = record[f"{sides.unit}s_{side}"], record[f"{sides.unit}s_{side}_without_evidence"]
+            total, silent = record[f"{unit}s_{side}"], record[f"{unit}s_{side}_without_evidence"]
             if total and 2 * silent >= total:
                 count = f"all {total}" if silent == total else f"{silent} of the {total}"
-                notes.append(f"Why s, rather than {q:.3g}?: {count} {sides.unit}s scoring {side} q "
+                notes.append(f"Why s, rather than {q:.3g}?: {count} {unit}s scoring {side} q "
                              f"show no evidence at this layer (for them the question is {wording} of the "
-                             f"{sides.unit}, all zero after the ReLU), so the side map's shares weigh evidence, not "
-                             f"{sides.unit}s: {record[f'{sides.unit}s_above']} of {record[f'{sides.unit}s']} score "
-                             "above q")
+                             f"{unit}, all zero after the ReLU), so the side map's shares weigh evidence, not "
+                             f"{unit}s: {record[f'{unit}s_above']} of {record[f'{unit}s']} score above q")
     return notes
 
 

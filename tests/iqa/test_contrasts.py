@@ -162,7 +162,7 @@ def test_windows_without_evidence_are_counted_per_side_and_said_when_they_are_ha
     above, below = sides.records([low, high])
     assert (above["windows_above"], above["windows_above_without_evidence"]) == (12, 12)
     assert (below["windows_below"], below["windows_below_without_evidence"]) == (12, 0)
-    notes = silent_side_notes(sides, [low, high])
+    notes = silent_side_notes([above, below], [low, high], sides.unit)
     assert notes == [f"Why s, rather than {low:.3g}?: all 12 windows scoring above q show no evidence at this layer "
                      "(for them the question is Why s? of the window, all zero after the ReLU), so the side map's "
                      "shares weigh evidence, not windows: 12 of 12 score above q"]
