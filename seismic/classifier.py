@@ -54,6 +54,7 @@ from .seismic_model import load_seismic_model
 from .section import SeismicSection, line_of_volume
 from .survey import open_survey
 from .synthetic import SurveyParameters, SyntheticSurvey, make_survey, read_label_section
+from .zoom import log_uniform_zoom, zoom_amplitude, zoom_labels, zoom_ladder
 
 FACTORY = "rather.common.networks:SmallCNN"
 ARCHITECTURE = {"num_classes": len(CLASS_NAMES), "in_channels": 1, "width": 16, "pools": 3, "padding": 0}
@@ -76,6 +77,9 @@ GAIN = (0.6, 1.6)
 """Range of the random gain applied to each (self-scaled) training patch."""
 FIELD_STRIDE = 3
 """Stride, in samples and traces, of the windows cut from real sections (``field_windows``)."""
+ZOOM_STREAM = 7
+"""The second word of the seed of the random zooms (``zoomed_crops``): a stream of its own, so that zooming
+leaves every other draw of a training run as it was."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -151,15 +155,17 @@ class PatchSample:
                              for name in ("patches", "labels", "fault_zone", "salt_body")))
 
 
-def section_patches(section: LabelledSection, *, stride: int = 16) -> PatchSample:
-    """The clear patches (``clear_labels``) of one section, at ``stride``."""
-    rows, cols = patch_grid(*section.labels.shape, patch=PATCH, stride=stride)
-    labels = clear_labels(section.labels, rows, cols)
+def section_patches(section: LabelledSection, *, stride: int = 16, zoom: float = 1.0) -> PatchSample:
+    """The clear patches (``clear_labels``) of one section, at ``stride``; with ``zoom`` > 1, of the section
+    resampled ``zoom`` times finer (``rather.seismic.zoom``), at ``round(stride * zoom)``."""
+    labels_grid = zoom_labels(section.labels, zoom)
+    rows, cols = patch_grid(*labels_grid.shape, patch=PATCH, stride=round(stride * zoom))
+    labels = clear_labels(labels_grid, rows, cols)
     keep = labels >= 0
     return PatchSample(
-        extract_patches(section.amplitude.values, rows, cols, PATCH)[keep], labels[keep],
-        extract_patches(section.fault_zone.astype(np.float32), rows, cols, PATCH)[keep] > 0.5,
-        extract_patches(section.salt_body.astype(np.float32), rows, cols, PATCH)[keep] > 0.5,
+        extract_patches(zoom_amplitude(section.amplitude.values, zoom), rows, cols, PATCH)[keep], labels[keep],
+        *(extract_patches(zoom_labels(mask, zoom).astype(np.float32), rows, cols, PATCH)[keep] > 0.5
+          for mask in (section.fault_zone, section.salt_body)),
     )
 
 
@@ -173,6 +179,18 @@ def survey_patches(survey: SyntheticSurvey, *, stride: int = 16, every: int = 2)
     """
     return PatchSample.concatenate([section_patches(section, stride=stride)
                                     for section in sections(survey, every, kinds=("inline",))])
+
+
+def zoomed_crops(survey: SyntheticSurvey, zoom: tuple[float, float], rng: np.random.Generator, *,
+                 stride: int = 16, every: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """``SMALL_PATCH`` centre crops of the clear patches of every ``every``-th inline, each inline zoomed by its
+    own ``log_uniform_zoom`` draw from ``zoom`` (low, high); (N, 45, 45) float32 and their classes (N,)."""
+    crops, labels = [], []
+    for section in sections(survey, every, kinds=("inline",)):
+        sample = section_patches(section, stride=stride, zoom=log_uniform_zoom(rng, *zoom))
+        crops.append(centre_crops(sample.patches))
+        labels.append(sample.labels)
+    return np.concatenate(crops), np.concatenate(labels)
 
 
 def field_style(rng: np.random.Generator) -> dict:
@@ -274,9 +292,11 @@ class FieldFaults:
     held_out: tuple[str, ...]
 
 
-def field_faults(folder: PathLike, hold_out: tuple[str, ...] = ()) -> FieldFaults:
+def field_faults(folder: PathLike, hold_out: tuple[str, ...] = (), zooms: tuple[float, ...] = (1.0,)) -> FieldFaults:
     """The windows of every section of a ``--sections`` folder whose classes include ``fault``; the sections
-    named in ``hold_out`` go to the held-out share. Refused: no ``fault`` class, a held-out name not there."""
+    named in ``hold_out`` go to the held-out share (as they are). The training sections give windows at every
+    zoom of ``zooms`` (``rather.seismic.zoom``, windows at ``round(FIELD_STRIDE * zoom)``). Refused: no
+    ``fault`` class, a held-out name not there."""
     root = Path(folder)
     if not (root / "sections").is_dir() or not (root / "masks").is_dir():
         raise BadInput(f"--field-faults {folder}: needs the folders sections/ and masks/ of a --sections folder "
@@ -289,10 +309,12 @@ def field_faults(folder: PathLike, hold_out: tuple[str, ...] = ()) -> FieldFault
     if unknown:
         raise BadInput(f"--field-hold-out {unknown[0]}: is not a section of {folder} ({', '.join(data.names)})")
     fault = data.class_names.index("fault")
-    windows = {name: field_windows(amplitude, mask == fault)
-               for name, amplitude, mask in zip(data.names, data.amplitudes, data.labels)}
     trained = tuple(name for name in data.names if name not in hold_out)
     held = tuple(name for name in data.names if name in hold_out)
+    windows = {name: _joined([field_windows(zoom_amplitude(amplitude, zoom), zoom_labels(mask == fault, zoom),
+                                            stride=round(FIELD_STRIDE * zoom))
+                              for zoom in (zooms if name in trained else (1.0,))])
+               for name, amplitude, mask in zip(data.names, data.amplitudes, data.labels)}
     if not sum(len(windows[name][1]) for name in trained):
         raise BadInput(f"--field-faults {folder}: its training sections ({', '.join(trained) or 'none'}) give no "
                        f"window of {SMALL_PATCH} x {SMALL_PATCH} samples that is clearly fault or clearly free of "
@@ -325,13 +347,21 @@ def train(options: TrainOptions = TrainOptions(), *,
 
     ``progress`` shows a bar over the surveys drawn, a note on the patches found, then a bar over the epochs.
     """
-    seed, joint = options.seed, options.recipe == "joint"
-    field = None if options.field_faults is None else field_faults(options.field_faults, options.field_hold_out)
-    parts = [survey_patches(survey_of(index, seed, styled=joint))
-             for index in progress.bar(range(options.surveys), desc="synthetic surveys", unit="survey")]
+    seed, joint, zoomed = options.seed, options.recipe == "joint", options.zoom[1] > 1
+    field = None if options.field_faults is None else field_faults(options.field_faults, options.field_hold_out,
+                                                                     zoom_ladder(*options.zoom))
+    parts, small = [], []
+    zoom_rng = np.random.default_rng([seed, ZOOM_STREAM])
+    for index in progress.bar(range(options.surveys), desc="synthetic surveys", unit="survey"):
+        survey = survey_of(index, seed, styled=joint)
+        parts.append(survey_patches(survey))
+        if zoomed:
+            small.append(zoomed_crops(survey, options.zoom, zoom_rng))
     data = PatchSample.concatenate(parts)
     x, y = balanced_sample(data.patches, data.labels, options.per_class, seed)
-    streams = joint_streams(x, y, field, options.per_class, seed) if joint else [(x, y)]
+    small_pool = (np.concatenate([crops for crops, _ in small]), np.concatenate([labels for _, labels in small])) \
+        if zoomed else None
+    streams = joint_streams(x, y, field, options.per_class, seed, small_pool) if joint else [(x, y)]
     available = np.bincount(data.labels, minlength=len(CLASS_NAMES))
     distinct = dict(zip(CLASS_NAMES, available.tolist()))
     progress.note(" and ".join(f"{len(inputs)} training patches of {inputs.shape[1]} x {inputs.shape[2]}"
@@ -347,6 +377,8 @@ def train(options: TrainOptions = TrainOptions(), *,
     if joint:
         meta.update({"small_patch": SMALL_PATCH,
                      "training": "joint: one optimiser and schedule, a batch of each size per step"})
+    if zoomed:
+        meta["zoom"] = list(options.zoom)
     if field is not None:
         held = fault_report(model, field.held_patches, field.held_labels)
         meta.update({"field_faults": Path(options.field_faults).name, "field_sections": list(field.trained),
@@ -356,13 +388,16 @@ def train(options: TrainOptions = TrainOptions(), *,
     return model, log, meta
 
 
-def joint_streams(x: np.ndarray, y: np.ndarray, field: FieldFaults | None, per_class: int,
-                  seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def joint_streams(x: np.ndarray, y: np.ndarray, field: FieldFaults | None, per_class: int, seed: int,
+                  small_pool: tuple[np.ndarray, np.ndarray] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """The "joint" recipe's two streams from the balanced 99 x 99 patches ``x`` (N, 99, 99) and classes ``y``:
-    those patches, and their ``SMALL_PATCH`` centre crops joined by ``per_class`` real windows of each class of
-    ``field`` (if any); every patch scaled on its own with a random gain (``random_gain``)."""
+    those patches, and ``SMALL_PATCH`` patches joined by ``per_class`` real windows of each class of
+    ``field`` (if any); every patch scaled on its own with a random gain (``random_gain``). The small patches
+    are the centre crops of ``x``, or with ``small_pool`` (crops (M, 45, 45), classes (M,): ``zoomed_crops``)
+    ``per_class`` of each class drawn from it."""
     rng = np.random.default_rng(seed)
-    small_x, small_y = centre_crops(x), y
+    small_x, small_y = (centre_crops(x), y) if small_pool is None else balanced_sample(*small_pool, per_class,
+                                                                                        seed + 2)
     if field is not None:
         extra_x, extra_y = balanced_sample(field.patches, field.labels, per_class, seed + 1)
         small_x, small_y = np.concatenate([small_x, extra_x]), np.concatenate([small_y, extra_y])

@@ -146,6 +146,20 @@ def check_zarr_bits(bits: int) -> None:
                        "(float32)")
 
 
+MAX_ZOOM = 8.0
+"""The largest zoom accepted (``rather.seismic.zoom``): beyond it a 45-sample window holds less than one
+period of a 6-sample wavelet."""
+
+
+def check_zoom(zoom: float, what: str = "--zoom") -> float:
+    """``zoom`` as a float, refused unless 1 <= zoom <= ``MAX_ZOOM``."""
+    zoom = float(zoom)
+    if not 1.0 <= zoom <= MAX_ZOOM:
+        raise BadInput(f"{what} {zoom:g}: a zoom resamples sections onto a finer grid, from 1 (as they are) to "
+                       f"{MAX_ZOOM:g}; give a factor in that range")
+    return zoom
+
+
 RECIPES = ("joint", "plain")
 """How ``rather seismic train`` trains the four-class classifier (``TrainOptions.recipe``)."""
 
@@ -160,7 +174,10 @@ class TrainOptions:
     real sections, except those named in ``field_hold_out``, which score the model.
     ``recipe`` (one of ``RECIPES``): "joint", field-styled surveys, 99 and 45 sample patches
     trained together; "plain", the generator's plain surveys and 99 x 99 patches only (how
-    the committed classifier of 2026-11-26 was trained).
+    the committed classifier of 2026-11-26 was trained). ``zoom`` (low, high): the joint
+    recipe's 45-sample patches come from inlines zoomed by a factor drawn per inline from
+    that range, and the real windows from the sections zoomed by four factors from low to
+    high (``rather.seismic.zoom``); (1, 1), the default, zooms nothing.
     """
 
     seed: int = 0
@@ -170,6 +187,7 @@ class TrainOptions:
     field_faults: Optional[str] = None
     field_hold_out: tuple[str, ...] = ()
     recipe: str = "joint"
+    zoom: tuple[float, float] = (1.0, 1.0)
 
     def __post_init__(self) -> None:
         for name in ("surveys", "per_class", "epochs"):
@@ -182,6 +200,12 @@ class TrainOptions:
         if self.recipe == "plain" and self.field_faults is not None:
             raise BadInput("--field-faults adds 45-sample windows, which only --recipe joint trains on; "
                            "drop --field-faults or use --recipe joint")
+        low, high = (check_zoom(value) for value in self.zoom)
+        if low > high:
+            raise BadInput(f"--zoom {low:g},{high:g}: give the smaller zoom first, LOW,HIGH")
+        if high > 1 and self.recipe != "joint":
+            raise BadInput("--zoom resamples the 45-sample patches, which only --recipe joint trains on; "
+                           "drop --zoom or use --recipe joint")
 
 
 CLASS_WEIGHTS = ("inverse", "sqrt", "none")

@@ -32,15 +32,16 @@ from rather.common.progress import SILENT, Progress
 from rather.common.training import TrainingLog, predict, train_classifier
 
 from .classes import FAULT
-from .classifier import accuracy_report, accuracy_report_of, balanced_sample, field_windows
+from .classifier import FIELD_STRIDE, accuracy_report, accuracy_report_of, balanced_sample, field_windows
 from .labelled import LabelledSections, load_patch_folder, load_sections, resize, section_split
 from .landmass import PatchSet, load_landmass
 from .networks import FACTORY as UNET_FACTORY, SeismicUNet
-from .options import ExplainOptions, ModelChoice, RealTrainOptions
+from .options import ExplainOptions, ModelChoice, RealTrainOptions, check_zoom
 from .patches import extract_patches, patch_grid, scale_each
 from .seismic_model import SeismicModel, load_seismic_model
 from .sections import explain_section
 from .segmentation import segment_section, segmentation_report
+from .zoom import zoom_amplitude, zoom_labels
 
 PATCH_FACTORY = "rather.common.networks:SmallCNN"
 SECTION_WINDOW = 64
@@ -213,7 +214,7 @@ def score_sections(model: nn.Module, data: LabelledSections, window: int) -> dic
 
 def evaluate_real(choice: ModelChoice, source: str, folder: str, *, device: str = "cpu", own_size: bool = False,
                   binary: str | None = None, window: int | None = None, placement: bool = False,
-                  progress: Progress = SILENT) -> dict:
+                  zoom: float = 1.0, progress: Progress = SILENT) -> dict:
     """The model of ``choice`` scored on every labelled patch or section of ``folder``.
 
     Patches: balanced accuracy, accuracy, confusion (rows true, in the model's class
@@ -227,11 +228,18 @@ def evaluate_real(choice: ModelChoice, source: str, folder: str, *, device: str 
     (``window_report``). Sections and a segmentation network: pixel accuracy, per-class
     IoU, mean IoU, confusion. Sections the model was trained on (its meta says which) are
     left out, and ``left_out`` names them. ``placement`` (sections, a patch classifier and
-    ``binary``): also where its contrastive answers lie (``contrast_placement``).
+    ``binary``): also where its contrastive answers lie (``contrast_placement``). ``zoom`` (sections):
+    the sections and masks are first resampled that many times finer (``rather.seismic.zoom``), and
+    windows are cut at ``round(FIELD_STRIDE * zoom)``: the same windows, relative to the geology,
+    as at zoom 1.
     The data's classes are matched to the model's by name; a class the model does not
     have is refused.
     """
     network = load_seismic_model(choice, device)
+    zoom = check_zoom(zoom)
+    if zoom != 1.0 and source != "sections":
+        raise BadInput(f"--zoom resamples sections and their masks; with --{source}, drop it (patches are resized "
+                       "to the model's patch, or read at their own size with --own-size)")
     if placement and (source != "sections" or network.dense or binary is None):
         raise BadInput(PLACEMENT_NEEDS)
     progress.note(f"reading {source} from {folder}")
@@ -240,7 +248,7 @@ def evaluate_real(choice: ModelChoice, source: str, folder: str, *, device: str 
             raise BadInput(f"--sections {folder}: '{choice.weights}' classifies patches; score it on windows of the "
                            "sections with --binary CLASS, or give a segmentation network (per-pixel logits), e.g. "
                            "one trained with --sections")
-        data = load_sections(folder)
+        data = zoomed_sections(load_sections(folder), zoom)
         seen = _seen_sections(network.meta, folder, network.dense)
         keep = [index for index, name in enumerate(data.names) if name not in seen]
         if not keep:
@@ -248,16 +256,18 @@ def evaluate_real(choice: ModelChoice, source: str, folder: str, *, device: str 
                            "on sections it has not seen")
         if not network.dense:
             report = window_report(network.model, data.subset(keep), binary, network.class_names,
-                                   window or network.meta.get("small_patch") or network.patch)
+                                   window or network.meta.get("small_patch") or network.patch,
+                                   stride=round(FIELD_STRIDE * zoom))
             if placement:
                 report["contrast_placement"] = contrast_placement(network, data.subset(keep), binary)
-            return {**report, "left_out": sorted(seen & set(data.names)), "data": f"{source} at {folder}"}
+            return {**report, "left_out": sorted(seen & set(data.names)), "data": f"{source} at {folder}",
+                    "zoom": zoom}
         remapped = _remap(data.class_names, network.class_names, folder)
         kept = data.subset(keep)
         report = score_sections(network.model, LabelledSections(kept.names, kept.amplitudes,
                                                                 tuple(remapped[mask] for mask in kept.labels),
                                                                 network.class_names), network.patch)
-        report["left_out"] = sorted(seen & set(data.names))
+        report["left_out"], report["zoom"] = sorted(seen & set(data.names)), zoom
     elif binary is not None:
         data = load_patches(source, folder, None if own_size else network.patch)
         return {**binary_report(network.model, data, binary, network.class_names),
@@ -282,11 +292,19 @@ def _seen_sections(meta: dict, folder: str, dense: bool) -> set[str]:
     return set(meta.get("field_sections", [])) if meta.get("field_faults") == Path(folder).name else set()
 
 
+def zoomed_sections(data: LabelledSections, zoom: float) -> LabelledSections:
+    """Every section and its mask resampled ``zoom`` times finer (``zoom_amplitude``, ``zoom_labels``)."""
+    if zoom == 1.0:
+        return data
+    return LabelledSections(data.names, tuple(zoom_amplitude(amplitude, zoom) for amplitude in data.amplitudes),
+                            tuple(zoom_labels(mask, zoom) for mask in data.labels), data.class_names)
+
+
 def window_report(model: nn.Module, data: LabelledSections, positive: str, model_classes: tuple[str, ...],
-                  window: int) -> dict:
+                  window: int, stride: int = FIELD_STRIDE) -> dict:
     """A patch classifier on windows of labelled sections, ``positive`` against the rest.
 
-    Windows of ``window`` samples (``classifier.field_windows``): positive where the class
+    Windows of ``window`` samples at ``stride`` (``classifier.field_windows``): positive where the class
     ``positive`` crosses the window's centre third, negative where it is nowhere in the
     window; the others are left out. Each window is scaled on its own. Balanced accuracy,
     accuracy, confusion (rows true: positive, rest), the windows per section.
@@ -299,8 +317,8 @@ def window_report(model: nn.Module, data: LabelledSections, positive: str, model
         raise BadInput(f"windows of {window} samples do not fit these sections: a window must be from {MIN_WINDOW} "
                        f"samples to the smallest side of the sections ({smallest}); give --window N within that")
     marked = data.class_names.index(positive)
-    windows = [field_windows(amplitude, mask == marked, window) for amplitude, mask in zip(data.amplitudes,
-                                                                                        data.labels)]
+    windows = [field_windows(amplitude, mask == marked, window, stride)
+               for amplitude, mask in zip(data.amplitudes, data.labels)]
     patches = np.concatenate([part[0] for part in windows])
     truth = (np.concatenate([part[1] for part in windows]) != FAULT).astype(np.int64)  # 0: positive, 1: the rest
     predicted = (predict(model, scale_each(patches)[:, None]).argmax(1).numpy() if len(patches)

@@ -97,6 +97,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--recipe", choices=RECIPES, help="without a source: joint (field-styled surveys, 99 and 45 "
                        "sample patches trained together) or plain (the generator's plain surveys, 99 x 99 patches "
                        f"only) (default: {TrainOptions.recipe})")
+    train.add_argument("--zoom", metavar="LOW,HIGH", help="with --recipe joint: train the 45-sample patches on "
+                       "inlines zoomed by a factor drawn per inline from LOW to HIGH (each octave as likely), and on "
+                       "the --field-faults sections zoomed by four factors from LOW to HIGH, so that the classifier "
+                       "reads data at any sampling within that range (default: 1,1, as sampled)")
     train.add_argument("--hold-out", type=float, default=RealTrainOptions.hold_out,
                        help="with labels: share held out of training and scored (per class; whole sections)")
     train.add_argument("--class-weights", choices=CLASS_WEIGHTS, default=RealTrainOptions.class_weights,
@@ -118,6 +122,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                           "rest (the data's other classes, e.g. a folder nonfault, are the rest)")
     evaluate.add_argument("--window", type=int, help="with --sections, --binary and a patch classifier: side of "
                           "the windows cut from the sections (default: the model's small patch, else its patch)")
+    evaluate.add_argument("--zoom", type=float, default=1.0, help="with --sections: score the sections (and "
+                          "their masks) resampled this many times finer, 1 to 8, as if sampled more densely "
+                          "(default: 1, as they are)")
     evaluate.add_argument("--placement", action="store_true", help="with --sections, --binary CLASS and a patch "
                           "classifier: also the share of the energy of Why P? and Why P, rather than horizon? on the "
                           "samples marked CLASS, beside the share of samples so marked")
@@ -298,7 +305,8 @@ def run_train(args: argparse.Namespace) -> int:
                            per_class=_given(args.per_class, TrainOptions.per_class),
                            epochs=_given(args.epochs, TrainOptions.epochs), field_faults=args.field_faults,
                            field_hold_out=tuple(name.strip() for name in (args.field_hold_out or "").split(",")
-                                                if name.strip()), recipe=_given(args.recipe, TrainOptions.recipe))
+                                                if name.strip()), recipe=_given(args.recipe, TrainOptions.recipe),
+                           zoom=_zoom_range(args.zoom))
     progress.note(f"training the seismic classifier ({options.recipe} recipe, seed {options.seed}, "
                   f"{options.surveys} surveys, "
                   f"{options.per_class} patches per class, {options.epochs} epochs)")
@@ -309,6 +317,18 @@ def run_train(args: argparse.Namespace) -> int:
     print(f"training accuracy {meta['final_training_accuracy']:.3f}{score}; wrote {args.out} in "
           f"{time.perf_counter() - started:.0f} s")
     return 0
+
+
+def _zoom_range(text: str | None) -> tuple[float, float]:
+    """``--zoom LOW,HIGH`` as two numbers ((1, 1) when not given); anything else is refused by name."""
+    if text is None:
+        return TrainOptions.zoom
+    parts = text.split(",")
+    try:
+        low, high = (float(part) for part in parts)
+    except ValueError:
+        raise BadInput(f"--zoom {text}: give two factors LOW,HIGH from 1 to 8, e.g. --zoom 1,4") from None
+    return low, high
 
 
 def _given(value, default):
@@ -347,7 +367,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from rather.seismic.real_training import evaluate_real, format_real_report
 
     report = evaluate_real(choice, *source, device=args.device, own_size=args.own_size, binary=args.binary,
-                           window=args.window, placement=args.placement, progress=_progress(args))
+                           window=args.window, placement=args.placement, zoom=args.zoom, progress=_progress(args))
     print(json.dumps(report, indent=2) if args.json else format_real_report(report))
     return 0
 
