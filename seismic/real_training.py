@@ -269,11 +269,11 @@ def evaluate_real(choice: ModelChoice, source: str, folder: str, *, device: str 
                                                                 network.class_names), network.patch)
         report["left_out"], report["zoom"] = sorted(seen & set(data.names)), zoom
     elif binary is not None:
-        data = load_patches(source, folder, None if own_size else network.patch)
+        data = _patches_read(network, source, folder, own_size, device)
         return {**binary_report(network.model, data, binary, network.class_names),
                 "data": f"{source} at {folder}", "patch_size": int(data.patches.shape[1])}
     else:
-        data = load_patches(source, folder, None if own_size else network.patch)
+        data = _patches_read(network, source, folder, own_size, device)
         labels = _remap(data.class_names, network.class_names, folder)[data.labels]
         report = accuracy_report(network.model, data.patches, labels, len(network.class_names))[0]
         report["patch_size"] = int(data.patches.shape[1])
@@ -281,6 +281,22 @@ def evaluate_real(choice: ModelChoice, source: str, folder: str, *, device: str 
     version = getattr(data, "version", None)
     report["data"] = f"LANDMASS-{version} at {folder}" if source == "landmass" else f"{source} at {folder}"
     return report
+
+
+def _patches_read(network: SeismicModel, source: str, folder: str, own_size: bool, device: str) -> PatchSet:
+    """The patches of ``folder`` resized to the model's patch, or at their own size when the model reads that
+    size (a model with valid convolutions needs a smallest input; a patch below it is refused by name)."""
+    data = load_patches(source, folder, None if own_size else network.patch)
+    size = int(data.patches.shape[1])
+    if own_size:
+        try:
+            with torch.no_grad():
+                network.model(torch.zeros(1, 1, size, size, device=device))
+        except RuntimeError:
+            raise BadInput(f"--{source} {folder}: patches of {size} x {size} samples are too small for this model "
+                           f"to read at their own size; drop --own-size so that they are resized to its patch "
+                           f"({network.patch} x {network.patch})") from None
+    return data
 
 
 def _seen_sections(meta: dict, folder: str, dense: bool) -> set[str]:

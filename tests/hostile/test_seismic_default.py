@@ -26,6 +26,14 @@ def fault_sections(root, names=("east", "west"), classes=("background", "fault")
     (root / "classes.txt").write_text("\n".join(classes) + "\n")
 
 
+def tiny_patches(root, size: int) -> None:
+    """A --patches folder of two classes the four-class classifier has (horizon, fault), two noise patches each."""
+    for index, name in enumerate(("horizon", "fault")):
+        (root / name).mkdir(parents=True)
+        for number in range(2):
+            np.save(root / name / f"{number}.npy", np.random.default_rng([index, number]).standard_normal((size, size)))
+
+
 def seen_checkpoint(path, sections=("east", "west")) -> None:
     """A four-class classifier whose meta says it trained on the windows of ``sections`` of the folder 'gsb'."""
     torch.manual_seed(0)
@@ -57,6 +65,14 @@ TRAIN_CASES = [  # (id, lay out under tmp_path, arguments after "seismic train",
      "--field-faults adds 45-sample windows, which only --recipe joint trains on"),
     ("recipe-with-a-label-source", lambda t: fault_sections(t / "gsb"), ["--sections", "gsb", "--recipe", "plain"],
      "--recipe chooses how the synthetic four-class classifier is trained; with --sections, drop it"),
+    ("zoom-not-two-numbers", lambda t: None, ["--zoom", "1,four"], "--zoom 1,four: give two factors LOW,HIGH"),
+    ("zoom-one-number", lambda t: None, ["--zoom", "4"], "--zoom 4: give two factors LOW,HIGH from 1 to 8"),
+    ("zoom-below-one", lambda t: None, ["--zoom", "0.5,2"], "--zoom 0.5: a zoom resamples sections onto a finer "
+     "grid, from 1 (as they are) to 8"),
+    ("zoom-above-eight", lambda t: None, ["--zoom", "1,9"], "--zoom 9: a zoom resamples sections"),
+    ("zoom-reversed", lambda t: None, ["--zoom", "4,2"], "--zoom 4,2: give the smaller zoom first, LOW,HIGH"),
+    ("zoom-with-plain", lambda t: None, ["--recipe", "plain", "--zoom", "1,2"],
+     "--zoom resamples the 45-sample patches, which only --recipe joint trains on"),
     ("class-weights-unknown", lambda t: fault_sections(t / "gsb"),
      ["--sections", "gsb", "--class-weights", "median"], "argument --class-weights: invalid choice: 'median'"),
 ]
@@ -93,6 +109,13 @@ EVALUATE_CASES = [  # (id, lay out under tmp_path, arguments after "seismic eval
                                                                   "--placement"], "or drop --placement"),
     ("placement-without-binary", lambda t: fault_sections(t / "gsb"), ["--sections", "gsb", "--placement"],
      "--placement measures a patch classifier's answers"),
+    ("zoom-below-one", lambda t: fault_sections(t / "gsb"), ["--sections", "gsb", "--binary", "fault", "--zoom",
+                                                             "0.5"], "--zoom 0.5: a zoom resamples sections"),
+    ("zoom-on-patches", lambda t: tiny_patches(t / "p", 60), ["--patches", "p", "--zoom", "2"],
+     "--zoom resamples sections and their masks; with --patches, drop it"),
+    ("own-size-too-small", lambda t: tiny_patches(t / "p", 20), ["--patches", "p", "--own-size"],
+     "--patches p: patches of 20 x 20 samples are too small for this model to read at their own size; drop "
+     "--own-size so that they are resized to its patch (99 x 99)"),
     ("factory-without-weights", lambda t: None, ["--model", "rather.common.networks:SmallCNN"],
      "--model rather.common.networks:SmallCNN: an architecture needs its weights; add --weights W"),
     ("old-model-spelling-missing-file", lambda t: None, ["--model", "gone.pt"], "gone.pt"),
@@ -105,6 +128,11 @@ def test_evaluate_refuses_windows_and_names_it_cannot_use(tmp_path, monkeypatch,
     monkeypatch.chdir(tmp_path)
     lay_out(tmp_path)
     refuse(["seismic", "evaluate", *extra], says=("rather seismic: error: ", says))
+
+
+def test_evaluate_refuses_a_zoom_that_is_not_a_number(refuse):
+    refuse(["seismic", "evaluate", "--zoom", "two"],
+           says=("rather seismic evaluate: error: ", "argument --zoom: invalid float value: 'two'"))
 
 
 def test_explain_refuses_an_architecture_without_weights(tmp_path, monkeypatch, refuse):
