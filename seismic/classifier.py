@@ -368,7 +368,7 @@ def train(options: TrainOptions = TrainOptions(), *,
                                for inputs, _ in streams) + f"; distinct patches per class: {distinct}"
                   + (f"; real windows: {len(field.labels)} from {', '.join(field.trained)}" if field else ""))
     torch.manual_seed(seed)
-    model = SmallCNN(**ARCHITECTURE)
+    model = SmallCNN(**architecture(options))
     log = train_streams(model, [(inputs[:, None], labels) for inputs, labels in streams], epochs=options.epochs,
                         seed=seed, progress=progress)
     meta = {"class_names": list(CLASS_NAMES), "layer": LAYER, "patch": PATCH, "seed": seed,
@@ -409,8 +409,13 @@ def train_checkpoint(out: PathLike, options: TrainOptions = TrainOptions(), *,
     """``train`` the classifier and save it as the checkpoint ``out`` (its factory, architecture and meta);
     returns the meta (final training accuracy, held-out scores)."""
     model, _, meta = train(options, progress=progress)
-    save_checkpoint(out, model, FACTORY, ARCHITECTURE, meta)
+    save_checkpoint(out, model, FACTORY, architecture(options), meta)
     return meta
+
+
+def architecture(options: TrainOptions) -> dict:
+    """The classifier's keyword arguments: ``ARCHITECTURE`` with ``options.width`` channels in the first block."""
+    return {**ARCHITECTURE, "width": options.width}
 
 
 NOT_CHECKED = "not checked"

@@ -160,6 +160,8 @@ def check_zoom(zoom: float, what: str = "--zoom") -> float:
     return zoom
 
 
+MAX_WIDTH = 256
+"""The widest first block ``rather seismic train --width`` builds (the last two blocks have four times as many)."""
 RECIPES = ("joint", "plain")
 """How ``rather seismic train`` trains the four-class classifier (``TrainOptions.recipe``)."""
 
@@ -177,7 +179,8 @@ class TrainOptions:
     the committed classifier of 2026-11-26 was trained). ``zoom`` (low, high): the joint
     recipe's 45-sample patches come from inlines zoomed by a factor drawn per inline from
     that range, and the real windows from the sections zoomed by four factors from low to
-    high (``rather.seismic.zoom``); (1, 1), the default, zooms nothing.
+    high (``rather.seismic.zoom``); (1, 1), the default, zooms nothing. ``width``: channels
+    of the network's first block (the others 2, 4 and 4 times as many).
     """
 
     seed: int = 0
@@ -188,11 +191,14 @@ class TrainOptions:
     field_hold_out: tuple[str, ...] = ()
     recipe: str = "joint"
     zoom: tuple[float, float] = (1.0, 1.0)
+    width: int = 16
 
     def __post_init__(self) -> None:
-        for name in ("surveys", "per_class", "epochs"):
+        for name in ("surveys", "per_class", "epochs", "width"):
             if getattr(self, name) < 1:
                 raise BadInput(f"--{name.replace('_', '-')} must be a positive number; got {getattr(self, name)}")
+        if self.width > MAX_WIDTH:
+            raise BadInput(f"--width {self.width}: give at most {MAX_WIDTH} channels")
         if self.field_hold_out and self.field_faults is None:
             raise BadInput("--field-hold-out names sections of --field-faults; give --field-faults DIR too")
         if self.recipe not in RECIPES:

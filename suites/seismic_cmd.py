@@ -101,6 +101,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        "inlines zoomed by a factor drawn per inline from LOW to HIGH (each octave as likely), and on "
                        "the --field-faults sections zoomed by four factors from LOW to HIGH, so that the classifier "
                        "reads data at any sampling within that range (default: 1,1, as sampled)")
+    train.add_argument("--width", type=int, help="without a source: channels of the classifier's first block, the "
+                       f"others 2, 4 and 4 times as many (default: {TrainOptions.width})")
     train.add_argument("--hold-out", type=float, default=RealTrainOptions.hold_out,
                        help="with labels: share held out of training and scored (per class; whole sections)")
     train.add_argument("--class-weights", choices=CLASS_WEIGHTS, default=RealTrainOptions.class_weights,
@@ -294,9 +296,10 @@ def run_train(args: argparse.Namespace) -> int:
     if source is not None and (args.field_faults or args.field_hold_out):
         raise BadInput(f"--field-faults and --field-hold-out add real windows to the synthetic four-class training;"
                        f" with --{source[0]}, train on that source alone (drop them)")
-    if source is not None and args.recipe:
-        raise BadInput(f"--recipe chooses how the synthetic four-class classifier is trained; with --{source[0]}, "
-                       "drop it")
+    chosen = [name for name in ("recipe", "zoom", "width") if getattr(args, name) is not None]
+    if source is not None and chosen:
+        raise BadInput(f"--{chosen[0]} chooses how the synthetic four-class classifier is trained; with "
+                       f"--{source[0]}, drop it")
     claim_outputs(files={"--out": args.out})
     started, progress = time.perf_counter(), _progress(args)
     if source is not None:
@@ -306,7 +309,7 @@ def run_train(args: argparse.Namespace) -> int:
                            epochs=_given(args.epochs, TrainOptions.epochs), field_faults=args.field_faults,
                            field_hold_out=tuple(name.strip() for name in (args.field_hold_out or "").split(",")
                                                 if name.strip()), recipe=_given(args.recipe, TrainOptions.recipe),
-                           zoom=_zoom_range(args.zoom))
+                           zoom=_zoom_range(args.zoom), width=_given(args.width, TrainOptions.width))
     progress.note(f"training the seismic classifier ({options.recipe} recipe, seed {options.seed}, "
                   f"{options.surveys} surveys, "
                   f"{options.per_class} patches per class, {options.epochs} epochs)")
