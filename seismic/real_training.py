@@ -41,7 +41,7 @@ from .patches import extract_patches, patch_grid, scale_each
 from .seismic_model import SeismicModel, load_seismic_model
 from .sections import explain_section
 from .segmentation import segment_section, segmentation_report
-from .zoom import zoom_amplitude, zoom_labels
+from .zoom import dominant_period, zoom_amplitude, zoom_labels
 
 PATCH_FACTORY = "rather.common.networks:SmallCNN"
 SECTION_WINDOW = 64
@@ -228,7 +228,9 @@ def evaluate_real(choice: ModelChoice, source: str, folder: str, *, device: str 
     (``window_report``). Sections and a segmentation network: pixel accuracy, per-class
     IoU, mean IoU, confusion. Sections the model was trained on (its meta says which) are
     left out, and ``left_out`` names them. ``placement`` (sections, a patch classifier and
-    ``binary``): also where its contrastive answers lie (``contrast_placement``). ``zoom`` (sections):
+    ``binary``): also where its contrastive answers lie (``contrast_placement``). Every report gives
+    ``dominant_period_samples``, the period of the reflections in the data as scored (``dominant_period``):
+    a model reads layers at the sampling it learnt them at. ``zoom`` (sections):
     the sections and masks are first resampled that many times finer (``rather.seismic.zoom``), and
     windows are cut at ``round(FIELD_STRIDE * zoom)``: the same windows, relative to the geology,
     as at zoom 1.
@@ -254,32 +256,34 @@ def evaluate_real(choice: ModelChoice, source: str, folder: str, *, device: str 
         if not keep:
             raise BadInput(f"--sections {folder}: the model was trained on every one of these sections; evaluate it "
                            "on sections it has not seen")
+        kept = data.subset(keep)
         if not network.dense:
-            report = window_report(network.model, data.subset(keep), binary, network.class_names,
+            report = window_report(network.model, kept, binary, network.class_names,
                                    window or network.meta.get("small_patch") or network.patch,
                                    stride=round(FIELD_STRIDE * zoom))
             if placement:
-                report["contrast_placement"] = contrast_placement(network, data.subset(keep), binary)
-            return {**report, "left_out": sorted(seen & set(data.names)), "data": f"{source} at {folder}",
-                    "zoom": zoom}
-        remapped = _remap(data.class_names, network.class_names, folder)
-        kept = data.subset(keep)
-        report = score_sections(network.model, LabelledSections(kept.names, kept.amplitudes,
-                                                                tuple(remapped[mask] for mask in kept.labels),
-                                                                network.class_names), network.patch)
+                report["contrast_placement"] = contrast_placement(network, kept, binary)
+        else:
+            remapped = _remap(data.class_names, network.class_names, folder)
+            report = score_sections(network.model, LabelledSections(kept.names, kept.amplitudes,
+                                                                    tuple(remapped[mask] for mask in kept.labels),
+                                                                    network.class_names), network.patch)
+            report["class_names"] = list(network.class_names)
         report["left_out"], report["zoom"] = sorted(seen & set(data.names)), zoom
-    elif binary is not None:
-        data = _patches_read(network, source, folder, own_size, device)
-        return {**binary_report(network.model, data, binary, network.class_names),
-                "data": f"{source} at {folder}", "patch_size": int(data.patches.shape[1])}
+        scored = kept.amplitudes
     else:
         data = _patches_read(network, source, folder, own_size, device)
-        labels = _remap(data.class_names, network.class_names, folder)[data.labels]
-        report = accuracy_report(network.model, data.patches, labels, len(network.class_names))[0]
+        if binary is not None:
+            report = binary_report(network.model, data, binary, network.class_names)
+        else:
+            labels = _remap(data.class_names, network.class_names, folder)[data.labels]
+            report = accuracy_report(network.model, data.patches, labels, len(network.class_names))[0]
+            report["class_names"] = list(network.class_names)
         report["patch_size"] = int(data.patches.shape[1])
-    report["class_names"] = list(network.class_names)
+        scored = data.patches
     version = getattr(data, "version", None)
     report["data"] = f"LANDMASS-{version} at {folder}" if source == "landmass" else f"{source} at {folder}"
+    report["dominant_period_samples"] = dominant_period(scored)
     return report
 
 
@@ -414,6 +418,8 @@ def format_real_report(report: dict) -> str:
                  f"balanced accuracy {_number(report['balanced_accuracy'])} (accuracy {_number(report['accuracy'])})"]
     if report.get("left_out"):
         lines.append(f"left out (trained on): {', '.join(report['left_out'])}")
+    lines.append(f"reflections every {report['dominant_period_samples']:.1f} samples down a trace (dominant period"
+                 + (f", at zoom {report['zoom']:g})" if report.get("zoom", 1.0) != 1.0 else ")"))
     if "contrast_placement" in report:
         place = report["contrast_placement"]
         lines.append(f"contrast placement (stride {place['stride']}): {names[0]} marks {_share(place['marked_share'])}"

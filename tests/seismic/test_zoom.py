@@ -6,7 +6,7 @@ import pytest
 
 from rather.common.errors import BadInput
 from rather.seismic.classes import FAULT, HORIZON
-from rather.seismic.zoom import log_uniform_zoom, zoom_amplitude, zoom_labels, zoom_ladder
+from rather.seismic.zoom import dominant_period, log_uniform_zoom, zoom_amplitude, zoom_labels, zoom_ladder
 from rather.suites.cli import main
 
 
@@ -53,6 +53,19 @@ def test_log_uniform_zooms_put_half_the_draws_in_each_octave():
 def test_a_ladder_steps_by_equal_ratios():
     assert zoom_ladder(1, 4) == pytest.approx((1, 4 ** (1 / 3), 4 ** (2 / 3), 4))
     assert zoom_ladder(2, 2) == (2.0,)
+
+
+def test_the_dominant_period_is_that_of_the_strongest_reflections():
+    """Layers repeating every 8 samples (bin 32 of 256) under weaker ones every 32: 8, whatever the gain,
+    the trace means and the traces' number; sections of other heights add on the same bins."""
+    rows = np.arange(100)[:, None]
+    section = 3 * np.sin(2 * np.pi * rows / 8) + np.sin(2 * np.pi * rows / 32) + 5 + np.zeros((1, 30))
+    assert dominant_period([section]) == 8.0
+    assert dominant_period([1000 * section[:, :3], section[:60]]) == 8.0
+    assert dominant_period([np.sin(2 * np.pi * np.arange(300)[:, None] / 25) * np.ones((1, 4))]) == \
+        pytest.approx(25, abs=25 ** 2 / 300)    # n = 300 here: read to about P**2 / n
+    with pytest.raises(BadInput, match="give 2-D sections"):
+        dominant_period([np.zeros(10)])
 
 
 def faulted_section(shape=(60, 120)):
@@ -125,6 +138,7 @@ def test_evaluate_scores_the_windows_of_the_zoomed_sections(tmp_path, capsys):
     windows = field_windows(zoom_amplitude(scale_to_unit(amplitude), 2), np.kron(faults, np.ones((2, 2), bool)),
                             stride=6)
     assert report["zoom"] == 2.0 and report["patches"] == len(windows[1]) == report["sections"]["east"]
+    assert report["dominant_period_samples"] == dominant_period([zoom_amplitude(scale_to_unit(amplitude), 2)])
     assert np.array(report["confusion"]).sum(axis=1).tolist() == [int((windows[1] == FAULT).sum()),
                                                                   int((windows[1] == HORIZON).sum())]
 
