@@ -125,7 +125,9 @@ def test_evaluate_on_a_landmass_copy(workspace, tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == f"LANDMASS-1 at {tmp_path}, 12 patches"
     assert lines[1] == f"balanced accuracy {report['balanced_accuracy']:.3f} (accuracy {report['accuracy']:.3f})"
-    assert lines[3].split() == ["horizon", *map(str, report["confusion"][0])] and len(lines) == 7
+    assert lines[2] == (f"reflections every {report['dominant_period_samples']:.1f} samples down a trace "
+                        "(dominant period)")
+    assert lines[4].split() == ["horizon", *map(str, report["confusion"][0])] and len(lines) == 8
 
 
 def test_explain_all_streams_one_section_at_a_time(tmp_path):
