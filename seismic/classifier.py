@@ -343,7 +343,9 @@ def train(options: TrainOptions = TrainOptions(), *,
     """Train the classifier on clear patches of ``options.surveys`` synthetic surveys by ``options.recipe``:
     "joint", field-styled surveys (``survey_of(i, seed, styled=True)``) and, with ``options.field_faults``,
     windows of real sections (``field_faults``), both patch sizes at once (``joint_streams``); "plain",
-    the plain surveys' 99 x 99 patches alone, as the committed classifier of 2026-11-26 was trained.
+    the plain surveys' 99 x 99 patches alone, as the committed classifier of 2026-11-26 was trained. With
+    ``options.zoom`` (low, high > 1), the joint recipe's 45-sample patches are drawn from ``zoomed_crops``
+    and the real windows are cut at every zoom of ``zoom_ladder(low, high)``.
 
     ``progress`` shows a bar over the surveys drawn, a note on the patches found, then a bar over the epochs.
     """

@@ -151,11 +151,11 @@ MAX_ZOOM = 8.0
 period of a 6-sample wavelet."""
 
 
-def check_zoom(zoom: float, what: str = "--zoom") -> float:
+def check_zoom(zoom: float) -> float:
     """``zoom`` as a float, refused unless 1 <= zoom <= ``MAX_ZOOM``."""
     zoom = float(zoom)
     if not 1.0 <= zoom <= MAX_ZOOM:
-        raise BadInput(f"{what} {zoom:g}: a zoom resamples sections onto a finer grid, from 1 (as they are) to "
+        raise BadInput(f"--zoom {zoom:g}: a zoom resamples sections onto a finer grid, from 1 (as they are) to "
                        f"{MAX_ZOOM:g}; give a factor in that range")
     return zoom
 
