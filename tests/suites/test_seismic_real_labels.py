@@ -108,6 +108,10 @@ def test_train_and_evaluate_on_sections(section_folder, tmp_path, capsys):
     assert report["left_out"] == network.meta["trained_sections"]  # only the held-out section is scored
     assert report["samples"] == 40 * 64 and set(report["per_class_iou"]) == {"layers", "bright"}
     assert 0 <= report["miou"] <= 1 and 0 <= report["pixel_accuracy"] <= 1
+    assert main(["seismic", "evaluate", "--model", str(model), "--sections", str(section_folder), "--zoom", "2",
+                 "--json"]) == 0
+    zoomed = json.loads(capsys.readouterr().out)       # the held-out section and its mask, twice as fine
+    assert zoomed["samples"] == 80 * 128 and zoomed["zoom"] == 2.0 and zoomed["left_out"] == report["left_out"]
 
 
 def test_the_unet_gives_per_pixel_logits():
