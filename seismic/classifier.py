@@ -48,7 +48,7 @@ from rather.common.training import TrainingLog, predict, train_streams
 
 from .classes import CLASS_NAMES, FAULT, HORIZON
 from .labelled import load_sections
-from .options import DEFAULT_CHECKPOINT, ModelChoice, TrainOptions
+from .options import DEFAULT_CHECKPOINT, ModelChoice, TrainOptions, check_zoom
 from .patches import class_shares, extract_patches, patch_grid, scale_each, scale_to_unit
 from .seismic_model import load_seismic_model
 from .section import SeismicSection, line_of_volume
@@ -169,15 +169,16 @@ def section_patches(section: LabelledSection, *, stride: int = 16, zoom: float =
     )
 
 
-def survey_patches(survey: SyntheticSurvey, *, stride: int = 16, every: int = 2) -> PatchSample:
-    """The clear patches of every ``every``-th inline, at ``stride``.
+def survey_patches(survey: SyntheticSurvey, *, stride: int = 16, every: int = 2, zoom: float = 1.0) -> PatchSample:
+    """The clear patches of every ``every``-th inline, at ``stride`` (each inline ``zoom`` times finer: see
+    ``section_patches``).
 
     Inlines only: the surveys' faults strike within 45 degrees of the inline-number axis, so
     inlines cut every fault at >= 45 degrees and show its offset, while a crossline may run
     almost along a fault, where the apparent dip tends to zero and the offset vanishes — a
     "fault" an interpreter could not see. LANDMASS was likewise cut from F3 inlines.
     """
-    return PatchSample.concatenate([section_patches(section, stride=stride)
+    return PatchSample.concatenate([section_patches(section, stride=stride, zoom=zoom)
                                     for section in sections(survey, every, kinds=("inline",))])
 
 
@@ -508,15 +509,18 @@ def evaluate_line(model_path: PathLike, survey_path: PathLike, labels_path: Path
                             f"{kind} {number}")
 
 
-def evaluate(model: nn.Module, seed: int = 1000, *, progress: Progress = SILENT) -> dict:
-    """``evaluate_patches`` on the clear patches of ``HELD_OUT_SURVEYS`` surveys from ``seed`` on."""
+def evaluate(model: nn.Module, seed: int = 1000, *, zoom: float = 1.0, progress: Progress = SILENT) -> dict:
+    """``evaluate_patches`` on the clear patches of ``HELD_OUT_SURVEYS`` surveys from ``seed`` on, their inlines
+    ``zoom`` times finer (``rather.seismic.zoom``; 1: as generated)."""
     surveys = progress.bar(range(HELD_OUT_SURVEYS), desc="held-out surveys", unit="survey")
-    return evaluate_patches(model, PatchSample.concatenate([survey_patches(survey_of(index, seed))
+    return evaluate_patches(model, PatchSample.concatenate([survey_patches(survey_of(index, seed), zoom=zoom)
                                                             for index in surveys]))
 
 
-def evaluation(choice: ModelChoice = ModelChoice(), *, seed: int = 1000, progress: Progress = SILENT) -> dict:
-    """``rather seismic evaluate`` without labels: ``evaluate`` on held-out synthetic surveys from ``seed`` on.
+def evaluation(choice: ModelChoice = ModelChoice(), *, seed: int = 1000, zoom: float = 1.0,
+               progress: Progress = SILENT) -> dict:
+    """``rather seismic evaluate`` without labels: ``evaluate`` on held-out synthetic surveys from ``seed`` on,
+    at ``zoom``.
 
     The surveys are labelled with the four classes of ``CLASS_NAMES``: a model of other
     classes is refused (score it on its own labels: ``real_training.evaluate_real``).
@@ -526,9 +530,10 @@ def evaluation(choice: ModelChoice = ModelChoice(), *, seed: int = 1000, progres
         raise BadInput(f"'{choice.weights}' is not a {len(CLASS_NAMES)}-class patch classifier of "
                        f"{', '.join(CLASS_NAMES)}, the classes of the synthetic surveys; score it on your labels "
                        "with --patches, --sections or --landmass")
-    report = evaluate(network.model, seed, progress=progress)
+    report = evaluate(network.model, seed, zoom=check_zoom(zoom), progress=progress)
     report["data"] = (f"{HELD_OUT_SURVEYS} held-out synthetic surveys (seeds {seed}..{seed + HELD_OUT_SURVEYS - 1}), "
-                      "clear patches")
+                      "clear patches" + (f", inlines {zoom:g} times finer" if zoom != 1 else ""))
+    report["zoom"] = zoom
     return report
 
 

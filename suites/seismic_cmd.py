@@ -124,9 +124,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                           "rest (the data's other classes, e.g. a folder nonfault, are the rest)")
     evaluate.add_argument("--window", type=int, help="with --sections, --binary and a patch classifier: side of "
                           "the windows cut from the sections (default: the model's small patch, else its patch)")
-    evaluate.add_argument("--zoom", type=float, default=1.0, help="with --sections: score the sections (and "
-                          "their masks) resampled this many times finer, 1 to 8, as if sampled more densely "
-                          "(default: 1, as they are)")
+    evaluate.add_argument("--zoom", type=float, default=1.0, help="score the sections (and their masks), or "
+                          "without a source the synthetic inlines, resampled this many times finer, 1 to 8, as if "
+                          "sampled more densely (default: 1, as they are)")
     evaluate.add_argument("--placement", action="store_true", help="with --sections, --binary CLASS and a patch "
                           "classifier: also the share of the energy of Why P? and Why P, rather than horizon? on the "
                           "samples marked CLASS, beside the share of samples so marked")
@@ -364,7 +364,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         if args.placement:
             raise BadInput(PLACEMENT_NEEDS)
 
-        report = evaluation(choice, seed=args.seed, progress=_progress(args))
+        report = evaluation(choice, seed=args.seed, zoom=args.zoom, progress=_progress(args))
         print(json.dumps(report, indent=2) if args.json else format_evaluation(report))
         return 0
     from rather.seismic.real_training import evaluate_real, format_real_report

@@ -158,3 +158,22 @@ def test_zoomed_training_draws_its_small_patches_from_zoomed_inlines(monkeypatch
     _, expected = classifier.balanced_sample(*pool, 4, 2)
     assert [inputs.shape[-1] for inputs, _ in seen] == [99, 45]
     assert np.array_equal(seen[1][1], expected) and meta["zoom"] == [2.0, 2.0]
+
+
+def test_the_synthetic_check_at_a_zoom_scores_the_patches_of_inlines_that_much_finer(monkeypatch, capsys):
+    """``rather seismic evaluate --zoom 2`` without a source: the clear patches of the held-out surveys' inlines
+    resampled twice as fine, and the report says so."""
+    from rather.seismic import classifier
+    from rather.seismic.synthetic import SurveyParameters, make_survey
+
+    def small_survey(index, seed, styled=False):
+        return make_survey(seed + index, SurveyParameters(inlines=4, crosslines=96, samples=128, faults=1))
+
+    monkeypatch.setattr(classifier, "HELD_OUT_SURVEYS", 1)
+    monkeypatch.setattr(classifier, "survey_of", small_survey)
+    assert main(["seismic", "evaluate", "--zoom", "2", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    expected = classifier.survey_patches(small_survey(0, 1000), zoom=2.0)
+    assert report["patches"] == len(expected.labels) > 0 and report["zoom"] == 2.0
+    assert np.array(report["confusion"]).sum(axis=1).tolist() == np.bincount(expected.labels, minlength=4).tolist()
+    assert report["data"].endswith("clear patches, inlines 2 times finer")
