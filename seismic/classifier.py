@@ -54,7 +54,7 @@ from .seismic_model import load_seismic_model
 from .section import SeismicSection, line_of_volume
 from .survey import open_survey
 from .synthetic import SurveyParameters, SyntheticSurvey, make_survey, read_label_section
-from .zoom import log_uniform_zoom, zoom_amplitude, zoom_labels, zoom_ladder
+from .zoom import log_uniform_zoom, zoom_amplitude, zoom_labels, zoom_ladder, zoomed_stride
 
 FACTORY = "rather.common.networks:SmallCNN"
 ARCHITECTURE = {"num_classes": len(CLASS_NAMES), "in_channels": 1, "width": 16, "pools": 3, "padding": 0}
@@ -157,9 +157,9 @@ class PatchSample:
 
 def section_patches(section: LabelledSection, *, stride: int = 16, zoom: float = 1.0) -> PatchSample:
     """The clear patches (``clear_labels``) of one section, at ``stride``; with ``zoom`` > 1, of the section
-    resampled ``zoom`` times finer (``rather.seismic.zoom``), at ``round(stride * zoom)``."""
+    resampled ``zoom`` times finer (``rather.seismic.zoom``), at ``zoomed_stride(stride, zoom)``."""
     labels_grid = zoom_labels(section.labels, zoom)
-    rows, cols = patch_grid(*labels_grid.shape, patch=PATCH, stride=round(stride * zoom))
+    rows, cols = patch_grid(*labels_grid.shape, patch=PATCH, stride=zoomed_stride(stride, zoom))
     labels = clear_labels(labels_grid, rows, cols)
     keep = labels >= 0
     return PatchSample(
@@ -296,7 +296,7 @@ class FieldFaults:
 def field_faults(folder: PathLike, hold_out: tuple[str, ...] = (), zooms: tuple[float, ...] = (1.0,)) -> FieldFaults:
     """The windows of every section of a ``--sections`` folder whose classes include ``fault``; the sections
     named in ``hold_out`` go to the held-out share (as they are). The training sections give windows at every
-    zoom of ``zooms`` (``rather.seismic.zoom``, windows at ``round(FIELD_STRIDE * zoom)``). Refused: no
+    zoom of ``zooms`` (``rather.seismic.zoom``, windows at ``zoomed_stride(FIELD_STRIDE, zoom)``). Refused: no
     ``fault`` class, a held-out name not there."""
     root = Path(folder)
     if not (root / "sections").is_dir() or not (root / "masks").is_dir():
@@ -313,7 +313,7 @@ def field_faults(folder: PathLike, hold_out: tuple[str, ...] = (), zooms: tuple[
     trained = tuple(name for name in data.names if name not in hold_out)
     held = tuple(name for name in data.names if name in hold_out)
     windows = {name: _joined([field_windows(zoom_amplitude(amplitude, zoom), zoom_labels(mask == fault, zoom),
-                                            stride=round(FIELD_STRIDE * zoom))
+                                            stride=zoomed_stride(FIELD_STRIDE, zoom))
                               for zoom in (zooms if name in trained else (1.0,))])
                for name, amplitude, mask in zip(data.names, data.amplitudes, data.labels)}
     if not sum(len(windows[name][1]) for name in trained):

@@ -41,7 +41,7 @@ from .patches import extract_patches, patch_grid, scale_each
 from .seismic_model import SeismicModel, load_seismic_model
 from .sections import explain_section
 from .segmentation import segment_section, segmentation_report
-from .zoom import dominant_period, zoom_amplitude, zoom_labels
+from .zoom import dominant_period, zoom_amplitude, zoom_labels, zoomed_stride
 
 PATCH_FACTORY = "rather.common.networks:SmallCNN"
 SECTION_WINDOW = 64
@@ -232,8 +232,8 @@ def evaluate_real(choice: ModelChoice, source: str, folder: str, *, device: str 
     ``dominant_period_samples``, the period of the reflections in the data as scored (``dominant_period``):
     a model reads layers at the sampling it learnt them at. ``zoom`` (sections):
     the sections and masks are first resampled that many times finer (``rather.seismic.zoom``), and
-    windows are cut at ``round(FIELD_STRIDE * zoom)``: the same windows, relative to the geology,
-    as at zoom 1.
+    windows are cut at ``zoomed_stride(FIELD_STRIDE, zoom)``: the same windows, relative to the
+    geology, as at zoom 1.
     The data's classes are matched to the model's by name; a class the model does not
     have is refused.
     """
@@ -260,7 +260,7 @@ def evaluate_real(choice: ModelChoice, source: str, folder: str, *, device: str 
         if not network.dense:
             report = window_report(network.model, kept, binary, network.class_names,
                                    window or network.meta.get("small_patch") or network.patch,
-                                   stride=round(FIELD_STRIDE * zoom))
+                                   stride=zoomed_stride(FIELD_STRIDE, zoom))
             if placement:
                 report["contrast_placement"] = contrast_placement(network, kept, binary)
         else:
@@ -314,8 +314,6 @@ def _seen_sections(meta: dict, folder: str, dense: bool) -> set[str]:
 
 def zoomed_sections(data: LabelledSections, zoom: float) -> LabelledSections:
     """Every section and its mask resampled ``zoom`` times finer (``zoom_amplitude``, ``zoom_labels``)."""
-    if zoom == 1.0:
-        return data
     return LabelledSections(data.names, tuple(zoom_amplitude(amplitude, zoom) for amplitude in data.amplitudes),
                             tuple(zoom_labels(mask, zoom) for mask in data.labels), data.class_names)
 

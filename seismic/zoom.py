@@ -54,6 +54,12 @@ def zoom_labels(labels: ArrayLike, zoom: float) -> np.ndarray:
     return ndimage.zoom(labels, zoom, order=0, mode="nearest", grid_mode=True)
 
 
+def zoomed_stride(stride: int, zoom: float) -> int:
+    """The stride that, on a section ``zoom`` times finer, cuts the same windows relative to the geology as
+    ``stride`` does on the section as sampled: ``round(stride * zoom)``."""
+    return round(stride * check_zoom(zoom))
+
+
 def log_uniform_zoom(rng: np.random.Generator, low: float, high: float) -> float:
     """A zoom drawn so that its logarithm is uniform on [log low, log high]: each octave is as likely."""
     low, high = check_zoom(low), check_zoom(high)

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Optional
 
 from rather.common.errors import BadInput
-from rather.seismic.options import (CLASS_WEIGHTS, DEFAULT_CHECKPOINT, RECIPES, ExplainOptions, ModelChoice,
-                                    RealTrainOptions, TrainOptions, check_formats)
+from rather.seismic.options import (CLASS_WEIGHTS, DEFAULT_CHECKPOINT, MAX_ZOOM, RECIPES, ExplainOptions,
+                                    ModelChoice, RealTrainOptions, TrainOptions, check_formats)
 from rather.seismic.scaling import SCALINGS
 from rather.seismic.survey_parameters import SurveyParameters
 
@@ -125,7 +125,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     evaluate.add_argument("--window", type=int, help="with --sections, --binary and a patch classifier: side of "
                           "the windows cut from the sections (default: the model's small patch, else its patch)")
     evaluate.add_argument("--zoom", type=float, default=1.0, help="score the sections (and their masks), or "
-                          "without a source the synthetic inlines, resampled this many times finer, 1 to 8, as if "
+                          f"without a source the synthetic inlines, resampled this many times finer, 1 to {MAX_ZOOM:g}, as if "
                           "sampled more densely (default: 1, as they are)")
     evaluate.add_argument("--placement", action="store_true", help="with --sections, --binary CLASS and a patch "
                           "classifier: also the share of the energy of Why P? and Why P, rather than horizon? on the "
@@ -330,7 +330,7 @@ def _zoom_range(text: str | None) -> tuple[float, float]:
     try:
         low, high = (float(part) for part in parts)
     except ValueError:
-        raise BadInput(f"--zoom {text}: give two factors LOW,HIGH from 1 to 8, e.g. --zoom 1,4") from None
+        raise BadInput(f"--zoom {text}: give two factors LOW,HIGH from 1 to {MAX_ZOOM:g}, e.g. --zoom 1,4") from None
     return low, high
 
 
