@@ -37,6 +37,7 @@ from typing import Iterator
 
 import numpy as np
 import torch
+from scipy.ndimage import gaussian_filter
 from torch import nn
 
 from rather.common import BadInput, Explainer, Rather, Why, save_checkpoint
@@ -80,6 +81,13 @@ FIELD_STRIDE = 3
 ZOOM_STREAM = 7
 """The second word of the seed of the random zooms (``zoomed_crops``): a stream of its own, so that zooming
 leaves every other draw of a training run as it was."""
+TEXTURE_BLUR = (0.0, 1.5)
+"""Range of the Gaussian blur, its sigma in samples, ``vary_texture`` draws for each patch."""
+TEXTURE_NOISE = (0.0, 0.4)
+"""Range of the white noise ``vary_texture`` adds to each patch: its standard deviation as a share of the
+(blurred) patch's root mean square."""
+TEXTURE_STREAM = 8
+"""The second word of the seed of ``vary_texture``'s draws: a stream of its own, as ``ZOOM_STREAM``."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -253,6 +261,26 @@ def random_gain(patches: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(scale_each(patches) * gains, -1.0, 1.0)
 
 
+def vary_texture(patches: np.ndarray, rng: np.random.Generator, *, blur: tuple[float, float] = TEXTURE_BLUR,
+                 noise: tuple[float, float] = TEXTURE_NOISE) -> np.ndarray:
+    """Each patch p (N, H, W) given a fine texture drawn regardless of its class:
+    q = G_s * p + k rms(G_s * p) e, with G_s a Gaussian blur of sigma s ~ U(blur) samples,
+    k ~ U(noise) and e white noise of unit variance; a new (N, H, W) float32 array.
+
+    A classifier must not read the class from the texture: one trained on noisy sections
+    alone calls smooth layers fault, and one trained on zoomed (so smoothed) sections calls
+    noisy layers fault (``DEFAULT.md``, round 7).
+    """
+    sigmas = rng.uniform(*blur, size=len(patches))
+    shares = rng.uniform(*noise, size=len(patches))
+    varied = np.empty(patches.shape, np.float32)
+    for index, (patch, sigma, share) in enumerate(zip(patches, sigmas, shares)):
+        smooth = gaussian_filter(patch.astype(np.float32), sigma)
+        rms = float(np.sqrt(np.mean(np.square(smooth, dtype=np.float64))))
+        varied[index] = smooth + rng.standard_normal(patch.shape, dtype=np.float32) * np.float32(share * rms)
+    return varied
+
+
 def centre_crops(patches: np.ndarray, side: int = SMALL_PATCH) -> np.ndarray:
     """The centre ``side`` x ``side`` of every patch (N, H, W); they keep their patch's class, which
     ``clear_labels`` decides from the 33 x 33 centre (fault, salt, chaos) or from the whole patch (horizon)."""
@@ -346,7 +374,8 @@ def train(options: TrainOptions = TrainOptions(), *,
     windows of real sections (``field_faults``), both patch sizes at once (``joint_streams``); "plain",
     the plain surveys' 99 x 99 patches alone, as the committed classifier of 2026-11-26 was trained. With
     ``options.zoom`` (low, high > 1), the joint recipe's 45-sample patches are drawn from ``zoomed_crops``
-    and the real windows are cut at every zoom of ``zoom_ladder(low, high)``.
+    and the real windows are cut at every zoom of ``zoom_ladder(low, high)``. With ``options.texture``, every
+    training patch is blurred and given noise at random first (``vary_texture``).
 
     ``progress`` shows a bar over the surveys drawn, a note on the patches found, then a bar over the epochs.
     """
@@ -369,6 +398,8 @@ def train(options: TrainOptions = TrainOptions(), *,
                      "training": "joint: one optimiser and schedule, a batch of each size per step"})
     if zoomed:
         meta["zoom"] = list(options.zoom)
+    if options.texture:
+        meta["texture"] = {"blur_sigma_samples": list(TEXTURE_BLUR), "noise_share_of_rms": list(TEXTURE_NOISE)}
     if field is not None:
         held = fault_report(model, field.held_patches, field.held_labels)
         meta.update({"field_faults": Path(options.field_faults).name, "field_sections": list(field.trained),
@@ -400,22 +431,28 @@ def training_streams(options: TrainOptions, field: FieldFaults | None,
     small_pool = (np.concatenate([crops for crops, _ in small]), np.concatenate([labels for _, labels in small])) \
         if zoomed else None
     del small
-    return (joint_streams(x, y, field, options.per_class, seed, small_pool) if joint else [(x, y)]), distinct
+    streams = joint_streams(x, y, field, options.per_class, seed, small_pool, options.texture) if joint else [(x, y)]
+    return streams, distinct
 
 
 def joint_streams(x: np.ndarray, y: np.ndarray, field: FieldFaults | None, per_class: int, seed: int,
-                  small_pool: tuple[np.ndarray, np.ndarray] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+                  small_pool: tuple[np.ndarray, np.ndarray] | None = None,
+                  texture: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
     """The "joint" recipe's two streams from the balanced 99 x 99 patches ``x`` (N, 99, 99) and classes ``y``:
     those patches, and ``SMALL_PATCH`` patches joined by ``per_class`` real windows of each class of
     ``field`` (if any); every patch scaled on its own with a random gain (``random_gain``). The small patches
     are the centre crops of ``x``, or with ``small_pool`` (crops (M, 45, 45), classes (M,): ``zoomed_crops``)
-    ``per_class`` of each class drawn from it."""
+    ``per_class`` of each class drawn from it. With ``texture``, every patch of both streams first gets a
+    texture of its own (``vary_texture``, from the seed's ``TEXTURE_STREAM``)."""
     rng = np.random.default_rng(seed)
     small_x, small_y = (centre_crops(x), y) if small_pool is None else balanced_sample(*small_pool, per_class,
                                                                                         seed + 2)
     if field is not None:
         extra_x, extra_y = balanced_sample(field.patches, field.labels, per_class, seed + 1)
         small_x, small_y = np.concatenate([small_x, extra_x]), np.concatenate([small_y, extra_y])
+    if texture:
+        texture_rng = np.random.default_rng([seed, TEXTURE_STREAM])
+        x, small_x = vary_texture(x, texture_rng), vary_texture(small_x, texture_rng)
     return [(random_gain(x, rng), y), (random_gain(small_x, rng), small_y)]
 
 

@@ -180,7 +180,9 @@ class TrainOptions:
     recipe's 45-sample patches come from inlines zoomed by a factor drawn per inline from
     that range, and the real windows from the sections zoomed by four factors from low to
     high (``rather.seismic.zoom``); (1, 1), the default, zooms nothing. ``width``: channels
-    of the network's first block (the others 2, 4 and 4 times as many).
+    of the network's first block (the others 2, 4 and 4 times as many). ``texture``: the
+    joint recipe blurs every patch and adds noise to it, each by an amount drawn per patch
+    (``classifier.vary_texture``), so that fine texture cannot stand for a class.
     """
 
     seed: int = 0
@@ -192,6 +194,7 @@ class TrainOptions:
     recipe: str = "joint"
     zoom: tuple[float, float] = (1.0, 1.0)
     width: int = 16
+    texture: bool = False
 
     def __post_init__(self) -> None:
         for name in ("surveys", "per_class", "epochs", "width"):
@@ -212,6 +215,8 @@ class TrainOptions:
         if high > 1 and self.recipe != "joint":
             raise BadInput("--zoom resamples the 45-sample patches, which only --recipe joint trains on; "
                            "drop --zoom or use --recipe joint")
+        if self.texture and self.recipe != "joint":
+            raise BadInput("--texture varies the patches of --recipe joint; drop --texture or use --recipe joint")
 
 
 CLASS_WEIGHTS = ("inverse", "sqrt", "none")

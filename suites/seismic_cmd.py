@@ -103,6 +103,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        "reads data at any sampling within that range (default: 1,1, as sampled)")
     train.add_argument("--width", type=int, help="without a source: channels of the classifier's first block, the "
                        f"others 2, 4 and 4 times as many (default: {TrainOptions.width})")
+    train.add_argument("--texture", action="store_true", default=None, help="with --recipe joint: blur every "
+                       "training patch and add noise to it, each by an amount drawn per patch, so that the classifier "
+                       "cannot read a class from how smooth or noisy a patch is (default: off)")
     train.add_argument("--hold-out", type=float, default=RealTrainOptions.hold_out,
                        help="with labels: share held out of training and scored (per class; whole sections)")
     train.add_argument("--class-weights", choices=CLASS_WEIGHTS, default=RealTrainOptions.class_weights,
@@ -296,7 +299,7 @@ def run_train(args: argparse.Namespace) -> int:
     if source is not None and (args.field_faults or args.field_hold_out):
         raise BadInput(f"--field-faults and --field-hold-out add real windows to the synthetic four-class training;"
                        f" with --{source[0]}, train on that source alone (drop them)")
-    chosen = [name for name in ("recipe", "zoom", "width") if getattr(args, name) is not None]
+    chosen = [name for name in ("recipe", "zoom", "width", "texture") if getattr(args, name) is not None]
     if source is not None and chosen:
         raise BadInput(f"--{chosen[0]} chooses how the synthetic four-class classifier is trained; with "
                        f"--{source[0]}, drop it")
@@ -309,7 +312,8 @@ def run_train(args: argparse.Namespace) -> int:
                            epochs=_given(args.epochs, TrainOptions.epochs), field_faults=args.field_faults,
                            field_hold_out=tuple(name.strip() for name in (args.field_hold_out or "").split(",")
                                                 if name.strip()), recipe=_given(args.recipe, TrainOptions.recipe),
-                           zoom=_zoom_range(args.zoom), width=_given(args.width, TrainOptions.width))
+                           zoom=_zoom_range(args.zoom), width=_given(args.width, TrainOptions.width),
+                           texture=bool(args.texture))
     progress.note(f"training the seismic classifier ({options.recipe} recipe, seed {options.seed}, "
                   f"{options.surveys} surveys, "
                   f"{options.per_class} patches per class, {options.epochs} epochs)")
