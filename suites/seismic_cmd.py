@@ -31,7 +31,7 @@ SUB_EXAMPLES = {
     "character": "rather seismic character survey.sgy field.sgy",
     "synth": "rather seismic synth survey.sgy --seed 7 --inlines 24 --crosslines 240 --samples 240",
     "train": "rather seismic train --seed 0 --surveys 36 --per-class 5000 --epochs 8 --field-faults gsb "
-             "--field-hold-out gsb_crl_2800,gsb_inl_2011 --out classifier.pt",
+             "--field-hold-out gsb_crl_2800,gsb_inl_2011 --zoom 1,2 --texture --out classifier.pt",
     "evaluate": "rather seismic evaluate --json",
     "explain": "rather seismic explain survey.sgy --inline 112 --out explained",
 }
