@@ -307,13 +307,7 @@ def run_train(args: argparse.Namespace) -> int:
     started, progress = time.perf_counter(), _progress(args)
     if source is not None:
         return _train_real(args, source, started, progress)
-    options = TrainOptions(seed=args.seed, surveys=args.surveys,
-                           per_class=_given(args.per_class, TrainOptions.per_class),
-                           epochs=_given(args.epochs, TrainOptions.epochs), field_faults=args.field_faults,
-                           field_hold_out=tuple(name.strip() for name in (args.field_hold_out or "").split(",")
-                                                if name.strip()), recipe=_given(args.recipe, TrainOptions.recipe),
-                           zoom=_zoom_range(args.zoom), width=_given(args.width, TrainOptions.width),
-                           texture=bool(args.texture))
+    options = train_options(args)
     progress.note(f"training the seismic classifier ({options.recipe} recipe, seed {options.seed}, "
                   f"{options.surveys} surveys, "
                   f"{options.per_class} patches per class, {options.epochs} epochs)")
@@ -324,6 +318,16 @@ def run_train(args: argparse.Namespace) -> int:
     print(f"training accuracy {meta['final_training_accuracy']:.3f}{score}; wrote {args.out} in "
           f"{time.perf_counter() - started:.0f} s")
     return 0
+
+
+def train_options(args: argparse.Namespace) -> TrainOptions:
+    """The synthetic four-class training ``rather seismic train``'s arguments ask for, defaults filled in."""
+    return TrainOptions(seed=args.seed, surveys=args.surveys, per_class=_given(args.per_class, TrainOptions.per_class),
+                        epochs=_given(args.epochs, TrainOptions.epochs), field_faults=args.field_faults,
+                        field_hold_out=tuple(name.strip() for name in (args.field_hold_out or "").split(",")
+                                             if name.strip()), recipe=_given(args.recipe, TrainOptions.recipe),
+                        zoom=_zoom_range(args.zoom), width=_given(args.width, TrainOptions.width),
+                        texture=bool(args.texture))
 
 
 def _zoom_range(text: str | None) -> tuple[float, float]:

@@ -4,22 +4,21 @@ parses it, against what the training wrote into the checkpoint."""
 import shlex
 
 from rather.common.checkpoints import read_checkpoint
-from rather.seismic.options import DEFAULT_CHECKPOINT, TrainOptions
+from rather.seismic.options import DEFAULT_CHECKPOINT
 from rather.suites.cli import build_parser
-from rather.suites.seismic_cmd import SUB_EXAMPLES
+from rather.suites.seismic_cmd import SUB_EXAMPLES, train_options
 
 
 def test_the_shipped_classifier_records_the_options_of_the_train_help_example():
     words = shlex.split(SUB_EXAMPLES["train"])
     assert words[:3] == ["rather", "seismic", "train"]
-    args = build_parser().parse_args(words[1:])
+    options = train_options(build_parser().parse_args(words[1:]))
     shipped = read_checkpoint(DEFAULT_CHECKPOINT)
     meta = shipped.meta
     assert (meta["seed"], meta["surveys"], meta["per_class"], meta["epochs"]) == \
-        (args.seed, args.surveys, args.per_class, args.epochs)
-    assert meta["field_faults"] == args.field_faults
-    assert meta["field_held_out"] == args.field_hold_out.split(",")
-    zoom = None if args.zoom is None else [float(part) for part in args.zoom.split(",")]
-    assert meta.get("zoom") == zoom
-    assert ("texture" in meta) == bool(args.texture)
-    assert shipped.kwargs["width"] == (args.width or TrainOptions.width)
+        (options.seed, options.surveys, options.per_class, options.epochs)
+    assert meta["field_faults"] == options.field_faults
+    assert meta["field_held_out"] == list(options.field_hold_out)
+    assert meta.get("zoom", [1.0, 1.0]) == list(options.zoom)  # recorded only when zoomed
+    assert ("texture" in meta) == options.texture
+    assert shipped.kwargs["width"] == options.width
